@@ -1,0 +1,35 @@
+//! `lms db`: schema migrations.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::{output, Context, Failure};
+
+/// Database commands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Applique les migrations en attente (crée la base SQLite si besoin).
+    Migrate,
+}
+
+/// Runs a database command.
+pub fn run(context: &Context, command: DbCommand) -> Result<ExitCode, Failure> {
+    match command {
+        DbCommand::Migrate => {
+            let mut conn = context.connect_unchecked()?;
+            let applied = lms_core::db::run_migrations(&mut conn)?;
+            if context.json {
+                return output::json(&serde_json::json!({ "applied": applied }));
+            }
+            if applied.is_empty() {
+                println!("Base à jour : aucune migration en attente.");
+            } else {
+                for name in &applied {
+                    println!("migration appliquée : {name}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

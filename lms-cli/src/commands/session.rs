@@ -1,0 +1,156 @@
+//! `lms session`: training sessions.
+
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::Subcommand;
+use lms_core::catalogue::{self, NewTrainingSession, PlannedDay, TrainingSessionFilter, TrainingSessionView};
+use lms_core::db::ids::TrainingSessionId;
+
+use crate::{output, Context, Failure};
+
+/// Training-session commands.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Crée une session : N jours de semaine consécutifs (9 h–12 h 30 et 13 h 30–17 h) dans un lieu.
+    Create {
+        /// Code de la formation (voir `lms course list`).
+        #[arg(long)]
+        course: String,
+        /// Slug du tiers-lieu (voir `lms venue list`).
+        #[arg(long)]
+        venue: String,
+        /// Premier jour (AAAA-MM-JJ), un jour de semaine dans le futur.
+        #[arg(long, value_parser = parse_date)]
+        start: NaiveDate,
+        /// Nombre de jours de formation (1 à 60 ; samedis et dimanches sautés).
+        #[arg(long)]
+        days: u32,
+        /// Nombre de places (1 à 500).
+        #[arg(long)]
+        capacity: i32,
+        /// Formateur ou formatrice (e-mail d'un compte au rôle trainer) ; répétable.
+        #[arg(long = "trainer")]
+        trainers: Vec<String>,
+        /// Publie la session aussitôt (sinon elle reste en brouillon).
+        #[arg(long)]
+        publish: bool,
+    },
+    /// Publie une session en brouillon.
+    Publish {
+        /// Identifiant de la session.
+        id: String,
+    },
+    /// Liste les sessions (par date de début).
+    List {
+        /// Seulement cette formation.
+        #[arg(long)]
+        course: Option<String>,
+        /// Seulement ce statut.
+        #[arg(long, value_parser = ["draft", "published", "cancelled", "completed"])]
+        status: Option<String>,
+    },
+    /// Affiche une session et son calendrier de demi-journées.
+    Show {
+        /// Identifiant de la session.
+        id: String,
+    },
+}
+
+fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
+}
+
+fn parse_id(raw: &str) -> Result<TrainingSessionId, Failure> {
+    TrainingSessionId::parse(raw).map_err(|e| Failure::new(e.to_string()))
+}
+
+fn rows(sessions: &[TrainingSessionView]) -> Vec<Vec<String>> {
+    sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.course.clone(),
+                format!("{} ({})", s.venue_name, s.commune),
+                format!("{} → {}", s.start, s.end),
+                format!("{}/{}", s.confirmed, s.capacity),
+                s.waitlisted.to_string(),
+                s.status.as_str().into(),
+            ]
+        })
+        .collect()
+}
+
+const HEADER: &[&str] = &["id", "formation", "lieu", "dates", "inscrits", "attente", "statut"];
+
+/// Runs a training-session command.
+pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failure> {
+    match command {
+        SessionCommand::Create { course, venue, start, days, capacity, trainers, publish } => {
+            let dates = catalogue::consecutive_weekdays(start, days)?;
+            let mut conn = context.connect()?;
+            let session = catalogue::create_training_session(
+                &mut conn,
+                &NewTrainingSession {
+                    course_code: course,
+                    days: dates.into_iter().map(|date| PlannedDay { date, venue_slug: venue.clone() }).collect(),
+                    capacity,
+                    trainer_emails: trainers,
+                    publish,
+                    reference: None,
+                },
+            )?;
+            if context.json {
+                return output::json(&session);
+            }
+            println!("Session créée : {} ({}, {})", session.id, session.reference, session.status.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionCommand::Publish { id } => {
+            let id = parse_id(&id)?;
+            let mut conn = context.connect()?;
+            let session = catalogue::publish_training_session(&mut conn, &id)?;
+            if context.json {
+                return output::json(&session);
+            }
+            println!("Session publiée : {}", session.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionCommand::List { course, status } => {
+            let status = status.as_deref().map(catalogue::TrainingSessionStatus::parse).transpose()?;
+            let mut conn = context.connect()?;
+            let sessions = catalogue::list_training_sessions(
+                &mut conn,
+                &TrainingSessionFilter { course_code: course, status, ..Default::default() },
+            )?;
+            let rows = rows(&sessions);
+            output::listing(context, &sessions, HEADER, rows)
+        }
+        SessionCommand::Show { id } => {
+            let id = parse_id(&id)?;
+            let mut conn = context.connect()?;
+            let detail = catalogue::show_training_session(&mut conn, &id)?;
+            if context.json {
+                return output::json(&detail);
+            }
+            let s = &detail.session;
+            println!("{} — {} ({})", s.reference, s.course_title, s.status.as_str());
+            println!("Formateurs : {}", if detail.trainers.is_empty() { "—".into() } else { detail.trainers.join(", ") });
+            println!("Places : {} confirmées sur {}, {} en attente ; {} h prévues", s.confirmed, s.capacity, s.waitlisted, detail.scheduled_hours);
+            let rows = detail
+                .half_days
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.date.to_string(),
+                        if h.slot == "morning" { "matin".into() } else { "après-midi".into() },
+                        format!("{} ({})", h.venue_name, h.commune),
+                        h.module.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::listing(context, &detail, &["date", "demi-journée", "lieu", "module"], rows)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `lms`: the administration command line of tierslieux-lms.
+//!
+//! Each command parses its arguments, opens the database, calls one use case of `lms-core` and
+//! renders the result as a table or, with `--json`, as JSON for scripts. Exit codes: 0 success,
+//! 1 refused or invalid (one line on stderr), 2 usage error (clap).
+
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Administration de tierslieux-lms : base de données, données de référence, personnes, lieux,
+/// formations et sessions.
+#[derive(Debug, Parser)]
+#[command(name = "lms", version, about, long_about = None)]
+struct Cli {
+    /// Base de données : postgres://…, sqlite://CHEMIN, sqlite:CHEMIN ou un chemin de fichier.
+    /// Par défaut, le fichier SQLite du serveur : data/lms.db.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+
+    /// Sortie JSON (pour les scripts) au lieu d'un tableau.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Base de données (migrations).
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
+    /// Données de référence et de démonstration.
+    #[command(subcommand)]
+    Fixtures(commands::fixtures::FixturesCommand),
+    /// Comptes et rôles.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
+    /// Tiers-lieux.
+    #[command(subcommand)]
+    Venue(commands::venue::VenueCommand),
+    /// Formations du catalogue.
+    #[command(subcommand)]
+    Course(commands::course::CourseCommand),
+    /// Sessions de formation.
+    #[command(subcommand)]
+    Session(commands::session::SessionCommand),
+    /// Inscriptions.
+    #[command(subcommand)]
+    Enrolment(commands::enrolment::EnrolmentCommand),
+    /// Émargement : vérification du registre chaîné.
+    #[command(subcommand)]
+    Attendance(commands::attendance::AttendanceCommand),
+}
+
+/// A refusal to report on stderr with exit code 1.
+#[derive(Debug)]
+pub struct Failure(String);
+
+impl<E: lms_core::Classify + std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Self {
+        if error.kind() == lms_core::ErrorKind::Internal {
+            tracing::error!(code = error.code(), "{error}");
+        }
+        Failure(error.to_string())
+    }
+}
+
+impl Failure {
+    /// A refusal with a message of our own.
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure(message.into())
+    }
+}
+
+/// Everything a command needs from the global options.
+pub struct Context {
+    database_url: Option<String>,
+    /// Print JSON instead of tables.
+    pub json: bool,
+}
+
+impl Context {
+    /// Opens the database, refusing to work on one whose schema is behind this binary.
+    pub fn connect(&self) -> Result<lms_core::DbConn, Failure> {
+        let mut conn = self.connect_unchecked()?;
+        let pending = lms_core::db::pending_migrations(&mut conn)?;
+        if !pending.is_empty() {
+            return Err(Failure::new(format!(
+                "la base n'est pas à jour ({} migration(s) en attente) : lancez `lms db migrate`",
+                pending.len()
+            )));
+        }
+        Ok(conn)
+    }
+
+    /// Opens the database as it is (for `db migrate`); creates `data/` for the default file.
+    pub fn connect_unchecked(&self) -> Result<lms_core::DbConn, Failure> {
+        let url = match &self.database_url {
+            Some(raw) => lms_core::DatabaseUrl::parse(raw)?,
+            None => {
+                let url = lms_core::DatabaseUrl::default_sqlite();
+                lms_core::db::ensure_sqlite_parent(&url)
+                    .map_err(|e| Failure::new(format!("impossible de créer le dossier data/ : {e}")))?;
+                url
+            }
+        };
+        Ok(lms_core::db::connect(&url)?)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LMS_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let context = Context { database_url: cli.database_url, json: cli.json };
+    let result = match cli.command {
+        Command::Db(command) => commands::db::run(&context, command),
+        Command::Fixtures(command) => commands::fixtures::run(&context, command),
+        Command::User(command) => commands::user::run(&context, command),
+        Command::Venue(command) => commands::venue::run(&context, command),
+        Command::Course(command) => commands::course::run(&context, command),
+        Command::Session(command) => commands::session::run(&context, command),
+        Command::Enrolment(command) => commands::enrolment::run(&context, command),
+        Command::Attendance(command) => commands::attendance::run(&context, command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            // One line, whatever the message.
+            eprintln!("erreur : {}", message.replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}

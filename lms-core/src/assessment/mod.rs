@@ -1,0 +1,149 @@
+//! Assessment: each trainee's result on each competence of the course's référentiel
+//! (acquired / in progress / not acquired), by whom, when, with evidence notes. Every result is
+//! kept; the latest per competence is the current one.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::ids::{AssessmentId, CompetenceId, TrainingSessionId, UserId};
+use crate::db::schema::{assessments, certification_units, competences, courses, enrolments, training_sessions};
+use crate::db::{self, DbConn, DbError};
+use crate::{Classify, ErrorKind};
+
+/// Errors of assessment use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessmentError {
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The competence is not in the référentiel of the session's course.
+    #[error("compétence « {0} » absente du référentiel de cette formation")]
+    UnknownCompetence(String),
+    /// The person is not a trainee of the session.
+    #[error("cette personne n'est pas stagiaire de la session")]
+    NotATrainee,
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for AssessmentError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AssessmentError::Db(e) => e.kind(),
+            _ => ErrorKind::Invalid,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            AssessmentError::Invalid(_) => "invalid_assessment",
+            AssessmentError::UnknownCompetence(_) => "unknown_competence",
+            AssessmentError::NotATrainee => "not_a_trainee",
+            AssessmentError::Db(e) => e.code(),
+        }
+    }
+}
+
+/// A result on one competence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessmentResult {
+    /// Acquise.
+    Acquired,
+    /// En cours d'acquisition.
+    InProgress,
+    /// Non acquise.
+    NotAcquired,
+}
+
+impl AssessmentResult {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessmentResult::Acquired => "acquired",
+            AssessmentResult::InProgress => "in_progress",
+            AssessmentResult::NotAcquired => "not_acquired",
+        }
+    }
+
+    /// Parses `acquired`, `in_progress` or `not_acquired`.
+    pub fn parse(raw: &str) -> Result<Self, AssessmentError> {
+        match raw.trim() {
+            "acquired" => Ok(AssessmentResult::Acquired),
+            "in_progress" => Ok(AssessmentResult::InProgress),
+            "not_acquired" => Ok(AssessmentResult::NotAcquired),
+            other => Err(AssessmentError::Invalid(format!(
+                "résultat inconnu « {} » (attendu : acquired, in_progress ou not_acquired)",
+                other.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+}
+
+/// The competence with code `code` in the référentiel of the session's course, if any.
+pub fn competence_of_session(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    code: &str,
+) -> Result<Option<CompetenceId>, DbError> {
+    training_sessions::table
+        .inner_join(courses::table)
+        .inner_join(
+            certification_units::table.on(courses::certification_id.eq(certification_units::certification_id.nullable())),
+        )
+        .inner_join(competences::table.on(competences::unit_id.eq(certification_units::id)))
+        .filter(training_sessions::id.eq(session))
+        .filter(competences::code.eq(code.trim()))
+        .select(competences::id)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)
+}
+
+/// Records a result (a new row; history is kept).
+pub fn record_assessment(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    competence_code: &str,
+    result: AssessmentResult,
+    evidence: Option<&str>,
+    assessor: &UserId,
+    now: NaiveDateTime,
+) -> Result<AssessmentId, AssessmentError> {
+    let evidence = evidence.map(str::trim).filter(|e| !e.is_empty());
+    if evidence.is_some_and(|e| e.chars().count() > 2_000) {
+        return Err(AssessmentError::Invalid("note de preuve trop longue (2 000 caractères au plus)".into()));
+    }
+    db::write_transaction(conn, |conn| {
+        let competence = competence_of_session(conn, session, competence_code)?
+            .ok_or_else(|| AssessmentError::UnknownCompetence(competence_code.chars().take(20).collect()))?;
+        let enrolled: bool = diesel::select(diesel::dsl::exists(
+            enrolments::table
+                .filter(enrolments::training_session_id.eq(session))
+                .filter(enrolments::trainee_id.eq(trainee))
+                .filter(enrolments::status.eq_any(["confirmed", "completed"])),
+        ))
+        .get_result(conn)
+        .map_err(DbError::from)?;
+        if !enrolled {
+            return Err(AssessmentError::NotATrainee);
+        }
+        let id = AssessmentId::generate();
+        diesel::insert_into(assessments::table)
+            .values((
+                assessments::id.eq(&id),
+                assessments::training_session_id.eq(session),
+                assessments::trainee_id.eq(trainee),
+                assessments::competence_id.eq(&competence),
+                assessments::result.eq(result.as_str()),
+                assessments::evidence.eq(evidence),
+                assessments::assessor_id.eq(assessor),
+                assessments::assessed_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        Ok(id)
+    })
+}

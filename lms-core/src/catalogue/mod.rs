@@ -1,0 +1,64 @@
+//! Catalogue: courses (formations) and their dated cohorts, training sessions, with the schedule of
+//! half-days (demi-journées) that may move between venues.
+//!
+//! Everything a training organisation must publish about an offer (Qualiopi indicator 1) lives on
+//! the course; capacity, dates, status and the schedule live on the training session.
+
+mod courses;
+mod training_sessions;
+
+pub use courses::*;
+pub use training_sessions::*;
+
+use crate::db::DbError;
+use crate::{Classify, ErrorKind};
+
+/// Errors of catalogue use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// No course with that code.
+    #[error("formation inconnue : « {0} »")]
+    UnknownCourse(String),
+    /// No venue with that slug.
+    #[error("lieu inconnu : « {0} »")]
+    UnknownVenue(String),
+    /// No training session with that id.
+    #[error("session inconnue : « {0} »")]
+    UnknownTrainingSession(String),
+    /// No trainer with that e-mail.
+    #[error("formateur inconnu : « {0} » (créez-le avec `lms user add --role trainer`)")]
+    UnknownTrainer(String),
+    /// The change is not allowed in the session's current status.
+    #[error("{0}")]
+    WrongStatus(String),
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for CatalogueError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CatalogueError::Invalid(_) | CatalogueError::UnknownTrainer(_) | CatalogueError::UnknownVenue(_) => {
+                ErrorKind::Invalid
+            }
+            CatalogueError::UnknownCourse(_) | CatalogueError::UnknownTrainingSession(_) => ErrorKind::NotFound,
+            CatalogueError::WrongStatus(_) => ErrorKind::Conflict,
+            CatalogueError::Db(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            CatalogueError::Invalid(_) => "invalid_input",
+            CatalogueError::UnknownCourse(_) => "unknown_course",
+            CatalogueError::UnknownVenue(_) => "unknown_venue",
+            CatalogueError::UnknownTrainingSession(_) => "unknown_session",
+            CatalogueError::UnknownTrainer(_) => "unknown_trainer",
+            CatalogueError::WrongStatus(_) => "wrong_status",
+            CatalogueError::Db(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! Training sessions: dated cohorts of a course, their status and their schedule of half-days.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
+use chrono_tz::Europe::Paris;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{CatalogueError, CourseRow};
+use crate::db::ids::{CourseId, HalfDayId, TrainingSessionId, UserId, VenueId};
+use crate::db::schema::{communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues};
+use crate::db::{self, DbConn, DbError};
+use crate::people::Role;
+
+/// Longest schedule accepted when creating a session (a certifying course is 20 days).
+pub const MAX_SESSION_DAYS: u32 = 60;
+/// Largest cohort accepted.
+pub const MAX_CAPACITY: i32 = 500;
+
+/// Lifecycle of a training session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainingSessionStatus {
+    /// Being prepared; not visible to trainees.
+    Draft,
+    /// Open to the public (enrolment follows its window).
+    Published,
+    /// Called off.
+    Cancelled,
+    /// Over, with results recorded.
+    Completed,
+}
+
+impl TrainingSessionStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainingSessionStatus::Draft => "draft",
+            TrainingSessionStatus::Published => "published",
+            TrainingSessionStatus::Cancelled => "cancelled",
+            TrainingSessionStatus::Completed => "completed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(raw: &str) -> Result<Self, CatalogueError> {
+        match raw {
+            "draft" => Ok(TrainingSessionStatus::Draft),
+            "published" => Ok(TrainingSessionStatus::Published),
+            "cancelled" => Ok(TrainingSessionStatus::Cancelled),
+            "completed" => Ok(TrainingSessionStatus::Completed),
+            other => Err(CatalogueError::Invalid(format!("statut de session inconnu « {other} »"))),
+        }
+    }
+}
+
+/// Morning or afternoon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Slot {
+    /// Matin.
+    Morning,
+    /// Après-midi.
+    Afternoon,
+}
+
+impl Slot {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::Morning => "morning",
+            Slot::Afternoon => "afternoon",
+        }
+    }
+
+    /// Default local hours: 9:00–12:30 and 13:30–17:00, i.e. 7 hours a day.
+    fn default_hours(self) -> (NaiveTime, NaiveTime) {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
+        match self {
+            Slot::Morning => (t(9, 0), t(12, 30)),
+            Slot::Afternoon => (t(13, 30), t(17, 0)),
+        }
+    }
+}
+
+/// One training day of a schedule being planned, and where it takes place.
+#[derive(Debug, Clone)]
+pub struct PlannedDay {
+    /// Local date.
+    pub date: NaiveDate,
+    /// Venue slug.
+    pub venue_slug: String,
+}
+
+/// Input of [`create_training_session`].
+#[derive(Debug, Clone)]
+pub struct NewTrainingSession {
+    /// Course code.
+    pub course_code: String,
+    /// Training days; each gets a morning and an afternoon half-day.
+    pub days: Vec<PlannedDay>,
+    /// Seats.
+    pub capacity: i32,
+    /// Trainers by e-mail (they must have the trainer role).
+    pub trainer_emails: Vec<String>,
+    /// Publish at once.
+    pub publish: bool,
+    /// Human reference; generated when absent.
+    pub reference: Option<String>,
+}
+
+/// `days` consecutive weekdays from `start` (Saturdays and Sundays skipped). `start` must be a weekday.
+pub fn consecutive_weekdays(start: NaiveDate, days: u32) -> Result<Vec<NaiveDate>, CatalogueError> {
+    if days == 0 || days > MAX_SESSION_DAYS {
+        return Err(CatalogueError::Invalid(format!(
+            "nombre de jours invalide : {days} (de 1 à {MAX_SESSION_DAYS})"
+        )));
+    }
+    if matches!(start.weekday(), Weekday::Sat | Weekday::Sun) {
+        return Err(CatalogueError::Invalid(format!(
+            "la date de début {start} tombe un week-end ; choisissez un jour de semaine"
+        )));
+    }
+    let mut out = Vec::with_capacity(days as usize);
+    let mut date = start;
+    while out.len() < days as usize {
+        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            out.push(date);
+        }
+        date = date
+            .succ_opt()
+            .ok_or_else(|| CatalogueError::Invalid("date hors limites".into()))?;
+    }
+    Ok(out)
+}
+
+/// Today's date in Europe/Paris, the organisation's calendar.
+pub fn paris_today() -> NaiveDate {
+    chrono::Utc::now().with_timezone(&Paris).date_naive()
+}
+
+/// Converts a Paris wall-clock time to UTC (the first instant when ambiguous).
+fn paris_to_utc(date: NaiveDate, time: NaiveTime) -> Result<NaiveDateTime, CatalogueError> {
+    Paris
+        .from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|dt| dt.naive_utc())
+        .ok_or_else(|| CatalogueError::Invalid(format!("heure inexistante à Paris : {date} {time}")))
+}
+
+/// Creates a training session with its schedule. One transaction: nothing is written on refusal.
+pub fn create_training_session(
+    conn: &mut DbConn,
+    new: &NewTrainingSession,
+) -> Result<TrainingSessionView, CatalogueError> {
+    let now = db::now();
+    let id = db::write_transaction(conn, |conn| insert_training_session(conn, new, now))?;
+    find_training_session(conn, &id)
+}
+
+/// Inserts inside the caller's transaction, as of `now` (the demo loader backdates a session that
+/// is already under way).
+pub(crate) fn insert_training_session(
+    conn: &mut DbConn,
+    new: &NewTrainingSession,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionId, CatalogueError> {
+    if new.capacity <= 0 || new.capacity > MAX_CAPACITY {
+        return Err(CatalogueError::Invalid(format!(
+            "capacité invalide : {} (de 1 à {MAX_CAPACITY})",
+            new.capacity
+        )));
+    }
+    if new.days.is_empty() || new.days.len() > MAX_SESSION_DAYS as usize {
+        return Err(CatalogueError::Invalid("le calendrier doit compter de 1 à 60 jours".into()));
+    }
+    let mut dates: Vec<NaiveDate> = new.days.iter().map(|d| d.date).collect();
+    dates.sort();
+    dates.dedup();
+    if dates.len() != new.days.len() {
+        return Err(CatalogueError::Invalid("un même jour figure deux fois au calendrier".into()));
+    }
+    let course: CourseRow = courses::table
+        .filter(courses::code.eq(new.course_code.trim().to_uppercase()))
+        .select(CourseRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| CatalogueError::UnknownCourse(new.course_code.chars().take(40).collect()))?;
+
+    let mut venue_ids: HashMap<String, VenueId> = HashMap::new();
+    for day in &new.days {
+        if !venue_ids.contains_key(&day.venue_slug) {
+            let id = crate::venues::venue_id_by_slug(conn, &day.venue_slug)?
+                .ok_or_else(|| CatalogueError::UnknownVenue(day.venue_slug.chars().take(80).collect()))?;
+            venue_ids.insert(day.venue_slug.clone(), id);
+        }
+    }
+    let mut trainer_ids = Vec::new();
+    for email in &new.trainer_emails {
+        let id = crate::people::user_id_by_email(conn, email)?
+            .ok_or_else(|| CatalogueError::UnknownTrainer(email.chars().take(80).collect()))?;
+        if !crate::people::has_role(conn, &id, Role::Trainer)? {
+            return Err(CatalogueError::UnknownTrainer(email.chars().take(80).collect()));
+        }
+        trainer_ids.push(id);
+    }
+
+    let mut days = new.days.clone();
+    days.sort_by_key(|d| d.date);
+    let (first, last) = match (days.first(), days.last()) {
+        (Some(f), Some(l)) => (f.clone(), l.clone()),
+        _ => return Err(CatalogueError::Invalid("calendrier vide".into())),
+    };
+    let first_start = paris_to_utc(first.date, Slot::Morning.default_hours().0)?;
+    if first_start <= now {
+        return Err(CatalogueError::Invalid(format!(
+            "la session doit commencer dans le futur (début : {})",
+            first.date
+        )));
+    }
+    let main_venue = venue_ids
+        .get(&first.venue_slug)
+        .cloned()
+        .ok_or_else(|| CatalogueError::UnknownVenue(first.venue_slug.clone()))?;
+
+    let id = TrainingSessionId::generate();
+    let reference = match &new.reference {
+        Some(r) => r.clone(),
+        None => format!("{}-{}-{}", course.code, first.date.format("%Y%m%d"), &id.as_str()[id.as_str().len() - 4..]),
+    };
+    let status = if new.publish { TrainingSessionStatus::Published } else { TrainingSessionStatus::Draft };
+    let inserted = diesel::insert_into(training_sessions::table)
+        .values((
+            training_sessions::id.eq(&id),
+            training_sessions::reference.eq(&reference),
+            training_sessions::course_id.eq(&course.id),
+            training_sessions::status.eq(status.as_str()),
+            training_sessions::capacity.eq(new.capacity),
+            training_sessions::seats_taken.eq(0),
+            training_sessions::waitlist_next_seq.eq(1_i64),
+            training_sessions::starts_on.eq(first.date),
+            training_sessions::ends_on.eq(last.date),
+            training_sessions::main_venue_id.eq(&main_venue),
+            training_sessions::enrolment_opens_at.eq(Some(now)),
+            training_sessions::enrolment_closes_at.eq(Some(first_start)),
+            training_sessions::ledger_seq.eq(0_i64),
+            training_sessions::ledger_head.eq(crate::attendance::GENESIS_HASH),
+            training_sessions::created_at.eq(now),
+            training_sessions::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(DbError::from);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if e.unique_violation().is_some() => {
+            return Err(CatalogueError::Invalid(format!("la référence « {reference} » existe déjà")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+
+    let modules: Vec<String> = serde_json::from_str(&course.modules).unwrap_or_default();
+    let total_half_days = days.len() * 2;
+    for (index, day) in days.iter().enumerate() {
+        for (offset, slot) in [Slot::Morning, Slot::Afternoon].into_iter().enumerate() {
+            let position = index * 2 + offset;
+            let module = (!modules.is_empty()).then(|| modules[position * modules.len() / total_half_days].clone());
+            let (start, end) = slot.default_hours();
+            let starts_at = paris_to_utc(day.date, start)?;
+            let ends_at = paris_to_utc(day.date, end)?;
+            diesel::insert_into(half_days::table)
+                .values((
+                    half_days::id.eq(HalfDayId::generate()),
+                    half_days::training_session_id.eq(&id),
+                    half_days::day.eq(day.date),
+                    half_days::slot.eq(slot.as_str()),
+                    half_days::starts_at.eq(starts_at),
+                    half_days::ends_at.eq(ends_at),
+                    half_days::minutes.eq(i32::try_from((ends_at - starts_at).num_minutes()).unwrap_or(0)),
+                    half_days::venue_id.eq(&venue_ids[&day.venue_slug]),
+                    half_days::module.eq(module),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
+        }
+    }
+    for trainer in &trainer_ids {
+        diesel::insert_into(session_trainers::table)
+            .values((session_trainers::training_session_id.eq(&id), session_trainers::trainer_id.eq(trainer)))
+            .execute(conn)
+            .map_err(DbError::from)?;
+    }
+    Ok(id)
+}
+
+/// A training session as listed (`lms session list --json`, API search results build on it).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrainingSessionView {
+    /// Identifier.
+    pub id: TrainingSessionId,
+    /// Human reference.
+    pub reference: String,
+    /// Course code.
+    pub course: String,
+    /// Course title.
+    pub course_title: String,
+    /// Slug of the venue of the first day.
+    pub venue: String,
+    /// Name of that venue.
+    pub venue_name: String,
+    /// Its commune.
+    pub commune: String,
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// Seats.
+    pub capacity: i32,
+    /// Confirmed enrolments.
+    pub confirmed: i64,
+    /// Waitlisted enrolments.
+    pub waitlisted: i64,
+    /// Seats left.
+    pub seats_left: i64,
+    /// Status.
+    pub status: TrainingSessionStatus,
+}
+
+type SessionListRow = (
+    TrainingSessionId,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    NaiveDate,
+    i32,
+    i32,
+    String,
+);
+
+/// Filters for [`list_training_sessions`].
+#[derive(Debug, Clone, Default)]
+pub struct TrainingSessionFilter {
+    /// Only this session.
+    pub id: Option<TrainingSessionId>,
+    /// Only sessions of this course code.
+    pub course_code: Option<String>,
+    /// Only sessions in this status.
+    pub status: Option<TrainingSessionStatus>,
+    /// Only sessions starting on or after this date.
+    pub from: Option<NaiveDate>,
+}
+
+/// Training sessions by start date, with enrolment counts (two queries, whatever the number of sessions).
+pub fn list_training_sessions(
+    conn: &mut DbConn,
+    filter: &TrainingSessionFilter,
+) -> Result<Vec<TrainingSessionView>, CatalogueError> {
+    let mut query = training_sessions::table
+        .inner_join(courses::table)
+        .inner_join(venues::table.inner_join(communes::table))
+        .select((
+            training_sessions::id,
+            training_sessions::reference,
+            courses::code,
+            courses::title,
+            venues::slug,
+            venues::name,
+            communes::name,
+            training_sessions::starts_on,
+            training_sessions::ends_on,
+            training_sessions::capacity,
+            training_sessions::seats_taken,
+            training_sessions::status,
+        ))
+        .order((training_sessions::starts_on.asc(), training_sessions::reference.asc()))
+        .into_boxed();
+    if let Some(id) = &filter.id {
+        query = query.filter(training_sessions::id.eq(id.clone()));
+    }
+    if let Some(code) = &filter.course_code {
+        query = query.filter(courses::code.eq(code.trim().to_uppercase()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(training_sessions::status.eq(status.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(training_sessions::starts_on.ge(from));
+    }
+    let rows: Vec<SessionListRow> = query.load(conn).map_err(DbError::from)?;
+    let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.0.clone()).collect();
+    let waitlisted = waitlist_counts(conn, &ids)?;
+    rows.into_iter()
+        .map(|(id, reference, course, course_title, venue, venue_name, commune, start, end, capacity, taken, status)| {
+            Ok(TrainingSessionView {
+                waitlisted: waitlisted.get(&id).copied().unwrap_or(0),
+                id,
+                reference,
+                course,
+                course_title,
+                venue,
+                venue_name,
+                commune,
+                start,
+                end,
+                capacity,
+                confirmed: i64::from(taken),
+                seats_left: i64::from(capacity - taken),
+                status: TrainingSessionStatus::parse(&status)?,
+            })
+        })
+        .collect()
+}
+
+fn waitlist_counts(
+    conn: &mut DbConn,
+    ids: &[TrainingSessionId],
+) -> Result<HashMap<TrainingSessionId, i64>, DbError> {
+    let mut counts = HashMap::new();
+    // Chunked so that the IN list stays under both backends' bind-parameter limits.
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(TrainingSessionId, i64)> = enrolments::table
+            .filter(enrolments::training_session_id.eq_any(chunk))
+            .filter(enrolments::status.eq("waitlisted"))
+            .group_by(enrolments::training_session_id)
+            .select((enrolments::training_session_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        counts.extend(rows);
+    }
+    Ok(counts)
+}
+
+/// One training session.
+pub fn find_training_session(
+    conn: &mut DbConn,
+    id: &TrainingSessionId,
+) -> Result<TrainingSessionView, CatalogueError> {
+    let filter = TrainingSessionFilter { id: Some(id.clone()), ..Default::default() };
+    list_training_sessions(conn, &filter)?
+        .pop()
+        .ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
+}
+
+/// A half-day of a schedule, with its venue, for session pages and `lms session show`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HalfDayView {
+    /// Identifier.
+    pub id: HalfDayId,
+    /// Local date.
+    pub date: NaiveDate,
+    /// Morning or afternoon.
+    pub slot: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Scheduled minutes.
+    pub minutes: i32,
+    /// Module taught.
+    pub module: Option<String>,
+    /// Venue slug.
+    pub venue: String,
+    /// Venue name.
+    pub venue_name: String,
+    /// Venue commune.
+    pub commune: String,
+}
+
+/// Everything about one training session: listing fields, schedule, trainers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TrainingSessionDetail {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub session: TrainingSessionView,
+    /// The schedule, in order.
+    pub half_days: Vec<HalfDayView>,
+    /// Trainers' display names.
+    pub trainers: Vec<String>,
+    /// Scheduled hours in total.
+    pub scheduled_hours: f64,
+}
+
+/// Reads a session with its schedule and trainers.
+pub fn show_training_session(
+    conn: &mut DbConn,
+    id: &TrainingSessionId,
+) -> Result<TrainingSessionDetail, CatalogueError> {
+    let session = find_training_session(conn, id)?;
+    let rows: Vec<(HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String)> =
+        half_days::table
+            .inner_join(venues::table.inner_join(communes::table))
+            .filter(half_days::training_session_id.eq(id))
+            .order(half_days::starts_at.asc())
+            .select((
+                half_days::id,
+                half_days::day,
+                half_days::slot,
+                half_days::starts_at,
+                half_days::ends_at,
+                half_days::minutes,
+                half_days::module,
+                venues::slug,
+                venues::name,
+                communes::name,
+            ))
+            .load(conn)
+            .map_err(DbError::from)?;
+    let half_days: Vec<HalfDayView> = rows
+        .into_iter()
+        .map(|(id, date, slot, starts_at, ends_at, minutes, module, venue, venue_name, commune)| HalfDayView {
+            id, date, slot, starts_at, ends_at, minutes, module, venue, venue_name, commune,
+        })
+        .collect();
+    let trainers: Vec<String> = session_trainers::table
+        .inner_join(users::table)
+        .filter(session_trainers::training_session_id.eq(id))
+        .order(users::display_name.asc())
+        .select(users::display_name)
+        .load(conn)
+        .map_err(DbError::from)?;
+    let scheduled_hours = half_days.iter().map(|h| f64::from(h.minutes)).sum::<f64>() / 60.0;
+    Ok(TrainingSessionDetail { session, half_days, trainers, scheduled_hours })
+}
+
+/// Publishes a draft session (idempotent for a published one).
+pub fn publish_training_session(
+    conn: &mut DbConn,
+    id: &TrainingSessionId,
+) -> Result<TrainingSessionView, CatalogueError> {
+    db::write_transaction(conn, |conn| {
+        let status: String = training_sessions::table
+            .find(id)
+            .select(training_sessions::status)
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?
+            .ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))?;
+        match TrainingSessionStatus::parse(&status)? {
+            TrainingSessionStatus::Published => Ok(()),
+            TrainingSessionStatus::Draft => {
+                diesel::update(training_sessions::table.find(id))
+                    .set((
+                        training_sessions::status.eq(TrainingSessionStatus::Published.as_str()),
+                        training_sessions::updated_at.eq(db::now()),
+                    ))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                Ok(())
+            }
+            other => Err(CatalogueError::WrongStatus(format!(
+                "impossible de publier une session au statut « {} »",
+                other.as_str()
+            ))),
+        }
+    })?;
+    find_training_session(conn, id)
+}
+
+/// Trainers of a session.
+pub fn trainers_of(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Vec<UserId>, DbError> {
+    session_trainers::table
+        .filter(session_trainers::training_session_id.eq(id))
+        .select(session_trainers::trainer_id)
+        .load(conn)
+        .map_err(DbError::from)
+}
+
+/// Course id of a session.
+pub fn course_of(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Option<CourseId>, DbError> {
+    training_sessions::table
+        .find(id)
+        .select(training_sessions::course_id)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn weekdays_skip_the_weekend() {
+        let days = consecutive_weekdays(date("2027-03-04"), 4).unwrap_or_default();
+        assert_eq!(days, vec![date("2027-03-04"), date("2027-03-05"), date("2027-03-08"), date("2027-03-09")]);
+        assert!(consecutive_weekdays(date("2027-03-06"), 2).is_err());
+        assert!(consecutive_weekdays(date("2027-03-04"), 0).is_err());
+        assert!(consecutive_weekdays(date("2027-03-04"), 61).is_err());
+    }
+
+    #[test]
+    fn paris_hours_become_utc() {
+        // Winter: UTC+1; summer: UTC+2.
+        let winter = paris_to_utc(date("2027-01-12"), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+        assert_eq!(winter.ok().map(|d| d.to_string()).as_deref(), Some("2027-01-12 08:00:00"));
+        let summer = paris_to_utc(date("2027-06-15"), NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default());
+        assert_eq!(summer.ok().map(|d| d.to_string()).as_deref(), Some("2027-06-15 07:00:00"));
+    }
+}

@@ -1,0 +1,474 @@
+//! Enrolment: seats, the waitlist and its promotions — where "who gets a seat" is decided.
+//!
+//! Invariants, whatever the load or the order of requests, on both backends:
+//! - confirmed enrolments never exceed capacity (`training_sessions.seats_taken` is moved only by a
+//!   guarded update inside the same transaction as the enrolment row, and a CHECK backs it);
+//! - the waitlist is first come, first served: each waitlisted enrolment holds a ticket
+//!   (`waitlist_seq`) and its position is the rank of that ticket, so positions are 1..N with no gap;
+//! - a cancellation of a confirmed seat promotes the first ticket in the same transaction;
+//! - enrolling twice returns the same answer and writes nothing.
+//!
+//! Every use case takes the training session's row lock first (SQLite: `BEGIN IMMEDIATE`;
+//! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent requests on one session are serialised while
+//! requests on different sessions run in parallel on PostgreSQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::catalogue::TrainingSessionStatus;
+use crate::db::ids::{EnrolmentId, NotificationId, TrainingSessionId, UserId};
+use crate::db::schema::{enrolments, notifications, training_sessions};
+use crate::db::{self, DbConn, DbError, LockableTable};
+use crate::{Classify, ErrorKind};
+
+/// Errors of enrolment use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolmentError {
+    /// No such training session.
+    #[error("session inconnue")]
+    UnknownTrainingSession,
+    /// The session is not open to the public.
+    #[error("cette session n'est pas ouverte aux inscriptions")]
+    NotOpen,
+    /// Outside the enrolment window.
+    #[error("les inscriptions à cette session sont closes")]
+    WindowClosed,
+    /// Enrolment not yet open.
+    #[error("les inscriptions à cette session ne sont pas encore ouvertes")]
+    WindowNotYetOpen,
+    /// The person has no active enrolment in this session.
+    #[error("aucune inscription active à cette session")]
+    NotEnrolled,
+    /// The enrolment is over (completed or abandoned) and cannot change.
+    #[error("cette inscription est terminée et ne peut plus être modifiée")]
+    Finished,
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for EnrolmentError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            EnrolmentError::UnknownTrainingSession | EnrolmentError::NotEnrolled => ErrorKind::NotFound,
+            EnrolmentError::NotOpen
+            | EnrolmentError::WindowClosed
+            | EnrolmentError::WindowNotYetOpen
+            | EnrolmentError::Finished => ErrorKind::Conflict,
+            EnrolmentError::Invalid(_) => ErrorKind::Invalid,
+            EnrolmentError::Db(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            EnrolmentError::UnknownTrainingSession => "unknown_session",
+            EnrolmentError::NotOpen => "session_not_open",
+            EnrolmentError::WindowClosed => "enrolment_closed",
+            EnrolmentError::WindowNotYetOpen => "enrolment_not_open_yet",
+            EnrolmentError::NotEnrolled => "not_enrolled",
+            EnrolmentError::Finished => "enrolment_finished",
+            EnrolmentError::Invalid(_) => "invalid_input",
+            EnrolmentError::Db(e) => e.code(),
+        }
+    }
+}
+
+/// Where an enrolment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentStatus {
+    /// Has a seat.
+    Confirmed,
+    /// Waiting for a seat.
+    Waitlisted,
+    /// Withdrawn.
+    Cancelled,
+    /// Went to the end.
+    Completed,
+    /// Dropped out.
+    Abandoned,
+}
+
+impl EnrolmentStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnrolmentStatus::Confirmed => "confirmed",
+            EnrolmentStatus::Waitlisted => "waitlisted",
+            EnrolmentStatus::Cancelled => "cancelled",
+            EnrolmentStatus::Completed => "completed",
+            EnrolmentStatus::Abandoned => "abandoned",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, EnrolmentError> {
+        Ok(match raw {
+            "confirmed" => EnrolmentStatus::Confirmed,
+            "waitlisted" => EnrolmentStatus::Waitlisted,
+            "cancelled" => EnrolmentStatus::Cancelled,
+            "completed" => EnrolmentStatus::Completed,
+            "abandoned" => EnrolmentStatus::Abandoned,
+            other => return Err(EnrolmentError::Invalid(format!("statut d'inscription inconnu « {other} »"))),
+        })
+    }
+}
+
+/// Funding sources (BPF cadre C).
+pub const FUNDING_SOURCES: &[&str] = &[
+    "company", "opco", "cpf", "france_travail", "region", "state", "other_public", "self_funded", "other_provider", "other",
+];
+/// Trainee categories (BPF cadre F-1).
+pub const TRAINEE_CATEGORIES: &[&str] = &["employee", "apprentice", "job_seeker", "individual", "other"];
+
+/// What a trainee states when enrolling.
+#[derive(Debug, Clone, Default)]
+pub struct EnrolmentRequest {
+    /// One of [`FUNDING_SOURCES`].
+    pub funding_source: Option<String>,
+    /// One of [`TRAINEE_CATEGORIES`].
+    pub trainee_category: Option<String>,
+    /// Answers to the positioning (prerequisites) questions, free text.
+    pub positioning_answers: Option<String>,
+}
+
+impl EnrolmentRequest {
+    fn validate(&self) -> Result<(), EnrolmentError> {
+        if let Some(f) = &self.funding_source
+            && !FUNDING_SOURCES.contains(&f.as_str())
+        {
+            return Err(EnrolmentError::Invalid(format!(
+                "financement inconnu « {} » (attendu : {})",
+                f.chars().take(40).collect::<String>(),
+                FUNDING_SOURCES.join(", ")
+            )));
+        }
+        if let Some(c) = &self.trainee_category
+            && !TRAINEE_CATEGORIES.contains(&c.as_str())
+        {
+            return Err(EnrolmentError::Invalid(format!(
+                "catégorie de stagiaire inconnue « {} » (attendu : {})",
+                c.chars().take(40).collect::<String>(),
+                TRAINEE_CATEGORIES.join(", ")
+            )));
+        }
+        if self.positioning_answers.as_ref().is_some_and(|a| a.chars().count() > 4_000) {
+            return Err(EnrolmentError::Invalid("réponses de positionnement trop longues (4 000 caractères au plus)".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The answer to an enrolment request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnrolmentOutcome {
+    /// The enrolment.
+    pub enrolment_id: EnrolmentId,
+    /// `confirmed` or `waitlisted`.
+    pub status: EnrolmentStatus,
+    /// 1-based rank on the waitlist, when waitlisted.
+    pub waitlist_position: Option<i64>,
+    /// False when the same request had already been granted (nothing written).
+    pub created: bool,
+}
+
+/// The answer to a cancellation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CancellationOutcome {
+    /// Status before cancelling.
+    pub previous_status: EnrolmentStatus,
+    /// The trainee promoted to the freed seat, if any.
+    pub promoted: Option<UserId>,
+}
+
+#[derive(Queryable)]
+struct SessionState {
+    status: String,
+    capacity: i32,
+    seats_taken: i32,
+    waitlist_next_seq: i64,
+    enrolment_opens_at: Option<NaiveDateTime>,
+    enrolment_closes_at: Option<NaiveDateTime>,
+}
+
+fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
+    db::lock_row_for_update(conn, LockableTable::TrainingSessions, session.as_str())?;
+    training_sessions::table
+        .find(session)
+        .select((
+            training_sessions::status,
+            training_sessions::capacity,
+            training_sessions::seats_taken,
+            training_sessions::waitlist_next_seq,
+            training_sessions::enrolment_opens_at,
+            training_sessions::enrolment_closes_at,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or(EnrolmentError::UnknownTrainingSession)
+}
+
+fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<i64, DbError> {
+    enrolments::table
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted.as_str()))
+        .filter(enrolments::waitlist_seq.le(seq))
+        .count()
+        .get_result(conn)
+        .map_err(DbError::from)
+}
+
+/// Enrols a trainee: a seat while any is left, otherwise the end of the waitlist.
+/// Idempotent: a trainee already confirmed or waitlisted gets the same answer, nothing written.
+pub fn enrol(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    request: &EnrolmentRequest,
+    now: NaiveDateTime,
+) -> Result<EnrolmentOutcome, EnrolmentError> {
+    request.validate()?;
+    db::write_transaction(conn, |conn| {
+        let state = lock_session(conn, session)?;
+        let existing: Option<(EnrolmentId, String, Option<i64>)> = enrolments::table
+            .filter(enrolments::training_session_id.eq(session))
+            .filter(enrolments::trainee_id.eq(trainee))
+            .select((enrolments::id, enrolments::status, enrolments::waitlist_seq))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        if let Some((id, status, seq)) = &existing {
+            match EnrolmentStatus::parse(status)? {
+                EnrolmentStatus::Confirmed => {
+                    return Ok(EnrolmentOutcome { enrolment_id: id.clone(), status: EnrolmentStatus::Confirmed, waitlist_position: None, created: false });
+                }
+                EnrolmentStatus::Waitlisted => {
+                    let position = waitlist_position(conn, session, seq.unwrap_or(i64::MAX))?;
+                    return Ok(EnrolmentOutcome { enrolment_id: id.clone(), status: EnrolmentStatus::Waitlisted, waitlist_position: Some(position), created: false });
+                }
+                EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
+                EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
+            }
+        }
+        if TrainingSessionStatus::parse(&state.status).ok() != Some(TrainingSessionStatus::Published) {
+            return Err(EnrolmentError::NotOpen);
+        }
+        if state.enrolment_opens_at.is_some_and(|opens| now < opens) {
+            return Err(EnrolmentError::WindowNotYetOpen);
+        }
+        if state.enrolment_closes_at.is_some_and(|closes| now >= closes) {
+            return Err(EnrolmentError::WindowClosed);
+        }
+
+        let confirmed = state.seats_taken < state.capacity;
+        let (status, seq) = if confirmed {
+            // Guarded even though we hold the lock: the CHECK and this filter are the backstop.
+            let updated = diesel::update(training_sessions::table.find(session))
+                .filter(training_sessions::seats_taken.lt(training_sessions::capacity))
+                .set(training_sessions::seats_taken.eq(training_sessions::seats_taken + 1))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            if updated != 1 {
+                return Err(EnrolmentError::Db(DbError::Busy));
+            }
+            (EnrolmentStatus::Confirmed, None)
+        } else {
+            diesel::update(training_sessions::table.find(session))
+                .set(training_sessions::waitlist_next_seq.eq(training_sessions::waitlist_next_seq + 1))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            (EnrolmentStatus::Waitlisted, Some(state.waitlist_next_seq))
+        };
+
+        let id = match existing {
+            Some((id, _, _)) => {
+                diesel::update(enrolments::table.find(&id))
+                    .set((
+                        enrolments::status.eq(status.as_str()),
+                        enrolments::waitlist_seq.eq(seq),
+                        enrolments::funding_source.eq(request.funding_source.as_deref()),
+                        enrolments::trainee_category.eq(request.trainee_category.as_deref()),
+                        enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
+                        enrolments::updated_at.eq(now),
+                        enrolments::confirmed_at.eq(confirmed.then_some(now)),
+                        enrolments::cancelled_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                id
+            }
+            None => {
+                let id = EnrolmentId::generate();
+                diesel::insert_into(enrolments::table)
+                    .values((
+                        enrolments::id.eq(&id),
+                        enrolments::training_session_id.eq(session),
+                        enrolments::trainee_id.eq(trainee),
+                        enrolments::status.eq(status.as_str()),
+                        enrolments::waitlist_seq.eq(seq),
+                        enrolments::funding_source.eq(request.funding_source.as_deref()),
+                        enrolments::trainee_category.eq(request.trainee_category.as_deref()),
+                        enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
+                        enrolments::positioning_result.eq(request.positioning_answers.as_ref().map(|_| "pending")),
+                        enrolments::created_at.eq(now),
+                        enrolments::updated_at.eq(now),
+                        enrolments::confirmed_at.eq(confirmed.then_some(now)),
+                    ))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                id
+            }
+        };
+        let waitlist_position = match seq {
+            Some(seq) => Some(waitlist_position(conn, session, seq)?),
+            None => None,
+        };
+        Ok(EnrolmentOutcome { enrolment_id: id, status, waitlist_position, created: true })
+    })
+}
+
+/// Cancels a trainee's confirmed or waitlisted enrolment. A freed seat goes to the first ticket of
+/// the waitlist in the same transaction, and that trainee is notified.
+pub fn cancel(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<CancellationOutcome, EnrolmentError> {
+    db::write_transaction(conn, |conn| {
+        lock_session(conn, session)?;
+        let (id, status): (EnrolmentId, String) = enrolments::table
+            .filter(enrolments::training_session_id.eq(session))
+            .filter(enrolments::trainee_id.eq(trainee))
+            .select((enrolments::id, enrolments::status))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?
+            .ok_or(EnrolmentError::NotEnrolled)?;
+        let previous_status = EnrolmentStatus::parse(&status)?;
+        match previous_status {
+            EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => {}
+            EnrolmentStatus::Cancelled => return Err(EnrolmentError::NotEnrolled),
+            EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
+        }
+        diesel::update(enrolments::table.find(&id))
+            .set((
+                enrolments::status.eq(EnrolmentStatus::Cancelled.as_str()),
+                enrolments::waitlist_seq.eq(None::<i64>),
+                enrolments::cancelled_at.eq(Some(now)),
+                enrolments::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if previous_status == EnrolmentStatus::Waitlisted {
+            return Ok(CancellationOutcome { previous_status, promoted: None });
+        }
+
+        let next: Option<(EnrolmentId, UserId)> = enrolments::table
+            .filter(enrolments::training_session_id.eq(session))
+            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted.as_str()))
+            .order(enrolments::waitlist_seq.asc())
+            .select((enrolments::id, enrolments::trainee_id))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        match next {
+            None => {
+                diesel::update(training_sessions::table.find(session))
+                    .filter(training_sessions::seats_taken.gt(0))
+                    .set(training_sessions::seats_taken.eq(training_sessions::seats_taken - 1))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                Ok(CancellationOutcome { previous_status, promoted: None })
+            }
+            Some((promoted_id, promoted_trainee)) => {
+                // The seat passes straight from one trainee to the next: seats_taken is unchanged.
+                diesel::update(enrolments::table.find(&promoted_id))
+                    .set((
+                        enrolments::status.eq(EnrolmentStatus::Confirmed.as_str()),
+                        enrolments::waitlist_seq.eq(None::<i64>),
+                        enrolments::confirmed_at.eq(Some(now)),
+                        enrolments::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                diesel::insert_into(notifications::table)
+                    .values((
+                        notifications::id.eq(NotificationId::generate()),
+                        notifications::user_id.eq(&promoted_trainee),
+                        notifications::kind.eq("waitlist_promoted"),
+                        notifications::message.eq(
+                            "Une place s'est libérée : votre inscription est confirmée.",
+                        ),
+                        notifications::link.eq(Some(format!("/sessions/{session}"))),
+                        notifications::created_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .map_err(DbError::from)?;
+                Ok(CancellationOutcome { previous_status, promoted: Some(promoted_trainee) })
+            }
+        }
+    })
+}
+
+/// An enrolment as listed for administrators (`lms enrolment list`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EnrolmentView {
+    /// Identifier.
+    pub id: EnrolmentId,
+    /// Session.
+    pub session: TrainingSessionId,
+    /// Trainee e-mail.
+    pub trainee: String,
+    /// Trainee name.
+    pub name: String,
+    /// Status.
+    pub status: EnrolmentStatus,
+    /// Rank on the waitlist, when waitlisted.
+    pub waitlist_position: Option<i64>,
+    /// Funding source.
+    pub funding_source: Option<String>,
+    /// Trainee category.
+    pub trainee_category: Option<String>,
+}
+
+/// Enrolments of a session: confirmed first, then the waitlist in order, then the others.
+pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<EnrolmentView>, EnrolmentError> {
+    use crate::db::schema::users;
+    let rows: Vec<(EnrolmentId, String, String, String, Option<i64>, Option<String>, Option<String>)> = enrolments::table
+        .inner_join(users::table)
+        .filter(enrolments::training_session_id.eq(session))
+        .order((enrolments::waitlist_seq.asc(), enrolments::created_at.asc()))
+        .select((
+            enrolments::id,
+            users::email,
+            users::display_name,
+            enrolments::status,
+            enrolments::waitlist_seq,
+            enrolments::funding_source,
+            enrolments::trainee_category,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut views = Vec::with_capacity(rows.len());
+    let mut position = 0;
+    for (id, email, name, status, seq, funding_source, trainee_category) in rows {
+        let status = EnrolmentStatus::parse(&status)?;
+        let waitlist_position = seq.map(|_| {
+            position += 1;
+            position
+        });
+        views.push(EnrolmentView { id, session: session.clone(), trainee: email, name, status, waitlist_position, funding_source, trainee_category });
+    }
+    let rank = |s: EnrolmentStatus| match s {
+        EnrolmentStatus::Confirmed => 0,
+        EnrolmentStatus::Waitlisted => 1,
+        _ => 2,
+    };
+    views.sort_by_key(|v| (rank(v.status), v.waitlist_position));
+    Ok(views)
+}

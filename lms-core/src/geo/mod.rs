@@ -1,0 +1,156 @@
+//! Geography: communes of France, turning what people type into a place, and the travel-time
+//! estimate (straight-line distance × detour factor at an average speed, never a route).
+//!
+//! Facts and constants: `../shared/reference/geodata.md`.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::db::schema::communes;
+use crate::db::{DbConn, DbError};
+
+/// Mean Earth radius (km), as used by the geodata research and the `geo` crate.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// A commune as stored (row type).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = communes)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Commune {
+    /// INSEE code (`17300`, `2A004`).
+    pub insee: String,
+    /// Official name with accents (`La Rochelle`).
+    pub name: String,
+    /// Normalised name used for lookups (see [`normalize_place_name`]).
+    pub name_search: String,
+    /// Département code (`17`, `2A`, `971`).
+    pub departement: String,
+    /// Région code (`75` is Nouvelle-Aquitaine).
+    pub region: String,
+    /// Municipal population.
+    pub population: i64,
+    /// Latitude of the commune point (bbox centre), WGS84.
+    pub lat: f64,
+    /// Longitude of the commune point, WGS84.
+    pub lon: f64,
+    /// Half-diagonal of the commune's bounding box: how far a home may be from the point.
+    pub half_diag_km: f64,
+    /// How the point was obtained (`bbox`, `ancien_code`, `cp_mean`).
+    pub point_source: String,
+}
+
+/// Finds a commune by INSEE code.
+pub fn find_commune(conn: &mut DbConn, insee: &str) -> Result<Option<Commune>, DbError> {
+    communes::table
+        .find(insee)
+        .select(Commune::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)
+}
+
+/// Normalises a place name for lookup: accents, case, punctuation, `St`/`Ste` and a leading article
+/// do not matter (`l'Île-d'Yeu` and `ILE D YEU` give the same key).
+pub fn normalize_place_name(raw: &str) -> String {
+    let folded: String = raw
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'œ' | 'Œ' => 'Œ',
+            'æ' | 'Æ' => 'Æ',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect::<String>()
+        .replace('Œ', "OE")
+        .replace('Æ', "AE")
+        .to_uppercase();
+    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    if words.len() > 1 && matches!(words[0], "LE" | "LA" | "LES" | "L") {
+        words.remove(0);
+    }
+    words
+        .into_iter()
+        .map(|w| match w {
+            "ST" => "SAINT",
+            "STE" => "SAINTE",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Great-circle distance in kilometres.
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
+    let dphi = (lat2 - lat1).to_radians();
+    let dlambda = (lon2 - lon1).to_radians();
+    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
+/// The travel-time model: `minutes = fixed + 60 × detour × km / speed` (geodata.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TravelModel {
+    /// Road distance over straight-line distance (default 1.3).
+    pub detour_factor: f64,
+    /// Average door-to-door speed in km/h (default 60).
+    pub speed_kmh: f64,
+    /// Fixed minutes for parking and the last metres (default 2).
+    pub fixed_minutes: f64,
+}
+
+impl Default for TravelModel {
+    fn default() -> Self {
+        TravelModel { detour_factor: 1.3, speed_kmh: 60.0, fixed_minutes: 2.0 }
+    }
+}
+
+impl TravelModel {
+    /// Estimated minutes for a straight-line distance.
+    pub fn minutes_for_km(&self, km: f64) -> f64 {
+        self.fixed_minutes + 60.0 * self.detour_factor * km / self.speed_kmh
+    }
+
+    /// The straight-line radius reachable within `minutes` (for the bounding-box prefilter).
+    pub fn km_for_minutes(&self, minutes: f64) -> f64 {
+        ((minutes - self.fixed_minutes).max(0.0)) * self.speed_kmh / (60.0 * self.detour_factor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_the_ways_people_type_commune_names() {
+        let key = normalize_place_name("Saint-Jean-d'Angély");
+        for typed in ["saint jean d angely", "ST JEAN D'ANGELY", "St-Jean-d’Angély", "  saint-jean-d'angély "] {
+            assert_eq!(normalize_place_name(typed), key, "{typed}");
+        }
+        assert_eq!(normalize_place_name("La Rochelle"), "ROCHELLE");
+        assert_eq!(normalize_place_name("rochelle"), "ROCHELLE");
+        assert_eq!(normalize_place_name("L'Isle-d'Espagnac"), "ISLE D ESPAGNAC");
+        assert_eq!(normalize_place_name("Sainte-Foy-la-Grande"), normalize_place_name("ste foy la grande"));
+        assert_eq!(normalize_place_name("Œuilly"), "OEUILLY");
+        // A lone article is a name, not an article.
+        assert_eq!(normalize_place_name("Les"), "LES");
+    }
+
+    #[test]
+    fn haversine_matches_a_known_distance() {
+        // Paris (Notre-Dame) → Versailles (château): 17.2 km per the geo crate oracle in rust-stack.md.
+        let km = haversine_km(48.8530, 2.3499, 48.8049, 2.1204);
+        assert!((km - 17.65).abs() < 0.5, "{km}");
+        assert!(haversine_km(45.0, 0.0, 45.0, 0.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn twenty_minutes_is_about_fourteen_kilometres_by_default() {
+        let model = TravelModel::default();
+        assert!((model.km_for_minutes(20.0) - 13.846).abs() < 0.01);
+        assert!((model.minutes_for_km(model.km_for_minutes(20.0)) - 20.0).abs() < 1e-9);
+        assert_eq!(model.km_for_minutes(1.0), 0.0);
+    }
+}

@@ -1,0 +1,455 @@
+//! People: accounts, roles (trainee, trainer, admin) and passwords.
+//!
+//! Passwords are hashed with argon2id and the hash never leaves this module: views carry no hash,
+//! and verification happens here.
+
+use std::collections::BTreeMap;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::ids::UserId;
+use crate::db::schema::{user_roles, users};
+use crate::db::{self, DbConn, DbError};
+use crate::{Classify, ErrorKind};
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password accepted (argon2 copes, but an unbounded input is a denial-of-service lever).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// What a person may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Stagiaire: finds sessions, enrols, signs attendance.
+    Trainee,
+    /// Formateur: records attendance, assesses competences.
+    Trainer,
+    /// Administrator: runs the organisation.
+    Admin,
+}
+
+impl Role {
+    /// Stored and typed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Trainee => "trainee",
+            Role::Trainer => "trainer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses `trainee`, `trainer` or `admin`.
+    pub fn parse(raw: &str) -> Result<Self, PeopleError> {
+        match raw.trim() {
+            "trainee" => Ok(Role::Trainee),
+            "trainer" => Ok(Role::Trainer),
+            "admin" => Ok(Role::Admin),
+            other => Err(PeopleError::Invalid(format!(
+                "rôle inconnu « {} » (attendu : trainee, trainer ou admin)",
+                other.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+}
+
+/// Errors of people use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum PeopleError {
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// The password breaks the rules.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Someone already has this e-mail address.
+    #[error("un compte existe déjà pour {0}")]
+    EmailTaken(String),
+    /// No account with that e-mail.
+    #[error("aucun compte pour {0}")]
+    UnknownUser(String),
+    /// Hashing failed (should not happen).
+    #[error("échec du hachage du mot de passe")]
+    Hashing,
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for PeopleError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PeopleError::Invalid(_) | PeopleError::WeakPassword(_) => ErrorKind::Invalid,
+            PeopleError::EmailTaken(_) => ErrorKind::Conflict,
+            PeopleError::UnknownUser(_) => ErrorKind::NotFound,
+            PeopleError::Hashing => ErrorKind::Internal,
+            PeopleError::Db(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            PeopleError::Invalid(_) => "invalid_user",
+            PeopleError::WeakPassword(_) => "weak_password",
+            PeopleError::EmailTaken(_) => "email_taken",
+            PeopleError::UnknownUser(_) => "unknown_user",
+            PeopleError::Hashing => "hashing_failed",
+            PeopleError::Db(e) => e.code(),
+        }
+    }
+}
+
+/// A user as stored (row type; carries the password hash, so it stays in this crate's modules).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct UserRow {
+    /// Identifier.
+    pub id: UserId,
+    /// Lower-cased e-mail address.
+    pub email: String,
+    /// Name shown on pages.
+    pub display_name: String,
+    pub(crate) password_hash: Option<String>,
+    /// Disabled accounts cannot log in.
+    pub is_active: bool,
+    /// Creation time (UTC).
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// A person as shown to administrators and scripts (`lms user list --json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UserView {
+    /// Identifier.
+    pub id: UserId,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Roles, sorted.
+    pub roles: Vec<Role>,
+    /// Whether the account may log in.
+    pub active: bool,
+    /// Creation time (UTC, RFC 3339).
+    pub created_at: String,
+}
+
+/// Input of [`add_user`].
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// E-mail address (case-insensitive, stored lower-cased).
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Initial role.
+    pub role: Role,
+    /// Clear-text password, checked against the rules then hashed.
+    pub password: String,
+}
+
+/// Normalises and checks an e-mail address (a pragmatic check: one `@`, a dot in the domain).
+pub fn normalize_email(raw: &str) -> Result<String, PeopleError> {
+    let email = raw.trim().to_lowercase();
+    let invalid = || {
+        PeopleError::Invalid(format!(
+            "adresse e-mail invalide « {} »",
+            raw.trim().chars().take(80).collect::<String>()
+        ))
+    };
+    if email.len() < 3 || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    if local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || email.contains(['<', '>', '"', '\'', ';', ','])
+    {
+        return Err(invalid());
+    }
+    Ok(email)
+}
+
+fn normalize_display_name(raw: &str) -> Result<String, PeopleError> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars = name.chars().count();
+    if chars == 0 || chars > 120 || name.chars().any(char::is_control) {
+        return Err(PeopleError::Invalid("le nom doit faire de 1 à 120 caractères".into()));
+    }
+    Ok(name)
+}
+
+/// The minimum password rules: length, not one repeated character, not the e-mail address.
+pub fn check_password_rules(password: &str, email: &str) -> Result<(), PeopleError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(PeopleError::WeakPassword(format!(
+            "le mot de passe doit faire au moins {MIN_PASSWORD_CHARS} caractères"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(PeopleError::WeakPassword(format!(
+            "le mot de passe ne peut dépasser {MAX_PASSWORD_CHARS} caractères"
+        )));
+    }
+    let mut distinct: Vec<char> = password.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 4 {
+        return Err(PeopleError::WeakPassword(
+            "le mot de passe doit contenir au moins 4 caractères différents".into(),
+        ));
+    }
+    if password.trim().eq_ignore_ascii_case(email.trim()) {
+        return Err(PeopleError::WeakPassword(
+            "le mot de passe ne peut pas être l'adresse e-mail".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id and a random salt (CPU-heavy: call from a blocking thread).
+pub fn hash_password(password: &str) -> Result<String, PeopleError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| PeopleError::Hashing)
+}
+
+/// Checks a password against a stored hash (false on any mismatch or malformed hash).
+pub fn password_matches(password: &str, stored_hash: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// Creates an account with one role. The password is checked, then hashed before the transaction.
+pub fn add_user(conn: &mut DbConn, new: &NewUser) -> Result<UserView, PeopleError> {
+    let email = normalize_email(&new.email)?;
+    let display_name = normalize_display_name(&new.display_name)?;
+    check_password_rules(&new.password, &email)?;
+    let hash = hash_password(&new.password)?;
+    db::write_transaction(conn, |conn| insert_user(conn, &email, &display_name, Some(&hash), &[new.role]))?;
+    find_user_by_email(conn, &email)
+}
+
+/// Inserts a user with a precomputed hash inside the caller's transaction (fixtures, sign-up).
+pub(crate) fn insert_user(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    password_hash: Option<&str>,
+    roles: &[Role],
+) -> Result<UserId, PeopleError> {
+    let id = UserId::generate();
+    let now = db::now();
+    let inserted = diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::email.eq(email),
+            users::display_name.eq(display_name),
+            users::password_hash.eq(password_hash),
+            users::is_active.eq(true),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(DbError::from);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if e.unique_violation().is_some() => return Err(PeopleError::EmailTaken(email.to_owned())),
+        Err(e) => return Err(e.into()),
+    }
+    for role in roles {
+        diesel::insert_into(user_roles::table)
+            .values((
+                user_roles::user_id.eq(&id),
+                user_roles::role.eq(role.as_str()),
+                user_roles::granted_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+    }
+    Ok(id)
+}
+
+fn roles_of(conn: &mut DbConn, ids: &[UserId]) -> Result<BTreeMap<UserId, Vec<Role>>, DbError> {
+    let rows: Vec<(UserId, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(ids))
+        .select((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    let mut map: BTreeMap<UserId, Vec<Role>> = BTreeMap::new();
+    for (id, role) in rows {
+        if let Ok(role) = Role::parse(&role) {
+            map.entry(id).or_default().push(role);
+        }
+    }
+    for roles in map.values_mut() {
+        roles.sort();
+    }
+    Ok(map)
+}
+
+fn to_view(row: UserRow, roles: Vec<Role>) -> UserView {
+    UserView {
+        id: row.id,
+        email: row.email,
+        name: row.display_name,
+        roles,
+        active: row.is_active,
+        created_at: row.created_at.and_utc().to_rfc3339(),
+    }
+}
+
+/// One account by e-mail address.
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> Result<UserView, PeopleError> {
+    let email = normalize_email(email)?;
+    let row = users::table
+        .filter(users::email.eq(&email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| PeopleError::UnknownUser(email.clone()))?;
+    let mut roles = roles_of(conn, std::slice::from_ref(&row.id))?;
+    let user_roles = roles.remove(&row.id).unwrap_or_default();
+    Ok(to_view(row, user_roles))
+}
+
+/// Every account, by e-mail, optionally only those with `role`.
+pub fn list_users(conn: &mut DbConn, role: Option<Role>) -> Result<Vec<UserView>, PeopleError> {
+    let mut query = users::table.select(UserRow::as_select()).order(users::email.asc()).into_boxed();
+    if let Some(role) = role {
+        query = query.filter(
+            users::id.eq_any(
+                user_roles::table.filter(user_roles::role.eq(role.as_str())).select(user_roles::user_id),
+            ),
+        );
+    }
+    let rows = query.load(conn).map_err(DbError::from)?;
+    let ids: Vec<UserId> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut roles = roles_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let r = roles.remove(&row.id).unwrap_or_default();
+            to_view(row, r)
+        })
+        .collect())
+}
+
+/// Grants a role (idempotent).
+pub fn grant_role(conn: &mut DbConn, email: &str, role: Role) -> Result<UserView, PeopleError> {
+    let user = find_user_by_email(conn, email)?;
+    if !user.roles.contains(&role) {
+        diesel::insert_into(user_roles::table)
+            .values((
+                user_roles::user_id.eq(&user.id),
+                user_roles::role.eq(role.as_str()),
+                user_roles::granted_at.eq(db::now()),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+    }
+    find_user_by_email(conn, email)
+}
+
+/// Checks an e-mail and password (CPU-heavy: call from a blocking thread). Unknown accounts,
+/// disabled accounts and wrong passwords give the same answer, so the API cannot be used to
+/// discover who has an account.
+pub fn authenticate(conn: &mut DbConn, email: &str, password: &str) -> Result<Option<UserView>, PeopleError> {
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
+    let row: Option<UserRow> = users::table
+        .filter(users::email.eq(&email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    let Some(row) = row else {
+        // Spend the same time as a real check so response times do not reveal accounts.
+        let _ = password_matches(password, DUMMY_HASH);
+        return Ok(None);
+    };
+    let valid = row.is_active && row.password_hash.as_deref().is_some_and(|hash| password_matches(password, hash));
+    if !valid {
+        return Ok(None);
+    }
+    let mut roles = roles_of(conn, std::slice::from_ref(&row.id))?;
+    let user_roles = roles.remove(&row.id).unwrap_or_default();
+    Ok(Some(to_view(row, user_roles)))
+}
+
+/// A valid argon2id hash of a random string, verified when the account does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ck4W5c5kzCjk4LYwFx9W1nN8J4ZHdXyK0bJ2nM3YV8k";
+
+/// Replaces a password after checking the rules.
+pub fn set_password(conn: &mut DbConn, email: &str, password: &str) -> Result<(), PeopleError> {
+    let email = normalize_email(email)?;
+    check_password_rules(password, &email)?;
+    let hash = hash_password(password)?;
+    let updated = diesel::update(users::table.filter(users::email.eq(&email)))
+        .set((users::password_hash.eq(Some(hash)), users::updated_at.eq(db::now())))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    if updated == 0 {
+        return Err(PeopleError::UnknownUser(email));
+    }
+    Ok(())
+}
+
+/// User id for an e-mail address, if any.
+pub fn user_id_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserId>, DbError> {
+    users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(users::id)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)
+}
+
+/// True if the user holds `role`.
+pub fn has_role(conn: &mut DbConn, user: &UserId, role: Role) -> Result<bool, DbError> {
+    diesel::select(diesel::dsl::exists(
+        user_roles::table.filter(user_roles::user_id.eq(user)).filter(user_roles::role.eq(role.as_str())),
+    ))
+    .get_result(conn)
+    .map_err(DbError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Alice@Example.FR ").ok().as_deref(), Some("alice@example.fr"));
+        for bad in ["", "alice", "@example.fr", "alice@", "alice@fr", "a b@x.fr", "a@b@c.fr", "<script>@x.fr", "a@.fr"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_rules_refuse_weak_passwords() {
+        assert!(check_password_rules("court", "a@b.fr").is_err());
+        assert!(check_password_rules("aaaaaaaaaaaa", "a@b.fr").is_err());
+        assert!(check_password_rules("alice@b.fr", "alice@b.fr").is_err());
+        assert!(check_password_rules(&"ab1!".repeat(100), "a@b.fr").is_err());
+        assert!(check_password_rules("tiers-lieu 2026", "a@b.fr").is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let hash = hash_password("tiers-lieu 2026").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(password_matches("tiers-lieu 2026", &hash));
+        assert!(!password_matches("tiers-lieu 2027", &hash));
+        assert!(!password_matches("x", "not a hash"));
+    }
+}
