@@ -27,6 +27,7 @@ pub mod db;
 pub mod enrolment;
 pub mod fixtures;
 pub mod geo;
+pub mod locale;
 pub mod people;
 pub mod venues;
 

@@ -579,3 +579,8 @@ macro_rules! on_inner_connection {
         }
     };
 }
+
+/// Cheapest round trip to the database (for health checks).
+pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
+    conn.batch_execute("SELECT 1").map_err(DbError::from)
+}

@@ -1,0 +1,82 @@
+//! Configuration from the environment, with documented defaults (see README).
+
+use lms_core::DatabaseUrl;
+use lms_core::fixtures::StartupData;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; default `data/lms.db` (SQLite, created on first start).
+    pub database: DatabaseUrl,
+    /// True when `DATABASE_URL` was not set.
+    pub default_database: bool,
+    /// `LMS_BIND`; default `127.0.0.1:8080`.
+    pub bind: String,
+    /// `LMS_LOG`; default `info,tower_http=info`.
+    pub log_filter: String,
+    /// `LMS_LOG_FORMAT` (`text` or `json`); default `text`.
+    pub log_format: LogFormat,
+    /// `LMS_STARTUP_DATA` (`none`, `reference`, `demo`); default `demo` for the default database,
+    /// `reference` otherwise. Data is only ever loaded into an empty database.
+    pub startup_data: StartupData,
+    /// `LMS_DB_POOL_SIZE`; default 8 (SQLite) or 16 (PostgreSQL).
+    pub pool_size: Option<u32>,
+}
+
+impl Config {
+    /// Reads the environment; an invalid value is an error, never silently replaced.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (database, default_database) = match var("DATABASE_URL") {
+            Some(raw) => (DatabaseUrl::parse(&raw).map_err(|e| e.to_string())?, false),
+            None => (DatabaseUrl::default_sqlite(), true),
+        };
+        let log_format = match var("LMS_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(format!("LMS_LOG_FORMAT invalide « {other} » (text ou json)")),
+        };
+        let startup_data = match var("LMS_STARTUP_DATA").as_deref() {
+            None if default_database => StartupData::Demo,
+            None => StartupData::Reference,
+            Some("none") => StartupData::None,
+            Some("reference") => StartupData::Reference,
+            Some("demo") => StartupData::Demo,
+            Some(other) => return Err(format!("LMS_STARTUP_DATA invalide « {other} » (none, reference ou demo)")),
+        };
+        let pool_size = var("LMS_DB_POOL_SIZE")
+            .map(|raw| raw.parse::<u32>().ok().filter(|n| (1..=200).contains(n)).ok_or(format!("LMS_DB_POOL_SIZE invalide « {raw} »")))
+            .transpose()?;
+        Ok(Config {
+            database,
+            default_database,
+            bind: var("LMS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            log_filter: var("LMS_LOG").unwrap_or_else(|| "info,tower_http=info".into()),
+            log_format,
+            startup_data,
+            pool_size,
+        })
+    }
+
+    /// A configuration for tests: the given database, port 0, no startup data.
+    pub fn for_tests(database: DatabaseUrl) -> Self {
+        Config {
+            database,
+            default_database: false,
+            bind: "127.0.0.1:0".into(),
+            log_filter: "warn".into(),
+            log_format: LogFormat::Text,
+            startup_data: StartupData::None,
+            pool_size: Some(4),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! One error type for every handler, mapped once from the core's [`lms_core::ErrorKind`] to an
+//! HTTP status. API routes answer `{"error": {"code", "message"}}`; pages render a French message.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lms_core::{Classify, ErrorKind};
+use serde::Serialize;
+
+/// A refusal or failure, ready to render.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// French message for people.
+    pub message: String,
+    /// Extra JSON members of `error` (e.g. `candidates`).
+    pub details: Option<serde_json::Value>,
+}
+
+/// The status for each kind of failure — the only place this mapping exists.
+pub fn status_for(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ApiError {
+    /// A failure we cannot explain to the user; the cause goes to the log only.
+    pub fn internal(cause: &str) -> Self {
+        tracing::error!(cause, "erreur interne");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_error",
+            message: "Erreur interne du serveur.".into(),
+            details: None,
+        }
+    }
+
+    /// A 404 for an unknown path.
+    pub fn not_found() -> Self {
+        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "Page introuvable.".into(), details: None }
+    }
+}
+
+impl<E: Classify + std::fmt::Display> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        let kind = error.kind();
+        if kind == ErrorKind::Internal {
+            return ApiError::internal(&error.to_string());
+        }
+        if kind == ErrorKind::Unavailable {
+            tracing::warn!(code = error.code(), "{error}");
+        }
+        ApiError { status: status_for(kind), code: error.code(), message: error.to_string(), details: None }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorContent<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorContent<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorContent { code: self.code, message: &self.message, details: self.details.as_ref() } };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            && let Ok(value) = axum::http::HeaderValue::from_str("2")
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,96 @@
+//! HTML pages (French) and operational endpoints.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use lms_core::catalogue::{self, TrainingSessionFilter, TrainingSessionStatus};
+use minijinja::context;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Page routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(home)).route("/static/style.css", get(stylesheet))
+}
+
+/// Renders a template, or a plain 500 if the template itself fails.
+pub fn render(state: &AppState, name: &str, ctx: minijinja::Value) -> Response {
+    match state.templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, template = name, "rendu impossible");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne du serveur.").into_response()
+        }
+    }
+}
+
+/// Renders a refusal as a French page with the right status.
+pub fn error_page(state: &AppState, error: ApiError) -> Response {
+    let mut response = render(state, "error.html", context! { status => error.status.as_u16(), message => error.message });
+    *response.status_mut() = error.status;
+    response
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let backend = state.backend();
+    let check = state
+        .db(|conn| {
+            use lms_core::db::DbError;
+            lms_core::db::ping(conn).map_err(DbError::from)
+        })
+        .await;
+    match check {
+        Ok(()) => axum::Json(Health { status: "ok", database: backend }).into_response(),
+        Err(error) => {
+            let mut response = error.into_response();
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response
+        }
+    }
+}
+
+async fn home(State(state): State<AppState>) -> Response {
+    let sessions = state
+        .db(|conn| {
+            catalogue::list_training_sessions(
+                conn,
+                &TrainingSessionFilter {
+                    status: Some(TrainingSessionStatus::Published),
+                    from: Some(catalogue::paris_today()),
+                    ..Default::default()
+                },
+            )
+        })
+        .await;
+    match sessions {
+        Ok(sessions) => render(&state, "home.html", context! { sessions => sessions }),
+        Err(error) => error_page(&state, error),
+    }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        crate::templates::STYLE_CSS,
+    )
+        .into_response()
+}
+
+/// Unknown paths: JSON under `/api/`, a French page elsewhere.
+pub async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::not_found().into_response();
+    }
+    error_page(&state, ApiError::not_found())
+}

@@ -1,0 +1,90 @@
+//! Shared state: the connection pool and the templates. Nothing here outlives a restart except
+//! what is in the database (several instances can serve the same users).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use lms_core::db::{self, Pool, PoolOptions};
+use lms_core::{DbConn, DbError};
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// State shared by every handler (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    templates: minijinja::Environment<'static>,
+    backend: &'static str,
+}
+
+impl AppState {
+    /// Opens the pool; on first start creates the SQLite folder, migrates and loads startup data.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&config))
+            .await
+            .context("démarrage interrompu")?
+    }
+
+    fn open_blocking(config: &Config) -> anyhow::Result<Self> {
+        if config.default_database {
+            db::ensure_sqlite_parent(&config.database).context("impossible de créer le dossier data/")?;
+        }
+        let mut options = PoolOptions::default_for(&config.database);
+        if let Some(size) = config.pool_size {
+            options.max_size = size;
+        }
+        let pool = db::build_pool(&config.database, &options)?;
+        let mut conn = pool.get().map_err(DbError::from)?;
+        let applied = db::run_migrations(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "migrations appliquées");
+        }
+        let report = lms_core::fixtures::load_on_startup(&mut conn, config.startup_data, lms_core::catalogue::paris_today())
+            .map_err(|e| anyhow::anyhow!("chargement des données initiales : {e}"))?;
+        if !report.is_empty() {
+            tracing::info!(?report, "données initiales chargées");
+        }
+        let backend = db::backend_name(&conn);
+        drop(conn);
+        Ok(AppState { inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend }) })
+    }
+
+    /// Runs one unit of work on a pooled connection, on a blocking thread so the async runtime
+    /// never waits on the database.
+    pub async fn db<T, E, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let pool = self.inner.pool.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::from(DbError::from(e)))?;
+            work(&mut conn).map_err(Into::into)
+        })
+        .await;
+        match outcome {
+            Ok(result) => result,
+            Err(join_error) => match join_error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(ApiError::internal("tâche annulée")),
+            },
+        }
+    }
+
+    /// The template environment.
+    pub fn templates(&self) -> &minijinja::Environment<'static> {
+        &self.inner.templates
+    }
+
+    /// `sqlite` or `postgresql`.
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend
+    }
+}

@@ -1,0 +1,35 @@
+//! Templates and static assets, embedded in the binary so one file is the whole server.
+
+use minijinja::{Environment, Value};
+
+/// Every template, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+/// The stylesheet served at `/static/style.css`.
+pub const STYLE_CSS: &str = include_str!("../static/style.css");
+
+/// Builds the template environment (auto-escaping on for `.html`).
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        if let Err(error) = env.add_template(name, source) {
+            // A broken template is a build defect; fail loudly at start, not per request.
+            panic!("template {name} invalide : {error}");
+        }
+    }
+    env.add_filter("date_fr", |value: String| -> String {
+        chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").map(lms_core::locale::date_fr).unwrap_or(value)
+    });
+    env.add_filter("short_date_fr", |value: String| -> String {
+        chrono::NaiveDate::parse_from_str(&value, "%Y-%m-%d").map(lms_core::locale::short_date_fr).unwrap_or(value)
+    });
+    env.add_filter("euros", |cents: i64| -> String { lms_core::locale::euros_fr(cents) });
+    env.add_filter("plural", |count: i64, singular: String, plural: String| -> Value {
+        Value::from(if count > 1 { plural } else { singular })
+    });
+    env
+}
