@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use comfy_table::{presets::UTF8_BORDERS_ONLY, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
 use serde::Serialize;
 
 use crate::{Context, Failure};

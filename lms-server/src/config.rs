@@ -54,7 +54,12 @@ impl Config {
             Some(other) => return Err(format!("LMS_STARTUP_DATA invalide « {other} » (none, reference ou demo)")),
         };
         let pool_size = var("LMS_DB_POOL_SIZE")
-            .map(|raw| raw.parse::<u32>().ok().filter(|n| (1..=200).contains(n)).ok_or(format!("LMS_DB_POOL_SIZE invalide « {raw} »")))
+            .map(|raw| {
+                raw.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or(format!("LMS_DB_POOL_SIZE invalide « {raw} »"))
+            })
             .transpose()?;
         Ok(Config {
             database,

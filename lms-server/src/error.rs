@@ -48,7 +48,12 @@ impl ApiError {
 
     /// A 404 for an unknown path.
     pub fn not_found() -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: "Page introuvable.".into(), details: None }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: "Page introuvable.".into(),
+            details: None,
+        }
     }
 }
 
@@ -80,7 +85,9 @@ struct ErrorContent<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorContent { code: self.code, message: &self.message, details: self.details.as_ref() } };
+        let body = ErrorBody {
+            error: ErrorContent { code: self.code, message: &self.message, details: self.details.as_ref() },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE
             && let Ok(value) = axum::http::HeaderValue::from_str("2")

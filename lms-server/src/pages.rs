@@ -30,7 +30,8 @@ pub fn render(state: &AppState, name: &str, ctx: minijinja::Value) -> Response {
 
 /// Renders a refusal as a French page with the right status.
 pub fn error_page(state: &AppState, error: ApiError) -> Response {
-    let mut response = render(state, "error.html", context! { status => error.status.as_u16(), message => error.message });
+    let mut response =
+        render(state, "error.html", context! { status => error.status.as_u16(), message => error.message });
     *response.status_mut() = error.status;
     response
 }
@@ -44,12 +45,7 @@ struct Health {
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let backend = state.backend();
-    let check = state
-        .db(|conn| {
-            use lms_core::db::DbError;
-            lms_core::db::ping(conn).map_err(DbError::from)
-        })
-        .await;
+    let check = state.db(lms_core::db::ping).await;
     match check {
         Ok(()) => axum::Json(Health { status: "ok", database: backend }).into_response(),
         Err(error) => {

@@ -26,9 +26,7 @@ impl AppState {
     /// Opens the pool; on first start creates the SQLite folder, migrates and loads startup data.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let config = config.clone();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&config))
-            .await
-            .context("démarrage interrompu")?
+        tokio::task::spawn_blocking(move || Self::open_blocking(&config)).await.context("démarrage interrompu")?
     }
 
     fn open_blocking(config: &Config) -> anyhow::Result<Self> {
@@ -45,8 +43,9 @@ impl AppState {
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "migrations appliquées");
         }
-        let report = lms_core::fixtures::load_on_startup(&mut conn, config.startup_data, lms_core::catalogue::paris_today())
-            .map_err(|e| anyhow::anyhow!("chargement des données initiales : {e}"))?;
+        let report =
+            lms_core::fixtures::load_on_startup(&mut conn, config.startup_data, lms_core::catalogue::paris_today())
+                .map_err(|e| anyhow::anyhow!("chargement des données initiales : {e}"))?;
         if !report.is_empty() {
             tracing::info!(?report, "données initiales chargées");
         }

@@ -1,1 +1,281 @@
+//! Test harness shared by the end-to-end suite.
+//!
+//! The suite runs on one backend per run, chosen by `LMS_TEST_BACKEND` (`sqlite`, the default, or
+//! `postgres` with `LMS_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! `.ci/run` runs it once per backend, so every test body runs on both.
+//!
+//! Each test gets its own database, copied from a per-process template that is migrated (and,
+//! for [`Seed::Reference`] / [`Seed::Demo`], loaded) once: a file copy on SQLite, a
+//! `CREATE DATABASE … TEMPLATE` on PostgreSQL.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "test harness: a failure is a test failure")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use lms_core::{DatabaseUrl, DbConn};
+
+/// Which backend this run tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// The local PostgreSQL.
+    Postgres,
+}
+
+/// The backend selected for this run.
+pub fn backend() -> Backend {
+    match std::env::var("LMS_TEST_BACKEND").as_deref() {
+        Ok("postgres") | Ok("postgresql") | Ok("pg") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("LMS_TEST_BACKEND invalide : {other} (sqlite ou postgres)"),
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("LMS_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_url_for(database: &str) -> String {
+    let admin = pg_admin_url();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    format!("{base}/{database}")
+}
+
+/// What a test database starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Seed {
+    /// Migrated, no rows.
+    Empty,
+    /// Communes, venues, référentiel, courses.
+    Reference,
+    /// Reference plus demo people and sessions.
+    Demo,
+}
+
+impl Seed {
+    fn name(self) -> &'static str {
+        match self {
+            Seed::Empty => "empty",
+            Seed::Reference => "reference",
+            Seed::Demo => "demo",
+        }
+    }
+}
+
+/// A database of its own for one test; removed on drop.
+pub struct TestDb {
+    /// URL for `lms-core` and the binaries.
+    pub url: DatabaseUrl,
+    /// The same, as a string for `--database-url` / `DATABASE_URL`.
+    pub url_string: String,
+    pg_database: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct Templates {
+    dir: tempfile::TempDir,
+    made: Mutex<Vec<Seed>>,
+    pg_names: Mutex<Vec<String>>,
+}
+
+fn templates() -> &'static Templates {
+    static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+    TEMPLATES.get_or_init(|| Templates {
+        dir: tempfile::tempdir().expect("tempdir"),
+        made: Mutex::new(Vec::new()),
+        pg_names: Mutex::new(Vec::new()),
+    })
+}
+
+fn seed_database(conn: &mut DbConn, seed: Seed) {
+    lms_core::db::run_migrations(conn).expect("migrations");
+    match seed {
+        Seed::Empty => {}
+        Seed::Reference => {
+            lms_core::fixtures::load_reference(conn).expect("reference data");
+        }
+        Seed::Demo => {
+            lms_core::fixtures::load_demo(conn, lms_core::catalogue::paris_today()).expect("demo data");
+        }
+    }
+}
+
+fn template_name(seed: Seed) -> String {
+    format!("lms_tpl_{}_{}", std::process::id(), seed.name())
+}
+
+impl TestDb {
+    /// A fresh database with `seed`, on this run's backend.
+    pub fn new(seed: Seed) -> TestDb {
+        match backend() {
+            Backend::Sqlite => Self::sqlite(seed),
+            Backend::Postgres => Self::postgres(seed),
+        }
+    }
+
+    /// A fresh SQLite database, whatever the run's backend (for tests of SQLite-only features).
+    pub fn sqlite(seed: Seed) -> TestDb {
+        let t = templates();
+        let template = t.dir.path().join(format!("{}.db", seed.name()));
+        {
+            let mut made = t.made.lock().unwrap_or_else(|e| e.into_inner());
+            if !made.contains(&seed) {
+                let url = DatabaseUrl::Sqlite(t.dir.path().join(format!("{}-build.db", seed.name())));
+                let mut conn = lms_core::db::connect(&url).expect("template connection");
+                seed_database(&mut conn, seed);
+                lms_core::db::sqlite_snapshot(&mut conn, &template).expect("template snapshot");
+                made.push(seed);
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lms.db");
+        std::fs::copy(&template, &path).expect("copy template");
+        TestDb {
+            url_string: format!("sqlite://{}", path.display()),
+            url: DatabaseUrl::Sqlite(path),
+            pg_database: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh PostgreSQL database (fails loudly if PostgreSQL is unreachable).
+    pub fn postgres(seed: Seed) -> TestDb {
+        let t = templates();
+        let template = template_name(seed);
+        let mut admin = PgConnection::establish(&pg_admin_url())
+            .unwrap_or_else(|e| panic!("PostgreSQL injoignable ({}) : {e}", pg_admin_url()));
+        {
+            // CREATE DATABASE from a template refuses concurrent use of the template: serialise.
+            let mut names = t.pg_names.lock().unwrap_or_else(|e| e.into_inner());
+            if !names.contains(&template) {
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {template}")).expect("drop template");
+                admin.batch_execute(&format!("CREATE DATABASE {template}")).expect("create template");
+                let url = DatabaseUrl::parse(&pg_url_for(&template)).expect("url");
+                let mut conn = lms_core::db::connect(&url).expect("template connection");
+                seed_database(&mut conn, seed);
+                drop(conn);
+                names.push(template.clone());
+            }
+            let name = format!("lms_test_{}", uuid::Uuid::new_v4().simple());
+            admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")).expect("create test database");
+            let url_string = pg_url_for(&name);
+            TestDb {
+                url: DatabaseUrl::parse(&url_string).expect("url"),
+                url_string,
+                pg_database: Some(name),
+                _dir: None,
+            }
+        }
+    }
+
+    /// One connection.
+    pub fn conn(&self) -> DbConn {
+        lms_core::db::connect(&self.url).expect("connection")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_database
+            && let Ok(mut admin) = PgConnection::establish(&pg_admin_url())
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// The workspace folder. (PostgreSQL templates of a run are dropped by the next `.ci/run`, which
+/// removes every `lms_tpl_*` and `lms_test_*` database it finds.)
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// Path to a workspace binary (`lms`, `lms-server`), built on first use.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "lms-cli", "-p", "lms-server"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the binaries failed");
+    });
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    target.join("debug").join(name)
+}
+
+/// Output of one `lms` run.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `lms` with `args` against `db` (and `stdin` as standard input).
+pub fn lms(db: &TestDb, args: &[&str], stdin: Option<&str>) -> CliOutput {
+    lms_with_url(Some(&db.url_string), args, stdin)
+}
+
+/// Runs `lms` with an explicit database URL (or none, to use the default).
+pub fn lms_with_url(url: Option<&str>, args: &[&str], stdin: Option<&str>) -> CliOutput {
+    use std::io::Write;
+    let mut command = Command::new(binary("lms"));
+    command.args(args).env_remove("DATABASE_URL").env("LMS_LOG", "error");
+    if let Some(url) = url {
+        command.env("DATABASE_URL", url);
+    }
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("spawn lms");
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(input) = stdin
+    {
+        pipe.write_all(input.as_bytes()).expect("stdin");
+    }
+    let output = child.wait_with_output().expect("lms output");
+    CliOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// An in-process server for `oneshot` requests.
+pub async fn test_app(db: &TestDb) -> axum::Router {
+    let config = lms_server::Config::for_tests(db.url.clone());
+    let state = lms_server::AppState::open(&config).await.expect("app state");
+    lms_server::app(state)
+}
+
+/// Sends one request to the router; returns status, headers and body text.
+pub async fn send(
+    app: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A GET request.
+pub fn get(uri: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder().uri(uri).body(axum::body::Body::empty()).expect("request")
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use lms_core::db::ids::TrainingSessionId;
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// Attendance commands.
 #[derive(Debug, Subcommand)]
@@ -23,18 +23,28 @@ pub enum AttendanceCommand {
 pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Failure> {
     match command {
         AttendanceCommand::Verify { session } => {
-            let session = session
-                .map(|s| TrainingSessionId::parse(&s).map_err(|e| Failure::new(e.to_string())))
-                .transpose()?;
+            let session =
+                session.map(|s| TrainingSessionId::parse(&s).map_err(|e| Failure::new(e.to_string()))).transpose()?;
             let mut conn = context.connect()?;
             let report = lms_core::attendance::verify_ledger(&mut conn, session.as_ref())?;
             if context.json {
                 output::json(&report)?;
             } else {
                 for p in &report.problems {
-                    println!("session {} · entrée n° {} · {} · {}", p.session, p.seq, p.entry.as_deref().unwrap_or("—"), p.problem);
+                    println!(
+                        "session {} · entrée n° {} · {} · {}",
+                        p.session,
+                        p.seq,
+                        p.entry.as_deref().unwrap_or("—"),
+                        p.problem
+                    );
                 }
-                println!("{} session(s), {} entrée(s) vérifiée(s), {} problème(s)", report.sessions, report.entries, report.problems.len());
+                println!(
+                    "{} session(s), {} entrée(s) vérifiée(s), {} problème(s)",
+                    report.sessions,
+                    report.entries,
+                    report.problems.len()
+                );
             }
             if report.problems.is_empty() {
                 Ok(ExitCode::SUCCESS)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use lms_core::db::ids::TrainingSessionId;
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// Enrolment commands.
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// Fixture commands.
 #[derive(Debug, Subcommand)]
@@ -38,9 +38,17 @@ pub fn run(context: &Context, command: FixturesCommand) -> Result<ExitCode, Fail
             } else {
                 println!(
                     "Ajouté : {} communes ({} codes postaux, {} anciens noms), {} lieux, {} certification(s), {} formations, {} personnes, {} sessions, {} inscriptions, {} émargements, {} évaluations.",
-                    report.communes, report.postcodes, report.commune_aliases, report.venues, report.certifications,
-                    report.courses, report.people, report.training_sessions, report.enrolments,
-                    report.attendance_entries, report.assessments
+                    report.communes,
+                    report.postcodes,
+                    report.commune_aliases,
+                    report.venues,
+                    report.certifications,
+                    report.courses,
+                    report.people,
+                    report.training_sessions,
+                    report.enrolments,
+                    report.attendance_entries,
+                    report.assessments
                 );
             }
             Ok(ExitCode::SUCCESS)

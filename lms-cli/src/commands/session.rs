@@ -7,7 +7,7 @@ use clap::Subcommand;
 use lms_core::catalogue::{self, NewTrainingSession, PlannedDay, TrainingSessionFilter, TrainingSessionView};
 use lms_core::db::ids::TrainingSessionId;
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// Training-session commands.
 #[derive(Debug, Subcommand)]
@@ -136,8 +136,14 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
             }
             let s = &detail.session;
             println!("{} — {} ({})", s.reference, s.course_title, s.status.as_str());
-            println!("Formateurs : {}", if detail.trainers.is_empty() { "—".into() } else { detail.trainers.join(", ") });
-            println!("Places : {} confirmées sur {}, {} en attente ; {} h prévues", s.confirmed, s.capacity, s.waitlisted, detail.scheduled_hours);
+            println!(
+                "Formateurs : {}",
+                if detail.trainers.is_empty() { "—".into() } else { detail.trainers.join(", ") }
+            );
+            println!(
+                "Places : {} confirmées sur {}, {} en attente ; {} h prévues",
+                s.confirmed, s.capacity, s.waitlisted, detail.scheduled_hours
+            );
             let rows = detail
                 .half_days
                 .iter()

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use lms_core::people::{self, NewUser, Role};
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// User commands.
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::{output, Context, Failure};
+use crate::{Context, Failure, output};
 
 /// Venue commands.
 #[derive(Debug, Subcommand)]

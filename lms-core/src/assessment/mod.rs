@@ -90,7 +90,8 @@ pub fn competence_of_session(
     training_sessions::table
         .inner_join(courses::table)
         .inner_join(
-            certification_units::table.on(courses::certification_id.eq(certification_units::certification_id.nullable())),
+            certification_units::table
+                .on(courses::certification_id.eq(certification_units::certification_id.nullable())),
         )
         .inner_join(competences::table.on(competences::unit_id.eq(certification_units::id)))
         .filter(training_sessions::id.eq(session))
@@ -101,18 +102,31 @@ pub fn competence_of_session(
         .map_err(DbError::from)
 }
 
+/// One result to record.
+#[derive(Debug, Clone)]
+pub struct AssessmentInput {
+    /// The training session.
+    pub session: TrainingSessionId,
+    /// The trainee assessed.
+    pub trainee: UserId,
+    /// Competence number in the référentiel (`1.3`).
+    pub competence_code: String,
+    /// The result.
+    pub result: AssessmentResult,
+    /// Evidence note.
+    pub evidence: Option<String>,
+    /// Who assessed.
+    pub assessor: UserId,
+}
+
 /// Records a result (a new row; history is kept).
 pub fn record_assessment(
     conn: &mut DbConn,
-    session: &TrainingSessionId,
-    trainee: &UserId,
-    competence_code: &str,
-    result: AssessmentResult,
-    evidence: Option<&str>,
-    assessor: &UserId,
+    input: &AssessmentInput,
     now: NaiveDateTime,
 ) -> Result<AssessmentId, AssessmentError> {
-    let evidence = evidence.map(str::trim).filter(|e| !e.is_empty());
+    let AssessmentInput { session, trainee, competence_code, result, evidence, assessor } = input;
+    let evidence = evidence.as_deref().map(str::trim).filter(|e| !e.is_empty());
     if evidence.is_some_and(|e| e.chars().count() > 2_000) {
         return Err(AssessmentError::Invalid("note de preuve trop longue (2 000 caractères au plus)".into()));
     }

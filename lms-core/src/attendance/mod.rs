@@ -48,7 +48,9 @@ pub enum AttendanceError {
 impl Classify for AttendanceError {
     fn kind(&self) -> ErrorKind {
         match self {
-            AttendanceError::Invalid(_) | AttendanceError::WrongHalfDay | AttendanceError::NotATrainee => ErrorKind::Invalid,
+            AttendanceError::Invalid(_) | AttendanceError::WrongHalfDay | AttendanceError::NotATrainee => {
+                ErrorKind::Invalid
+            }
             AttendanceError::NotStarted | AttendanceError::ClosedHalfDay => ErrorKind::Conflict,
             AttendanceError::UnknownTrainingSession => ErrorKind::NotFound,
             AttendanceError::Db(e) => e.kind(),
@@ -200,7 +202,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Appends one entry to the session's chain; the caller holds the session lock.
-fn append(conn: &mut DbConn, entry: &CanonicalEntry<'_>, session: &TrainingSessionId, prev_hash: &str) -> Result<String, DbError> {
+fn append(
+    conn: &mut DbConn,
+    entry: &CanonicalEntry<'_>,
+    session: &TrainingSessionId,
+    prev_hash: &str,
+) -> Result<String, DbError> {
     let entry_hash = entry.hash(prev_hash);
     diesel::insert_into(attendance_entries::table)
         .values((
@@ -436,9 +443,25 @@ pub struct LedgerReport {
 }
 
 type StoredEntry = (
-    AttendanceEntryId, TrainingSessionId, i64, HalfDayId, UserId, String, Option<String>, i32, i32,
-    Option<String>, String, Option<String>, Option<String>, Option<AttendanceEntryId>, Option<String>,
-    UserId, NaiveDateTime, String, String,
+    AttendanceEntryId,
+    TrainingSessionId,
+    i64,
+    HalfDayId,
+    UserId,
+    String,
+    Option<String>,
+    i32,
+    i32,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<AttendanceEntryId>,
+    Option<String>,
+    UserId,
+    NaiveDateTime,
+    String,
+    String,
 );
 
 /// Recomputes every chain (or one session's), reading entries in pages so memory stays flat
@@ -469,34 +492,87 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<&TrainingSessionId>) -> Res
                 .order(attendance_entries::seq.asc())
                 .limit(PAGE)
                 .select((
-                    attendance_entries::id, attendance_entries::training_session_id, attendance_entries::seq,
-                    attendance_entries::half_day_id, attendance_entries::subject_id, attendance_entries::kind,
-                    attendance_entries::status, attendance_entries::late_minutes, attendance_entries::left_early_minutes,
-                    attendance_entries::reason, attendance_entries::method, attendance_entries::signature_data,
-                    attendance_entries::evidence_sha256, attendance_entries::supersedes_id,
-                    attendance_entries::correction_reason, attendance_entries::recorded_by,
-                    attendance_entries::recorded_at, attendance_entries::prev_hash, attendance_entries::entry_hash,
+                    attendance_entries::id,
+                    attendance_entries::training_session_id,
+                    attendance_entries::seq,
+                    attendance_entries::half_day_id,
+                    attendance_entries::subject_id,
+                    attendance_entries::kind,
+                    attendance_entries::status,
+                    attendance_entries::late_minutes,
+                    attendance_entries::left_early_minutes,
+                    attendance_entries::reason,
+                    attendance_entries::method,
+                    attendance_entries::signature_data,
+                    attendance_entries::evidence_sha256,
+                    attendance_entries::supersedes_id,
+                    attendance_entries::correction_reason,
+                    attendance_entries::recorded_by,
+                    attendance_entries::recorded_at,
+                    attendance_entries::prev_hash,
+                    attendance_entries::entry_hash,
                 ))
                 .load(conn)
                 .map_err(DbError::from)?;
             let page_len = page.len();
             for row in page {
-                let (id, sid, seq, half_day, subject, kind, status, late, left, reason, method, signature, evidence, supersedes, correction, by, at, stored_prev, stored_hash) = row;
+                let (
+                    id,
+                    sid,
+                    seq,
+                    half_day,
+                    subject,
+                    kind,
+                    status,
+                    late,
+                    left,
+                    reason,
+                    method,
+                    signature,
+                    evidence,
+                    supersedes,
+                    correction,
+                    by,
+                    at,
+                    stored_prev,
+                    stored_hash,
+                ) = row;
                 report.entries += 1;
                 last_seq = seq;
-                let problem = |p: &str| LedgerProblem { session: session.to_string(), seq, entry: Some(id.to_string()), problem: p.to_owned() };
+                let problem = |p: &str| LedgerProblem {
+                    session: session.to_string(),
+                    seq,
+                    entry: Some(id.to_string()),
+                    problem: p.to_owned(),
+                };
                 if seq > expected_seq {
                     for missing in expected_seq..seq {
-                        report.problems.push(LedgerProblem { session: session.to_string(), seq: missing, entry: None, problem: "missing".into() });
+                        report.problems.push(LedgerProblem {
+                            session: session.to_string(),
+                            seq: missing,
+                            entry: None,
+                            problem: "missing".into(),
+                        });
                     }
                 }
                 let recomputed = CanonicalEntry {
-                    id: id.as_str(), training_session_id: sid.as_str(), seq, half_day_id: half_day.as_str(),
-                    subject_id: subject.as_str(), kind: &kind, status: status.as_deref(), late_minutes: late,
-                    left_early_minutes: left, reason: reason.as_deref(), method: &method,
-                    signature_data: signature.as_deref(), evidence_sha256: evidence.as_deref(),
+                    id: id.as_str(),
+                    training_session_id: sid.as_str(),
+                    seq,
+                    half_day_id: half_day.as_str(),
+                    subject_id: subject.as_str(),
+                    kind: &kind,
+                    status: status.as_deref(),
+                    late_minutes: late,
+                    left_early_minutes: left,
+                    reason: reason.as_deref(),
+                    method: &method,
+                    signature_data: signature.as_deref(),
+                    evidence_sha256: evidence.as_deref(),
                     supersedes_id: supersedes.as_ref().map(AttendanceEntryId::as_str),
-                    correction_reason: correction.as_deref(), recorded_by: by.as_str(), recorded_at: at,
+                    correction_reason: correction.as_deref(),
+                    recorded_by: by.as_str(),
+                    recorded_at: at,
                 }
                 .hash(&stored_prev);
                 if recomputed != stored_hash {
@@ -513,7 +589,12 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<&TrainingSessionId>) -> Res
             }
         }
         if last_seq != head_seq || (last_seq > 0 && prev_hash != head_hash) {
-            report.problems.push(LedgerProblem { session: session.to_string(), seq: head_seq, entry: None, problem: "truncated".into() });
+            report.problems.push(LedgerProblem {
+                session: session.to_string(),
+                seq: head_seq,
+                entry: None,
+                problem: "truncated".into(),
+            });
         }
     }
     Ok(report)

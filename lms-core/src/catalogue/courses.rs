@@ -67,8 +67,8 @@ pub struct CourseFile {
 impl CourseFile {
     /// Parses and checks a course file.
     pub fn parse(toml_text: &str) -> Result<Self, CatalogueError> {
-        let file: CourseFile =
-            toml::from_str(toml_text).map_err(|e| CatalogueError::Invalid(format!("fichier de formations : {}", e.message())))?;
+        let file: CourseFile = toml::from_str(toml_text)
+            .map_err(|e| CatalogueError::Invalid(format!("fichier de formations : {}", e.message())))?;
         for course in &file.courses {
             course.validate()?;
         }

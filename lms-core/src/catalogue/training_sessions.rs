@@ -113,9 +113,7 @@ pub struct NewTrainingSession {
 /// `days` consecutive weekdays from `start` (Saturdays and Sundays skipped). `start` must be a weekday.
 pub fn consecutive_weekdays(start: NaiveDate, days: u32) -> Result<Vec<NaiveDate>, CatalogueError> {
     if days == 0 || days > MAX_SESSION_DAYS {
-        return Err(CatalogueError::Invalid(format!(
-            "nombre de jours invalide : {days} (de 1 à {MAX_SESSION_DAYS})"
-        )));
+        return Err(CatalogueError::Invalid(format!("nombre de jours invalide : {days} (de 1 à {MAX_SESSION_DAYS})")));
     }
     if matches!(start.weekday(), Weekday::Sat | Weekday::Sun) {
         return Err(CatalogueError::Invalid(format!(
@@ -128,9 +126,7 @@ pub fn consecutive_weekdays(start: NaiveDate, days: u32) -> Result<Vec<NaiveDate
         if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
             out.push(date);
         }
-        date = date
-            .succ_opt()
-            .ok_or_else(|| CatalogueError::Invalid("date hors limites".into()))?;
+        date = date.succ_opt().ok_or_else(|| CatalogueError::Invalid("date hors limites".into()))?;
     }
     Ok(out)
 }
@@ -167,10 +163,7 @@ pub(crate) fn insert_training_session(
     now: NaiveDateTime,
 ) -> Result<TrainingSessionId, CatalogueError> {
     if new.capacity <= 0 || new.capacity > MAX_CAPACITY {
-        return Err(CatalogueError::Invalid(format!(
-            "capacité invalide : {} (de 1 à {MAX_CAPACITY})",
-            new.capacity
-        )));
+        return Err(CatalogueError::Invalid(format!("capacité invalide : {} (de 1 à {MAX_CAPACITY})", new.capacity)));
     }
     if new.days.is_empty() || new.days.len() > MAX_SESSION_DAYS as usize {
         return Err(CatalogueError::Invalid("le calendrier doit compter de 1 à 60 jours".into()));
@@ -327,20 +320,8 @@ pub struct TrainingSessionView {
     pub status: TrainingSessionStatus,
 }
 
-type SessionListRow = (
-    TrainingSessionId,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    NaiveDate,
-    i32,
-    i32,
-    String,
-);
+type SessionListRow =
+    (TrainingSessionId, String, String, String, String, String, String, NaiveDate, NaiveDate, i32, i32, String);
 
 /// Filters for [`list_training_sessions`].
 #[derive(Debug, Clone, Default)]
@@ -395,31 +376,30 @@ pub fn list_training_sessions(
     let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.0.clone()).collect();
     let waitlisted = waitlist_counts(conn, &ids)?;
     rows.into_iter()
-        .map(|(id, reference, course, course_title, venue, venue_name, commune, start, end, capacity, taken, status)| {
-            Ok(TrainingSessionView {
-                waitlisted: waitlisted.get(&id).copied().unwrap_or(0),
-                id,
-                reference,
-                course,
-                course_title,
-                venue,
-                venue_name,
-                commune,
-                start,
-                end,
-                capacity,
-                confirmed: i64::from(taken),
-                seats_left: i64::from(capacity - taken),
-                status: TrainingSessionStatus::parse(&status)?,
-            })
-        })
+        .map(
+            |(id, reference, course, course_title, venue, venue_name, commune, start, end, capacity, taken, status)| {
+                Ok(TrainingSessionView {
+                    waitlisted: waitlisted.get(&id).copied().unwrap_or(0),
+                    id,
+                    reference,
+                    course,
+                    course_title,
+                    venue,
+                    venue_name,
+                    commune,
+                    start,
+                    end,
+                    capacity,
+                    confirmed: i64::from(taken),
+                    seats_left: i64::from(capacity - taken),
+                    status: TrainingSessionStatus::parse(&status)?,
+                })
+            },
+        )
         .collect()
 }
 
-fn waitlist_counts(
-    conn: &mut DbConn,
-    ids: &[TrainingSessionId],
-) -> Result<HashMap<TrainingSessionId, i64>, DbError> {
+fn waitlist_counts(conn: &mut DbConn, ids: &[TrainingSessionId]) -> Result<HashMap<TrainingSessionId, i64>, DbError> {
     let mut counts = HashMap::new();
     // Chunked so that the IN list stays under both backends' bind-parameter limits.
     for chunk in ids.chunks(5_000) {
@@ -435,14 +415,9 @@ fn waitlist_counts(
 }
 
 /// One training session.
-pub fn find_training_session(
-    conn: &mut DbConn,
-    id: &TrainingSessionId,
-) -> Result<TrainingSessionView, CatalogueError> {
+pub fn find_training_session(conn: &mut DbConn, id: &TrainingSessionId) -> Result<TrainingSessionView, CatalogueError> {
     let filter = TrainingSessionFilter { id: Some(id.clone()), ..Default::default() };
-    list_training_sessions(conn, &filter)?
-        .pop()
-        .ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
+    list_training_sessions(conn, &filter)?.pop().ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
 }
 
 /// A half-day of a schedule, with its venue, for session pages and `lms session show`.
@@ -470,6 +445,9 @@ pub struct HalfDayView {
     pub commune: String,
 }
 
+type HalfDayRow =
+    (HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String);
+
 /// Everything about one training session: listing fields, schedule, trainers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrainingSessionDetail {
@@ -490,29 +468,37 @@ pub fn show_training_session(
     id: &TrainingSessionId,
 ) -> Result<TrainingSessionDetail, CatalogueError> {
     let session = find_training_session(conn, id)?;
-    let rows: Vec<(HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String)> =
-        half_days::table
-            .inner_join(venues::table.inner_join(communes::table))
-            .filter(half_days::training_session_id.eq(id))
-            .order(half_days::starts_at.asc())
-            .select((
-                half_days::id,
-                half_days::day,
-                half_days::slot,
-                half_days::starts_at,
-                half_days::ends_at,
-                half_days::minutes,
-                half_days::module,
-                venues::slug,
-                venues::name,
-                communes::name,
-            ))
-            .load(conn)
-            .map_err(DbError::from)?;
+    let rows: Vec<HalfDayRow> = half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::training_session_id.eq(id))
+        .order(half_days::starts_at.asc())
+        .select((
+            half_days::id,
+            half_days::day,
+            half_days::slot,
+            half_days::starts_at,
+            half_days::ends_at,
+            half_days::minutes,
+            half_days::module,
+            venues::slug,
+            venues::name,
+            communes::name,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
     let half_days: Vec<HalfDayView> = rows
         .into_iter()
         .map(|(id, date, slot, starts_at, ends_at, minutes, module, venue, venue_name, commune)| HalfDayView {
-            id, date, slot, starts_at, ends_at, minutes, module, venue, venue_name, commune,
+            id,
+            date,
+            slot,
+            starts_at,
+            ends_at,
+            minutes,
+            module,
+            venue,
+            venue_name,
+            commune,
         })
         .collect();
     let trainers: Vec<String> = session_trainers::table
@@ -571,12 +557,7 @@ pub fn trainers_of(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Vec<User
 
 /// Course id of a session.
 pub fn course_of(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Option<CourseId>, DbError> {
-    training_sessions::table
-        .find(id)
-        .select(training_sessions::course_id)
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)
+    training_sessions::table.find(id).select(training_sessions::course_id).first(conn).optional().map_err(DbError::from)
 }
 
 #[cfg(test)]

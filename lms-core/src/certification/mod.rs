@@ -301,9 +301,11 @@ pub fn find_certification(conn: &mut DbConn, code: &str) -> Result<Option<Certif
         .map_err(DbError::from)
 }
 
+type UnitCompetenceRow = (UnitId, i32, String, bool, CompetenceId, String, String, bool);
+
 /// The units and competences of a certification, in référentiel order.
 pub fn units_of(conn: &mut DbConn, certification: &CertificationId) -> Result<Vec<UnitView>, DbError> {
-    let rows: Vec<(UnitId, i32, String, bool, CompetenceId, String, String, bool)> = certification_units::table
+    let rows: Vec<UnitCompetenceRow> = certification_units::table
         .inner_join(competences::table)
         .filter(certification_units::certification_id.eq(certification))
         .order((certification_units::number.asc(), competences::position.asc()))
@@ -321,7 +323,13 @@ pub fn units_of(conn: &mut DbConn, certification: &CertificationId) -> Result<Ve
     let mut units: Vec<UnitView> = Vec::new();
     for (unit_id, number, title, unit_provisional, comp_id, code, label, comp_provisional) in rows {
         if units.last().map(|u| u.id != unit_id).unwrap_or(true) {
-            units.push(UnitView { id: unit_id, number, title, provisional_wording: unit_provisional, competences: vec![] });
+            units.push(UnitView {
+                id: unit_id,
+                number,
+                title,
+                provisional_wording: unit_provisional,
+                competences: vec![],
+            });
         }
         if let Some(unit) = units.last_mut() {
             unit.competences.push(CompetenceView { id: comp_id, code, label, provisional_wording: comp_provisional });
@@ -353,7 +361,10 @@ mod tests {
         let good = crate::fixtures::RS5142_TOML;
         assert!(ReferentielFile::parse(&good.replace("registry = \"RS\"", "registry = \"XX\"")).is_err());
         assert!(ReferentielFile::parse(&good.replace("code = \"1.2\"", "code = \"2.9\"")).is_err());
-        assert!(ReferentielFile::parse(&good.replace("valid_until = \"2027-12-31\"", "valid_until = \"2019-01-01\"")).is_err());
+        assert!(
+            ReferentielFile::parse(&good.replace("valid_until = \"2027-12-31\"", "valid_until = \"2019-01-01\""))
+                .is_err()
+        );
         assert!(ReferentielFile::parse("not toml [").is_err());
     }
 }

@@ -69,8 +69,7 @@ impl From<DieselError> for DbError {
     fn from(error: DieselError) -> Self {
         match &error {
             DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
+                if info.message().contains("database is locked") || info.message().contains("database is busy") =>
             {
                 DbError::Busy
             }
@@ -96,11 +95,7 @@ impl DbError {
     pub fn unique_violation(&self) -> Option<String> {
         match self {
             DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
-                Some(
-                    info.constraint_name()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| info.message().to_owned()),
-                )
+                Some(info.constraint_name().map(str::to_owned).unwrap_or_else(|| info.message().to_owned()))
             }
             _ => None,
         }
@@ -130,9 +125,7 @@ impl crate::Classify for DbError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
             DbError::InvalidUrl(_) => crate::ErrorKind::Invalid,
-            DbError::Busy | DbError::Unavailable(_) | DbError::Connect { .. } => {
-                crate::ErrorKind::Unavailable
-            }
+            DbError::Busy | DbError::Unavailable(_) | DbError::Connect { .. } => crate::ErrorKind::Unavailable,
             DbError::Query(DieselError::NotFound) => crate::ErrorKind::NotFound,
             error if error.is_constraint_violation() => crate::ErrorKind::Conflict,
             _ => crate::ErrorKind::Internal,
@@ -216,10 +209,7 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConn::Pg)
-                .map_err(|e| DbError::Connect {
-                    url: self.redacted(),
-                    reason: e.to_string().trim().to_owned(),
-                }),
+                .map_err(|e| DbError::Connect { url: self.redacted(), reason: e.to_string().trim().to_owned() }),
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
                     && !parent.is_dir()
@@ -229,18 +219,12 @@ impl DatabaseUrl {
                         reason: format!("le dossier {} n'existe pas", parent.display()),
                     });
                 }
-                let path_str = path.to_str().ok_or_else(|| {
-                    DbError::InvalidUrl("le chemin SQLite n'est pas en UTF-8".into())
-                })?;
-                let mut conn =
-                    SqliteConnection::establish(path_str).map_err(|e| DbError::Connect {
-                        url: self.redacted(),
-                        reason: e.to_string(),
-                    })?;
-                apply_sqlite_pragmas(&mut conn).map_err(|e| DbError::Connect {
-                    url: self.redacted(),
-                    reason: e.to_string(),
-                })?;
+                let path_str =
+                    path.to_str().ok_or_else(|| DbError::InvalidUrl("le chemin SQLite n'est pas en UTF-8".into()))?;
+                let mut conn = SqliteConnection::establish(path_str)
+                    .map_err(|e| DbError::Connect { url: self.redacted(), reason: e.to_string() })?;
+                apply_sqlite_pragmas(&mut conn)
+                    .map_err(|e| DbError::Connect { url: self.redacted(), reason: e.to_string() })?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -296,12 +280,8 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         // A connection left inside a transaction (a panic mid-use case) must not be reused.
         match conn {
-            DbConn::Pg(c) => {
-                in_transaction(c)
-            }
-            DbConn::Sqlite(c) => {
-                in_transaction(c)
-            }
+            DbConn::Pg(c) => in_transaction(c),
+            DbConn::Sqlite(c) => in_transaction(c),
         }
     }
 }
@@ -327,10 +307,7 @@ pub struct PoolOptions {
 impl PoolOptions {
     /// Defaults per backend: 8 for SQLite, 16 for PostgreSQL; 5 s wait.
     pub fn default_for(url: &DatabaseUrl) -> Self {
-        PoolOptions {
-            max_size: if url.is_sqlite() { 8 } else { 16 },
-            connection_timeout: Duration::from_secs(5),
-        }
+        PoolOptions { max_size: if url.is_sqlite() { 8 } else { 16 }, connection_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -454,11 +431,10 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DbError>,
 {
-    conn.transaction(|c| work(c).map_err(TxError::Inner))
-        .map_err(|e| match e {
-            TxError::Inner(e) => e,
-            TxError::Db(e) => E::from(DbError::from(e)),
-        })
+    conn.transaction(|c| work(c).map_err(TxError::Inner)).map_err(|e| match e {
+        TxError::Inner(e) => e,
+        TxError::Db(e) => E::from(DbError::from(e)),
+    })
 }
 
 enum TxError<E> {
@@ -510,15 +486,11 @@ pub fn sqlite_snapshot(conn: &mut DbConn, target: &Path) -> Result<(), DbError> 
     use diesel::sql_types::Text;
     match conn {
         DbConn::Sqlite(c) => {
-            let target = target
-                .to_str()
-                .ok_or_else(|| DbError::InvalidUrl("chemin de sauvegarde non UTF-8".into()))?;
+            let target = target.to_str().ok_or_else(|| DbError::InvalidUrl("chemin de sauvegarde non UTF-8".into()))?;
             diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(target).execute(c)?;
             Ok(())
         }
-        DbConn::Pg(_) => Err(DbError::Migration(
-            "la sauvegarde PostgreSQL se fait avec pg_dump (voir README)".into(),
-        )),
+        DbConn::Pg(_) => Err(DbError::Migration("la sauvegarde PostgreSQL se fait avec pg_dump (voir README)".into())),
     }
 }
 
@@ -528,6 +500,25 @@ pub fn backend_name(conn: &DbConn) -> &'static str {
         DbConn::Pg(_) => "postgresql",
         DbConn::Sqlite(_) => "sqlite",
     }
+}
+
+/// Runs the same diesel expression on the concrete connection of either backend.
+///
+/// For the few statements `MultiBackend` cannot express but both backends can (multi-row
+/// `INSERT … VALUES`): the code is identical in both arms, only the types differ.
+#[macro_export]
+macro_rules! on_inner_connection {
+    ($conn:expr, |$inner:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($inner) => $body,
+            $crate::db::DbConn::Sqlite($inner) => $body,
+        }
+    };
+}
+
+/// Cheapest round trip to the database (for health checks).
+pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
+    conn.batch_execute("SELECT 1").map_err(DbError::from)
 }
 
 #[cfg(test)]
@@ -564,23 +555,4 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://bob:hunter2@db:5432/lms").ok();
         assert_eq!(url.map(|u| u.redacted()).as_deref(), Some("postgres://bob:***@db:5432/lms"));
     }
-}
-
-/// Runs the same diesel expression on the concrete connection of either backend.
-///
-/// For the few statements `MultiBackend` cannot express but both backends can (multi-row
-/// `INSERT … VALUES`): the code is identical in both arms, only the types differ.
-#[macro_export]
-macro_rules! on_inner_connection {
-    ($conn:expr, |$inner:ident| $body:expr) => {
-        match $conn {
-            $crate::db::DbConn::Pg($inner) => $body,
-            $crate::db::DbConn::Sqlite($inner) => $body,
-        }
-    };
-}
-
-/// Cheapest round trip to the database (for health checks).
-pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
-    conn.batch_execute("SELECT 1").map_err(DbError::from)
 }

@@ -119,7 +119,16 @@ impl EnrolmentStatus {
 
 /// Funding sources (BPF cadre C).
 pub const FUNDING_SOURCES: &[&str] = &[
-    "company", "opco", "cpf", "france_travail", "region", "state", "other_public", "self_funded", "other_provider", "other",
+    "company",
+    "opco",
+    "cpf",
+    "france_travail",
+    "region",
+    "state",
+    "other_public",
+    "self_funded",
+    "other_provider",
+    "other",
 ];
 /// Trainee categories (BPF cadre F-1).
 pub const TRAINEE_CATEGORIES: &[&str] = &["employee", "apprentice", "job_seeker", "individual", "other"];
@@ -156,7 +165,9 @@ impl EnrolmentRequest {
             )));
         }
         if self.positioning_answers.as_ref().is_some_and(|a| a.chars().count() > 4_000) {
-            return Err(EnrolmentError::Invalid("réponses de positionnement trop longues (4 000 caractères au plus)".into()));
+            return Err(EnrolmentError::Invalid(
+                "réponses de positionnement trop longues (4 000 caractères au plus)".into(),
+            ));
         }
         Ok(())
     }
@@ -244,11 +255,21 @@ pub fn enrol(
         if let Some((id, status, seq)) = &existing {
             match EnrolmentStatus::parse(status)? {
                 EnrolmentStatus::Confirmed => {
-                    return Ok(EnrolmentOutcome { enrolment_id: id.clone(), status: EnrolmentStatus::Confirmed, waitlist_position: None, created: false });
+                    return Ok(EnrolmentOutcome {
+                        enrolment_id: id.clone(),
+                        status: EnrolmentStatus::Confirmed,
+                        waitlist_position: None,
+                        created: false,
+                    });
                 }
                 EnrolmentStatus::Waitlisted => {
                     let position = waitlist_position(conn, session, seq.unwrap_or(i64::MAX))?;
-                    return Ok(EnrolmentOutcome { enrolment_id: id.clone(), status: EnrolmentStatus::Waitlisted, waitlist_position: Some(position), created: false });
+                    return Ok(EnrolmentOutcome {
+                        enrolment_id: id.clone(),
+                        status: EnrolmentStatus::Waitlisted,
+                        waitlist_position: Some(position),
+                        created: false,
+                    });
                 }
                 EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
                 EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
@@ -401,9 +422,7 @@ pub fn cancel(
                         notifications::id.eq(NotificationId::generate()),
                         notifications::user_id.eq(&promoted_trainee),
                         notifications::kind.eq("waitlist_promoted"),
-                        notifications::message.eq(
-                            "Une place s'est libérée : votre inscription est confirmée.",
-                        ),
+                        notifications::message.eq("Une place s'est libérée : votre inscription est confirmée."),
                         notifications::link.eq(Some(format!("/sessions/{session}"))),
                         notifications::created_at.eq(now),
                     ))
@@ -436,10 +455,12 @@ pub struct EnrolmentView {
     pub trainee_category: Option<String>,
 }
 
+type EnrolmentRow = (EnrolmentId, String, String, String, Option<i64>, Option<String>, Option<String>);
+
 /// Enrolments of a session: confirmed first, then the waitlist in order, then the others.
 pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<EnrolmentView>, EnrolmentError> {
     use crate::db::schema::users;
-    let rows: Vec<(EnrolmentId, String, String, String, Option<i64>, Option<String>, Option<String>)> = enrolments::table
+    let rows: Vec<EnrolmentRow> = enrolments::table
         .inner_join(users::table)
         .filter(enrolments::training_session_id.eq(session))
         .order((enrolments::waitlist_seq.asc(), enrolments::created_at.asc()))
@@ -462,7 +483,16 @@ pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result
             position += 1;
             position
         });
-        views.push(EnrolmentView { id, session: session.clone(), trainee: email, name, status, waitlist_position, funding_source, trainee_category });
+        views.push(EnrolmentView {
+            id,
+            session: session.clone(),
+            trainee: email,
+            name,
+            status,
+            waitlist_position,
+            funding_source,
+            trainee_category,
+        });
     }
     let rank = |s: EnrolmentStatus| match s {
         EnrolmentStatus::Confirmed => 0,

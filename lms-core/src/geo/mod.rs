@@ -42,12 +42,7 @@ pub struct Commune {
 
 /// Finds a commune by INSEE code.
 pub fn find_commune(conn: &mut DbConn, insee: &str) -> Result<Option<Commune>, DbError> {
-    communes::table
-        .find(insee)
-        .select(Commune::as_select())
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)
+    communes::table.find(insee).select(Commune::as_select()).first(conn).optional().map_err(DbError::from)
 }
 
 /// Normalises a place name for lookup: accents, case, punctuation, `St`/`Ste` and a leading article

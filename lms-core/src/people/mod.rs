@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -153,10 +153,7 @@ pub struct NewUser {
 pub fn normalize_email(raw: &str) -> Result<String, PeopleError> {
     let email = raw.trim().to_lowercase();
     let invalid = || {
-        PeopleError::Invalid(format!(
-            "adresse e-mail invalide « {} »",
-            raw.trim().chars().take(80).collect::<String>()
-        ))
+        PeopleError::Invalid(format!("adresse e-mail invalide « {} »", raw.trim().chars().take(80).collect::<String>()))
     };
     if email.len() < 3 || email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
@@ -200,14 +197,10 @@ pub fn check_password_rules(password: &str, email: &str) -> Result<(), PeopleErr
     distinct.sort_unstable();
     distinct.dedup();
     if distinct.len() < 4 {
-        return Err(PeopleError::WeakPassword(
-            "le mot de passe doit contenir au moins 4 caractères différents".into(),
-        ));
+        return Err(PeopleError::WeakPassword("le mot de passe doit contenir au moins 4 caractères différents".into()));
     }
     if password.trim().eq_ignore_ascii_case(email.trim()) {
-        return Err(PeopleError::WeakPassword(
-            "le mot de passe ne peut pas être l'adresse e-mail".into(),
-        ));
+        return Err(PeopleError::WeakPassword("le mot de passe ne peut pas être l'adresse e-mail".into()));
     }
     Ok(())
 }
@@ -235,6 +228,20 @@ pub fn add_user(conn: &mut DbConn, new: &NewUser) -> Result<UserView, PeopleErro
     check_password_rules(&new.password, &email)?;
     let hash = hash_password(&new.password)?;
     db::write_transaction(conn, |conn| insert_user(conn, &email, &display_name, Some(&hash), &[new.role]))?;
+    find_user_by_email(conn, &email)
+}
+
+/// Creates an account without a password (it cannot log in until one is set): for people an
+/// administrator registers, e.g. trainees enrolled by their employer.
+pub fn add_user_without_password(
+    conn: &mut DbConn,
+    email: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<UserView, PeopleError> {
+    let email = normalize_email(email)?;
+    let display_name = normalize_display_name(display_name)?;
+    db::write_transaction(conn, |conn| insert_user(conn, &email, &display_name, None, &[role]))?;
     find_user_by_email(conn, &email)
 }
 
@@ -267,11 +274,7 @@ pub(crate) fn insert_user(
     }
     for role in roles {
         diesel::insert_into(user_roles::table)
-            .values((
-                user_roles::user_id.eq(&id),
-                user_roles::role.eq(role.as_str()),
-                user_roles::granted_at.eq(now),
-            ))
+            .values((user_roles::user_id.eq(&id), user_roles::role.eq(role.as_str()), user_roles::granted_at.eq(now)))
             .execute(conn)
             .map_err(DbError::from)?;
     }
@@ -326,9 +329,7 @@ pub fn list_users(conn: &mut DbConn, role: Option<Role>) -> Result<Vec<UserView>
     let mut query = users::table.select(UserRow::as_select()).order(users::email.asc()).into_boxed();
     if let Some(role) = role {
         query = query.filter(
-            users::id.eq_any(
-                user_roles::table.filter(user_roles::role.eq(role.as_str())).select(user_roles::user_id),
-            ),
+            users::id.eq_any(user_roles::table.filter(user_roles::role.eq(role.as_str())).select(user_roles::user_id)),
         );
     }
     let rows = query.load(conn).map_err(DbError::from)?;
@@ -387,7 +388,8 @@ pub fn authenticate(conn: &mut DbConn, email: &str, password: &str) -> Result<Op
 }
 
 /// A valid argon2id hash of a random string, verified when the account does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ck4W5c5kzCjk4LYwFx9W1nN8J4ZHdXyK0bJ2nM3YV8k";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ck4W5c5kzCjk4LYwFx9W1nN8J4ZHdXyK0bJ2nM3YV8k";
 
 /// Replaces a password after checking the rules.
 pub fn set_password(conn: &mut DbConn, email: &str, password: &str) -> Result<(), PeopleError> {
@@ -430,7 +432,8 @@ mod tests {
     #[test]
     fn email_addresses_are_normalised_and_checked() {
         assert_eq!(normalize_email("  Alice@Example.FR ").ok().as_deref(), Some("alice@example.fr"));
-        for bad in ["", "alice", "@example.fr", "alice@", "alice@fr", "a b@x.fr", "a@b@c.fr", "<script>@x.fr", "a@.fr"] {
+        for bad in ["", "alice", "@example.fr", "alice@", "alice@fr", "a b@x.fr", "a@b@c.fr", "<script>@x.fr", "a@.fr"]
+        {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -222,9 +222,9 @@ pub struct NewVenue {
 pub fn is_valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 80
-        && slug.split('-').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+        && slug
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 impl NewVenue {
@@ -307,12 +307,7 @@ pub(crate) fn insert_venue(conn: &mut DbConn, new: &NewVenue) -> Result<VenueId,
 
 /// Looks up a venue id by slug (None if absent).
 pub fn venue_id_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<VenueId>, DbError> {
-    venues::table
-        .filter(venues::slug.eq(slug))
-        .select(venues::id)
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)
+    venues::table.filter(venues::slug.eq(slug)).select(venues::id).first(conn).optional().map_err(DbError::from)
 }
 
 #[cfg(test)]

@@ -1,0 +1,66 @@
+//! The server: health, home page, errors, security headers.
+
+use axum::http::StatusCode;
+use lms_tests::{Seed, TestDb, get, send, test_app};
+
+#[tokio::test]
+async fn healthz_checks_the_database() {
+    let db = TestDb::new(Seed::Empty);
+    let app = test_app(&db).await;
+    let (status, _, body) = send(&app, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_home_page_is_french_and_lists_upcoming_sessions() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let (status, headers, body) = send(&app, get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("<html lang=\"fr\">"));
+    assert!(body.contains("Sessions à venir"));
+    assert!(body.contains("Piloter un tiers-lieu"));
+    assert!(body.contains("liste d'attente"), "the full demo session shows its waitlist");
+    assert!(!body.contains("ECO-DEMO-NIORT-BROUILLON") && !body.contains("Parthenay"), "drafts are not public");
+    for header in ["content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"] {
+        assert!(headers.contains_key(header), "{header}");
+    }
+    let (status, headers, css) = send(&app, get("/static/style.css")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(css.contains("--accent"));
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_in_json_for_the_api_and_french_for_pages() {
+    let db = TestDb::new(Seed::Empty);
+    let app = test_app(&db).await;
+    let (status, _, body) = send(&app, get("/api/v1/nothing-here")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, _, body) = send(&app, get("/nulle-part")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Page introuvable"));
+}
+
+#[tokio::test]
+async fn a_fresh_server_migrates_and_loads_startup_data_once() {
+    let db = TestDb::new(Seed::Empty);
+    let mut config = lms_server::Config::for_tests(db.url.clone());
+    config.startup_data = lms_core::fixtures::StartupData::Demo;
+    let state = lms_server::AppState::open(&config).await.unwrap();
+    drop(state);
+    let mut conn = db.conn();
+    let sessions = lms_core::catalogue::list_training_sessions(&mut conn, &Default::default()).unwrap();
+    assert!(sessions.len() >= 10);
+    // A second start finds data and loads nothing more.
+    lms_server::AppState::open(&config).await.unwrap();
+    assert_eq!(
+        lms_core::catalogue::list_training_sessions(&mut conn, &Default::default()).unwrap().len(),
+        sessions.len()
+    );
+}
