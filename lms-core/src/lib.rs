@@ -19,6 +19,7 @@
 //! [`certification`] (référentiel), [`fixtures`] (reference and demo data), and [`db`] (the only
 //! place where SQLite and PostgreSQL differ).
 
+pub mod access;
 pub mod assessment;
 pub mod attendance;
 pub mod catalogue;
@@ -28,6 +29,7 @@ pub mod enrolment;
 pub mod fixtures;
 pub mod geo;
 pub mod locale;
+pub mod notifications;
 pub mod people;
 pub mod venues;
 

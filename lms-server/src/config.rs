@@ -30,6 +30,8 @@ pub struct Config {
     pub startup_data: StartupData,
     /// `LMS_DB_POOL_SIZE`; default 8 (SQLite) or 16 (PostgreSQL).
     pub pool_size: Option<u32>,
+    /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -61,7 +63,13 @@ impl Config {
                     .ok_or(format!("LMS_DB_POOL_SIZE invalide « {raw} »"))
             })
             .transpose()?;
+        let secure_cookies = match var("LMS_SECURE_COOKIES").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => return Err(format!("LMS_SECURE_COOKIES invalide « {other} » (true ou false)")),
+        };
         Ok(Config {
+            secure_cookies,
             database,
             default_database,
             bind: var("LMS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -82,6 +90,7 @@ impl Config {
             log_format: LogFormat::Text,
             startup_data: StartupData::None,
             pool_size: Some(4),
+            secure_cookies: false,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! Handlers parse the request, call one use case of `lms-core` on a blocking thread
 //! ([`AppState::db`]) and render the result. No SQL and no business rule lives here.
 
+mod api;
+mod auth;
 mod config;
 mod error;
 mod pages;
@@ -45,7 +47,9 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(pages::healthz))
         .merge(pages::router())
+        .nest("/api/v1", api::router())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin_only))
         .with_state(state);
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(

@@ -20,6 +20,7 @@ struct Inner {
     pool: Pool,
     templates: minijinja::Environment<'static>,
     backend: &'static str,
+    secure_cookies: bool,
 }
 
 impl AppState {
@@ -51,7 +52,7 @@ impl AppState {
         }
         let backend = db::backend_name(&conn);
         drop(conn);
-        Ok(AppState { inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend }) })
+        Ok(AppState { inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend, secure_cookies: config.secure_cookies }) })
     }
 
     /// Runs one unit of work on a pooled connection, on a blocking thread so the async runtime
@@ -80,6 +81,11 @@ impl AppState {
     /// The template environment.
     pub fn templates(&self) -> &minijinja::Environment<'static> {
         &self.inner.templates
+    }
+
+    /// Whether cookies carry the `Secure` flag.
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies
     }
 
     /// `sqlite` or `postgresql`.

@@ -7,6 +7,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("signup.html", include_str!("../templates/signup.html")),
+    ("password.html", include_str!("../templates/password.html")),
+    ("me.html", include_str!("../templates/me.html")),
+    ("course.html", include_str!("../templates/course.html")),
+    ("course_details.html", include_str!("../templates/course_details.html")),
+    ("session.html", include_str!("../templates/session.html")),
+    ("convocation.html", include_str!("../templates/convocation.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.

@@ -328,6 +328,8 @@ type SessionListRow =
 pub struct TrainingSessionFilter {
     /// Only this session.
     pub id: Option<TrainingSessionId>,
+    /// Only these sessions.
+    pub ids: Option<Vec<TrainingSessionId>>,
     /// Only sessions of this course code.
     pub course_code: Option<String>,
     /// Only sessions in this status.
@@ -362,6 +364,9 @@ pub fn list_training_sessions(
         .into_boxed();
     if let Some(id) = &filter.id {
         query = query.filter(training_sessions::id.eq(id.clone()));
+    }
+    if let Some(ids) = &filter.ids {
+        query = query.filter(training_sessions::id.eq_any(ids.clone()));
     }
     if let Some(code) = &filter.course_code {
         query = query.filter(courses::code.eq(code.trim().to_uppercase()));

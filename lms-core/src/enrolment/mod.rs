@@ -12,6 +12,10 @@
 //! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent requests on one session are serialised while
 //! requests on different sessions run in parallel on PostgreSQL.
 
+mod trainee;
+
+pub use trainee::*;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -105,7 +109,7 @@ impl EnrolmentStatus {
         }
     }
 
-    fn parse(raw: &str) -> Result<Self, EnrolmentError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, EnrolmentError> {
         Ok(match raw {
             "confirmed" => EnrolmentStatus::Confirmed,
             "waitlisted" => EnrolmentStatus::Waitlisted,

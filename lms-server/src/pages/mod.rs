@@ -1,4 +1,9 @@
-//! HTML pages (French) and operational endpoints.
+//! HTML pages (French) and operational endpoints. Pages work without JavaScript: every action is
+//! a form, answered by a redirect to a page that says what happened (`?info=…`, fixed messages).
+
+mod accounts;
+mod catalogue_pages;
+mod me;
 
 use axum::Router;
 use axum::extract::State;
@@ -9,12 +14,47 @@ use lms_core::catalogue::{self, TrainingSessionFilter, TrainingSessionStatus};
 use minijinja::context;
 use serde::Serialize;
 
+use crate::auth::MaybeCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Page routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home)).route("/static/style.css", get(stylesheet))
+    Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(stylesheet))
+        .merge(accounts::router())
+        .merge(catalogue_pages::router())
+        .merge(me::router())
+}
+
+/// Context every page gets: who is logged in and the form token for the logout button.
+pub fn base_context(caller: Option<&lms_core::access::Caller>) -> minijinja::Value {
+    match caller {
+        Some(caller) => context! {
+            current_user => context! {
+                name => caller.user.name.clone(),
+                is_trainer => caller.has_role(lms_core::people::Role::Trainer),
+                is_admin => caller.has_role(lms_core::people::Role::Admin),
+            },
+            csrf => caller.csrf_token.clone(),
+        },
+        None => context! {},
+    }
+}
+
+/// A fixed French message for `?info=` codes (user text is never echoed).
+pub fn info_message(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "enrolled" => "Votre inscription est confirmée. Votre convocation est disponible ci-dessous.",
+        "waitlisted" => "La session est complète : vous êtes sur la liste d'attente. Vous serez prévenu·e si une place se libère.",
+        "already" => "Vous étiez déjà inscrit·e à cette session.",
+        "cancelled" => "Votre inscription est annulée.",
+        "password_changed" => "Votre mot de passe a été modifié. Vos autres connexions ont été fermées.",
+        "welcome" => "Bienvenue ! Votre compte est créé et vous êtes connecté·e.",
+        "logged_out" => "Vous êtes déconnecté·e.",
+        _ => return None,
+    })
 }
 
 /// Renders a template, or a plain 500 if the template itself fails.
@@ -30,6 +70,9 @@ pub fn render(state: &AppState, name: &str, ctx: minijinja::Value) -> Response {
 
 /// Renders a refusal as a French page with the right status.
 pub fn error_page(state: &AppState, error: ApiError) -> Response {
+    if error.status == StatusCode::UNAUTHORIZED {
+        return axum::response::Redirect::to("/login").into_response();
+    }
     let mut response =
         render(state, "error.html", context! { status => error.status.as_u16(), message => error.message });
     *response.status_mut() = error.status;
@@ -56,7 +99,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn home(State(state): State<AppState>) -> Response {
+async fn home(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller) -> Response {
     let sessions = state
         .db(|conn| {
             catalogue::list_training_sessions(
@@ -70,7 +113,7 @@ async fn home(State(state): State<AppState>) -> Response {
         })
         .await;
     match sessions {
-        Ok(sessions) => render(&state, "home.html", context! { sessions => sessions }),
+        Ok(sessions) => render(&state, "home.html", context! { sessions => sessions, ..base_context(caller.as_ref()) }),
         Err(error) => error_page(&state, error),
     }
 }

@@ -1,0 +1,391 @@
+//! Access: login sessions (browser cookies), API tokens, and the failed-login limiter.
+//!
+//! Secrets are random 256-bit tokens given to the client once; only their SHA-256 is stored, so a
+//! copy of the database does not let anyone log in. Everything lives in the database, so any
+//! server instance can serve any request and logging out is immediate everywhere.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::ids::{ApiTokenId, LoginSessionId, UserId};
+use crate::db::schema::{api_tokens, login_attempts, login_sessions, users};
+use crate::db::{self, DbConn, DbError};
+use crate::people::{self, PeopleError, UserView};
+use crate::{Classify, ErrorKind};
+
+/// How long a browser login lasts without activity.
+pub const LOGIN_SESSION_DAYS: i64 = 14;
+/// Failed attempts allowed per account within the window before it is locked.
+pub const MAX_FAILURES_PER_ACCOUNT: i32 = 5;
+/// Failed attempts allowed per client address within the window.
+pub const MAX_FAILURES_PER_ADDRESS: i32 = 20;
+/// Window over which failures are counted, and how long a lock lasts.
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// Errors of access use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// Wrong e-mail or password (deliberately not saying which).
+    #[error("adresse e-mail ou mot de passe incorrect")]
+    InvalidCredentials,
+    /// Too many failures: locked for a while.
+    #[error("trop de tentatives échouées : réessayez dans {minutes} minute(s)")]
+    TooManyAttempts {
+        /// Minutes until the lock ends.
+        minutes: i64,
+    },
+    /// The current password given to change it is wrong.
+    #[error("mot de passe actuel incorrect")]
+    WrongCurrentPassword,
+    /// Account rules (password strength…).
+    #[error(transparent)]
+    People(#[from] PeopleError),
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for AccessError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AccessError::InvalidCredentials => ErrorKind::Unauthenticated,
+            AccessError::TooManyAttempts { .. } => ErrorKind::RateLimited,
+            AccessError::WrongCurrentPassword => ErrorKind::Invalid,
+            AccessError::People(e) => e.kind(),
+            AccessError::Db(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            AccessError::InvalidCredentials => "invalid_credentials",
+            AccessError::TooManyAttempts { .. } => "too_many_attempts",
+            AccessError::WrongCurrentPassword => "wrong_current_password",
+            AccessError::People(e) => e.code(),
+            AccessError::Db(e) => e.code(),
+        }
+    }
+}
+
+/// Where a login attempt comes from.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Client address (the limiter keys on it).
+    pub ip: Option<String>,
+    /// Browser description, kept with the login session for the user's own review.
+    pub user_agent: Option<String>,
+}
+
+/// A login just opened: the secret token goes into the cookie and is never readable again.
+#[derive(Debug, Clone)]
+pub struct NewLoginSession {
+    /// The cookie value.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: NaiveDateTime,
+    /// Who logged in.
+    pub user: UserView,
+}
+
+/// A request's authenticated caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct Caller {
+    /// The person.
+    pub user: UserView,
+    /// Their login session, when authenticated by cookie.
+    pub login_session: Option<LoginSessionId>,
+    /// The token that forms of this login session must carry (CSRF), when authenticated by cookie.
+    pub csrf_token: Option<String>,
+}
+
+impl Caller {
+    /// True if the caller holds `role`.
+    pub fn has_role(&self, role: people::Role) -> bool {
+        self.user.roles.contains(&role)
+    }
+}
+
+/// A fresh random secret (256 bits, URL-safe).
+pub fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two secrets in constant time.
+pub fn secrets_match(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Limiter keys for an attempt: the account and the client address (IPv6 by /64).
+fn attempt_keys(email: &str, client: &ClientInfo) -> Vec<(String, i32)> {
+    let account: String = email.trim().to_lowercase().chars().take(254).collect();
+    let mut keys = vec![(format!("account:{account}"), MAX_FAILURES_PER_ACCOUNT)];
+    if let Some(ip) = &client.ip {
+        let prefix = if ip.contains(':') { ip.split(':').take(4).collect::<Vec<_>>().join(":") } else { ip.clone() };
+        keys.push((format!("address:{prefix}"), MAX_FAILURES_PER_ADDRESS));
+    }
+    keys
+}
+
+fn locked_minutes(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime) -> Result<Option<i64>, DbError> {
+    let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    let locks: Vec<Option<NaiveDateTime>> = login_attempts::table
+        .filter(login_attempts::attempt_key.eq_any(names))
+        .select(login_attempts::locked_until)
+        .load(conn)?;
+    Ok(locks.into_iter().flatten().filter(|until| *until > now).map(|until| ((until - now).num_seconds() + 59) / 60).max())
+}
+
+fn record_failure(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime) -> Result<(), DbError> {
+    let window = Duration::minutes(FAILURE_WINDOW_MINUTES);
+    for (key, limit) in keys {
+        let row: Option<(NaiveDateTime, i32)> = login_attempts::table
+            .find(key)
+            .select((login_attempts::window_start, login_attempts::failures))
+            .first(conn)
+            .optional()?;
+        let (window_start, failures) = match row {
+            Some((start, failures)) if now - start < window => (start, failures + 1),
+            _ => (now, 1),
+        };
+        let locked_until = (failures >= *limit).then_some(now + window);
+        if row.is_some() {
+            diesel::update(login_attempts::table.find(key))
+                .set((
+                    login_attempts::window_start.eq(window_start),
+                    login_attempts::failures.eq(failures),
+                    login_attempts::locked_until.eq(locked_until),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(login_attempts::table)
+                .values((
+                    login_attempts::attempt_key.eq(key),
+                    login_attempts::window_start.eq(window_start),
+                    login_attempts::failures.eq(failures),
+                    login_attempts::locked_until.eq(locked_until),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks credentials under the limiter: refused while the account or address is locked, and
+/// every failure counted. A success clears the account's counter; it is never slowed down.
+pub fn check_credentials(
+    conn: &mut DbConn,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<UserView, AccessError> {
+    let keys = attempt_keys(email, client);
+    if let Some(minutes) = locked_minutes(conn, &keys, now)? {
+        return Err(AccessError::TooManyAttempts { minutes });
+    }
+    match people::authenticate(conn, email, password)? {
+        Some(user) => {
+            diesel::delete(login_attempts::table.find(&keys[0].0)).execute(conn).map_err(DbError::from)?;
+            Ok(user)
+        }
+        None => {
+            // Two failures racing to create the same counter: the loser retries as an update.
+            let recorded = db::write_transaction(conn, |conn| record_failure(conn, &keys, now));
+            match recorded {
+                Err(e) if e.unique_violation().is_some() => {
+                    db::write_transaction(conn, |conn| record_failure(conn, &keys, now))?;
+                }
+                other => other?,
+            }
+            Err(AccessError::InvalidCredentials)
+        }
+    }
+}
+
+/// Opens a browser login session after checking credentials.
+pub fn log_in(
+    conn: &mut DbConn,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<NewLoginSession, AccessError> {
+    let user = check_credentials(conn, email, password, client, now)?;
+    let token = random_token();
+    let expires_at = now + Duration::days(LOGIN_SESSION_DAYS);
+    diesel::insert_into(login_sessions::table)
+        .values((
+            login_sessions::id.eq(LoginSessionId::generate()),
+            login_sessions::token_hash.eq(token_hash(&token)),
+            login_sessions::user_id.eq(&user.id),
+            login_sessions::csrf_token.eq(random_token()),
+            login_sessions::created_at.eq(now),
+            login_sessions::last_seen_at.eq(now),
+            login_sessions::expires_at.eq(expires_at),
+            login_sessions::user_agent
+                .eq(client.user_agent.as_deref().map(|ua| ua.chars().take(300).collect::<String>())),
+            login_sessions::ip.eq(client.ip.as_deref()),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    Ok(NewLoginSession { token, expires_at, user })
+}
+
+fn active_user(conn: &mut DbConn, id: &UserId) -> Result<Option<UserView>, AccessError> {
+    let row: Option<(String, bool)> =
+        users::table.find(id).select((users::email, users::is_active)).first(conn).optional().map_err(DbError::from)?;
+    match row {
+        Some((email, true)) => Ok(Some(people::find_user_by_email(conn, &email)?)),
+        _ => Ok(None),
+    }
+}
+
+type LoginSessionRow = (LoginSessionId, UserId, String, NaiveDateTime, NaiveDateTime);
+
+/// The caller behind a login-session cookie, if it is valid. Activity extends the session (at
+/// most one write per hour per session).
+pub fn caller_from_login_session(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Caller>, AccessError> {
+    if token.len() > 100 {
+        return Ok(None);
+    }
+    let row: Option<LoginSessionRow> = login_sessions::table
+        .filter(login_sessions::token_hash.eq(token_hash(token)))
+        .select((
+            login_sessions::id,
+            login_sessions::user_id,
+            login_sessions::csrf_token,
+            login_sessions::last_seen_at,
+            login_sessions::expires_at,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    let Some((id, user_id, csrf_token, last_seen, expires_at)) = row else {
+        return Ok(None);
+    };
+    if expires_at <= now {
+        diesel::delete(login_sessions::table.find(&id)).execute(conn).map_err(DbError::from)?;
+        return Ok(None);
+    }
+    let Some(user) = active_user(conn, &user_id)? else {
+        return Ok(None);
+    };
+    if now - last_seen > Duration::hours(1) {
+        diesel::update(login_sessions::table.find(&id))
+            .set((
+                login_sessions::last_seen_at.eq(now),
+                login_sessions::expires_at.eq(now + Duration::days(LOGIN_SESSION_DAYS)),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+    }
+    Ok(Some(Caller { user, login_session: Some(id), csrf_token: Some(csrf_token) }))
+}
+
+/// Ends a login session (the cookie becomes worthless on every instance at once).
+pub fn log_out(conn: &mut DbConn, token: &str) -> Result<(), AccessError> {
+    diesel::delete(login_sessions::table.filter(login_sessions::token_hash.eq(token_hash(token))))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    Ok(())
+}
+
+/// Issues an API token for `Authorization: Bearer`, after checking credentials under the limiter.
+pub fn issue_api_token(
+    conn: &mut DbConn,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<String, AccessError> {
+    let user = check_credentials(conn, email, password, client, now)?;
+    let token = random_token();
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::id.eq(ApiTokenId::generate()),
+            api_tokens::token_hash.eq(token_hash(&token)),
+            api_tokens::user_id.eq(&user.id),
+            api_tokens::label.eq("api"),
+            api_tokens::created_at.eq(now),
+            api_tokens::expires_at.eq(Some(now + Duration::days(90))),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    Ok(token)
+}
+
+/// The caller behind an API token, if it is valid.
+pub fn caller_from_api_token(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Option<Caller>, AccessError> {
+    if token.len() > 100 {
+        return Ok(None);
+    }
+    let row: Option<(UserId, Option<NaiveDateTime>, Option<NaiveDateTime>)> = api_tokens::table
+        .filter(api_tokens::token_hash.eq(token_hash(token)))
+        .select((api_tokens::user_id, api_tokens::expires_at, api_tokens::revoked_at))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    match row {
+        Some((user_id, expires_at, None)) if expires_at.is_none_or(|e| e > now) => {
+            Ok(active_user(conn, &user_id)?.map(|user| Caller { user, login_session: None, csrf_token: None }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Changes a password after checking the current one; every other login session of the account
+/// is closed, and the current one keeps working.
+pub fn change_password(conn: &mut DbConn, caller: &Caller, current: &str, new_password: &str) -> Result<(), AccessError> {
+    if people::authenticate(conn, &caller.user.email, current)?.is_none() {
+        return Err(AccessError::WrongCurrentPassword);
+    }
+    people::check_password_rules(new_password, &caller.user.email)?;
+    db::write_transaction(conn, |conn| {
+        people::set_password(conn, &caller.user.email, new_password)?;
+        let mut others =
+            diesel::delete(login_sessions::table.filter(login_sessions::user_id.eq(&caller.user.id))).into_boxed();
+        if let Some(keep) = &caller.login_session {
+            others = others.filter(login_sessions::id.ne(keep.clone()));
+        }
+        others.execute(conn).map_err(DbError::from)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_compared_in_constant_time() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(secrets_match(&a, &a.clone()));
+        assert!(!secrets_match(&a, &b));
+        assert!(!secrets_match(&a, &a[..10]));
+        assert_eq!(token_hash("x").len(), 64);
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_prefix() {
+        let keys = attempt_keys("A@B.fr", &ClientInfo { ip: Some("2001:db8:1:2:3:4:5:6".into()), user_agent: None });
+        assert_eq!(keys[0].0, "account:a@b.fr");
+        assert_eq!(keys[1].0, "address:2001:db8:1:2");
+    }
+}

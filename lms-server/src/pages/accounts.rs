@@ -1,0 +1,205 @@
+//! Sign up, log in, log out, change password.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use lms_core::access;
+use lms_core::people::{self, NewUser, Role};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{base_context, error_page, render};
+use crate::auth::{self, Client, MaybeCaller, PageCaller};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(log_in))
+        .route("/logout", post(log_out))
+        .route("/signup", get(signup_form).post(sign_up))
+        .route("/me/password", get(password_form).post(change_password))
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+    info: Option<String>,
+}
+
+fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    template: &str,
+    status: StatusCode,
+    extra: minijinja::Value,
+) -> Response {
+    let (csrf, cookie) = auth::anonymous_csrf(&jar, state.secure_cookies());
+    let jar = match cookie {
+        Some(cookie) => jar.add(cookie),
+        None => jar,
+    };
+    let mut page = render(state, template, context! { csrf => csrf, ..extra });
+    *page.status_mut() = status;
+    (jar, page).into_response()
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    jar: CookieJar,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    if caller.is_some() {
+        return Redirect::to(&auth::safe_next(query.next.as_deref())).into_response();
+    }
+    let info = super::info_message(query.info.as_deref());
+    form_page(&state, jar, "login.html", StatusCode::OK, context! { next => auth::safe_next(query.next.as_deref()), info => info })
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn log_in(
+    State(state): State<AppState>,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
+        return error_page(&state, error.into());
+    }
+    let next = auth::safe_next(form.next.as_deref());
+    let email = form.email.clone();
+    let outcome = state
+        .db(move |conn| access::log_in(conn, &form.email, &form.password, &client, lms_core::db::now()))
+        .await;
+    match outcome {
+        // A new token at every login: a cookie planted before login is worthless (no fixation).
+        Ok(login) => (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response(),
+        Err(error) => {
+            let status = error.status;
+            form_page(&state, jar, "login.html", status, context! { error => error.message, email => email, next => next })
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutForm {
+    csrf: String,
+}
+
+async fn log_out(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    jar: CookieJar,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
+        return error_page(&state, error.into());
+    }
+    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned()) {
+        if let Err(error) = state.db(move |conn| access::log_out(conn, &token)).await {
+            return error_page(&state, error);
+        }
+    }
+    (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out")).into_response()
+}
+
+async fn signup_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, jar: CookieJar) -> Response {
+    if caller.is_some() {
+        return Redirect::to("/me").into_response();
+    }
+    form_page(&state, jar, "signup.html", StatusCode::OK, context! {})
+}
+
+#[derive(Debug, Deserialize)]
+struct SignUpForm {
+    name: String,
+    email: String,
+    password: String,
+    password_confirmation: String,
+    csrf: String,
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    Client(client): Client,
+    jar: CookieJar,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
+        return error_page(&state, error.into());
+    }
+    let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
+        form_page(state, jar, "signup.html", status, context! { error => message, name => form.name.clone(), email => form.email.clone() })
+    };
+    if form.password != form.password_confirmation {
+        return again(&state, jar, StatusCode::UNPROCESSABLE_ENTITY, "Les deux mots de passe ne correspondent pas.".into(), &form);
+    }
+    let (name, email, password) = (form.name.clone(), form.email.clone(), form.password.clone());
+    let created = state
+        .db(move |conn| {
+            people::add_user(conn, &NewUser { email: email.clone(), display_name: name, role: Role::Trainee, password: password.clone() })?;
+            access::log_in(conn, &email, &password, &client, lms_core::db::now()).map_err(|e| match e {
+                access::AccessError::People(p) => p,
+                other => people::PeopleError::Invalid(other.to_string()),
+            })
+        })
+        .await;
+    match created {
+        Ok(login) => {
+            (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to("/me?info=welcome")).into_response()
+        }
+        Err(error) => {
+            let status = error.status;
+            again(&state, jar, status, error.message, &form)
+        }
+    }
+}
+
+async fn password_form(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
+    render(&state, "password.html", base_context(Some(&caller)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordForm {
+    current: String,
+    new_password: String,
+    new_password_confirmation: String,
+    csrf: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
+        return error_page(&state, error.into());
+    }
+    let refuse = |state: &AppState, status: StatusCode, message: String| {
+        let mut page = render(state, "password.html", context! { error => message, ..base_context(Some(&caller)) });
+        *page.status_mut() = status;
+        page
+    };
+    if form.new_password != form.new_password_confirmation {
+        return refuse(&state, StatusCode::UNPROCESSABLE_ENTITY, "Les deux nouveaux mots de passe ne correspondent pas.".into());
+    }
+    let who = caller.clone();
+    let changed: Result<(), ApiError> =
+        state.db(move |conn| access::change_password(conn, &who, &form.current, &form.new_password)).await;
+    match changed {
+        Ok(()) => Redirect::to("/me?info=password_changed").into_response(),
+        Err(error) => refuse(&state, error.status, error.message),
+    }
+}
