@@ -143,6 +143,20 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Checks credentials under the limiter: the lock check and the stored hash come from the
+/// database, the (slow) password check runs without holding a connection.
+pub async fn check_credentials(
+    state: &AppState,
+    email: String,
+    password: String,
+    client: ClientInfo,
+) -> Result<lms_core::people::UserView, ApiError> {
+    let attempt = state.db(move |conn| access::begin_login(conn, &email, &client, lms_core::db::now())).await?;
+    let checked = attempt.clone();
+    let verified = state.cpu(move || checked.verify(&password)).await?;
+    state.db(move |conn| access::finish_login(conn, &attempt, verified, lms_core::db::now())).await
+}
+
 /// The client's address and browser, for the limiter and the login-session record.
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientInfo);
@@ -170,7 +184,13 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
 
 /// A cookie that deletes the login-session cookie.
 pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, "")).http_only(true).same_site(SameSite::Lax).secure(secure).path("/").removal().build()
+    Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .removal()
+        .build()
 }
 
 /// The anonymous CSRF cookie (read back from the form, so Strict is fine).

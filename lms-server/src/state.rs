@@ -18,6 +18,8 @@ pub struct AppState {
 
 struct Inner {
     pool: Pool,
+    /// Bounds concurrent password hashing: argon2 takes ~19 MiB and a core for tens of ms each.
+    cpu_permits: tokio::sync::Semaphore,
     templates: minijinja::Environment<'static>,
     backend: &'static str,
     secure_cookies: bool,
@@ -52,7 +54,17 @@ impl AppState {
         }
         let backend = db::backend_name(&conn);
         drop(conn);
-        Ok(AppState { inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend, secure_cookies: config.secure_cookies }) })
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                cpu_permits: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4),
+                ),
+                pool,
+                templates: crate::templates::environment(),
+                backend,
+                secure_cookies: config.secure_cookies,
+            }),
+        })
     }
 
     /// Runs one unit of work on a pooled connection, on a blocking thread so the async runtime
@@ -71,6 +83,23 @@ impl AppState {
         .await;
         match outcome {
             Ok(result) => result,
+            Err(join_error) => match join_error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(ApiError::internal("tâche annulée")),
+            },
+        }
+    }
+
+    /// Runs CPU-heavy work (password hashing) on a blocking thread, a few at a time, without
+    /// holding a database connection.
+    pub async fn cpu<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.inner.cpu_permits.acquire().await.map_err(|_| ApiError::internal("arrêt en cours"))?;
+        match tokio::task::spawn_blocking(work).await {
+            Ok(value) => Ok(value),
             Err(join_error) => match join_error.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 Err(_) => Err(ApiError::internal("tâche annulée")),

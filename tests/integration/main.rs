@@ -2,9 +2,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
+mod accounts;
 mod attendance;
 mod cli;
 mod enrolment;
+mod enrolment_http;
 mod fixtures;
 mod server;
 mod storage;

@@ -279,3 +279,102 @@ pub async fn send(
 pub fn get(uri: &str) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::builder().uri(uri).body(axum::body::Body::empty()).expect("request")
 }
+
+/// A request with a JSON body (and optional bearer token).
+pub fn json_request(
+    method: &str,
+    uri: &str,
+    body: &str,
+    bearer: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if let Some(token) = bearer {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder.body(axum::body::Body::from(body.to_owned())).expect("request")
+}
+
+/// A form POST with cookies, as a browser on this site sends it.
+pub fn form_request(uri: &str, fields: &[(&str, &str)], cookies: &str) -> axum::http::Request<axum::body::Body> {
+    let body = fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+    axum::http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies)
+        .body(axum::body::Body::from(body))
+        .expect("request")
+}
+
+/// A GET with cookies.
+pub fn get_with_cookies(uri: &str, cookies: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder().uri(uri).header("cookie", cookies).body(axum::body::Body::empty()).expect("request")
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".into(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The value of cookie `name` set by a response, if any.
+pub fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+        let (key, value) = pair.split_once('=')?;
+        (key.trim() == name).then(|| value.trim().to_owned())
+    })
+}
+
+/// The full `Set-Cookie` header for `name`, to check its attributes.
+pub fn set_cookie_header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Extracts the hidden `csrf` field of a rendered form.
+pub fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("csrf field") + marker.len();
+    html[start..].split('"').next().expect("csrf value").to_owned()
+}
+
+/// Logs in through the pages like a browser: returns the `lms_session` cookie value.
+pub async fn browser_login(app: &axum::Router, email: &str, password: &str) -> String {
+    let (_, headers, body) = send(app, get("/login")).await;
+    let csrf_cookie = set_cookie(&headers, "lms_csrf").expect("csrf cookie");
+    let csrf = csrf_field(&body);
+    let (status, headers, _) = send(
+        app,
+        form_request(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf), ("next", "/me")],
+            &format!("lms_csrf={csrf_cookie}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, axum::http::StatusCode::SEE_OTHER, "login refused");
+    set_cookie(&headers, "lms_session").expect("session cookie")
+}
+
+/// A real server on 127.0.0.1 (random port) in this process, for concurrency tests.
+pub async fn spawn_server(db: &TestDb) -> std::net::SocketAddr {
+    let mut config = lms_server::Config::for_tests(db.url.clone());
+    config.pool_size = Some(12);
+    let state = lms_server::AppState::open(&config).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let app = lms_server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let _ = axum::serve(listener, app).await;
+    });
+    address
+}

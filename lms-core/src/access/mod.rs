@@ -143,7 +143,12 @@ fn locked_minutes(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime)
         .filter(login_attempts::attempt_key.eq_any(names))
         .select(login_attempts::locked_until)
         .load(conn)?;
-    Ok(locks.into_iter().flatten().filter(|until| *until > now).map(|until| ((until - now).num_seconds() + 59) / 60).max())
+    Ok(locks
+        .into_iter()
+        .flatten()
+        .filter(|until| *until > now)
+        .map(|until| ((until - now).num_seconds() + 59) / 60)
+        .max())
 }
 
 fn record_failure(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime) -> Result<(), DbError> {
@@ -181,8 +186,63 @@ fn record_failure(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime)
     Ok(())
 }
 
-/// Checks credentials under the limiter: refused while the account or address is locked, and
-/// every failure counted. A success clears the account's counter; it is never slowed down.
+/// A login attempt in progress: the limiter said yes and the stored hash is loaded. Checking the
+/// password ([`LoginAttempt::verify`]) is CPU work that needs no database connection.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    keys: Vec<(String, i32)>,
+    credentials: people::StoredCredentials,
+}
+
+impl LoginAttempt {
+    /// Checks the password (CPU-heavy).
+    pub fn verify(&self, password: &str) -> bool {
+        self.credentials.verify(password)
+    }
+}
+
+/// First step of a login: refused while the account or the client address is locked.
+pub fn begin_login(
+    conn: &mut DbConn,
+    email: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<LoginAttempt, AccessError> {
+    let keys = attempt_keys(email, client);
+    if let Some(minutes) = locked_minutes(conn, &keys, now)? {
+        return Err(AccessError::TooManyAttempts { minutes });
+    }
+    Ok(LoginAttempt { keys, credentials: people::stored_credentials(conn, email)? })
+}
+
+/// Last step of a login: a failure is counted; a success clears the account's counter (it is
+/// never slowed down) and gives the account.
+pub fn finish_login(
+    conn: &mut DbConn,
+    attempt: &LoginAttempt,
+    verified: bool,
+    now: NaiveDateTime,
+) -> Result<UserView, AccessError> {
+    match (verified, attempt.credentials.user_id()) {
+        (true, Some(user)) => {
+            diesel::delete(login_attempts::table.find(&attempt.keys[0].0)).execute(conn).map_err(DbError::from)?;
+            Ok(people::find_user(conn, user)?)
+        }
+        _ => {
+            // Two failures racing to create the same counter: the loser retries as an update.
+            let recorded = db::write_transaction(conn, |conn| record_failure(conn, &attempt.keys, now));
+            match recorded {
+                Err(e) if e.unique_violation().is_some() => {
+                    db::write_transaction(conn, |conn| record_failure(conn, &attempt.keys, now))?;
+                }
+                other => other?,
+            }
+            Err(AccessError::InvalidCredentials)
+        }
+    }
+}
+
+/// Checks credentials under the limiter in one call (the three steps above).
 pub fn check_credentials(
     conn: &mut DbConn,
     email: &str,
@@ -190,27 +250,9 @@ pub fn check_credentials(
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<UserView, AccessError> {
-    let keys = attempt_keys(email, client);
-    if let Some(minutes) = locked_minutes(conn, &keys, now)? {
-        return Err(AccessError::TooManyAttempts { minutes });
-    }
-    match people::authenticate(conn, email, password)? {
-        Some(user) => {
-            diesel::delete(login_attempts::table.find(&keys[0].0)).execute(conn).map_err(DbError::from)?;
-            Ok(user)
-        }
-        None => {
-            // Two failures racing to create the same counter: the loser retries as an update.
-            let recorded = db::write_transaction(conn, |conn| record_failure(conn, &keys, now));
-            match recorded {
-                Err(e) if e.unique_violation().is_some() => {
-                    db::write_transaction(conn, |conn| record_failure(conn, &keys, now))?;
-                }
-                other => other?,
-            }
-            Err(AccessError::InvalidCredentials)
-        }
-    }
+    let attempt = begin_login(conn, email, client, now)?;
+    let verified = attempt.verify(password);
+    finish_login(conn, &attempt, verified, now)
 }
 
 /// Opens a browser login session after checking credentials.
@@ -222,6 +264,16 @@ pub fn log_in(
     now: NaiveDateTime,
 ) -> Result<NewLoginSession, AccessError> {
     let user = check_credentials(conn, email, password, client, now)?;
+    open_login_session(conn, user, client, now)
+}
+
+/// Opens a login session for an account whose credentials were just checked (or just created).
+pub fn open_login_session(
+    conn: &mut DbConn,
+    user: UserView,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<NewLoginSession, AccessError> {
     let token = random_token();
     let expires_at = now + Duration::days(LOGIN_SESSION_DAYS);
     diesel::insert_into(login_sessions::table)
@@ -314,6 +366,11 @@ pub fn issue_api_token(
     now: NaiveDateTime,
 ) -> Result<String, AccessError> {
     let user = check_credentials(conn, email, password, client, now)?;
+    create_api_token(conn, &user, now)
+}
+
+/// Creates an API token (valid 90 days) for an account whose credentials were just checked.
+pub fn create_api_token(conn: &mut DbConn, user: &UserView, now: NaiveDateTime) -> Result<String, AccessError> {
     let token = random_token();
     diesel::insert_into(api_tokens::table)
         .values((
@@ -330,7 +387,11 @@ pub fn issue_api_token(
 }
 
 /// The caller behind an API token, if it is valid.
-pub fn caller_from_api_token(conn: &mut DbConn, token: &str, now: NaiveDateTime) -> Result<Option<Caller>, AccessError> {
+pub fn caller_from_api_token(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Caller>, AccessError> {
     if token.len() > 100 {
         return Ok(None);
     }
@@ -350,7 +411,12 @@ pub fn caller_from_api_token(conn: &mut DbConn, token: &str, now: NaiveDateTime)
 
 /// Changes a password after checking the current one; every other login session of the account
 /// is closed, and the current one keeps working.
-pub fn change_password(conn: &mut DbConn, caller: &Caller, current: &str, new_password: &str) -> Result<(), AccessError> {
+pub fn change_password(
+    conn: &mut DbConn,
+    caller: &Caller,
+    current: &str,
+    new_password: &str,
+) -> Result<(), AccessError> {
     if people::authenticate(conn, &caller.user.email, current)?.is_none() {
         return Err(AccessError::WrongCurrentPassword);
     }

@@ -50,8 +50,9 @@ pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolm
         .load(conn)
         .map_err(DbError::from)?;
     let ids: Vec<TrainingSessionId> = rows.iter().map(|(id, _, _)| id.clone()).collect();
-    let sessions = catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })
-        .map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
+    let sessions =
+        catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })
+            .map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
     let mut mine = Vec::with_capacity(rows.len());
     for (session_id, status, seq) in rows {
         let Some(session) = sessions.iter().find(|s| s.id == session_id).cloned() else { continue };
@@ -156,7 +157,20 @@ pub fn my_next_half_days(
     Ok(rows
         .into_iter()
         .map(
-            |(half_day, session, course_title, date, slot, starts_at, ends_at, module, venue_name, address, postcode, commune)| {
+            |(
+                half_day,
+                session,
+                course_title,
+                date,
+                slot,
+                starts_at,
+                ends_at,
+                module,
+                venue_name,
+                address,
+                postcode,
+                commune,
+            )| {
                 MyHalfDay {
                     half_day,
                     session,
@@ -202,12 +216,10 @@ pub fn convocation(
         _ => return Err(EnrolmentError::NotEnrolled),
     }
     let detail = catalogue::show_training_session(conn, session).map_err(|_| EnrolmentError::UnknownTrainingSession)?;
-    let course = catalogue::find_course(conn, &detail.session.course).map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
-    let (trainee_name, trainee_email): (String, String) = users::table
-        .find(trainee)
-        .select((users::display_name, users::email))
-        .first(conn)
-        .map_err(DbError::from)?;
+    let course =
+        catalogue::find_course(conn, &detail.session.course).map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
+    let (trainee_name, trainee_email): (String, String) =
+        users::table.find(trainee).select((users::display_name, users::email)).first(conn).map_err(DbError::from)?;
     Ok(Convocation {
         trainee_name,
         trainee_email,

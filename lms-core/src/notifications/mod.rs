@@ -46,8 +46,10 @@ pub fn recent_notifications(conn: &mut DbConn, user: &UserId, limit: i64) -> Res
 
 /// Marks every unread notification of a person as seen.
 pub fn mark_all_read(conn: &mut DbConn, user: &UserId, now: NaiveDateTime) -> Result<usize, DbError> {
-    diesel::update(notifications::table.filter(notifications::user_id.eq(user)).filter(notifications::read_at.is_null()))
-        .set(notifications::read_at.eq(Some(now)))
-        .execute(conn)
-        .map_err(DbError::from)
+    diesel::update(
+        notifications::table.filter(notifications::user_id.eq(user)).filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(Some(now)))
+    .execute(conn)
+    .map_err(DbError::from)
 }

@@ -101,7 +101,8 @@ impl Classify for PeopleError {
     }
 }
 
-/// A user as stored (row type; carries the password hash, so it stays in this crate's modules).
+/// A user as stored (row type; the password hash is deliberately not part of it: only
+/// [`stored_credentials`] reads it).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
@@ -112,7 +113,6 @@ pub struct UserRow {
     pub email: String,
     /// Name shown on pages.
     pub display_name: String,
-    pub(crate) password_hash: Option<String>,
     /// Disabled accounts cannot log in.
     pub is_active: bool,
     /// Creation time (UTC).
@@ -221,14 +221,39 @@ pub fn password_matches(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A validated account with its password already hashed, ready to insert. Hashing is the slow
+/// part, so a server does it before taking a database connection.
+#[derive(Debug, Clone)]
+pub struct PreparedUser {
+    email: String,
+    display_name: String,
+    role: Role,
+    password_hash: String,
+}
+
+impl NewUser {
+    /// Checks every field and the password rules, then hashes the password (CPU-heavy).
+    pub fn prepare(&self) -> Result<PreparedUser, PeopleError> {
+        let email = normalize_email(&self.email)?;
+        let display_name = normalize_display_name(&self.display_name)?;
+        check_password_rules(&self.password, &email)?;
+        let password_hash = hash_password(&self.password)?;
+        Ok(PreparedUser { email, display_name, role: self.role, password_hash })
+    }
+}
+
+/// Stores a prepared account (refused if the e-mail is taken).
+pub fn insert_prepared_user(conn: &mut DbConn, prepared: &PreparedUser) -> Result<UserView, PeopleError> {
+    db::write_transaction(conn, |conn| {
+        insert_user(conn, &prepared.email, &prepared.display_name, Some(&prepared.password_hash), &[prepared.role])
+    })?;
+    find_user_by_email(conn, &prepared.email)
+}
+
 /// Creates an account with one role. The password is checked, then hashed before the transaction.
 pub fn add_user(conn: &mut DbConn, new: &NewUser) -> Result<UserView, PeopleError> {
-    let email = normalize_email(&new.email)?;
-    let display_name = normalize_display_name(&new.display_name)?;
-    check_password_rules(&new.password, &email)?;
-    let hash = hash_password(&new.password)?;
-    db::write_transaction(conn, |conn| insert_user(conn, &email, &display_name, Some(&hash), &[new.role]))?;
-    find_user_by_email(conn, &email)
+    let prepared = new.prepare()?;
+    insert_prepared_user(conn, &prepared)
 }
 
 /// Creates an account without a password (it cannot log in until one is set): for people an
@@ -360,31 +385,71 @@ pub fn grant_role(conn: &mut DbConn, email: &str, role: Role) -> Result<UserView
     find_user_by_email(conn, email)
 }
 
-/// Checks an e-mail and password (CPU-heavy: call from a blocking thread). Unknown accounts,
-/// disabled accounts and wrong passwords give the same answer, so the API cannot be used to
-/// discover who has an account.
-pub fn authenticate(conn: &mut DbConn, email: &str, password: &str) -> Result<Option<UserView>, PeopleError> {
+/// What is needed to check a password without holding a database connection.
+#[derive(Debug, Clone)]
+pub struct StoredCredentials {
+    user: Option<(UserId, Option<String>, bool)>,
+}
+
+impl StoredCredentials {
+    /// Checks the password (CPU-heavy). Unknown or disabled accounts and accounts without a
+    /// password answer false, after the same amount of work as a real check.
+    pub fn verify(&self, password: &str) -> bool {
+        match &self.user {
+            Some((_, Some(hash), true)) => password_matches(password, hash),
+            _ => {
+                let _ = password_matches(password, DUMMY_HASH);
+                false
+            }
+        }
+    }
+
+    /// The account these credentials belong to, if it exists.
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.user.as_ref().map(|(id, _, _)| id)
+    }
+}
+
+/// Loads what [`StoredCredentials::verify`] needs.
+pub fn stored_credentials(conn: &mut DbConn, email: &str) -> Result<StoredCredentials, PeopleError> {
     let Ok(email) = normalize_email(email) else {
-        return Ok(None);
+        return Ok(StoredCredentials { user: None });
     };
-    let row: Option<UserRow> = users::table
+    let user = users::table
         .filter(users::email.eq(&email))
-        .select(UserRow::as_select())
+        .select((users::id, users::password_hash, users::is_active))
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let Some(row) = row else {
-        // Spend the same time as a real check so response times do not reveal accounts.
-        let _ = password_matches(password, DUMMY_HASH);
-        return Ok(None);
-    };
-    let valid = row.is_active && row.password_hash.as_deref().is_some_and(|hash| password_matches(password, hash));
-    if !valid {
-        return Ok(None);
-    }
+    Ok(StoredCredentials { user })
+}
+
+/// An account by id.
+pub fn find_user(conn: &mut DbConn, id: &UserId) -> Result<UserView, PeopleError> {
+    let row = users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| PeopleError::UnknownUser(id.to_string()))?;
     let mut roles = roles_of(conn, std::slice::from_ref(&row.id))?;
     let user_roles = roles.remove(&row.id).unwrap_or_default();
-    Ok(Some(to_view(row, user_roles)))
+    Ok(to_view(row, user_roles))
+}
+
+/// Checks an e-mail and password in one call (CPU-heavy: call from a blocking thread). Unknown
+/// accounts, disabled accounts and wrong passwords give the same answer, so this cannot be used
+/// to discover who has an account.
+pub fn authenticate(conn: &mut DbConn, email: &str, password: &str) -> Result<Option<UserView>, PeopleError> {
+    let credentials = stored_credentials(conn, email)?;
+    if !credentials.verify(password) {
+        return Ok(None);
+    }
+    match credentials.user_id() {
+        Some(id) => find_user(conn, id).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// A valid argon2id hash of a random string, verified when the account does not exist.

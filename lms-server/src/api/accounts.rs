@@ -38,14 +38,9 @@ async fn sign_up(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
-    let user = state
-        .db(move |conn| {
-            people::add_user(
-                conn,
-                &NewUser { email: body.email, display_name: body.name, role: Role::Trainee, password: body.password },
-            )
-        })
-        .await?;
+    let new = NewUser { email: body.email, display_name: body.name, role: Role::Trainee, password: body.password };
+    let prepared = state.cpu(move || new.prepare()).await??;
+    let user = state.db(move |conn| people::insert_prepared_user(conn, &prepared)).await?;
     Ok((
         StatusCode::CREATED,
         Json(AccountBody { id: user.id.to_string(), email: user.email, name: user.name, roles: user.roles }),
@@ -69,8 +64,7 @@ async fn token(
     Client(client): Client,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<Json<TokenBody>, ApiError> {
-    let token = state
-        .db(move |conn| access::issue_api_token(conn, &body.email, &body.password, &client, lms_core::db::now()))
-        .await?;
+    let user = crate::auth::check_credentials(&state, body.email, body.password, client).await?;
+    let token = state.db(move |conn| access::create_api_token(conn, &user, lms_core::db::now())).await?;
     Ok(Json(TokenBody { token }))
 }

@@ -30,7 +30,10 @@ pub fn session_id(raw: &str) -> Result<TrainingSessionId, ApiError> {
         .map_err(|_| ApiError::from(catalogue::CatalogueError::UnknownTrainingSession(raw.chars().take(40).collect())))
 }
 
-async fn session(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<TrainingSessionDetail>, ApiError> {
+async fn session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TrainingSessionDetail>, ApiError> {
     let id = session_id(&id)?;
     let detail = state.db(move |conn| catalogue::show_training_session(conn, &id)).await?;
     // Drafts are not public.

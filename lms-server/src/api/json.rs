@@ -26,7 +26,9 @@ where
                     axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
                         (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
                     }
-                    axum::extract::rejection::JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+                    axum::extract::rejection::JsonRejection::JsonSyntaxError(_) => {
+                        (StatusCode::BAD_REQUEST, "malformed_json")
+                    }
                     axum::extract::rejection::JsonRejection::JsonDataError(_) => {
                         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_json")
                     }
@@ -35,7 +37,10 @@ where
                 Err(ApiError {
                     status,
                     code,
-                    message: format!("corps de requête invalide : {}", rejection.body_text().chars().take(300).collect::<String>()),
+                    message: format!(
+                        "corps de requête invalide : {}",
+                        rejection.body_text().chars().take(300).collect::<String>()
+                    ),
                     details: None,
                 })
             }

@@ -57,7 +57,13 @@ async fn login_form(
         return Redirect::to(&auth::safe_next(query.next.as_deref())).into_response();
     }
     let info = super::info_message(query.info.as_deref());
-    form_page(&state, jar, "login.html", StatusCode::OK, context! { next => auth::safe_next(query.next.as_deref()), info => info })
+    form_page(
+        &state,
+        jar,
+        "login.html",
+        StatusCode::OK,
+        context! { next => auth::safe_next(query.next.as_deref()), info => info },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,15 +86,24 @@ async fn log_in(
     }
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
-    let outcome = state
-        .db(move |conn| access::log_in(conn, &form.email, &form.password, &client, lms_core::db::now()))
-        .await;
+    let outcome = match auth::check_credentials(&state, form.email, form.password, client.clone()).await {
+        Ok(user) => state.db(move |conn| access::open_login_session(conn, user, &client, lms_core::db::now())).await,
+        Err(error) => Err(error),
+    };
     match outcome {
         // A new token at every login: a cookie planted before login is worthless (no fixation).
-        Ok(login) => (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response(),
+        Ok(login) => {
+            (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response()
+        }
         Err(error) => {
             let status = error.status;
-            form_page(&state, jar, "login.html", status, context! { error => error.message, email => email, next => next })
+            form_page(
+                &state,
+                jar,
+                "login.html",
+                status,
+                context! { error => error.message, email => email, next => next },
+            )
         }
     }
 }
@@ -107,12 +122,13 @@ async fn log_out(
     if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
         return error_page(&state, error.into());
     }
-    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned()) {
-        if let Err(error) = state.db(move |conn| access::log_out(conn, &token)).await {
-            return error_page(&state, error);
-        }
+    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned())
+        && let Err(error) = state.db(move |conn| access::log_out(conn, &token)).await
+    {
+        return error_page(&state, error);
     }
-    (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out")).into_response()
+    (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
+        .into_response()
 }
 
 async fn signup_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, jar: CookieJar) -> Response {
@@ -141,24 +157,45 @@ async fn sign_up(
         return error_page(&state, error.into());
     }
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
-        form_page(state, jar, "signup.html", status, context! { error => message, name => form.name.clone(), email => form.email.clone() })
+        form_page(
+            state,
+            jar,
+            "signup.html",
+            status,
+            context! { error => message, name => form.name.clone(), email => form.email.clone() },
+        )
     };
     if form.password != form.password_confirmation {
-        return again(&state, jar, StatusCode::UNPROCESSABLE_ENTITY, "Les deux mots de passe ne correspondent pas.".into(), &form);
+        return again(
+            &state,
+            jar,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Les deux mots de passe ne correspondent pas.".into(),
+            &form,
+        );
     }
-    let (name, email, password) = (form.name.clone(), form.email.clone(), form.password.clone());
-    let created = state
-        .db(move |conn| {
-            people::add_user(conn, &NewUser { email: email.clone(), display_name: name, role: Role::Trainee, password: password.clone() })?;
-            access::log_in(conn, &email, &password, &client, lms_core::db::now()).map_err(|e| match e {
-                access::AccessError::People(p) => p,
-                other => people::PeopleError::Invalid(other.to_string()),
-            })
-        })
-        .await;
+    let new = NewUser {
+        email: form.email.clone(),
+        display_name: form.name.clone(),
+        role: Role::Trainee,
+        password: form.password.clone(),
+    };
+    let created = match state.cpu(move || new.prepare()).await {
+        Ok(Ok(prepared)) => {
+            state
+                .db(move |conn| {
+                    let user = people::insert_prepared_user(conn, &prepared)?;
+                    access::open_login_session(conn, user, &client, lms_core::db::now())
+                })
+                .await
+        }
+        Ok(Err(error)) => Err(error.into()),
+        Err(error) => Err(error),
+    };
     match created {
         Ok(login) => {
-            (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to("/me?info=welcome")).into_response()
+            (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to("/me?info=welcome"))
+                .into_response()
         }
         Err(error) => {
             let status = error.status;
@@ -193,7 +230,11 @@ async fn change_password(
         page
     };
     if form.new_password != form.new_password_confirmation {
-        return refuse(&state, StatusCode::UNPROCESSABLE_ENTITY, "Les deux nouveaux mots de passe ne correspondent pas.".into());
+        return refuse(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Les deux nouveaux mots de passe ne correspondent pas.".into(),
+        );
     }
     let who = caller.clone();
     let changed: Result<(), ApiError> =

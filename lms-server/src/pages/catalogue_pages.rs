@@ -57,7 +57,11 @@ struct HalfDayRow {
     commune: String,
 }
 
-async fn course_page(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, Path(code): Path<String>) -> Response {
+async fn course_page(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(code): Path<String>,
+) -> Response {
     let found = state
         .db(move |conn| {
             let course = catalogue::find_course(conn, &code)?;
@@ -103,7 +107,8 @@ async fn session_page(
             let detail = catalogue::show_training_session(conn, &id)?;
             let course = catalogue::find_course(conn, &detail.session.course)?;
             let standing = match &trainee {
-                Some(trainee) => enrolment::standing(conn, &id, trainee).map_err(|e| catalogue::CatalogueError::Invalid(e.to_string()))?,
+                Some(trainee) => enrolment::standing(conn, &id, trainee)
+                    .map_err(|e| catalogue::CatalogueError::Invalid(e.to_string()))?,
                 None => None,
             };
             Ok::<_, catalogue::CatalogueError>((detail, course, standing))

@@ -1,9 +1,9 @@
 //! `/me`: my enrolments with status or rank, my next half-days, my notifications, convocations.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use lms_core::enrolment::{self, EnrolmentError};
 use lms_core::locale;
 use lms_core::notifications;
@@ -100,7 +100,11 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
     )
 }
 
-async fn convocation(State(state): State<AppState>, PageCaller(caller): PageCaller, Path(id): Path<String>) -> Response {
+async fn convocation(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(session) = crate::api::session_id(&id) else {
         return error_page(&state, ApiError::not_found());
     };

@@ -47,7 +47,9 @@ pub fn base_context(caller: Option<&lms_core::access::Caller>) -> minijinja::Val
 pub fn info_message(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "enrolled" => "Votre inscription est confirmée. Votre convocation est disponible ci-dessous.",
-        "waitlisted" => "La session est complète : vous êtes sur la liste d'attente. Vous serez prévenu·e si une place se libère.",
+        "waitlisted" => {
+            "La session est complète : vous êtes sur la liste d'attente. Vous serez prévenu·e si une place se libère."
+        }
         "already" => "Vous étiez déjà inscrit·e à cette session.",
         "cancelled" => "Votre inscription est annulée.",
         "password_changed" => "Votre mot de passe a été modifié. Vos autres connexions ont été fermées.",
