@@ -25,6 +25,7 @@ pub mod attendance;
 pub mod catalogue;
 pub mod certification;
 pub mod db;
+pub mod documents;
 pub mod enrolment;
 pub mod fixtures;
 pub mod geo;

@@ -1,7 +1,17 @@
 //! Certification référentiel: certifications (RS5142 « Piloter un tiers-lieu »), their units (blocs)
 //! and numbered competences, validity window and pass rules — all data, never code.
 //!
-//! Issuing, numbering and verifying certificates build on this module.
+//! Issuing, numbering and verifying certificates build on this module: [`eligibility`] (who may
+//! be certified and why not), [`jury`] (procès-verbal), [`keys`] (the signing key, outside the
+//! database), [`credential`] (Open Badges 3.0 VC-JWT), [`issuing`] (numbers, codes, PDFs) and
+//! [`registry`] (list, revoke, verify, public view).
+
+pub mod credential;
+pub mod eligibility;
+pub mod issuing;
+pub mod jury;
+pub mod keys;
+pub mod registry;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;

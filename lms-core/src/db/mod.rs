@@ -465,12 +465,15 @@ pub fn lock_row_for_update(conn: &mut DbConn, table: LockableTable, id: &str) ->
 pub enum LockableTable {
     /// `training_sessions`
     TrainingSessions,
+    /// `certifications` (serialises certificate numbering per certification)
+    Certifications,
 }
 
 impl LockableTable {
     fn name(self) -> &'static str {
         match self {
             LockableTable::TrainingSessions => "training_sessions",
+            LockableTable::Certifications => "certifications",
         }
     }
 }

@@ -1,0 +1,437 @@
+//! Eligibility (`lms certify check`): for each candidate of a certifying training session, every
+//! condition of the référentiel that is not met yet.
+//!
+//! Rules, all read from data:
+//! - units: a unit is validated when every competence's LATEST result (any session preparing the
+//!   same certification; ties broken by record order) is `acquired` (`unit_rule =
+//!   all_competences_acquired`); the certification needs every unit (`pass_rule = all_units`);
+//! - attendance: minutes attended over minutes scheduled for the session must reach the
+//!   certification's `min_attendance_percent` (80 % by default). Only the latest ledger entry per
+//!   trainee and half-day counts (a superseded entry never does); present counts in full, late and
+//!   left-early count minus the minutes missed, absent and excused count zero;
+//! - jury: the latest decision recorded for the trainee in this session must be `admitted`;
+//! - identity: birth name, first names, birth date, birth commune (INSEE) or country, and sex must
+//!   be known (the Accrochage file refuses a holder without them).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::keys::KeyError;
+use super::{CertificationRow, UnitView};
+use crate::db::ids::{AssessmentId, CertificationId, HalfDayId, JuryDecisionId, TrainingSessionId, UserId};
+use crate::db::schema::{
+    assessments, attendance_entries, certification_units, certifications, competences, courses, enrolments,
+    half_days, jury_decisions, training_sessions, users,
+};
+use crate::db::{DbConn, DbError};
+use crate::documents::PdfError;
+use crate::{Classify, ErrorKind};
+
+/// Errors of the certification use cases (eligibility, jury, issuing, verification).
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    /// Malformed input.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such training session.
+    #[error("session inconnue : « {0} »")]
+    UnknownTrainingSession(String),
+    /// The session's course prepares no certification.
+    #[error("cette session ne prépare aucune certification")]
+    NotCertifying,
+    /// No account with that e-mail.
+    #[error("aucun compte pour « {0} »")]
+    UnknownTrainee(String),
+    /// The person is not a candidate (confirmed or completed trainee) of the session.
+    #[error("{0} n'est pas candidat·e de cette session (inscription confirmée ou terminée requise)")]
+    NotACandidate(String),
+    /// The candidate does not meet every rule.
+    #[error("{trainee} n'est pas éligible : {}", reasons.join(" ; "))]
+    NotEligible {
+        /// The candidate.
+        trainee: String,
+        /// Every unmet rule.
+        reasons: Vec<String>,
+    },
+    /// The award date is outside the certification's validity window (or otherwise refused).
+    #[error("{0}")]
+    BadAwardDate(String),
+    /// No certificate with that number or code.
+    #[error("certificat inconnu : « {0} »")]
+    UnknownCertificate(String),
+    /// The certificate is already revoked.
+    #[error("le certificat {0} est déjà révoqué")]
+    AlreadyRevoked(String),
+    /// Signing key problem.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// PDF rendering problem.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    /// File system problem.
+    #[error("{0}")]
+    Io(String),
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for CertifyError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CertifyError::Invalid(_)
+            | CertifyError::NotACandidate(_)
+            | CertifyError::NotEligible { .. }
+            | CertifyError::BadAwardDate(_) => ErrorKind::Invalid,
+            CertifyError::UnknownTrainingSession(_)
+            | CertifyError::UnknownTrainee(_)
+            | CertifyError::UnknownCertificate(_) => ErrorKind::NotFound,
+            CertifyError::NotCertifying | CertifyError::AlreadyRevoked(_) => ErrorKind::Conflict,
+            CertifyError::Key(e) => e.kind(),
+            CertifyError::Pdf(e) => e.kind(),
+            CertifyError::Io(_) => ErrorKind::Unavailable,
+            CertifyError::Db(e) => e.kind(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            CertifyError::Invalid(_) => "invalid_input",
+            CertifyError::UnknownTrainingSession(_) => "unknown_session",
+            CertifyError::NotCertifying => "session_not_certifying",
+            CertifyError::UnknownTrainee(_) => "unknown_trainee",
+            CertifyError::NotACandidate(_) => "not_a_candidate",
+            CertifyError::NotEligible { .. } => "not_eligible",
+            CertifyError::BadAwardDate(_) => "award_date_refused",
+            CertifyError::UnknownCertificate(_) => "unknown_certificate",
+            CertifyError::AlreadyRevoked(_) => "already_revoked",
+            CertifyError::Key(e) => e.code(),
+            CertifyError::Pdf(e) => e.code(),
+            CertifyError::Io(_) => "io_error",
+            CertifyError::Db(e) => e.code(),
+        }
+    }
+}
+
+/// One unmet rule, with a stable code and a French explanation.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnmetRule {
+    /// `unit_not_acquired`, `attendance`, `no_jury_decision`, `jury_not_admitted`, `identity`.
+    pub code: &'static str,
+    /// French explanation.
+    pub message: String,
+}
+
+/// One candidate's eligibility (`lms certify check --json` item).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CandidateEligibility {
+    /// E-mail address.
+    pub trainee: String,
+    /// Display name.
+    pub name: String,
+    /// True when every rule is met.
+    pub eligible: bool,
+    /// French explanation of every unmet rule (empty when eligible).
+    pub reasons: Vec<String>,
+    /// Stable codes of the unmet rules, in the same order.
+    pub reason_codes: Vec<&'static str>,
+    /// Share of scheduled time attended, percent (one decimal).
+    pub attendance_percent: f64,
+    /// Numbers of the units validated.
+    pub units_validated: Vec<i32>,
+    /// Latest jury decision, if any.
+    pub jury_decision: Option<String>,
+    #[serde(skip)]
+    pub(crate) trainee_id: UserId,
+    #[serde(skip)]
+    pub(crate) admitted_decision: Option<(JuryDecisionId, NaiveDate)>,
+}
+
+/// Eligibility of a whole session, with the référentiel it was checked against.
+#[derive(Debug, Clone)]
+pub struct SessionEligibility {
+    /// The certification prepared.
+    pub certification: CertificationRow,
+    /// Its units.
+    pub units: Vec<UnitView>,
+    /// Every candidate, by name.
+    pub candidates: Vec<CandidateEligibility>,
+}
+
+/// The certification a session prepares (error if none).
+pub(crate) fn certification_of_session(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+) -> Result<CertificationRow, CertifyError> {
+    let certification: Option<Option<CertificationId>> = training_sessions::table
+        .inner_join(courses::table)
+        .filter(training_sessions::id.eq(session))
+        .select(courses::certification_id)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    let id = certification
+        .ok_or_else(|| CertifyError::UnknownTrainingSession(session.to_string()))?
+        .ok_or(CertifyError::NotCertifying)?;
+    certifications::table
+        .find(&id)
+        .select(CertificationRow::as_select())
+        .first(conn)
+        .map_err(|e| CertifyError::Db(e.into()))
+}
+
+type CandidateRow = (
+    UserId,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Checks every candidate of `session` (or only `only`), in one consistent read.
+pub fn check_session(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    only: Option<&UserId>,
+) -> Result<SessionEligibility, CertifyError> {
+    crate::db::read_transaction(conn, |conn| evaluate(conn, session, only))
+}
+
+/// The same, inside the caller's transaction.
+pub(crate) fn evaluate(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    only: Option<&UserId>,
+) -> Result<SessionEligibility, CertifyError> {
+    let certification = certification_of_session(conn, session)?;
+    let units = super::units_of(conn, &certification.id)?;
+
+    let mut query = enrolments::table
+        .inner_join(users::table)
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::status.eq_any(["confirmed", "completed"]))
+        .select((
+            users::id,
+            users::email,
+            users::display_name,
+            users::birth_name,
+            users::first_names,
+            users::birth_date,
+            users::birth_commune_insee,
+            users::birth_country_code,
+            users::sex,
+        ))
+        .order(users::display_name.asc())
+        .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(users::id.eq(id.clone()));
+    }
+    let candidates: Vec<CandidateRow> = query.load(conn).map_err(DbError::from)?;
+    let ids: Vec<UserId> = candidates.iter().map(|c| c.0.clone()).collect();
+
+    // Latest result per (trainee, competence), over every session preparing this certification.
+    let results: Vec<(UserId, crate::db::ids::CompetenceId, String, NaiveDateTime, AssessmentId)> =
+        assessments::table
+            .inner_join(competences::table.inner_join(certification_units::table))
+            .filter(certification_units::certification_id.eq(&certification.id))
+            .filter(assessments::trainee_id.eq_any(&ids))
+            .select((
+                assessments::trainee_id,
+                assessments::competence_id,
+                assessments::result,
+                assessments::assessed_at,
+                assessments::id,
+            ))
+            .load(conn)
+            .map_err(DbError::from)?;
+    let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), (NaiveDateTime, AssessmentId, String)> =
+        HashMap::new();
+    for (trainee, competence, result, at, id) in results {
+        let entry = latest.entry((trainee, competence)).or_insert((at, id.clone(), result.clone()));
+        if (at, &id) > (entry.0, &entry.1) {
+            *entry = (at, id, result);
+        }
+    }
+
+    let schedule: Vec<(HalfDayId, i32)> = half_days::table
+        .filter(half_days::training_session_id.eq(session))
+        .select((half_days::id, half_days::minutes))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let scheduled_minutes: i64 = schedule.iter().map(|(_, m)| i64::from(*m)).sum();
+    let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().collect();
+    let attended = attended_minutes(conn, session, &ids, &minutes_of)?;
+
+    let decisions: Vec<(UserId, JuryDecisionId, String, NaiveDate, NaiveDateTime)> = jury_decisions::table
+        .filter(jury_decisions::training_session_id.eq(session))
+        .filter(jury_decisions::trainee_id.eq_any(&ids))
+        .select((
+            jury_decisions::trainee_id,
+            jury_decisions::id,
+            jury_decisions::decision,
+            jury_decisions::decided_on,
+            jury_decisions::recorded_at,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut last_decision: HashMap<UserId, (NaiveDate, NaiveDateTime, JuryDecisionId, String)> = HashMap::new();
+    for (trainee, id, decision, on, at) in decisions {
+        let candidate = (on, at, id, decision);
+        match last_decision.get(&trainee) {
+            Some(current) if (current.0, current.1, &current.2) >= (candidate.0, candidate.1, &candidate.2) => {}
+            _ => {
+                last_decision.insert(trainee, candidate);
+            }
+        }
+    }
+
+    let min_percent = certification.min_attendance_percent;
+    let mut out = Vec::with_capacity(candidates.len());
+    for (id, email, name, birth_name, first_names, birth_date, birth_insee, birth_country, sex) in candidates {
+        let mut unmet: Vec<UnmetRule> = Vec::new();
+        let mut validated = Vec::new();
+        for unit in &units {
+            let missing: Vec<&str> = unit
+                .competences
+                .iter()
+                .filter(|c| {
+                    latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| r.as_str()) != Some("acquired")
+                })
+                .map(|c| c.code.as_str())
+                .collect();
+            if missing.is_empty() {
+                validated.push(unit.number);
+            } else {
+                unmet.push(UnmetRule {
+                    code: "unit_not_acquired",
+                    message: format!(
+                        "unité {} non validée (compétence{} non acquise{} : {})",
+                        unit.number,
+                        if missing.len() > 1 { "s" } else { "" },
+                        if missing.len() > 1 { "s" } else { "" },
+                        missing.join(", ")
+                    ),
+                });
+            }
+        }
+        let minutes = attended.get(&id).copied().unwrap_or(0);
+        let percent =
+            if scheduled_minutes > 0 { (minutes as f64) * 100.0 / (scheduled_minutes as f64) } else { 0.0 };
+        if scheduled_minutes == 0 || minutes * 100 < scheduled_minutes * i64::from(min_percent) {
+            unmet.push(UnmetRule {
+                code: "attendance",
+                message: format!(
+                    "assiduité insuffisante : {} h {:02} suivies sur {} h {:02} prévues ({:.1} %, minimum {} %)",
+                    minutes / 60,
+                    minutes % 60,
+                    scheduled_minutes / 60,
+                    scheduled_minutes % 60,
+                    percent,
+                    min_percent
+                ),
+            });
+        }
+        let decision = last_decision.get(&id);
+        let mut admitted_decision = None;
+        match decision {
+            None => unmet.push(UnmetRule { code: "no_jury_decision", message: "aucune décision du jury".into() }),
+            Some((on, _, decision_id, d)) if d == "admitted" => admitted_decision = Some((decision_id.clone(), *on)),
+            Some((on, _, _, d)) => unmet.push(UnmetRule {
+                code: "jury_not_admitted",
+                message: format!(
+                    "décision du jury du {} : {}",
+                    on,
+                    match d.as_str() {
+                        "refused" => "refusé",
+                        "deferred" => "ajourné",
+                        other => other,
+                    }
+                ),
+            }),
+        }
+        let mut missing_identity = Vec::new();
+        if birth_name.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            missing_identity.push("nom de naissance");
+        }
+        if first_names.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            missing_identity.push("prénom");
+        }
+        if birth_date.is_none() {
+            missing_identity.push("date de naissance");
+        }
+        if birth_insee.as_deref().is_none_or(|s| s.trim().is_empty())
+            && birth_country.as_deref().is_none_or(|s| s.trim().is_empty())
+        {
+            missing_identity.push("commune ou pays de naissance");
+        }
+        if sex.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            missing_identity.push("sexe");
+        }
+        if !missing_identity.is_empty() {
+            unmet.push(UnmetRule {
+                code: "identity",
+                message: format!("identité incomplète pour les registres : {}", missing_identity.join(", ")),
+            });
+        }
+        out.push(CandidateEligibility {
+            trainee: email,
+            name,
+            eligible: unmet.is_empty(),
+            reasons: unmet.iter().map(|u| u.message.clone()).collect(),
+            reason_codes: unmet.iter().map(|u| u.code).collect(),
+            attendance_percent: (percent * 10.0).round() / 10.0,
+            units_validated: validated,
+            jury_decision: decision.map(|d| d.3.clone()),
+            trainee_id: id,
+            admitted_decision,
+        });
+    }
+    Ok(SessionEligibility { certification, units, candidates: out })
+}
+
+/// Minutes attended per trainee: latest `trainee_status` entry per (trainee, half-day).
+pub(crate) fn attended_minutes(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainees: &[UserId],
+    minutes_of: &HashMap<HalfDayId, i32>,
+) -> Result<HashMap<UserId, i64>, DbError> {
+    let entries: Vec<(UserId, HalfDayId, i64, Option<String>, i32, i32)> = attendance_entries::table
+        .filter(attendance_entries::training_session_id.eq(session))
+        .filter(attendance_entries::kind.eq("trainee_status"))
+        .filter(attendance_entries::subject_id.eq_any(trainees))
+        .select((
+            attendance_entries::subject_id,
+            attendance_entries::half_day_id,
+            attendance_entries::seq,
+            attendance_entries::status,
+            attendance_entries::late_minutes,
+            attendance_entries::left_early_minutes,
+        ))
+        .load(conn)?;
+    let mut latest: BTreeMap<(UserId, HalfDayId), (i64, Option<String>, i32, i32)> = BTreeMap::new();
+    for (trainee, half_day, seq, status, late, left) in entries {
+        let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
+        if seq > slot.0 {
+            *slot = (seq, status, late, left);
+        }
+    }
+    let mut totals: HashMap<UserId, i64> = HashMap::new();
+    for ((trainee, half_day), (_, status, late, left)) in latest {
+        let scheduled = i64::from(minutes_of.get(&half_day).copied().unwrap_or(0));
+        let minutes = match status.as_deref() {
+            Some("present") => scheduled,
+            Some("late") => (scheduled - i64::from(late)).max(0),
+            Some("left_early") => (scheduled - i64::from(left)).max(0),
+            _ => 0,
+        };
+        *totals.entry(trainee).or_default() += minutes;
+    }
+    Ok(totals)
+}

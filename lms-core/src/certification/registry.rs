@@ -1,0 +1,418 @@
+//! The register of issued certificates: list, show, revoke (never delete), verify, and the public
+//! view behind `/verify/{code}` and `GET /api/v1/certificates/{code}`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::credential::{self, CredentialProblem};
+use super::eligibility::CertifyError;
+use super::jury::audit;
+use super::keys::PublicJwk;
+use crate::db::ids::{CertificateId, TrainingSessionId};
+use crate::db::schema::{certificates, certifications, training_sessions, users};
+use crate::db::{self, DbConn, DbError};
+
+/// A certificate as administrators see it (`lms certify list|show --json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CertificateView {
+    /// Number.
+    pub number: String,
+    /// Verification code.
+    pub code: String,
+    /// Holder's e-mail.
+    pub trainee: String,
+    /// Holder's name as certified.
+    pub holder_name: String,
+    /// Registry code.
+    pub certification: String,
+    /// Certification title.
+    pub certification_title: String,
+    /// Training session reference.
+    pub session: Option<String>,
+    /// Award date.
+    pub awarded_on: NaiveDate,
+    /// `valid` or `revoked`.
+    pub status: String,
+    /// Revocation time (UTC).
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Revocation reason.
+    pub revocation_reason: Option<String>,
+    /// Units validated, `Unité N — title`.
+    pub units: Vec<String>,
+    /// SHA-256 of the PDF issued.
+    pub pdf_sha256: Option<String>,
+}
+
+/// What anyone may see about a certificate: what was certified, and nothing more personal than
+/// the holder's name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PublicCertificate {
+    /// Number.
+    pub number: String,
+    /// `valid` or `revoked`.
+    pub status: String,
+    /// Holder's name.
+    pub holder_name: String,
+    /// Certification title.
+    pub certification: String,
+    /// Registry code (`RS5142`).
+    pub registry_code: String,
+    /// Certifier.
+    pub certifier: String,
+    /// Award date.
+    pub awarded_on: NaiveDate,
+    /// Units validated.
+    pub units: Vec<String>,
+    /// Revocation date (UTC), if revoked.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Revocation reason, if revoked.
+    pub revocation_reason: Option<String>,
+}
+
+type Row = (
+    CertificateId,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    NaiveDate,
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+);
+
+/// The joined select every lookup shares (a macro: diesel's query types are not nameable here).
+macro_rules! base_query {
+    () => {
+    certificates::table
+        .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
+        .inner_join(certifications::table)
+        .left_join(training_sessions::table)
+        .select((
+            certificates::id,
+            certificates::number,
+            certificates::verification_code,
+            users::email,
+            certifications::code,
+            certifications::title,
+            training_sessions::reference.nullable(),
+            certificates::awarded_on,
+            certificates::status,
+            certificates::revoked_at,
+            certificates::revocation_reason,
+            certificates::credential_jwt,
+            certificates::pdf_sha256,
+            certifications::certifier,
+        ))
+    };
+}
+
+fn payload_of(jwt: &str) -> Value {
+    use base64::Engine as _;
+    jwt.split('.')
+        .nth(1)
+        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn holder_name(payload: &Value) -> String {
+    payload["credentialSubject"]["identifier"]
+        .as_array()
+        .and_then(|ids| ids.iter().find(|i| i["identityType"] == "name"))
+        .and_then(|i| i["identityHash"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn units(payload: &Value) -> Vec<String> {
+    payload["credentialSubject"]["achievement"]["resultDescription"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn to_view(row: Row) -> CertificateView {
+    let (_, number, code, trainee, certification, title, session, awarded_on, status, revoked_at, reason, jwt, pdf, _) =
+        row;
+    let payload = payload_of(&jwt);
+    CertificateView {
+        number,
+        code,
+        trainee,
+        holder_name: holder_name(&payload),
+        certification,
+        certification_title: title,
+        session,
+        awarded_on,
+        status,
+        revoked_at,
+        revocation_reason: reason,
+        units: units(&payload),
+        pdf_sha256: pdf,
+    }
+}
+
+/// Filters for [`list_certificates`].
+#[derive(Debug, Clone, Default)]
+pub struct CertificateFilter {
+    /// Only this training session.
+    pub session: Option<TrainingSessionId>,
+    /// Only `valid` or `revoked`.
+    pub status: Option<String>,
+    /// Only awards in this year.
+    pub year: Option<i32>,
+}
+
+/// Certificates by number.
+pub fn list_certificates(conn: &mut DbConn, filter: &CertificateFilter) -> Result<Vec<CertificateView>, CertifyError> {
+    let mut query = base_query!().order(certificates::number.asc()).into_boxed();
+    if let Some(session) = &filter.session {
+        query = query.filter(certificates::training_session_id.eq(session.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(certificates::status.eq(status.clone()));
+    }
+    if let Some(year) = filter.year {
+        query = query.filter(certificates::year.eq(year));
+    }
+    let rows: Vec<Row> = query.load(conn).map_err(DbError::from)?;
+    Ok(rows.into_iter().map(to_view).collect())
+}
+
+/// One certificate by number or verification code.
+pub fn show_certificate(conn: &mut DbConn, number_or_code: &str) -> Result<CertificateView, CertifyError> {
+    find_row(conn, number_or_code)?.map(to_view).ok_or_else(|| CertifyError::UnknownCertificate(short(number_or_code)))
+}
+
+fn short(raw: &str) -> String {
+    raw.trim().chars().take(40).collect()
+}
+
+fn find_row(conn: &mut DbConn, number_or_code: &str) -> Result<Option<Row>, CertifyError> {
+    let key = number_or_code.trim();
+    let by_number: Option<Row> = base_query!()
+        .filter(certificates::number.eq(key.to_uppercase()))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    if by_number.is_some() {
+        return Ok(by_number);
+    }
+    base_query!()
+        .filter(certificates::verification_code.eq(key.to_lowercase()))
+        .first(conn)
+        .optional()
+        .map_err(|e| CertifyError::Db(e.into()))
+}
+
+/// The public view of a certificate by verification code; `None` for an unknown code.
+pub fn public_certificate(conn: &mut DbConn, code: &str) -> Result<Option<PublicCertificate>, CertifyError> {
+    let code = code.trim().to_lowercase();
+    if code.is_empty() || code.len() > 64 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let row: Option<Row> = base_query!()
+        .filter(certificates::verification_code.eq(&code))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    Ok(row.map(|row| {
+        let payload = payload_of(&row.11);
+        PublicCertificate {
+            number: row.1,
+            status: row.8,
+            holder_name: holder_name(&payload),
+            certification: row.5,
+            registry_code: row.4,
+            certifier: row.13,
+            awarded_on: row.7,
+            units: units(&payload),
+            revoked_at: row.9,
+            revocation_reason: row.10,
+        }
+    }))
+}
+
+/// Revokes a certificate with a reason; it stays in the register, shown as revoked everywhere.
+pub fn revoke_certificate(conn: &mut DbConn, number: &str, reason: &str) -> Result<CertificateView, CertifyError> {
+    let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    if reason.chars().count() < 3 || reason.chars().count() > 500 {
+        return Err(CertifyError::Invalid("le motif de révocation doit faire de 3 à 500 caractères".into()));
+    }
+    let number = number.trim().to_uppercase();
+    db::write_transaction(conn, |conn| {
+        let current: Option<(CertificateId, String)> = certificates::table
+            .filter(certificates::number.eq(&number))
+            .select((certificates::id, certificates::status))
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        let (id, status) = current.ok_or_else(|| CertifyError::UnknownCertificate(short(&number)))?;
+        if status == "revoked" {
+            return Err(CertifyError::AlreadyRevoked(number.clone()));
+        }
+        // Conditional on the status so two concurrent revocations cannot both succeed.
+        let updated = diesel::update(certificates::table.find(&id).filter(certificates::status.eq("valid")))
+            .set((
+                certificates::status.eq("revoked"),
+                certificates::revoked_at.eq(Some(db::now())),
+                certificates::revocation_reason.eq(Some(&reason)),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if updated == 0 {
+            return Err(CertifyError::AlreadyRevoked(number.clone()));
+        }
+        audit(conn, None, "certificate_revoked", "certificate", id.as_str(), &reason)?;
+        Ok(())
+    })?;
+    show_certificate(conn, &number)
+}
+
+/// Result of a verification (`lms certify verify --json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VerificationReport {
+    /// Certificate number, when the credential could be matched to the register.
+    pub number: Option<String>,
+    /// `valid` or `revoked` per the register; `unknown` when not found.
+    pub status: String,
+    /// True when the credential's signature is the organisation's, its content is the one
+    /// registered and, for a PDF, the file is the one issued.
+    pub signature_ok: bool,
+    /// For a PDF: whether the file is byte-for-byte the one issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf_intact: Option<bool>,
+    /// Holder's name (from the credential).
+    pub holder_name: Option<String>,
+    /// Award date.
+    pub awarded_on: Option<NaiveDate>,
+    /// Revocation date and reason.
+    pub revoked_at: Option<NaiveDateTime>,
+    /// Revocation reason.
+    pub revocation_reason: Option<String>,
+    /// What is wrong, in French, when something is.
+    pub problems: Vec<String>,
+}
+
+impl VerificationReport {
+    /// Valid signature and not revoked.
+    pub fn is_valid(&self) -> bool {
+        self.signature_ok && self.status == "valid"
+    }
+}
+
+/// What is being verified.
+#[derive(Debug, Clone)]
+pub enum VerifyInput {
+    /// A verification code or a certificate number.
+    Code(String),
+    /// A credential (compact JWS text).
+    Credential(String),
+    /// A certificate PDF's bytes.
+    Pdf(Vec<u8>),
+}
+
+/// Verifies a code, a credential or a PDF: signature with the organisation's public key, content
+/// against the register, status (revoked or not).
+pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result<VerificationReport, CertifyError> {
+    let mut problems = Vec::new();
+    let (jwt, pdf_hash) = match input {
+        VerifyInput::Code(code) => {
+            let row = find_row(conn, code)?.ok_or_else(|| CertifyError::UnknownCertificate(short(code)))?;
+            (row.11.clone(), None)
+        }
+        VerifyInput::Credential(text) => (text.trim().to_owned(), None),
+        VerifyInput::Pdf(bytes) => {
+            let Some(jwt) = credential::extract_from_pdf(bytes) else {
+                return Ok(VerificationReport {
+                    number: None,
+                    status: "unknown".into(),
+                    signature_ok: false,
+                    pdf_intact: Some(false),
+                    holder_name: None,
+                    awarded_on: None,
+                    revoked_at: None,
+                    revocation_reason: None,
+                    problems: vec!["aucun certificat signé dans ce PDF".into()],
+                });
+            };
+            let hash: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+            (jwt, Some(hash))
+        }
+    };
+    let verified = credential::verify(&jwt, key);
+    let payload = match &verified {
+        Ok(payload) => Some(payload.clone()),
+        Err(problem) => {
+            problems.push(problem.to_string());
+            None
+        }
+    };
+    // Even a forged credential names a code: report what the register says about it.
+    let code = payload.as_ref().and_then(credential::verification_code_of).or_else(|| {
+        if matches!(verified, Err(CredentialProblem::BadSignature)) {
+            credential::verification_code_of(&payload_of(&jwt))
+        } else {
+            None
+        }
+    });
+    let row = match &code {
+        Some(code) => find_row(conn, code)?,
+        None => None,
+    };
+    let mut signature_ok = payload.is_some();
+    let mut pdf_intact = None;
+    if let Some(row) = &row {
+        if payload.is_some() && row.11 != jwt {
+            signature_ok = false;
+            problems.push("le certificat ne correspond pas à celui enregistré".into());
+        }
+        if let Some(hash) = &pdf_hash {
+            let intact = row.12.as_deref() == Some(hash.as_str());
+            pdf_intact = Some(intact);
+            if !intact {
+                signature_ok = false;
+                problems.push("le fichier PDF a été modifié depuis sa délivrance".into());
+            }
+        }
+    } else if payload.is_some() {
+        signature_ok = false;
+        problems.push("certificat absent du registre".into());
+    }
+    let status = row.as_ref().map(|r| r.8.clone()).unwrap_or_else(|| "unknown".into());
+    if status == "revoked" {
+        problems.push("certificat révoqué".into());
+    }
+    let shown = payload.clone().unwrap_or(Value::Null);
+    Ok(VerificationReport {
+        number: row.as_ref().map(|r| r.1.clone()),
+        status,
+        signature_ok,
+        pdf_intact,
+        holder_name: payload.as_ref().map(|_| holder_name(&shown)),
+        awarded_on: row.as_ref().map(|r| r.7),
+        revoked_at: row.as_ref().and_then(|r| r.9),
+        revocation_reason: row.as_ref().and_then(|r| r.10.clone()),
+        problems,
+    })
+}
+
+/// Certificates of a session (for tests and the demo): numbers by holder e-mail.
+pub fn numbers_of_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<(String, String)>, DbError> {
+    certificates::table
+        .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
+        .filter(certificates::training_session_id.eq(session))
+        .order(certificates::number.asc())
+        .select((users::email, certificates::number))
+        .load(conn)
+        .map_err(DbError::from)
+}
