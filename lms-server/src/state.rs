@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use lms_core::db::{self, Pool, PoolOptions};
+use lms_core::geo::TravelModel;
 use lms_core::{DbConn, DbError};
 
 use crate::config::Config;
@@ -20,6 +21,7 @@ struct Inner {
     pool: Pool,
     templates: minijinja::Environment<'static>,
     backend: &'static str,
+    travel: TravelModel,
 }
 
 impl AppState {
@@ -51,7 +53,9 @@ impl AppState {
         }
         let backend = db::backend_name(&conn);
         drop(conn);
-        Ok(AppState { inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend }) })
+        Ok(AppState {
+            inner: Arc::new(Inner { pool, templates: crate::templates::environment(), backend, travel: config.travel }),
+        })
     }
 
     /// Runs one unit of work on a pooled connection, on a blocking thread so the async runtime
@@ -80,6 +84,11 @@ impl AppState {
     /// The template environment.
     pub fn templates(&self) -> &minijinja::Environment<'static> {
         &self.inner.templates
+    }
+
+    /// The travel-time model configured for this instance (`LMS_TRAVEL_*`).
+    pub fn travel_model(&self) -> TravelModel {
+        self.inner.travel
     }
 
     /// `sqlite` or `postgresql`.
