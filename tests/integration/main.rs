@@ -6,5 +6,7 @@ mod attendance;
 mod cli;
 mod enrolment;
 mod fixtures;
+mod geo;
+mod search;
 mod server;
 mod storage;
