@@ -63,4 +63,9 @@ pub trait Classify {
     fn kind(&self) -> ErrorKind;
     /// A stable machine-readable code (`"unknown_place"`, `"session_full"`…).
     fn code(&self) -> &'static str;
+    /// Extra machine-readable members for the API error object (e.g. `candidates` of an
+    /// ambiguous place); none by default.
+    fn details(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

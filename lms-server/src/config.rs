@@ -2,6 +2,7 @@
 
 use lms_core::DatabaseUrl;
 use lms_core::fixtures::StartupData;
+use lms_core::geo::TravelModel;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct Config {
     pub pool_size: Option<u32>,
     /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
     pub secure_cookies: bool,
+    /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
+    /// `LMS_TRAVEL_FIXED_MIN` (2); see geodata.md §3.2.
+    pub travel: TravelModel,
 }
 
 impl Config {
@@ -68,6 +72,7 @@ impl Config {
             Some("true") | Some("1") => true,
             Some(other) => return Err(format!("LMS_SECURE_COOKIES invalide « {other} » (true ou false)")),
         };
+        let travel = travel_model_from(&var)?;
         Ok(Config {
             secure_cookies,
             database,
@@ -77,6 +82,7 @@ impl Config {
             log_format,
             startup_data,
             pool_size,
+            travel,
         })
     }
 
@@ -91,6 +97,43 @@ impl Config {
             startup_data: StartupData::None,
             pool_size: Some(4),
             secure_cookies: false,
+            travel: TravelModel::default(),
         }
+    }
+}
+
+/// The travel model from `LMS_TRAVEL_*`, each constant defaulting on its own; a decimal comma is
+/// accepted (`1,3`).
+fn travel_model_from(var: &dyn Fn(&str) -> Option<String>) -> Result<TravelModel, String> {
+    let defaults = TravelModel::default();
+    let number = |name: &str, default: f64| -> Result<f64, String> {
+        match var(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().replace(',', ".").parse::<f64>().map_err(|_| format!("{name} invalide « {raw} »")),
+        }
+    };
+    TravelModel::new(
+        number("LMS_TRAVEL_DETOUR", defaults.detour_factor)?,
+        number("LMS_TRAVEL_SPEED_KMH", defaults.speed_kmh)?,
+        number("LMS_TRAVEL_FIXED_MIN", defaults.fixed_minutes)?,
+    )
+    .map_err(|e| format!("modèle de temps de trajet (LMS_TRAVEL_*) : {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_travel_model_reads_its_three_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(travel_model_from(&env(&[])), Ok(TravelModel::default()));
+        let custom = travel_model_from(&env(&[("LMS_TRAVEL_DETOUR", "1,4"), ("LMS_TRAVEL_SPEED_KMH", "50")]));
+        assert_eq!(custom, Ok(TravelModel { detour_factor: 1.4, speed_kmh: 50.0, fixed_minutes: 2.0 }));
+        assert!(travel_model_from(&env(&[("LMS_TRAVEL_SPEED_KMH", "vite")])).is_err());
+        assert!(travel_model_from(&env(&[("LMS_TRAVEL_DETOUR", "0.2")])).is_err());
+        assert!(travel_model_from(&env(&[("LMS_TRAVEL_FIXED_MIN", "NaN")])).is_err());
     }
 }

@@ -66,7 +66,7 @@ impl<E: Classify + std::fmt::Display> From<E> for ApiError {
         if kind == ErrorKind::Unavailable {
             tracing::warn!(code = error.code(), "{error}");
         }
-        ApiError { status: status_for(kind), code: error.code(), message: error.to_string(), details: None }
+        ApiError { status: status_for(kind), code: error.code(), message: error.to_string(), details: error.details() }
     }
 }
 

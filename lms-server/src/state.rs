@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use lms_core::db::{self, Pool, PoolOptions};
+use lms_core::geo::TravelModel;
 use lms_core::{DbConn, DbError};
 
 use crate::config::Config;
@@ -23,6 +24,7 @@ struct Inner {
     templates: minijinja::Environment<'static>,
     backend: &'static str,
     secure_cookies: bool,
+    travel: TravelModel,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 templates: crate::templates::environment(),
                 backend,
                 secure_cookies: config.secure_cookies,
+                travel: config.travel,
             }),
         })
     }
@@ -115,6 +118,11 @@ impl AppState {
     /// Whether cookies carry the `Secure` flag.
     pub fn secure_cookies(&self) -> bool {
         self.inner.secure_cookies
+    }
+
+    /// The travel-time model configured for this instance (`LMS_TRAVEL_*`).
+    pub fn travel_model(&self) -> TravelModel {
+        self.inner.travel
     }
 
     /// `sqlite` or `postgresql`.

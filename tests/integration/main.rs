@@ -8,5 +8,7 @@ mod cli;
 mod enrolment;
 mod enrolment_http;
 mod fixtures;
+mod geo;
+mod search;
 mod server;
 mod storage;

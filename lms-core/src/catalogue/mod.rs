@@ -3,11 +3,15 @@
 //!
 //! Everything a training organisation must publish about an offer (Qualiopi indicator 1) lives on
 //! the course; capacity, dates, status and the schedule live on the training session.
+//! Finding sessions near a place, ranked by estimated travel time, is [`search_sessions`]
+//! (`search.rs`): it belongs to the catalogue because what it returns is the public offer.
 
 mod courses;
+mod search;
 mod training_sessions;
 
 pub use courses::*;
+pub use search::*;
 pub use training_sessions::*;
 
 use crate::db::DbError;

@@ -1,7 +1,12 @@
 //! Geography: communes of France, turning what people type into a place, and the travel-time
 //! estimate (straight-line distance × detour factor at an average speed, never a route).
 //!
-//! Facts and constants: `../shared/reference/geodata.md`.
+//! Facts and constants: `../shared/reference/geodata.md`. Resolving typed input lives in
+//! [`places`] (re-exported here).
+
+mod places;
+
+pub use places::*;
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -102,7 +107,86 @@ impl Default for TravelModel {
     }
 }
 
+/// Share of the driving time added on each side of the estimate for the model itself (the detour
+/// factor and the speed are averages: geodata.md §3.2 brackets them with k 1.2–1.4, v 50–70).
+pub const MODEL_SPREAD: f64 = 0.15;
+/// Cap on how much the size of the trainee's commune may widen the band, in minutes, so that a
+/// vast commune (up to 15 km half-diagonal) does not make the band meaningless.
+pub const MAX_WIDENING_MINUTES: f64 = 10.0;
+
+/// A travel-time estimate: a central figure and the band shown to people.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TravelEstimate {
+    /// Central estimate, rounded to the minute (what results are ranked by).
+    pub minutes: u32,
+    /// Low end of the band (minutes, rounded down).
+    pub min: u32,
+    /// High end of the band (minutes, rounded up).
+    pub max: u32,
+}
+
 impl TravelModel {
+    /// Sensible range of the detour factor (road distance over straight-line distance).
+    pub const DETOUR_RANGE: std::ops::RangeInclusive<f64> = 1.0..=3.0;
+    /// Sensible range of the average speed (km/h).
+    pub const SPEED_RANGE: std::ops::RangeInclusive<f64> = 10.0..=130.0;
+    /// Sensible range of the fixed minutes.
+    pub const FIXED_MINUTES_RANGE: std::ops::RangeInclusive<f64> = 0.0..=30.0;
+
+    /// A model with checked constants (each within its `*_RANGE`).
+    pub fn new(detour_factor: f64, speed_kmh: f64, fixed_minutes: f64) -> Result<Self, GeoError> {
+        let check = |value: f64, range: &std::ops::RangeInclusive<f64>, what: &str| {
+            if value.is_finite() && range.contains(&value) {
+                Ok(())
+            } else {
+                Err(GeoError::InvalidTravelModel(format!(
+                    "{what} invalide : {value} (attendu entre {} et {})",
+                    range.start(),
+                    range.end()
+                )))
+            }
+        };
+        check(detour_factor, &Self::DETOUR_RANGE, "facteur de détour")?;
+        check(speed_kmh, &Self::SPEED_RANGE, "vitesse moyenne (km/h)")?;
+        check(fixed_minutes, &Self::FIXED_MINUTES_RANGE, "minutes fixes")?;
+        Ok(TravelModel { detour_factor, speed_kmh, fixed_minutes })
+    }
+
+    /// The estimate for a straight-line distance from a point known to within `uncertainty_km`
+    /// (the half-diagonal of the trainee's commune; 0 for exact coordinates).
+    pub fn estimate(&self, km: f64, uncertainty_km: f64) -> TravelEstimate {
+        let central = self.minutes_for_km(km);
+        let widening = (60.0 * self.detour_factor * uncertainty_km.max(0.0) / self.speed_kmh).min(MAX_WIDENING_MINUTES);
+        let spread = MODEL_SPREAD * (central - self.fixed_minutes) + widening;
+        // Float-to-int `as` saturates, and these are small positive numbers of minutes.
+        TravelEstimate {
+            minutes: central.round() as u32,
+            min: (central - spread).max(self.fixed_minutes).floor() as u32,
+            max: (central + spread).ceil() as u32,
+        }
+    }
+
+    /// The method in French, with this model's constants, for the page that shows estimates.
+    pub fn method_fr(&self) -> String {
+        let french = |x: f64| {
+            let text = format!("{x:.2}");
+            let text = text.trim_end_matches('0').trim_end_matches('.');
+            text.replace('.', ",")
+        };
+        format!(
+            "Temps de trajet estimé, pas un itinéraire : distance à vol d'oiseau entre le centre de votre commune \
+             (ou le point indiqué) et le tiers-lieu, multipliée par {} pour les détours de la route, parcourue à \
+             {} km/h de moyenne, plus {} min pour partir et se garer. La fourchette tient compte de l'incertitude \
+             de la méthode (± {} %) et de la taille de votre commune, car votre domicile n'est pas en son centre \
+             (au plus ± {} min). Vérifiez le trajet réel, surtout près des estuaires, des îles et en montagne.",
+            french(self.detour_factor),
+            french(self.speed_kmh),
+            french(self.fixed_minutes),
+            french(MODEL_SPREAD * 100.0),
+            french(MAX_WIDENING_MINUTES),
+        )
+    }
+
     /// Estimated minutes for a straight-line distance.
     pub fn minutes_for_km(&self, km: f64) -> f64 {
         self.fixed_minutes + 60.0 * self.detour_factor * km / self.speed_kmh
@@ -139,6 +223,33 @@ mod tests {
         let km = haversine_km(48.8530, 2.3499, 48.8049, 2.1204);
         assert!((km - 17.65).abs() < 0.5, "{km}");
         assert!(haversine_km(45.0, 0.0, 45.0, 0.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_band_widens_with_the_size_of_the_commune_and_is_capped() {
+        let model = TravelModel::default();
+        let exact = model.estimate(10.0, 0.0);
+        assert_eq!(exact.minutes, 15); // 2 + 60 × 1.3 × 10 / 60 = 15
+        assert_eq!((exact.min, exact.max), (13, 17)); // ± 15 % of the 13 driving minutes
+        let vague = model.estimate(10.0, 4.0);
+        assert_eq!((vague.min, vague.max), (7, 23)); // ± (1.95 + 5.2)
+        let huge = model.estimate(10.0, 100.0);
+        assert_eq!((huge.min, huge.max), (3, 27)); // widening capped at 10 min
+        let near = model.estimate(1.0, 100.0);
+        assert_eq!((near.minutes, near.min), (3, 2)); // never below the fixed minutes
+        let here = model.estimate(0.0, 0.0);
+        assert_eq!((here.minutes, here.min, here.max), (2, 2, 2));
+        assert!(model.method_fr().contains("multipliée par 1,3") && model.method_fr().contains("60 km/h"));
+    }
+
+    #[test]
+    fn model_constants_are_checked() {
+        assert!(TravelModel::new(1.3, 60.0, 2.0).is_ok());
+        for (k, v, t) in
+            [(0.5, 60.0, 2.0), (1.3, 0.0, 2.0), (1.3, 60.0, -1.0), (f64::NAN, 60.0, 2.0), (1.3, 500.0, 2.0)]
+        {
+            assert!(matches!(TravelModel::new(k, v, t), Err(GeoError::InvalidTravelModel(_))), "{k} {v} {t}");
+        }
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The JSON API under `/api/v1`: typed request and response bodies, errors as
-//! `{"error": {"code", "message"}}`. One module per noun.
+//! The JSON API under `/api/v1`: one module per resource, each with its typed request and response
+//! structs (distinct from the core's types, so the contract changes only on purpose) and its
+//! `router()`. Errors answer `{"error": {"code", "message", …}}` through [`crate::ApiError`].
 
 mod accounts;
 mod catalogue;
 mod enrolments;
 mod json;
+mod search;
 
 use axum::Router;
 
@@ -15,5 +17,9 @@ pub use json::ApiJson;
 
 /// Every API route, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(accounts::router()).merge(catalogue::router()).merge(enrolments::router())
+    Router::new()
+        .merge(accounts::router())
+        .merge(catalogue::router())
+        .merge(enrolments::router())
+        .merge(search::router())
 }

@@ -1,0 +1,687 @@
+//! Where am I? Turning what a trainee types into a [`Place`], offline.
+//!
+//! Accepted forms (geodata.md §2): a postcode (`17100`), a commune name in any case, with or
+//! without accents, hyphens, apostrophes, `St`/`Ste` or a leading article, a name qualified by its
+//! département or postcode (`Sainte-Colombe (17)`, `Sainte-Colombe 17210`, `17210 Sainte-Colombe`),
+//! the name of a former (delegated, associated) commune or of a Paris/Lyon/Marseille arrondissement,
+//! or coordinates (`45.7462, -0.6457`).
+//!
+//! Nothing is guessed: a postcode or a name shared by several communes is
+//! [`GeoError::AmbiguousPlace`], which carries the candidates, each with the exact text
+//! ([`PlaceCandidate::query`]) that selects it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{Commune, normalize_place_name};
+use crate::db::schema::{commune_aliases, commune_postcodes, communes};
+use crate::db::{DbConn, DbError};
+use crate::{Classify, ErrorKind};
+
+/// Longest input accepted, in characters (the longest commune name has 45).
+pub const MAX_PLACE_INPUT_CHARS: usize = 100;
+
+/// Punctuation people use in place names and coordinates; anything else is refused.
+const ALLOWED_PUNCTUATION: &str = " -'’‘`.,;()/";
+
+/// Errors of geocoding and of the travel model.
+#[derive(Debug, thiserror::Error)]
+pub enum GeoError {
+    /// Empty, overlong or unreadable input.
+    #[error("{0}")]
+    InvalidPlace(String),
+    /// Several communes match; the caller shows the candidates instead of guessing.
+    #[error("« {input} » correspond à {} communes : précisez le département ou le code postal.", .candidates.len())]
+    AmbiguousPlace {
+        /// What was typed (trimmed, truncated).
+        input: String,
+        /// The communes it may designate, most populous first.
+        candidates: Vec<PlaceCandidate>,
+    },
+    /// No commune matches.
+    #[error("{0}")]
+    UnknownPlace(String),
+    /// A travel-model constant is out of its sensible range.
+    #[error("{0}")]
+    InvalidTravelModel(String),
+    /// Storage failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl Classify for GeoError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            GeoError::InvalidPlace(_) | GeoError::AmbiguousPlace { .. } | GeoError::InvalidTravelModel(_) => {
+                ErrorKind::Invalid
+            }
+            GeoError::UnknownPlace(_) => ErrorKind::NotFound,
+            GeoError::Db(e) => e.kind(),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            GeoError::InvalidPlace(_) => "invalid_place",
+            GeoError::AmbiguousPlace { .. } => "ambiguous_place",
+            GeoError::UnknownPlace(_) => "unknown_place",
+            GeoError::InvalidTravelModel(_) => "invalid_travel_model",
+            GeoError::Db(e) => e.code(),
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            GeoError::AmbiguousPlace { candidates, .. } => {
+                serde_json::to_value(candidates).ok().map(|c| serde_json::json!({ "candidates": c }))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl GeoError {
+    /// The candidates of an ambiguous place (for pages that show them as links).
+    pub fn candidates(&self) -> Option<&[PlaceCandidate]> {
+        match self {
+            GeoError::AmbiguousPlace { candidates, .. } => Some(candidates),
+            _ => None,
+        }
+    }
+}
+
+/// What a resolved place is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    /// A current commune (its bounding-box centre).
+    Commune,
+    /// A former commune (déléguée, associée) or a municipal arrondissement.
+    FormerCommune,
+    /// Coordinates given as such.
+    Coordinates,
+}
+
+/// A resolved place: a point, and how far a home may be from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Place {
+    /// What kind of place.
+    pub kind: PlaceKind,
+    /// French label for people (`Saintes (17)`, `45.74620, -0.64570`).
+    pub label: String,
+    /// Commune name (none for coordinates).
+    pub name: Option<String>,
+    /// INSEE code: the commune's, or the former commune's own code.
+    pub insee: Option<String>,
+    /// For a former commune, the current commune it belongs to.
+    pub part_of: Option<String>,
+    /// Département code.
+    pub departement: Option<String>,
+    /// Postcodes of the commune.
+    pub postcodes: Vec<String>,
+    /// Latitude (WGS84).
+    pub lat: f64,
+    /// Longitude (WGS84).
+    pub lon: f64,
+    /// How far a home may be from the point (half-diagonal of the commune; 0 for coordinates).
+    pub uncertainty_km: f64,
+}
+
+/// One commune an ambiguous input may designate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaceCandidate {
+    /// Name (of the former commune, for a former commune).
+    pub name: String,
+    /// Département code.
+    pub departement: String,
+    /// Postcodes.
+    pub postcodes: Vec<String>,
+    /// INSEE code (the former commune's own code for a former commune).
+    pub insee: String,
+    /// For a former commune, the current commune it belongs to.
+    pub part_of: Option<String>,
+    /// Text that resolves to exactly this candidate (`Sainte-Colombe (17)`), for links.
+    pub query: String,
+}
+
+/// Resolves what a trainee typed into a place. Read-only.
+pub fn resolve_place(conn: &mut DbConn, input: &str) -> Result<Place, GeoError> {
+    match parse_input(input)? {
+        ParsedInput::Coordinates { lat, lon } => place_at(lat, lon),
+        ParsedInput::Postcode(postcode) => resolve_postcode(conn, &postcode),
+        ParsedInput::Name { display, key, qualifier } => resolve_name(conn, &display, &key, qualifier.as_ref()),
+    }
+}
+
+/// A place for explicit coordinates (validated: finite, within WGS84 bounds).
+pub fn place_at(lat: f64, lon: f64) -> Result<Place, GeoError> {
+    if !lat.is_finite() || !lon.is_finite() || !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(GeoError::InvalidPlace(format!(
+            "coordonnées hors limites : latitude entre -90 et 90, longitude entre -180 et 180 (reçu {lat}, {lon})"
+        )));
+    }
+    Ok(Place {
+        kind: PlaceKind::Coordinates,
+        label: format!("{lat:.5}, {lon:.5}"),
+        name: None,
+        insee: None,
+        part_of: None,
+        departement: None,
+        postcodes: Vec::new(),
+        lat,
+        lon,
+        uncertainty_km: 0.0,
+    })
+}
+
+// ------------------------------------------------------------------------------------------ parsing
+
+/// A département or postcode given next to a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Qualifier {
+    Departement(String),
+    Postcode(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ParsedInput {
+    Coordinates { lat: f64, lon: f64 },
+    Postcode(String),
+    Name { display: String, key: String, qualifier: Option<Qualifier> },
+}
+
+fn invalid(message: &str) -> GeoError {
+    GeoError::InvalidPlace(message.to_owned())
+}
+
+fn parse_input(raw: &str) -> Result<ParsedInput, GeoError> {
+    let input = raw.trim();
+    if input.is_empty() {
+        return Err(invalid(
+            "Indiquez un code postal, une commune ou des coordonnées (latitude, longitude), par exemple 17100 ou Saintes.",
+        ));
+    }
+    if input.chars().count() > MAX_PLACE_INPUT_CHARS {
+        return Err(GeoError::InvalidPlace(format!("saisie trop longue ({MAX_PLACE_INPUT_CHARS} caractères au plus)")));
+    }
+    if input.chars().any(|c| !(c.is_alphanumeric() || ALLOWED_PUNCTUATION.contains(c))) {
+        return Err(invalid(
+            "caractères non reconnus : indiquez un code postal, un nom de commune ou des coordonnées (latitude, longitude)",
+        ));
+    }
+    if input.chars().all(|c| c.is_ascii_digit() || "+-.,; ".contains(c)) {
+        // `17 100` is a postcode typed with a space, not coordinates.
+        let compact: String = input.chars().filter(|c| *c != ' ').collect();
+        if is_postcode(&compact) {
+            return Ok(ParsedInput::Postcode(compact));
+        }
+        if input.chars().all(|c| c.is_ascii_digit()) {
+            return Err(invalid("un code postal compte 5 chiffres (par exemple 17100)"));
+        }
+        return parse_coordinates(input).map(|(lat, lon)| ParsedInput::Coordinates { lat, lon });
+    }
+    if input.contains(';') {
+        return Err(invalid("le point-virgule ne sert qu'à séparer latitude et longitude"));
+    }
+    let (name, qualifier) = split_qualifier(input);
+    let key = normalize_place_name(name);
+    if !key.chars().any(char::is_alphabetic) {
+        return Err(invalid("nom de commune illisible : indiquez par exemple « Saintes » ou « 17100 »"));
+    }
+    Ok(ParsedInput::Name { display: name.to_owned(), key, qualifier })
+}
+
+fn is_postcode(s: &str) -> bool {
+    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `01`–`95` (but not `20`), `2A`, `2B`, `971`–`976`; returns the canonical form.
+fn departement_code(s: &str) -> Option<String> {
+    let upper = s.to_ascii_uppercase();
+    match upper.as_str() {
+        "2A" | "2B" => Some(upper),
+        _ if upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_digit()) => {
+            let n: u32 = upper.parse().ok()?;
+            ((1..=95).contains(&n) && n != 20).then_some(upper)
+        }
+        _ if upper.len() == 3 && upper.bytes().all(|b| b.is_ascii_digit()) => {
+            let n: u32 = upper.parse().ok()?;
+            (971..=976).contains(&n).then_some(upper)
+        }
+        _ => None,
+    }
+}
+
+fn qualifier_of(token: &str) -> Option<Qualifier> {
+    if is_postcode(token) {
+        Some(Qualifier::Postcode(token.to_owned()))
+    } else {
+        departement_code(token).map(Qualifier::Departement)
+    }
+}
+
+/// Separates `Name (17)`, `Name, 17`, `Name 17100` and `17100 Name` into name and qualifier.
+/// Parentheses holding anything else stay in the name (`Château-Chinon (Ville)`).
+fn split_qualifier(input: &str) -> (&str, Option<Qualifier>) {
+    fn trim_name(s: &str) -> &str {
+        s.trim().trim_end_matches([',', '-', ';', '/']).trim()
+    }
+    if let Some(inner) = input.strip_suffix(')')
+        && let Some(open) = inner.rfind('(')
+        && let Some(q) = qualifier_of(inner[open + 1..].trim())
+    {
+        let name = trim_name(&inner[..open]);
+        if !name.is_empty() {
+            return (name, Some(q));
+        }
+    }
+    if let Some((head, last)) = input.rsplit_once([' ', ',', ';', '/'])
+        && let Some(q) = qualifier_of(last.trim())
+    {
+        let name = trim_name(head);
+        if !name.is_empty() {
+            return (name, Some(q));
+        }
+    }
+    if let Some((first, rest)) = input.split_once([' ', ','])
+        && is_postcode(first)
+    {
+        let name = trim_name(rest);
+        if !name.is_empty() {
+            return (name, Some(Qualifier::Postcode(first.to_owned())));
+        }
+    }
+    (input, None)
+}
+
+/// `45.7462, -0.6457`, `45.7462 -0.6457`, `45,7462; -0,6457` (decimal commas need `;` or spaces).
+fn parse_coordinates(input: &str) -> Result<(f64, f64), GeoError> {
+    let bad = || {
+        invalid(
+            "coordonnées illisibles : écrivez « latitude, longitude » avec des points décimaux, par exemple 45.7462, -0.6457",
+        )
+    };
+    let parts: Vec<String> = if input.contains(';') {
+        input.split(';').map(|p| p.trim().replace(',', ".")).collect()
+    } else if input.contains('.') || input.matches(',').count() == 1 {
+        input.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+    } else {
+        input.split_whitespace().map(|p| p.trim_end_matches(',').replace(',', ".")).collect()
+    };
+    let [lat, lon] = parts.as_slice() else { return Err(bad()) };
+    let number = |p: &str| -> Result<f64, GeoError> {
+        let digits = p.trim_start_matches(['+', '-']);
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit() || c == '.') || digits.len() > 20 {
+            return Err(bad());
+        }
+        p.parse::<f64>().map_err(|_| bad())
+    };
+    let (lat, lon) = (number(lat)?, number(lon)?);
+    place_at(lat, lon).map(|_| (lat, lon))
+}
+
+// --------------------------------------------------------------------------------------- resolving
+
+/// A former commune or arrondissement as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = commune_aliases)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct AliasRow {
+    kind: String,
+    old_insee: String,
+    name: String,
+    current_insee: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    postcodes: String,
+}
+
+/// One commune or former commune matching the input, with what is needed to show or use it.
+#[derive(Debug, Clone)]
+enum Match {
+    Commune { commune: Commune, postcodes: Vec<String> },
+    Former { alias: AliasRow, current: Commune, postcodes: Vec<String> },
+}
+
+impl Match {
+    fn departement(&self) -> &str {
+        match self {
+            Match::Commune { commune, .. } | Match::Former { current: commune, .. } => &commune.departement,
+        }
+    }
+
+    fn postcodes(&self) -> &[String] {
+        match self {
+            Match::Commune { postcodes, .. } | Match::Former { postcodes, .. } => postcodes,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Match::Commune { commune, .. } => &commune.name,
+            Match::Former { alias, .. } => &alias.name,
+        }
+    }
+
+    fn population(&self) -> i64 {
+        match self {
+            Match::Commune { commune, .. } => commune.population,
+            // A former commune is a part of its current commune: rank it after whole communes.
+            Match::Former { .. } => -1,
+        }
+    }
+
+    fn part_of(&self) -> Option<String> {
+        match self {
+            Match::Commune { .. } => None,
+            Match::Former { alias, current, .. } => Some(former_relation(&alias.kind, &current.name)),
+        }
+    }
+
+    fn into_place(self) -> Place {
+        match self {
+            Match::Commune { commune, postcodes } => Place {
+                kind: PlaceKind::Commune,
+                label: format!("{} ({})", commune.name, commune.departement),
+                name: Some(commune.name),
+                insee: Some(commune.insee),
+                part_of: None,
+                departement: Some(commune.departement),
+                postcodes,
+                lat: commune.lat,
+                lon: commune.lon,
+                uncertainty_km: commune.half_diag_km,
+            },
+            Match::Former { alias, current, postcodes } => {
+                let relation = former_relation(&alias.kind, &current.name);
+                // A former commune is smaller than the current one: the current commune's size
+                // bounds the uncertainty, whether or not the former one has a point of its own.
+                let (lat, lon) = match (alias.lat, alias.lon) {
+                    (Some(lat), Some(lon)) => (lat, lon),
+                    _ => (current.lat, current.lon),
+                };
+                Place {
+                    kind: PlaceKind::FormerCommune,
+                    label: format!("{} ({}), {relation}", alias.name, current.departement),
+                    name: Some(alias.name),
+                    insee: Some(alias.old_insee),
+                    part_of: Some(current.name),
+                    departement: Some(current.departement),
+                    postcodes,
+                    lat,
+                    lon,
+                    uncertainty_km: current.half_diag_km,
+                }
+            }
+        }
+    }
+
+    fn candidate(&self, query: String) -> PlaceCandidate {
+        let insee = match self {
+            Match::Commune { commune, .. } => commune.insee.clone(),
+            Match::Former { alias, .. } => alias.old_insee.clone(),
+        };
+        PlaceCandidate {
+            name: self.name().to_owned(),
+            departement: self.departement().to_owned(),
+            postcodes: self.postcodes().to_vec(),
+            insee,
+            part_of: self.part_of(),
+            query,
+        }
+    }
+}
+
+fn former_relation(kind: &str, current: &str) -> String {
+    match kind {
+        "associee" => format!("commune associée à {current}"),
+        "arrondissement" => format!("arrondissement de {current}"),
+        _ => format!("commune déléguée de {current}"),
+    }
+}
+
+fn short(input: &str) -> String {
+    input.chars().take(60).collect()
+}
+
+fn postcodes_of(conn: &mut DbConn, insee: &[String]) -> Result<HashMap<String, Vec<String>>, DbError> {
+    let rows: Vec<(String, String)> = commune_postcodes::table
+        .filter(commune_postcodes::insee.eq_any(insee))
+        .select((commune_postcodes::insee, commune_postcodes::postcode))
+        .order((commune_postcodes::insee.asc(), commune_postcodes::postcode.asc()))
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for (insee, postcode) in rows {
+        map.entry(insee).or_default().push(postcode);
+    }
+    Ok(map)
+}
+
+fn resolve_postcode(conn: &mut DbConn, postcode: &str) -> Result<Place, GeoError> {
+    let found: Vec<Commune> = commune_postcodes::table
+        .inner_join(communes::table)
+        .filter(commune_postcodes::postcode.eq(postcode))
+        .select(Commune::as_select())
+        .order((communes::population.desc(), communes::insee.asc()))
+        .load(conn)
+        .map_err(DbError::from)?;
+    if found.is_empty() {
+        return Err(GeoError::UnknownPlace(format!(
+            "Aucune commune n'a le code postal {postcode} (les codes CEDEX ne sont pas reconnus) : indiquez le nom de la commune."
+        )));
+    }
+    let insee: Vec<String> = found.iter().map(|c| c.insee.clone()).collect();
+    let mut postcodes = postcodes_of(conn, &insee)?;
+    let matches: Vec<Match> = found
+        .into_iter()
+        .map(|commune| Match::Commune { postcodes: postcodes.remove(&commune.insee).unwrap_or_default(), commune })
+        .collect();
+    single_or_ambiguous(postcode, matches, |m| format!("{} {postcode}", m.name()))
+}
+
+fn single_or_ambiguous(
+    input: &str,
+    mut matches: Vec<Match>,
+    query: impl Fn(&Match) -> String,
+) -> Result<Place, GeoError> {
+    if matches.len() == 1
+        && let Some(only) = matches.pop()
+    {
+        return Ok(only.into_place());
+    }
+    let candidates = matches.iter().map(|m| m.candidate(query(m))).collect();
+    Err(GeoError::AmbiguousPlace { input: short(input), candidates })
+}
+
+fn resolve_name(conn: &mut DbConn, display: &str, key: &str, qualifier: Option<&Qualifier>) -> Result<Place, GeoError> {
+    let matches = name_matches(conn, key)?;
+    if matches.is_empty() {
+        return Err(GeoError::UnknownPlace(format!(
+            "Commune introuvable : « {} ». Vérifiez l'orthographe ou indiquez le code postal.",
+            short(display)
+        )));
+    }
+    // Which candidates can be told apart by département alone (else their postcode is used).
+    let mut per_departement: HashMap<String, usize> = HashMap::new();
+    for m in &matches {
+        *per_departement.entry(m.departement().to_owned()).or_default() += 1;
+    }
+    let query = |m: &Match| match m.postcodes().first() {
+        Some(postcode) if per_departement.get(m.departement()).copied().unwrap_or(0) > 1 => {
+            format!("{} {postcode}", m.name())
+        }
+        _ => format!("{} ({})", m.name(), m.departement()),
+    };
+    let Some(qualifier) = qualifier else {
+        return single_or_ambiguous(display, matches, query);
+    };
+    let (kept, rejected): (Vec<Match>, Vec<Match>) = matches.into_iter().partition(|m| match qualifier {
+        Qualifier::Departement(dep) => m.departement() == dep,
+        Qualifier::Postcode(postcode) => m.postcodes().iter().any(|p| p == postcode),
+    });
+    if kept.is_empty() {
+        let known: Vec<String> = match qualifier {
+            Qualifier::Departement(_) => {
+                rejected.iter().map(|m| m.departement().to_owned()).collect::<std::collections::BTreeSet<_>>()
+            }
+            Qualifier::Postcode(_) => rejected.iter().flat_map(|m| m.postcodes().iter().cloned()).collect(),
+        }
+        .into_iter()
+        .collect();
+        let (what, asked) = match qualifier {
+            Qualifier::Departement(dep) => ("dans le département", dep),
+            Qualifier::Postcode(postcode) => ("avec le code postal", postcode),
+        };
+        let known_label = match qualifier {
+            Qualifier::Departement(_) => "départements",
+            Qualifier::Postcode(_) => "codes postaux",
+        };
+        return Err(GeoError::UnknownPlace(format!(
+            "Aucune commune « {} » {what} {asked} ({known_label} connus : {}).",
+            short(display),
+            known.join(", ")
+        )));
+    }
+    let display = match qualifier {
+        Qualifier::Departement(dep) => format!("{display} ({dep})"),
+        Qualifier::Postcode(postcode) => format!("{display} {postcode}"),
+    };
+    single_or_ambiguous(&display, kept, query)
+}
+
+/// Communes and former communes whose normalised name is `key`, most populous first; a former
+/// commune is left out when its current commune already matches (`Bellegarde-sur-Valserine`).
+fn name_matches(conn: &mut DbConn, key: &str) -> Result<Vec<Match>, GeoError> {
+    let found: Vec<Commune> = communes::table
+        .filter(communes::name_search.eq(key))
+        .select(Commune::as_select())
+        .load(conn)
+        .map_err(DbError::from)?;
+    let aliases: Vec<AliasRow> = commune_aliases::table
+        .filter(commune_aliases::name_search.eq(key))
+        .select(AliasRow::as_select())
+        .order((commune_aliases::current_insee.asc(), commune_aliases::old_insee.asc()))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let matched: HashSet<String> = found.iter().map(|c| c.insee.clone()).collect();
+    let mut seen_current = HashSet::new();
+    let aliases: Vec<AliasRow> = aliases
+        .into_iter()
+        .filter(|a| !matched.contains(&a.current_insee) && seen_current.insert(a.current_insee.clone()))
+        .collect();
+    let current: BTreeMap<String, Commune> = if aliases.is_empty() {
+        BTreeMap::new()
+    } else {
+        let codes: Vec<&str> = aliases.iter().map(|a| a.current_insee.as_str()).collect();
+        communes::table
+            .filter(communes::insee.eq_any(codes))
+            .select(Commune::as_select())
+            .load(conn)
+            .map_err(DbError::from)?
+            .into_iter()
+            .map(|c| (c.insee.clone(), c))
+            .collect()
+    };
+    let mut codes: Vec<String> = found.iter().map(|c| c.insee.clone()).collect();
+    codes.extend(current.keys().cloned());
+    let mut postcodes = if codes.is_empty() { HashMap::new() } else { postcodes_of(conn, &codes)? };
+    let mut matches: Vec<Match> = found
+        .into_iter()
+        .map(|commune| Match::Commune { postcodes: postcodes.remove(&commune.insee).unwrap_or_default(), commune })
+        .collect();
+    for alias in aliases {
+        let Some(commune) = current.get(&alias.current_insee) else { continue };
+        let own: Vec<String> = alias.postcodes.split_whitespace().map(str::to_owned).collect();
+        let postcodes = if own.is_empty() { postcodes.get(&commune.insee).cloned().unwrap_or_default() } else { own };
+        matches.push(Match::Former { alias, current: commune.clone(), postcodes });
+    }
+    matches.sort_by(|a, b| b.population().cmp(&a.population()).then_with(|| a.departement().cmp(b.departement())));
+    Ok(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(display: &str, key: &str, qualifier: Option<Qualifier>) -> ParsedInput {
+        ParsedInput::Name { display: display.into(), key: key.into(), qualifier }
+    }
+
+    #[test]
+    fn recognises_each_form_of_input() {
+        assert_eq!(parse_input(" 17100 ").ok(), Some(ParsedInput::Postcode("17100".into())));
+        assert_eq!(parse_input("17 100").ok(), Some(ParsedInput::Postcode("17100".into())));
+        assert_eq!(parse_input("Saintes").ok(), Some(name("Saintes", "SAINTES", None)));
+        assert_eq!(
+            parse_input("Sainte-Colombe (17)").ok(),
+            Some(name("Sainte-Colombe", "SAINTE COLOMBE", Some(Qualifier::Departement("17".into()))))
+        );
+        assert_eq!(
+            parse_input("ste colombe, 17210").ok(),
+            Some(name("ste colombe", "SAINTE COLOMBE", Some(Qualifier::Postcode("17210".into()))))
+        );
+        assert_eq!(
+            parse_input("17210 Sainte-Colombe").ok(),
+            Some(name("Sainte-Colombe", "SAINTE COLOMBE", Some(Qualifier::Postcode("17210".into()))))
+        );
+        assert_eq!(
+            parse_input("Ajaccio (2a)").ok(),
+            Some(name("Ajaccio", "AJACCIO", Some(Qualifier::Departement("2A".into()))))
+        );
+        assert_eq!(
+            parse_input("Château-Chinon (Ville)").ok(),
+            Some(name("Château-Chinon (Ville)", "CHATEAU CHINON VILLE", None))
+        );
+        assert_eq!(parse_input("Saint-Denis 974").ok().map(|p| matches!(p, ParsedInput::Name { .. })), Some(true));
+        // 20 is not a département (Corsica is 2A/2B): it stays part of the name.
+        assert_eq!(parse_input("Lieu (20)").ok(), Some(name("Lieu (20)", "LIEU 20", None)));
+    }
+
+    #[test]
+    fn reads_coordinates_in_the_usual_notations() {
+        for typed in ["45.7462, -0.6457", "45.7462,-0.6457", "45.7462 -0.6457", "45,7462; -0,6457", "45,7462 -0,6457"] {
+            assert_eq!(
+                parse_input(typed).ok(),
+                Some(ParsedInput::Coordinates { lat: 45.7462, lon: -0.6457 }),
+                "{typed}"
+            );
+        }
+        assert_eq!(parse_input("46,-1").ok(), Some(ParsedInput::Coordinates { lat: 46.0, lon: -1.0 }));
+        for bad in ["91.0, 2.0", "45.0, 181", "45.1.2, 3", "1,2,3", "--4, 5", "45.0;"] {
+            assert!(matches!(parse_input(bad), Err(GeoError::InvalidPlace(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_empty_overlong_and_garbage_input() {
+        let long = "a".repeat(MAX_PLACE_INPUT_CHARS + 1);
+        for bad in [
+            "",
+            "   ",
+            "1234",
+            "123456",
+            "<script>alert(1)</script>",
+            "'; DROP TABLE users; --",
+            "!!!",
+            "--",
+            long.as_str(),
+            "Saintes\u{0}",
+        ] {
+            assert!(matches!(parse_input(bad), Err(GeoError::InvalidPlace(_))), "{bad:?}");
+        }
+        let within = "a".repeat(MAX_PLACE_INPUT_CHARS);
+        assert!(parse_input(&within).is_ok());
+    }
+
+    #[test]
+    fn departement_codes_are_checked() {
+        for good in ["01", "17", "95", "2A", "2b", "971", "976"] {
+            assert!(departement_code(good).is_some(), "{good}");
+        }
+        for bad in ["00", "20", "96", "99", "970", "977", "2C", "1", "123"] {
+            assert!(departement_code(bad).is_none(), "{bad}");
+        }
+    }
+}

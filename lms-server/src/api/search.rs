@@ -1,0 +1,269 @@
+//! `GET /api/v1/sessions/search`: sessions open for enrolment near a place, ranked by estimated
+//! travel time then start date (`lms_core::catalogue::search_sessions`).
+//!
+//! Parameters: `near` (postcode, commune, `Name (17)`, `Name 17100`, `lat,lon`) or `lat` and `lon`;
+//! `minutes` (default 20, 5–120); `from` (YYYY-MM-DD, default today); `course` (code); `limit`
+//! (default 50, at most 200). Every parameter is read as text and checked here, so that a wrong
+//! type gets a JSON error naming the parameter rather than the extractor's plain-text rejection.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use lms_core::catalogue::{self, Near, SearchError, SearchQuery, SearchResults, SessionNearby};
+use lms_core::db::ids::TrainingSessionId;
+use lms_core::geo::{Place, PlaceKind, TravelModel};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Longest value accepted for any parameter (a place has its own, shorter limit).
+const MAX_PARAMETER_CHARS: usize = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/sessions/search", get(search))
+}
+
+/// The query string, every value as text (see the module docs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    near: Option<String>,
+    lat: Option<String>,
+    lon: Option<String>,
+    minutes: Option<String>,
+    from: Option<String>,
+    course: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchResponse {
+    place: PlaceBody,
+    minutes: u32,
+    radius_km: f64,
+    from: NaiveDate,
+    course: Option<String>,
+    total: usize,
+    travel_model: TravelModelBody,
+    results: Vec<SessionResult>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlaceBody {
+    kind: PlaceKind,
+    label: String,
+    name: Option<String>,
+    insee: Option<String>,
+    part_of: Option<String>,
+    departement: Option<String>,
+    postcodes: Vec<String>,
+    lat: f64,
+    lon: f64,
+    uncertainty_km: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TravelModelBody {
+    detour_factor: f64,
+    speed_kmh: f64,
+    fixed_minutes: f64,
+    method: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionResult {
+    id: TrainingSessionId,
+    reference: String,
+    course: CourseBody,
+    venue: VenueBody,
+    venue_count: u32,
+    start: NaiveDate,
+    end: NaiveDate,
+    travel_minutes: u32,
+    travel_band: BandBody,
+    distance_km: f64,
+    seats_left: i32,
+    capacity: i32,
+    enrolment_open: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CourseBody {
+    code: String,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+struct VenueBody {
+    name: String,
+    slug: String,
+    commune: String,
+    postcode: Option<String>,
+    address: Option<String>,
+    lat: f64,
+    lon: f64,
+    approximate_position: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct BandBody {
+    min: u32,
+    max: u32,
+}
+
+impl From<Place> for PlaceBody {
+    fn from(p: Place) -> Self {
+        PlaceBody {
+            kind: p.kind,
+            label: p.label,
+            name: p.name,
+            insee: p.insee,
+            part_of: p.part_of,
+            departement: p.departement,
+            postcodes: p.postcodes,
+            lat: p.lat,
+            lon: p.lon,
+            uncertainty_km: p.uncertainty_km,
+        }
+    }
+}
+
+impl From<SessionNearby> for SessionResult {
+    fn from(s: SessionNearby) -> Self {
+        SessionResult {
+            id: s.id,
+            reference: s.reference,
+            course: CourseBody { code: s.course.code, title: s.course.title },
+            venue: VenueBody {
+                name: s.venue.name,
+                slug: s.venue.slug,
+                commune: s.venue.commune,
+                postcode: s.venue.postcode,
+                address: s.venue.address,
+                lat: s.venue.lat,
+                lon: s.venue.lon,
+                approximate_position: s.venue.approximate_position,
+            },
+            venue_count: s.venue_count,
+            start: s.start,
+            end: s.end,
+            travel_minutes: s.travel.minutes,
+            travel_band: BandBody { min: s.travel.min, max: s.travel.max },
+            distance_km: s.distance_km,
+            seats_left: s.seats_left,
+            capacity: s.capacity,
+            enrolment_open: s.enrolment_open,
+        }
+    }
+}
+
+impl SearchResponse {
+    fn new(results: SearchResults, model: &TravelModel) -> Self {
+        SearchResponse {
+            place: results.place.into(),
+            minutes: results.minutes,
+            radius_km: results.radius_km,
+            from: results.from,
+            course: results.course,
+            total: results.total,
+            travel_model: TravelModelBody {
+                detour_factor: model.detour_factor,
+                speed_kmh: model.speed_kmh,
+                fixed_minutes: model.fixed_minutes,
+                method: model.method_fr(),
+            },
+            results: results.sessions.into_iter().map(SessionResult::from).collect(),
+        }
+    }
+}
+
+fn malformed_query(rejection: &QueryRejection) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_query",
+        message: format!(
+            "Paramètres de requête invalides ({}). Paramètres acceptés : near, lat, lon, minutes, from, course, limit.",
+            rejection.body_text()
+        ),
+        details: None,
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    parameter: &'static str,
+    raw: Option<&str>,
+    expected: &str,
+) -> Result<Option<T>, SearchError> {
+    raw.map(|text| {
+        text.trim().parse::<T>().map_err(|_| SearchError::invalid(parameter, format!("{parameter} : {expected}")))
+    })
+    .transpose()
+}
+
+/// Turns text parameters into a core query; every refusal names its parameter.
+fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError> {
+    let fields = [
+        ("near", &params.near),
+        ("lat", &params.lat),
+        ("lon", &params.lon),
+        ("minutes", &params.minutes),
+        ("from", &params.from),
+        ("course", &params.course),
+        ("limit", &params.limit),
+    ];
+    for (name, value) in fields {
+        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_PARAMETER_CHARS) {
+            return Err(SearchError::invalid(
+                name,
+                format!("{name} : valeur trop longue ({MAX_PARAMETER_CHARS} caractères au plus)"),
+            ));
+        }
+    }
+    let lat = number::<f64>("lat", params.lat.as_deref(), "latitude attendue en degrés décimaux (ex. 45.7462)")?;
+    let lon = number::<f64>("lon", params.lon.as_deref(), "longitude attendue en degrés décimaux (ex. -0.6457)")?;
+    let near = match (params.near, lat, lon) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(SearchError::invalid("near", "indiquez soit near, soit lat et lon, pas les deux"));
+        }
+        (Some(text), None, None) => Near::Text(text),
+        (None, Some(lat), Some(lon)) => Near::Point { lat, lon },
+        (None, Some(_), None) => return Err(SearchError::invalid("lon", "lon manque (lat et lon vont ensemble)")),
+        (None, None, Some(_)) => return Err(SearchError::invalid("lat", "lat manque (lat et lon vont ensemble)")),
+        (None, None, None) => {
+            return Err(SearchError::invalid(
+                "near",
+                "indiquez near (code postal, commune ou « latitude, longitude ») ou lat et lon",
+            ));
+        }
+    };
+    let from = params
+        .from
+        .as_deref()
+        .map(|raw| {
+            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+                .map_err(|_| SearchError::invalid("from", "from : date attendue au format AAAA-MM-JJ (ex. 2027-03-01)"))
+        })
+        .transpose()?;
+    Ok(SearchQuery {
+        near,
+        minutes: number("minutes", params.minutes.as_deref(), "nombre entier de minutes attendu (de 5 à 120)")?,
+        from,
+        course: params.course,
+        limit: number("limit", params.limit.as_deref(), "nombre entier de résultats attendu (de 1 à 200)")?,
+    })
+}
+
+async fn search(
+    State(state): State<AppState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let Query(params) = params.map_err(|rejection| malformed_query(&rejection))?;
+    let query = to_query(params)?;
+    let model = state.travel_model();
+    let results = state.db(move |conn| catalogue::search_sessions(conn, &query, &model)).await?;
+    Ok(Json(SearchResponse::new(results, &model)))
+}
