@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod config;
 mod error;
+mod mailer;
 mod pages;
 mod state;
 mod templates;
