@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attendance;
+mod browser;
 mod cli;
 mod enrolment;
 mod enrolment_http;
