@@ -10,6 +10,7 @@ mod enrolment;
 mod enrolment_http;
 mod fixtures;
 mod geo;
+mod scale_out;
 mod search;
 mod server;
 mod storage;
