@@ -3,6 +3,7 @@
 //! Handlers parse the request, call one use case of `lms-core` on a blocking thread
 //! ([`AppState::db`]) and render the result. No SQL and no business rule lives here.
 
+mod certificates;
 mod config;
 mod error;
 mod pages;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(pages::healthz))
         .merge(pages::router())
+        .merge(certificates::router())
         .fallback(pages::not_found)
         .with_state(state);
     for (name, value) in security_headers {

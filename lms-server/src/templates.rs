@@ -7,6 +7,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("verify.html", include_str!("../templates/verify.html")),
+    ("outcomes.html", include_str!("../templates/outcomes.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.
