@@ -3,8 +3,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod attendance;
+mod certification;
 mod cli;
 mod enrolment;
+mod exports;
 mod fixtures;
+mod reports;
 mod server;
 mod storage;
