@@ -97,19 +97,27 @@ fn main() {
             sql += &format!(
                 "INSERT INTO users (id, email, display_name, password_hash, is_active, birth_name, first_names, birth_date, birth_commune_insee, sex, created_at, updated_at) \
                  VALUES ({}, {}, {}, NULL, TRUE, {}, 'Camille', '1990-01-01', '33063', 'F', '2026-01-01 00:00:00', '2026-01-01 00:00:00');",
-                quote(&user), quote(&email), quote(&format!("Camille Titulaire {k}")), quote(&format!("Titulaire{k}"))
+                quote(&user),
+                quote(&email),
+                quote(&format!("Camille Titulaire {k}")),
+                quote(&format!("Titulaire{k}"))
             );
             sql += &format!(
                 "INSERT INTO enrolments (id, training_session_id, trainee_id, status, created_at, updated_at) \
                  VALUES ({}, {}, {}, 'completed', '2026-01-01 00:00:00', '2026-01-01 00:00:00');",
-                quote(&uuid::Uuid::now_v7().to_string()), quote(session.id.as_str()), quote(&user)
+                quote(&uuid::Uuid::now_v7().to_string()),
+                quote(session.id.as_str()),
+                quote(&user)
             );
             for (half_day, _) in &half_days {
                 seq += 1;
                 sql += &format!(
                     "INSERT INTO attendance_entries (id, training_session_id, seq, half_day_id, subject_id, kind, status, late_minutes, left_early_minutes, method, recorded_by, recorded_at, prev_hash, entry_hash) \
                      VALUES ({}, {}, {seq}, {}, {}, 'trainee_status', 'present', 0, 0, 'paper_scan', '00000000-0000-7000-8000-000000000001', '2026-01-01 00:00:00', 'bench', {});",
-                    quote(&uuid::Uuid::now_v7().to_string()), quote(session.id.as_str()), quote(half_day), quote(&user),
+                    quote(&uuid::Uuid::now_v7().to_string()),
+                    quote(session.id.as_str()),
+                    quote(half_day),
+                    quote(&user),
                     quote(&uuid::Uuid::now_v7().to_string())
                 );
             }
@@ -117,13 +125,19 @@ fn main() {
                 sql += &format!(
                     "INSERT INTO assessments (id, training_session_id, trainee_id, competence_id, result, assessor_id, assessed_at) \
                      VALUES ({}, {}, {}, {}, 'acquired', '00000000-0000-7000-8000-000000000001', '2026-01-01 00:00:00');",
-                    quote(&uuid::Uuid::now_v7().to_string()), quote(session.id.as_str()), quote(&user), quote(competence)
+                    quote(&uuid::Uuid::now_v7().to_string()),
+                    quote(session.id.as_str()),
+                    quote(&user),
+                    quote(competence)
                 );
             }
             sql += &format!(
                 "INSERT INTO jury_decisions (id, training_session_id, trainee_id, certification_id, decision, decided_on, members, recorded_by, recorded_at) \
                  VALUES ({}, {}, {}, {}, 'admitted', {}, '[\"Jury, présidente\"]', '00000000-0000-7000-8000-000000000001', '2026-01-01 00:00:00');",
-                quote(&uuid::Uuid::now_v7().to_string()), quote(session.id.as_str()), quote(&user), quote(&certification),
+                quote(&uuid::Uuid::now_v7().to_string()),
+                quote(session.id.as_str()),
+                quote(&user),
+                quote(&certification),
                 quote(&today.to_string())
             );
             candidates.push((session.id.clone(), email));
@@ -136,7 +150,11 @@ fn main() {
          UPDATE certifications SET cdc_certifier_id = 'BENCH001', cdc_contract_id = 'MCFCERBENCH';",
     )
     .unwrap();
-    println!("setup: {n} eligible candidates in {sessions} sessions ({:.1} s, {})", setup.elapsed().as_secs_f64(), url.redacted());
+    println!(
+        "setup: {n} eligible candidates in {sessions} sessions ({:.1} s, {})",
+        setup.elapsed().as_secs_f64(),
+        url.redacted()
+    );
 
     let signer = Signer::ephemeral();
     let pdf_dir = dir.path().join("pdf");
@@ -165,8 +183,7 @@ fn main() {
 
     let export_started = Instant::now();
     let out = dir.path().join("accrochage.xml");
-    let export =
-        lms_core::exports::accrochage::export_accrochage(&mut conn, today, today, &out, db::now()).unwrap();
+    let export = lms_core::exports::accrochage::export_accrochage(&mut conn, today, today, &out, db::now()).unwrap();
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     println!(
         "export: Accrochage file of {} holders ({:.1} MiB) in {:.2} s",

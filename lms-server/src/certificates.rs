@@ -139,10 +139,7 @@ async fn verify_api(
 
 async fn jwks() -> Response {
     match KeyStore::from_env().public_jwk() {
-        Ok(jwk) => (
-            [(header::CACHE_CONTROL, "public, max-age=300")],
-            Json(serde_json::json!({ "keys": [jwk] })),
-        )
+        Ok(jwk) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(serde_json::json!({ "keys": [jwk] })))
             .into_response(),
         Err(error) => {
             tracing::warn!(%error, "clé publique indisponible");

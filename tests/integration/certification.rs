@@ -173,7 +173,10 @@ fn the_latest_result_and_the_latest_jury_decision_count() {
         reason_codes(&mut conn, &session).iter().find(|(e, _)| e == ELIGIBLE[1]).unwrap().1,
         vec!["jury_not_admitted"]
     );
-    assert_eq!(jury::list_decisions(&mut conn, &session).unwrap().iter().filter(|d| d.trainee == ELIGIBLE[1]).count(), 2);
+    assert_eq!(
+        jury::list_decisions(&mut conn, &session).unwrap().iter().filter(|d| d.trainee == ELIGIBLE[1]).count(),
+        2
+    );
 }
 
 #[test]
@@ -308,8 +311,12 @@ fn concurrent_issuers_get_gapless_unique_numbers_and_one_certificate_per_award()
     let mut conn = db.conn();
     let session = demo_session(&mut conn);
     make_everyone_eligible(&mut conn, &session);
-    let emails: Vec<String> =
-        eligibility::check_session(&mut conn, &session, None).unwrap().candidates.into_iter().map(|c| c.trainee).collect();
+    let emails: Vec<String> = eligibility::check_session(&mut conn, &session, None)
+        .unwrap()
+        .candidates
+        .into_iter()
+        .map(|c| c.trainee)
+        .collect();
     assert_eq!(emails.len(), 6);
     let dir = tempfile::tempdir().unwrap();
     let signer = std::sync::Arc::new(Signer::ephemeral());
@@ -368,9 +375,10 @@ fn refusals_write_nothing_and_list_every_reason() {
     let session = demo_session(&mut conn);
     let dir = tempfile::tempdir().unwrap();
     let signer = Signer::ephemeral();
-    let error = issuing::issue_certificate(&mut conn, &signer, &session, "damien.roche@example.org", &options(dir.path()))
-        .unwrap_err()
-        .to_string();
+    let error =
+        issuing::issue_certificate(&mut conn, &signer, &session, "damien.roche@example.org", &options(dir.path()))
+            .unwrap_err()
+            .to_string();
     assert!(error.contains("unité 2") && error.contains("ajourné"), "{error}");
     // Outside the validity window (valid until 2027-12-31), or before the jury.
     let mut late = options(dir.path());
@@ -396,7 +404,9 @@ fn setup_cli(db: &TestDb) -> (tempfile::TempDir, PathBuf, String) {
     let keys = dir.path().join("keys");
     let init = lms_env(db, &keys, &["keys", "init", "--json"]);
     let info = json_ok(&init);
-    assert!(!init.stdout.contains(&std::fs::read_to_string(keys.join("signing-key.ed25519")).unwrap().trim().to_string()));
+    assert!(
+        !init.stdout.contains(&std::fs::read_to_string(keys.join("signing-key.ed25519")).unwrap().trim().to_string())
+    );
     assert!(info["kid"].as_str().unwrap().len() > 20);
     let again = lms_env(db, &keys, &["keys", "init"]);
     assert!(refused(&again).contains("existe déjà"));
@@ -417,7 +427,8 @@ fn cli_check_issue_verify_revoke_contracts() {
         assert_eq!(item["eligible"].as_bool().unwrap(), item["reasons"].as_array().unwrap().is_empty());
     }
 
-    let issued = json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--all-eligible", "--json"]));
+    let issued =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--all-eligible", "--json"]));
     let issued = issued.as_array().unwrap();
     assert_eq!(issued.len(), 2);
     for item in issued {
@@ -430,7 +441,8 @@ fn cli_check_issue_verify_revoke_contracts() {
         assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
     }
     // Issuing again returns the same certificates.
-    let again = json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
+    let again =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
     let first = issued.iter().find(|i| i["trainee"] == ELIGIBLE[0]).unwrap();
     assert_eq!(again[0]["number"], first["number"]);
     assert_eq!(again[0]["credential"], first["credential"]);
@@ -488,7 +500,8 @@ fn cli_check_issue_verify_revoke_contracts() {
         .unwrap();
 
     // Revocation: kept, shown as revoked with date and reason; revoking twice is refused.
-    let revoked = json_ok(&lms_env(&db, &keys, &["certify", "revoke", number, "--reason", "Fraude au dossier", "--json"]));
+    let revoked =
+        json_ok(&lms_env(&db, &keys, &["certify", "revoke", number, "--reason", "Fraude au dossier", "--json"]));
     assert_eq!(revoked["status"], "revoked");
     assert_eq!(revoked["revocation_reason"], "Fraude au dossier");
     assert!(refused(&lms_env(&db, &keys, &["certify", "revoke", number, "--reason", "encore"])).contains("déjà"));
@@ -516,8 +529,20 @@ fn jury_cli_records_and_refuses_bad_input_without_writing() {
     let bad = lms_env(
         &db,
         &keys,
-        &["jury", "record", "--session", &session, "--trainee", "elise.vidal@example.org", "--decision", "admitted",
-          "--date", &today, "--member", "Sans fonction"],
+        &[
+            "jury",
+            "record",
+            "--session",
+            &session,
+            "--trainee",
+            "elise.vidal@example.org",
+            "--decision",
+            "admitted",
+            "--date",
+            &today,
+            "--member",
+            "Sans fonction",
+        ],
     );
     assert!(refused(&bad).contains("Nom, fonction"));
     let csv = dir.path().join("jury.csv");
@@ -534,8 +559,23 @@ fn jury_cli_records_and_refuses_bad_input_without_writing() {
     let good = json_ok(&lms_env(
         &db,
         &keys,
-        &["jury", "record", "--session", &session, "--trainee", "elise.vidal@example.org", "--decision", "admitted",
-          "--date", &today, "--member", "Claire Dumas, présidente", "--member", "Marc Olivier, professionnel", "--json"],
+        &[
+            "jury",
+            "record",
+            "--session",
+            &session,
+            "--trainee",
+            "elise.vidal@example.org",
+            "--decision",
+            "admitted",
+            "--date",
+            &today,
+            "--member",
+            "Claire Dumas, présidente",
+            "--member",
+            "Marc Olivier, professionnel",
+            "--json",
+        ],
     ));
     assert_eq!(good[0]["decision"], "admitted");
     assert_eq!(good[0]["members"].as_array().unwrap().len(), 2);

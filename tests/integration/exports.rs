@@ -70,15 +70,22 @@ fn accrochage_export_lists_every_problem_and_writes_nothing() {
         .unwrap();
     let out = dir.path().join("flux.xml");
     let today = lms_core::catalogue::paris_today();
-    let error = accrochage::export_accrochage(&mut conn, today, today, &out, lms_core::db::now()).unwrap_err().to_string();
+    let error =
+        accrochage::export_accrochage(&mut conn, today, today, &out, lms_core::db::now()).unwrap_err().to_string();
     assert!(error.contains("sexe") && error.contains("60 caractères"), "{error}");
     assert!(!out.exists());
     assert_eq!(accrochage_batches::table.count().get_result::<i64>(&mut conn).unwrap(), 0);
     assert_eq!(accrochage_items::table.count().get_result::<i64>(&mut conn).unwrap(), 0);
     // No award in the period.
-    let error = accrochage::export_accrochage(&mut conn, today - chrono::Duration::days(400), today - chrono::Duration::days(399), &out, lms_core::db::now())
-        .unwrap_err()
-        .to_string();
+    let error = accrochage::export_accrochage(
+        &mut conn,
+        today - chrono::Duration::days(400),
+        today - chrono::Duration::days(399),
+        &out,
+        lms_core::db::now(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("aucun certificat"), "{error}");
 }
 
@@ -133,7 +140,8 @@ fn cli_export_warns_about_late_awards_and_imports_the_processing_report() {
     );
     let report_file = dir.path().join("report.xml");
     std::fs::write(&report_file, &report).unwrap();
-    let imported = json_ok(&lms_env(&db, &keys, &["export", "accrochage-report", report_file.to_str().unwrap(), "--json"]));
+    let imported =
+        json_ok(&lms_env(&db, &keys, &["export", "accrochage-report", report_file.to_str().unwrap(), "--json"]));
     assert_eq!(imported["accepted"], 1);
     assert_eq!(imported["rejected"][0]["messages"][0], "Commune de naissance inconnue");
     let results = accrochage::pass_results(&mut conn).unwrap();

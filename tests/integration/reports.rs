@@ -44,8 +44,14 @@ fn outcomes_follow_jury_decisions_and_certificates() {
         let mut conn = db.conn();
         let session = demo_session(&mut conn);
         let signer = lms_core::certification::keys::Signer::ephemeral();
-        lms_core::certification::issuing::issue_certificate(&mut conn, &signer, &session, ELIGIBLE[0], &options(dir.path()))
-            .unwrap();
+        lms_core::certification::issuing::issue_certificate(
+            &mut conn,
+            &signer,
+            &session,
+            ELIGIBLE[0],
+            &options(dir.path()),
+        )
+        .unwrap();
     }
     let after = json(&lms(&db, &["report", "outcomes", "--json"], None));
     assert_eq!(ptl(&after)["certified"], 1);

@@ -164,7 +164,12 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
                     ]
                 })
                 .collect();
-            output::listing(context, &checked.candidates, &["e-mail", "nom", "éligibilité", "assiduité", "motifs"], rows)
+            output::listing(
+                context,
+                &checked.candidates,
+                &["e-mail", "nom", "éligibilité", "assiduité", "motifs"],
+                rows,
+            )
         }
         CertifyCommand::Issue { session, trainee, all_eligible, date, pdf_dir } => {
             let session = parse_session(&session)?;
@@ -227,7 +232,11 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if context.json {
                 return output::json(&certificate);
             }
-            println!("Certificat {} révoqué : {}", certificate.number, certificate.revocation_reason.unwrap_or_default());
+            println!(
+                "Certificat {} révoqué : {}",
+                certificate.number,
+                certificate.revocation_reason.unwrap_or_default()
+            );
             Ok(ExitCode::SUCCESS)
         }
         CertifyCommand::List { session, status, year } => {
@@ -260,8 +269,8 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             let key = KeyStore::from_env().public_jwk()?;
             let path = PathBuf::from(&code_or_file);
             let input = if path.is_file() {
-                let bytes =
-                    std::fs::read(&path).map_err(|e| Failure::new(format!("lecture de {code_or_file} impossible : {e}")))?;
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| Failure::new(format!("lecture de {code_or_file} impossible : {e}")))?;
                 if bytes.starts_with(b"%PDF") {
                     VerifyInput::Pdf(bytes)
                 } else {

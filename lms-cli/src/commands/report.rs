@@ -47,11 +47,9 @@ pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failur
             }
             println!("BPF {year} : {} stagiaire(s), {}", report.total.trainees, hours(report.total.hours));
             let mut rows = Vec::new();
-            for (cadre, map) in [
-                ("F-1", &report.by_trainee_category),
-                ("F-3", &report.by_objective),
-                ("F-4", &report.by_nsf),
-            ] {
+            for (cadre, map) in
+                [("F-1", &report.by_trainee_category), ("F-3", &report.by_objective), ("F-4", &report.by_nsf)]
+            {
                 for (key, line) in map {
                     rows.push(vec![cadre.to_owned(), key.clone(), line.trainees.to_string(), hours(line.hours)]);
                 }
@@ -117,7 +115,12 @@ pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failur
                     ]
                 })
                 .collect();
-            output::listing(context, &report, &["INSEE", "commune (20 plus peuplées)", "population", "trajet", "lieu le plus proche"], rows)
+            output::listing(
+                context,
+                &report,
+                &["INSEE", "commune (20 plus peuplées)", "population", "trajet", "lieu le plus proche"],
+                rows,
+            )
         }
     }
 }

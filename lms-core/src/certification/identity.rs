@@ -159,8 +159,16 @@ pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, Cer
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let (birth_name, usage_name, first_names, birth_date, birth_commune_insee, birth_place_label, birth_country_code, sex) =
-        row.ok_or_else(|| CertifyError::UnknownTrainee(email.clone()))?;
+    let (
+        birth_name,
+        usage_name,
+        first_names,
+        birth_date,
+        birth_commune_insee,
+        birth_place_label,
+        birth_country_code,
+        sex,
+    ) = row.ok_or_else(|| CertifyError::UnknownTrainee(email.clone()))?;
     Ok(IdentityView {
         email,
         birth_name,

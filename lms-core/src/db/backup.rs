@@ -23,9 +23,7 @@ pub struct BackupReport {
 }
 
 fn postgres_refusal(action: &str) -> DbError {
-    DbError::InvalidUrl(format!(
-        "{action} PostgreSQL : utilisez pg_dump -Fc / pg_restore (voir README), pas lms"
-    ))
+    DbError::InvalidUrl(format!("{action} PostgreSQL : utilisez pg_dump -Fc / pg_restore (voir README), pas lms"))
 }
 
 /// Writes a consistent snapshot of the SQLite database to `target` (which must not exist).
@@ -50,7 +48,11 @@ pub fn restore(url: &DatabaseUrl, source: &Path) -> Result<BackupReport, DbError
         return Err(DbError::InvalidUrl(format!("{} n'est pas une sauvegarde SQLite lisible", source.display())));
     }
     // Work on a copy next to the target, so the rename below is atomic and the source untouched.
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&parent).map_err(|e| DbError::InvalidUrl(e.to_string()))?;
     let staging = parent.join(".lms-restore.db");
     std::fs::copy(source, &staging).map_err(|e| DbError::InvalidUrl(format!("copie impossible : {e}")))?;

@@ -116,7 +116,11 @@ impl Colour {
     pub const WARN: Colour = Colour(0x8a, 0x3b, 0x12);
 
     fn fill(self) -> Fill {
-        Fill { paint: rgb::Color::new(self.0, self.1, self.2).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
+        Fill {
+            paint: rgb::Color::new(self.0, self.1, self.2).into(),
+            opacity: NormalizedF32::ONE,
+            rule: Default::default(),
+        }
     }
 }
 
@@ -394,9 +398,12 @@ impl PageCanvas<'_> {
             if *colour == qrcode::Color::Dark {
                 let col = (index % modules) as f32;
                 let row = (index / modules) as f32;
-                if let Some(rect) =
-                    krilla::geom::Rect::from_xywh(x + (quiet + col) * module, y + (quiet + row) * module, module, module)
-                {
+                if let Some(rect) = krilla::geom::Rect::from_xywh(
+                    x + (quiet + col) * module,
+                    y + (quiet + row) * module,
+                    module,
+                    module,
+                ) {
                     builder.push_rect(rect);
                 }
             }

@@ -149,7 +149,25 @@ pub fn export_accrochage(
         // Group by certification, keeping the order of the query.
         let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
         for row in rows {
-            let (id, number, awarded_on, email, _name, birth_name, usage_name, first_names, birth_date, insee, place, country, sex, code, registry, certifier_id, contract_id) = row;
+            let (
+                id,
+                number,
+                awarded_on,
+                email,
+                _name,
+                birth_name,
+                usage_name,
+                first_names,
+                birth_date,
+                insee,
+                place,
+                country,
+                sex,
+                code,
+                registry,
+                certifier_id,
+                contract_id,
+            ) = row;
             let who = format!("{number} ({email})");
             let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
             if deadline < today {
@@ -173,7 +191,8 @@ pub fn export_accrochage(
                 ));
             }
             let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-            let first: Vec<String> = first_names.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+            let first: Vec<String> =
+                first_names.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
             let insee = insee.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
             let mut missing = Vec::new();
             if birth_name.is_none() {
@@ -195,7 +214,8 @@ pub fn export_accrochage(
                 problems.push(format!("{who} : {} manquant(s)", missing.join(", ")));
                 continue;
             }
-            let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex) else {
+            let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex)
+            else {
                 continue;
             };
             check_len(&mut problems, &who, "nom de naissance", &birth_name, 60);
@@ -303,12 +323,14 @@ fn record_batch(
     Ok(())
 }
 
-fn render(batch_id: &str, stamp: &str, emitter: &str, groups: &[(String, String, String, String, Vec<Holder>)]) -> Vec<u8> {
+fn render(
+    batch_id: &str,
+    stamp: &str,
+    emitter: &str,
+    groups: &[(String, String, String, String, Vec<Holder>)],
+) -> Vec<u8> {
     let mut xml = XmlOut::new();
-    xml.open_with(
-        "cpf:flux",
-        &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")],
-    );
+    xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
     xml.leaf("cpf:idFlux", batch_id);
     xml.leaf("cpf:horodatage", stamp);
     xml.leaf("cpf:action", "CREATION");
@@ -482,7 +504,10 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
                 .optional()
                 .map_err(DbError::from)?;
             match item {
-                None => problems.push(format!("« {} » : aucun envoi ne contient ce passage", number.chars().take(40).collect::<String>())),
+                None => problems.push(format!(
+                    "« {} » : aucun envoi ne contient ce passage",
+                    number.chars().take(40).collect::<String>()
+                )),
                 Some((item, batch)) => {
                     if !ok && messages.is_empty() {
                         problems.push(format!("{number} : passage refusé sans messageErreur"));
@@ -496,8 +521,7 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
         }
         let mut result = ReportImport { accepted: 0, rejected: Vec::new() };
         for (item, batch, ok, messages, number) in updates {
-            let messages_json = (!messages.is_empty())
-                .then(|| serde_json::to_string(&messages).unwrap_or_default());
+            let messages_json = (!messages.is_empty()).then(|| serde_json::to_string(&messages).unwrap_or_default());
             diesel::update(accrochage_items::table.find(&item))
                 .set((
                     accrochage_items::result.eq(if ok { "accepted" } else { "rejected" }),

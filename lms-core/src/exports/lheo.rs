@@ -62,7 +62,8 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             problems.push(format!("réglage {key} ({label}) manquant"));
         }
     }
-    let digits = |key: &str, n: usize| setting.get(key).is_some_and(|v| v.len() == n && v.bytes().all(|b| b.is_ascii_digit()));
+    let digits =
+        |key: &str, n: usize| setting.get(key).is_some_and(|v| v.len() == n && v.bytes().all(|b| b.is_ascii_digit()));
     if setting.contains_key("organisation.siret") && !digits("organisation.siret", 14) {
         problems.push("organisation.siret : 14 chiffres attendus".into());
     }

@@ -78,10 +78,7 @@ impl XmlOut {
     }
 
     pub(crate) fn leaf(&mut self, name: &str, text: &str) {
-        let _ = self
-            .writer
-            .create_element(name)
-            .write_text_content(BytesText::new(text));
+        let _ = self.writer.create_element(name).write_text_content(BytesText::new(text));
     }
 
     pub(crate) fn leaf_with(&mut self, name: &str, attributes: &[(&str, &str)], text: &str) {

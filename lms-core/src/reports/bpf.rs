@@ -15,8 +15,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::ReportError;
+use crate::certification::eligibility::attended_minutes;
 use crate::db::ids::{HalfDayId, TrainingSessionId, UserId};
-use crate::db::schema::{attendance_entries, courses, enrolments, half_days, training_sessions};
+use crate::db::schema::{courses, enrolments, half_days, training_sessions};
 use crate::db::{DbConn, DbError};
 
 /// Trainees and hours on one line of a cadre.
@@ -82,6 +83,7 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
         sessions.dedup();
         let mut minutes: HashMap<(TrainingSessionId, UserId), i64> = HashMap::new();
         for session in &sessions {
+            // Only half-days of the year count; the ledger rule is eligibility's own.
             let schedule: HashMap<HalfDayId, i32> = half_days::table
                 .filter(half_days::training_session_id.eq(session))
                 .filter(half_days::day.ge(first))
@@ -91,39 +93,9 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
                 .map_err(DbError::from)?
                 .into_iter()
                 .collect();
-            let entries: Vec<(UserId, HalfDayId, i64, Option<String>, i32, i32)> = attendance_entries::table
-                .filter(attendance_entries::training_session_id.eq(session))
-                .filter(attendance_entries::kind.eq("trainee_status"))
-                .select((
-                    attendance_entries::subject_id,
-                    attendance_entries::half_day_id,
-                    attendance_entries::seq,
-                    attendance_entries::status,
-                    attendance_entries::late_minutes,
-                    attendance_entries::left_early_minutes,
-                ))
-                .load(conn)
-                .map_err(DbError::from)?;
-            let mut latest: HashMap<(UserId, HalfDayId), (i64, Option<String>, i32, i32)> = HashMap::new();
-            for (trainee, half_day, seq, status, late, left) in entries {
-                if !schedule.contains_key(&half_day) {
-                    continue;
-                }
-                let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
-                if seq > slot.0 {
-                    *slot = (seq, status, late, left);
-                }
-            }
-            for ((trainee, half_day), (_, status, late, left)) in latest {
-                let scheduled = i64::from(schedule.get(&half_day).copied().unwrap_or(0));
-                let attended = match status.as_deref() {
-                    Some("present") => scheduled,
-                    Some("late") => (scheduled - i64::from(late)).max(0),
-                    Some("left_early") => (scheduled - i64::from(left)).max(0),
-                    _ => 0,
-                };
-                *minutes.entry((session.clone(), trainee)).or_default() += attended;
-            }
+            let trainees: Vec<UserId> = rows.iter().filter(|r| &r.0 == session).map(|r| r.1.clone()).collect();
+            let attended = attended_minutes(conn, session, &trainees, &schedule)?;
+            minutes.extend(attended.into_iter().map(|(trainee, m)| ((session.clone(), trainee), m)));
         }
         let mut report = BpfReport {
             year,
@@ -150,7 +122,8 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
                 add(&mut report.by_nsf, &nsf, hours);
             }
             if starts_on >= first && starts_on <= last {
-                *report.income_cents_by_funding.entry(funding.unwrap_or_else(|| "unknown".into())).or_default() += price;
+                *report.income_cents_by_funding.entry(funding.unwrap_or_else(|| "unknown".into())).or_default() +=
+                    price;
                 report.income_cents_total += price;
             }
         }

@@ -51,7 +51,10 @@ pub struct CoverageReport {
 pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<CoverageReport, ReportError> {
     let region = region.trim();
     if region.is_empty() || region.len() > 3 || !region.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ReportError::Invalid(format!("code région invalide « {} » (ex. 75)", region.chars().take(10).collect::<String>())));
+        return Err(ReportError::Invalid(format!(
+            "code région invalide « {} » (ex. 75)",
+            region.chars().take(10).collect::<String>()
+        )));
     }
     if !(1.0..=240.0).contains(&minutes) {
         return Err(ReportError::Invalid(format!("durée invalide : {minutes} minutes (de 1 à 240)")));

@@ -79,8 +79,10 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
                 ))
                 .load(conn)
                 .map_err(DbError::from)?;
-        let mut latest: std::collections::HashMap<(String, String), (chrono::NaiveDate, chrono::NaiveDateTime, String, String)> =
-            std::collections::HashMap::new();
+        let mut latest: std::collections::HashMap<
+            (String, String),
+            (chrono::NaiveDate, chrono::NaiveDateTime, String, String),
+        > = std::collections::HashMap::new();
         for (course, session, trainee, decision, on, at) in decisions {
             let slot = latest.entry((session, trainee)).or_insert((on, at, decision.clone(), course.clone()));
             if (on, at) > (slot.0, slot.1) {
@@ -112,10 +114,8 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
             };
             let (confirmed, completed, abandoned) = (count("confirmed"), count("completed"), count("abandoned"));
             let enrolled = confirmed + completed + abandoned;
-            let sat = latest
-                .values()
-                .filter(|(_, _, d, c)| matches(c) && (d == "admitted" || d == "refused"))
-                .count() as i64;
+            let sat =
+                latest.values().filter(|(_, _, d, c)| matches(c) && (d == "admitted" || d == "refused")).count() as i64;
             let certified: i64 = certified.iter().filter(|(c, _)| matches(c)).map(|(_, n)| n).sum();
             let scores: Vec<i32> = satisfaction.iter().filter(|(c, _)| matches(c)).map(|(_, s)| *s).collect();
             OutcomeIndicators {
@@ -128,14 +128,10 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
                 certified,
                 obtention_rate: rate(certified, sat),
                 satisfaction_responses: scores.len() as i64,
-                satisfaction_mean: (!scores.is_empty()).then(|| {
-                    (f64::from(scores.iter().sum::<i32>()) * 10.0 / scores.len() as f64).round() / 10.0
-                }),
+                satisfaction_mean: (!scores.is_empty())
+                    .then(|| (f64::from(scores.iter().sum::<i32>()) * 10.0 / scores.len() as f64).round() / 10.0),
             }
         };
-        Ok(OutcomesReport {
-            total: indicators(None),
-            by_course: codes.iter().map(|c| indicators(Some(c))).collect(),
-        })
+        Ok(OutcomesReport { total: indicators(None), by_course: codes.iter().map(|c| indicators(Some(c))).collect() })
     })
 }
