@@ -5,11 +5,14 @@
 mod accounts;
 mod attendance;
 mod browser;
+mod certification;
 mod cli;
 mod enrolment;
 mod enrolment_http;
+mod exports;
 mod fixtures;
 mod geo;
+mod reports;
 mod scale_out;
 mod search;
 mod server;

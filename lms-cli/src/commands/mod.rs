@@ -1,10 +1,16 @@
 //! One module per noun, each with its clap arguments and a `run` that calls `lms-core`.
 
 pub mod attendance;
+pub mod backup;
+pub mod certify;
 pub mod course;
 pub mod db;
 pub mod enrolment;
+pub mod export;
 pub mod fixtures;
+pub mod jury;
+pub mod keys;
+pub mod report;
 pub mod session;
 pub mod user;
 pub mod venue;

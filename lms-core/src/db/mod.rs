@@ -4,6 +4,7 @@
 //! (URL parsing, per-connection PRAGMAs, migrations, write locks) is a named function here, with both
 //! arms side by side. See `../shared/reference/rust-stack.md` §1 for why each choice was made.
 
+pub mod backup;
 pub mod ids;
 pub mod schema;
 
