@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attendance;
+mod authorization;
 mod browser;
 mod certification;
 mod cli;
