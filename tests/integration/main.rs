@@ -6,6 +6,7 @@ mod attendance;
 mod cli;
 mod enrolment;
 mod fixtures;
+mod generate;
 mod geo;
 mod search;
 mod server;
