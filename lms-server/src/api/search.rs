@@ -47,7 +47,7 @@ struct SearchResponse {
     radius_km: f64,
     from: NaiveDate,
     course: Option<String>,
-    total: usize,
+    more: bool,
     travel_model: TravelModelBody,
     results: Vec<SessionResult>,
 }
@@ -169,7 +169,7 @@ impl SearchResponse {
             radius_km: results.radius_km,
             from: results.from,
             course: results.course,
-            total: results.total,
+            more: results.more,
             travel_model: TravelModelBody {
                 detour_factor: model.detour_factor,
                 speed_kmh: model.speed_kmh,

@@ -150,7 +150,8 @@ pub async fn home(
                     searched => true,
                     place => results.place.label,
                     minutes => results.minutes,
-                    total => results.total,
+                    total => results.sessions.len(),
+                    more => results.more,
                     results => cards,
                     ..base
                 },
