@@ -75,10 +75,7 @@ pub fn build_payload(claims: &CredentialClaims) -> Value {
     let registry_url = if claims.registry == "RS" {
         format!("https://www.francecompetences.fr/recherche/rs/{}/", claims.registry_code.trim_start_matches("RS"))
     } else {
-        format!(
-            "https://www.francecompetences.fr/recherche/rncp/{}/",
-            claims.registry_code.trim_start_matches("RNCP")
-        )
+        format!("https://www.francecompetences.fr/recherche/rncp/{}/", claims.registry_code.trim_start_matches("RNCP"))
     };
     json!({
         "@context": [
@@ -164,9 +161,7 @@ pub fn verify(jwt: &str, key: &PublicJwk) -> Result<Value, CredentialProblem> {
     let signature_bytes = URL_SAFE_NO_PAD.decode(signature).map_err(|_| CredentialProblem::Malformed)?;
     let signature_bytes: [u8; 64] = signature_bytes.try_into().map_err(|_| CredentialProblem::Malformed)?;
     let signature = Signature::from_bytes(&signature_bytes);
-    verifying
-        .verify(format!("{header}.{body}").as_bytes(), &signature)
-        .map_err(|_| CredentialProblem::BadSignature)?;
+    verifying.verify(format!("{header}.{body}").as_bytes(), &signature).map_err(|_| CredentialProblem::BadSignature)?;
     let body_bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| CredentialProblem::Malformed)?;
     serde_json::from_slice(&body_bytes).map_err(|_| CredentialProblem::Malformed)
 }

@@ -23,8 +23,8 @@ use super::keys::KeyError;
 use super::{CertificationRow, UnitView};
 use crate::db::ids::{AssessmentId, CertificationId, HalfDayId, JuryDecisionId, TrainingSessionId, UserId};
 use crate::db::schema::{
-    assessments, attendance_entries, certification_units, certifications, competences, courses, enrolments,
-    half_days, jury_decisions, training_sessions, users,
+    assessments, attendance_entries, certification_units, certifications, competences, courses, enrolments, half_days,
+    jury_decisions, training_sessions, users,
 };
 use crate::db::{DbConn, DbError};
 use crate::documents::PdfError;
@@ -236,20 +236,19 @@ pub(crate) fn evaluate(
     let ids: Vec<UserId> = candidates.iter().map(|c| c.0.clone()).collect();
 
     // Latest result per (trainee, competence), over every session preparing this certification.
-    let results: Vec<(UserId, crate::db::ids::CompetenceId, String, NaiveDateTime, AssessmentId)> =
-        assessments::table
-            .inner_join(competences::table.inner_join(certification_units::table))
-            .filter(certification_units::certification_id.eq(&certification.id))
-            .filter(assessments::trainee_id.eq_any(&ids))
-            .select((
-                assessments::trainee_id,
-                assessments::competence_id,
-                assessments::result,
-                assessments::assessed_at,
-                assessments::id,
-            ))
-            .load(conn)
-            .map_err(DbError::from)?;
+    let results: Vec<(UserId, crate::db::ids::CompetenceId, String, NaiveDateTime, AssessmentId)> = assessments::table
+        .inner_join(competences::table.inner_join(certification_units::table))
+        .filter(certification_units::certification_id.eq(&certification.id))
+        .filter(assessments::trainee_id.eq_any(&ids))
+        .select((
+            assessments::trainee_id,
+            assessments::competence_id,
+            assessments::result,
+            assessments::assessed_at,
+            assessments::id,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
     let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), (NaiveDateTime, AssessmentId, String)> =
         HashMap::new();
     for (trainee, competence, result, at, id) in results {
@@ -300,9 +299,7 @@ pub(crate) fn evaluate(
             let missing: Vec<&str> = unit
                 .competences
                 .iter()
-                .filter(|c| {
-                    latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| r.as_str()) != Some("acquired")
-                })
+                .filter(|c| latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| r.as_str()) != Some("acquired"))
                 .map(|c| c.code.as_str())
                 .collect();
             if missing.is_empty() {
@@ -321,8 +318,7 @@ pub(crate) fn evaluate(
             }
         }
         let minutes = attended.get(&id).copied().unwrap_or(0);
-        let percent =
-            if scheduled_minutes > 0 { (minutes as f64) * 100.0 / (scheduled_minutes as f64) } else { 0.0 };
+        let percent = if scheduled_minutes > 0 { (minutes as f64) * 100.0 / (scheduled_minutes as f64) } else { 0.0 };
         if scheduled_minutes == 0 || minutes * 100 < scheduled_minutes * i64::from(min_percent) {
             unmet.push(UnmetRule {
                 code: "attendance",

@@ -112,11 +112,8 @@ pub fn document_from_credential(payload: &Value, number: &str, code: &str, jwt: 
         .as_str()
         .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok())
         .unwrap_or_default();
-    let verification_url = payload["description"]
-        .as_str()
-        .and_then(|d| d.rsplit(' ').next())
-        .unwrap_or_default()
-        .to_owned();
+    let verification_url =
+        payload["description"].as_str().and_then(|d| d.rsplit(' ').next()).unwrap_or_default().to_owned();
     CertificateDocument {
         number: number.to_owned(),
         holder_name,
@@ -166,7 +163,12 @@ fn existing_certificate(
         .filter(certificates::training_session_id.eq(session))
         .filter(certificates::holder_id.eq(holder))
         .order(certificates::created_at.asc())
-        .select((certificates::number, certificates::verification_code, certificates::credential_jwt, certificates::status))
+        .select((
+            certificates::number,
+            certificates::verification_code,
+            certificates::credential_jwt,
+            certificates::status,
+        ))
         .first(conn)
         .optional()
         .map_err(DbError::from)
@@ -264,12 +266,16 @@ pub fn issue_certificate(
         let code = random_code();
         let id = CertificateId::generate();
 
-        let (email_stored, first_names, birth_name, usage_name): (String, Option<String>, Option<String>, Option<String>) =
-            users::table
-                .find(&trainee)
-                .select((users::email, users::first_names, users::birth_name, users::usage_name))
-                .first(conn)
-                .map_err(DbError::from)?;
+        let (email_stored, first_names, birth_name, usage_name): (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = users::table
+            .find(&trainee)
+            .select((users::email, users::first_names, users::birth_name, users::usage_name))
+            .first(conn)
+            .map_err(DbError::from)?;
         let family = usage_name.filter(|u| !u.trim().is_empty()).or(birth_name).unwrap_or_default();
         let holder_name = format!("{} {}", first_names.unwrap_or_default().trim(), family.trim().to_uppercase());
         let units: Vec<(i32, String)> = eligibility

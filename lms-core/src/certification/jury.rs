@@ -275,7 +275,9 @@ pub fn parse_jury_csv(text: &str) -> Result<Vec<JuryDecisionInput>, CertifyError
                         notes: line.notes,
                     }),
                     (Err(e), _) => problems.push(format!("ligne {line_no} : {e}")),
-                    (_, Err(_)) => problems.push(format!("ligne {line_no} : date invalide « {} » (AAAA-MM-JJ)", line.date)),
+                    (_, Err(_)) => {
+                        problems.push(format!("ligne {line_no} : date invalide « {} » (AAAA-MM-JJ)", line.date))
+                    }
                 }
             }
         }

@@ -92,26 +92,26 @@ type Row = (
 /// The joined select every lookup shares (a macro: diesel's query types are not nameable here).
 macro_rules! base_query {
     () => {
-    certificates::table
-        .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
-        .inner_join(certifications::table)
-        .left_join(training_sessions::table)
-        .select((
-            certificates::id,
-            certificates::number,
-            certificates::verification_code,
-            users::email,
-            certifications::code,
-            certifications::title,
-            training_sessions::reference.nullable(),
-            certificates::awarded_on,
-            certificates::status,
-            certificates::revoked_at,
-            certificates::revocation_reason,
-            certificates::credential_jwt,
-            certificates::pdf_sha256,
-            certifications::certifier,
-        ))
+        certificates::table
+            .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
+            .inner_join(certifications::table)
+            .left_join(training_sessions::table)
+            .select((
+                certificates::id,
+                certificates::number,
+                certificates::verification_code,
+                users::email,
+                certifications::code,
+                certifications::title,
+                training_sessions::reference.nullable(),
+                certificates::awarded_on,
+                certificates::status,
+                certificates::revoked_at,
+                certificates::revocation_reason,
+                certificates::credential_jwt,
+                certificates::pdf_sha256,
+                certifications::certifier,
+            ))
     };
 }
 

@@ -64,9 +64,18 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
     page.centred(186.0, &TextStyle::body(13.0), "est décerné à");
     page.centred(218.0, &TextStyle::strong(24.0), &doc.holder_name);
     page.centred(250.0, &TextStyle::body(13.0), "pour la certification");
-    let mut y = page.wrapped_centred(280.0, width - 200.0, &TextStyle::heading(20.0), &format!("« {} »", doc.certification_title));
+    let mut y = page.wrapped_centred(
+        280.0,
+        width - 200.0,
+        &TextStyle::heading(20.0),
+        &format!("« {} »", doc.certification_title),
+    );
     y += 4.0;
-    page.centred(y, &TextStyle::body(11.0), &format!("le {}, sur décision du jury, après validation des unités :", date_fr(doc.awarded_on)));
+    page.centred(
+        y,
+        &TextStyle::body(11.0),
+        &format!("le {}, sur décision du jury, après validation des unités :", date_fr(doc.awarded_on)),
+    );
     y += 20.0;
     let unit_style = TextStyle::body(10.0);
     for (number, title) in &doc.units {

@@ -116,7 +116,11 @@ impl Colour {
     pub const WARN: Colour = Colour(0x8a, 0x3b, 0x12);
 
     fn fill(self) -> Fill {
-        Fill { paint: rgb::Color::new(self.0, self.1, self.2).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
+        Fill {
+            paint: rgb::Color::new(self.0, self.1, self.2).into(),
+            opacity: NormalizedF32::ONE,
+            rule: Default::default(),
+        }
     }
 }
 
