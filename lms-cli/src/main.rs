@@ -55,6 +55,12 @@ enum Command {
     /// Émargement : vérification du registre chaîné.
     #[command(subcommand)]
     Attendance(commands::attendance::AttendanceCommand),
+    /// Documents des stagiaires : certificat de réalisation, attestation de fin de formation.
+    #[command(subcommand)]
+    Documents(commands::documents::DocumentsCommand),
+    /// Évaluation des compétences : import CSV.
+    #[command(subcommand)]
+    Assess(commands::assess::AssessCommand),
 }
 
 /// A refusal to report on stderr with exit code 1.
@@ -129,6 +135,8 @@ fn main() -> ExitCode {
         Command::Session(command) => commands::session::run(&context, command),
         Command::Enrolment(command) => commands::enrolment::run(&context, command),
         Command::Attendance(command) => commands::attendance::run(&context, command),
+        Command::Documents(command) => commands::documents::run(&context, command),
+        Command::Assess(command) => commands::assess::run(&context, command),
     };
     match result {
         Ok(code) => code,

@@ -80,8 +80,9 @@ pub struct OrganisationIdentity {
     pub representative: Option<String>,
 }
 
+/// What an unset field prints: the setting to fill in (`lms documents setting KEY VALUE`).
 fn placeholder(key: &str) -> String {
-    format!("[à renseigner : lms documents setting {key} …]")
+    format!("[{key} à renseigner]")
 }
 
 impl OrganisationIdentity {

@@ -279,7 +279,7 @@ impl PdfBuilder {
     pub fn page(&mut self, format: PageFormat) -> PageCanvas<'_> {
         let (width, height) = format.size();
         let settings = PageSettings::from_wh(width, height).unwrap_or_default();
-        PageCanvas { page: self.document.start_page_with(settings), width, height }
+        PageCanvas { page: self.document.start_page_with(settings), width, height, ops: Vec::new() }
     }
 
     /// The finished document.
@@ -288,11 +288,19 @@ impl PdfBuilder {
     }
 }
 
-/// One page being drawn.
+/// A drawing operation, replayed on the page's single content stream by [`PageCanvas::finish`]
+/// (krilla gives one surface per page; recording lets the canvas API stay free of lifetimes).
+enum Op {
+    Text { x: f32, y: f32, style: TextStyle, text: String },
+    Path { path: krilla::geom::Path, fill: Option<Colour>, stroke: Option<(Colour, f32)> },
+}
+
+/// One page being drawn; nothing is written until [`PageCanvas::finish`].
 pub struct PageCanvas<'a> {
     page: krilla::page::Page<'a>,
     width: f32,
     height: f32,
+    ops: Vec<Op>,
 }
 
 impl PageCanvas<'_> {
@@ -308,15 +316,7 @@ impl PageCanvas<'_> {
 
     /// Draws one line of text with its baseline at `y`, starting at `x`.
     pub fn text(&mut self, x: f32, y: f32, style: &TextStyle, text: &str) {
-        let Ok(fonts) = fonts() else { return };
-        let font = match style.weight {
-            Weight::Regular => fonts.regular.clone(),
-            Weight::Bold => fonts.bold.clone(),
-        };
-        let mut surface = self.page.surface();
-        surface.set_fill(Some(style.colour.fill()));
-        surface.draw_text(Point::from_xy(x, y), font, style.size, text, false, TextDirection::LeftToRight);
-        surface.finish();
+        self.ops.push(Op::Text { x, y, style: *style, text: text.to_owned() });
     }
 
     /// Draws one line centred on the page.
@@ -359,16 +359,9 @@ impl PageCanvas<'_> {
         let mut builder = PathBuilder::new();
         builder.move_to(from.0, from.1);
         builder.line_to(to.0, to.1);
-        let Some(path) = builder.finish() else { return };
-        let mut surface = self.page.surface();
-        surface.set_fill(None);
-        surface.set_stroke(Some(Stroke {
-            paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
-            width,
-            ..Default::default()
-        }));
-        surface.draw_path(&path);
-        surface.finish();
+        if let Some(path) = builder.finish() {
+            self.ops.push(Op::Path { path, fill: None, stroke: Some((colour, width)) });
+        }
     }
 
     /// A rectangle outline.
@@ -376,16 +369,19 @@ impl PageCanvas<'_> {
         let Some(rect) = krilla::geom::Rect::from_xywh(x, y, w, h) else { return };
         let mut builder = PathBuilder::new();
         builder.push_rect(rect);
-        let Some(path) = builder.finish() else { return };
-        let mut surface = self.page.surface();
-        surface.set_fill(None);
-        surface.set_stroke(Some(Stroke {
-            paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
-            width,
-            ..Default::default()
-        }));
-        surface.draw_path(&path);
-        surface.finish();
+        if let Some(path) = builder.finish() {
+            self.ops.push(Op::Path { path, fill: None, stroke: Some((colour, width)) });
+        }
+    }
+
+    /// A filled rectangle.
+    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
+        let Some(rect) = krilla::geom::Rect::from_xywh(x, y, w, h) else { return };
+        let mut builder = PathBuilder::new();
+        builder.push_rect(rect);
+        if let Some(path) = builder.finish() {
+            self.ops.push(Op::Path { path, fill: Some(colour), stroke: None });
+        }
     }
 
     /// A QR code of `data` as vector squares, `size` points wide, top-left corner at (x, y).
@@ -413,17 +409,39 @@ impl PageCanvas<'_> {
             }
         }
         if let Some(path) = builder.finish() {
-            let mut surface = self.page.surface();
-            surface.set_stroke(None);
-            surface.set_fill(Some(Colour(0, 0, 0).fill()));
-            surface.draw_path(&path);
-            surface.finish();
+            self.ops.push(Op::Path { path, fill: Some(Colour(0, 0, 0)), stroke: None });
         }
         Ok(())
     }
 
-    /// Ends the page.
-    pub fn finish(self) {
+    /// Draws everything on the page's one content stream and ends the page.
+    pub fn finish(mut self) {
+        let fonts = fonts().ok();
+        let mut surface = self.page.surface();
+        for op in self.ops.drain(..) {
+            match op {
+                Op::Text { x, y, style, text } => {
+                    let Some(fonts) = fonts else { continue };
+                    let font = match style.weight {
+                        Weight::Regular => fonts.regular.clone(),
+                        Weight::Bold => fonts.bold.clone(),
+                    };
+                    surface.set_stroke(None);
+                    surface.set_fill(Some(style.colour.fill()));
+                    surface.draw_text(Point::from_xy(x, y), font, style.size, &text, false, TextDirection::LeftToRight);
+                }
+                Op::Path { path, fill, stroke } => {
+                    surface.set_fill(fill.map(Colour::fill));
+                    surface.set_stroke(stroke.map(|(colour, width)| Stroke {
+                        paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
+                        width,
+                        ..Default::default()
+                    }));
+                    surface.draw_path(&path);
+                }
+            }
+        }
+        surface.finish();
         self.page.finish();
     }
 }
