@@ -55,16 +55,18 @@ pub enum AttendanceCommand {
 /// Writes a rendered document to `out` (through a temporary file, so a failure leaves nothing).
 pub fn write_document(out: &std::path::Path, document: &RenderedDocument) -> Result<(), Failure> {
     let temporary = out.with_extension("pdf.part");
-    std::fs::write(&temporary, &document.bytes)
-        .and_then(|()| std::fs::rename(&temporary, out))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            Failure::new(format!("écriture de {} impossible : {e}", out.display()))
-        })
+    std::fs::write(&temporary, &document.bytes).and_then(|()| std::fs::rename(&temporary, out)).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        Failure::new(format!("écriture de {} impossible : {e}", out.display()))
+    })
 }
 
 /// Prints what was written, or its JSON description.
-pub fn report_document(context: &Context, out: &std::path::Path, document: &RenderedDocument) -> Result<ExitCode, Failure> {
+pub fn report_document(
+    context: &Context,
+    out: &std::path::Path,
+    document: &RenderedDocument,
+) -> Result<ExitCode, Failure> {
     if context.json {
         return output::json(&serde_json::json!({
             "file": out.display().to_string(),

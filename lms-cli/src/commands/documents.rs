@@ -88,7 +88,13 @@ pub fn run(context: &Context, command: DocumentsCommand) -> Result<ExitCode, Fai
             let settings = organisation::organisation_settings(&mut conn)?;
             let rows = settings
                 .iter()
-                .map(|s| vec![s.key.to_owned(), s.value.clone().unwrap_or_else(|| "(non renseigné)".into()), s.label.to_owned()])
+                .map(|s| {
+                    vec![
+                        s.key.to_owned(),
+                        s.value.clone().unwrap_or_else(|| "(non renseigné)".into()),
+                        s.label.to_owned(),
+                    ]
+                })
                 .collect();
             output::listing(context, &settings, &["réglage", "valeur", "description"], rows)
         }

@@ -314,9 +314,10 @@ mod tests {
     use super::*;
 
     fn sample(rows: usize, blank: bool) -> AttendanceSheetDocument {
-        let signature =
-            DrawnSignature::parse(r#"{"width":300,"height":100,"strokes":[[[10,50],[80,20],[150,70],[220,40],[290,30]]]}"#)
-                .unwrap_or_else(|e| panic!("{e}"));
+        let signature = DrawnSignature::parse(
+            r#"{"width":300,"height":100,"strokes":[[[10,50],[80,20],[150,70],[220,40],[290,30]]]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         AttendanceSheetDocument {
             organisation: vec!["Coopérative « Tiers-lieux »".into(), "1 rue de l'Été, 86000 Poitiers".into()],
             course_title: "Piloter un tiers-lieu".into(),

@@ -3,7 +3,10 @@
 
 mod accounts;
 mod catalogue_pages;
+mod checkin;
 mod me;
+mod trainee_records;
+mod trainer;
 
 use axum::Router;
 use axum::extract::State;
@@ -26,6 +29,9 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(catalogue_pages::router())
         .merge(me::router())
+        .merge(trainer::router())
+        .merge(checkin::router())
+        .merge(trainee_records::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
