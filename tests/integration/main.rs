@@ -3,8 +3,12 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod accounts;
+mod assess_import;
 mod attendance;
+mod attendance_support;
+mod checkin;
 mod cli;
+mod documents;
 mod enrolment;
 mod enrolment_http;
 mod fixtures;
@@ -12,3 +16,4 @@ mod geo;
 mod search;
 mod server;
 mod storage;
+mod trainer;
