@@ -74,6 +74,12 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Restaure une sauvegarde SQLite.
     Restore(commands::backup::RestoreArgs),
+    /// Documents des stagiaires : certificat de réalisation, attestation de fin de formation.
+    #[command(subcommand)]
+    Documents(commands::documents::DocumentsCommand),
+    /// Évaluation des compétences : import CSV.
+    #[command(subcommand)]
+    Assess(commands::assess::AssessCommand),
 }
 
 /// A refusal to report on stderr with exit code 1.
@@ -155,6 +161,8 @@ fn main() -> ExitCode {
         Command::Report(command) => commands::report::run(&context, command),
         Command::Backup(args) => commands::backup::backup(&context, args),
         Command::Restore(args) => commands::backup::restore(&context, args),
+        Command::Documents(command) => commands::documents::run(&context, command),
+        Command::Assess(command) => commands::assess::run(&context, command),
     };
     match result {
         Ok(code) => code,

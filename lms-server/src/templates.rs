@@ -17,6 +17,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("convocation.html", include_str!("../templates/convocation.html")),
     ("verify.html", include_str!("../templates/verify.html")),
     ("outcomes.html", include_str!("../templates/outcomes.html")),
+    ("me_records.html", include_str!("../templates/me_records.html")),
+    ("checkin.html", include_str!("../templates/checkin.html")),
+    ("trainer_sessions.html", include_str!("../templates/trainer_sessions.html")),
+    ("trainer_session.html", include_str!("../templates/trainer_session.html")),
+    ("trainer_sheet.html", include_str!("../templates/trainer_sheet.html")),
+    ("trainer_checkin.html", include_str!("../templates/trainer_checkin.html")),
+    ("trainer_signature.html", include_str!("../templates/trainer_signature.html")),
+    ("trainer_grid.html", include_str!("../templates/trainer_grid.html")),
+    ("trainer_trainee.html", include_str!("../templates/trainer_trainee.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.

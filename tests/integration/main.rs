@@ -3,11 +3,15 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod accounts;
+mod assess_import;
 mod attendance;
+mod attendance_support;
 mod authorization;
 mod browser;
 mod certification;
+mod checkin;
 mod cli;
+mod documents;
 mod enrolment;
 mod enrolment_http;
 mod exports;
@@ -19,3 +23,4 @@ mod scale_out;
 mod search;
 mod server;
 mod storage;
+mod trainer;

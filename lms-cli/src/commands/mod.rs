@@ -1,10 +1,12 @@
 //! One module per noun, each with its clap arguments and a `run` that calls `lms-core`.
 
+pub mod assess;
 pub mod attendance;
 pub mod backup;
 pub mod certify;
 pub mod course;
 pub mod db;
+pub mod documents;
 pub mod enrolment;
 pub mod export;
 pub mod fixtures;

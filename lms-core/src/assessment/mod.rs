@@ -1,6 +1,14 @@
 //! Assessment: each trainee's result on each competence of the course's référentiel
 //! (acquired / in progress / not acquired), by whom, when, with evidence notes. Every result is
 //! kept; the latest per competence is the current one.
+//!
+//! [`grid`] is what trainers read and write (trainees × competences, grouped by unit) and what a
+//! trainee reads of their own results; [`import`] is the bulk CSV import (`lms assess import`);
+//! [`attestation`] renders the attestation de fin de formation with the results.
+
+pub mod attestation;
+pub mod grid;
+pub mod import;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -23,6 +31,27 @@ pub enum AssessmentError {
     /// The person is not a trainee of the session.
     #[error("cette personne n'est pas stagiaire de la session")]
     NotATrainee,
+    /// Who may read or write the session (see [`crate::attendance::authz`]), or a document
+    /// built from attendance.
+    #[error(transparent)]
+    Access(#[from] crate::attendance::AttendanceError),
+    /// One line of a grid was refused; nothing was written.
+    #[error("{line} : {source}")]
+    InLine {
+        /// Which line (trainee and competence).
+        line: String,
+        /// Why.
+        source: Box<AssessmentError>,
+    },
+    /// A CSV import was refused as a whole: every invalid line, numbered as in the file.
+    #[error("fichier refusé, rien n'a été enregistré : {}", .0.iter().map(|p| format!("ligne {} : {}", p.line, p.message)).collect::<Vec<_>>().join(" ; "))]
+    ImportRejected(Vec<import::ImportProblem>),
+    /// The attestation de fin de formation is handed out at the end of the training.
+    #[error("l'attestation de fin de formation est disponible après la dernière demi-journée de la session")]
+    NotFinished,
+    /// A document could not be rendered.
+    #[error(transparent)]
+    Document(#[from] crate::documents::PdfError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -32,6 +61,10 @@ impl Classify for AssessmentError {
     fn kind(&self) -> ErrorKind {
         match self {
             AssessmentError::Db(e) => e.kind(),
+            AssessmentError::Access(e) => e.kind(),
+            AssessmentError::InLine { source, .. } => source.kind(),
+            AssessmentError::Document(e) => e.kind(),
+            AssessmentError::NotFinished => ErrorKind::Conflict,
             _ => ErrorKind::Invalid,
         }
     }
@@ -40,7 +73,18 @@ impl Classify for AssessmentError {
             AssessmentError::Invalid(_) => "invalid_assessment",
             AssessmentError::UnknownCompetence(_) => "unknown_competence",
             AssessmentError::NotATrainee => "not_a_trainee",
+            AssessmentError::Access(e) => e.code(),
+            AssessmentError::InLine { source, .. } => source.code(),
+            AssessmentError::ImportRejected(_) => "import_rejected",
+            AssessmentError::NotFinished => "training_not_finished",
+            AssessmentError::Document(e) => e.code(),
             AssessmentError::Db(e) => e.code(),
+        }
+    }
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            AssessmentError::ImportRejected(problems) => Some(serde_json::json!({ "problems": problems })),
+            _ => None,
         }
     }
 }
@@ -67,15 +111,35 @@ impl AssessmentResult {
         }
     }
 
-    /// Parses `acquired`, `in_progress` or `not_acquired`.
+    /// French label.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            AssessmentResult::Acquired => "Acquise",
+            AssessmentResult::InProgress => "En cours d'acquisition",
+            AssessmentResult::NotAcquired => "Non acquise",
+        }
+    }
+
+    /// Parses `acquired`, `in_progress` or `not_acquired` (and, for people typing a CSV file, the
+    /// French `acquise`, `en cours`, `non acquise`, case and accents ignored).
     pub fn parse(raw: &str) -> Result<Self, AssessmentError> {
-        match raw.trim() {
-            "acquired" => Ok(AssessmentResult::Acquired),
-            "in_progress" => Ok(AssessmentResult::InProgress),
-            "not_acquired" => Ok(AssessmentResult::NotAcquired),
-            other => Err(AssessmentError::Invalid(format!(
+        let folded: String = raw
+            .trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                ' ' | '-' => '_',
+                'é' | 'è' => 'e',
+                other => other,
+            })
+            .collect();
+        match folded.as_str() {
+            "acquired" | "acquise" | "acquis" => Ok(AssessmentResult::Acquired),
+            "in_progress" | "en_cours" | "en_cours_d'acquisition" => Ok(AssessmentResult::InProgress),
+            "not_acquired" | "non_acquise" | "non_acquis" => Ok(AssessmentResult::NotAcquired),
+            _ => Err(AssessmentError::Invalid(format!(
                 "résultat inconnu « {} » (attendu : acquired, in_progress ou not_acquired)",
-                other.chars().take(40).collect::<String>()
+                raw.trim().chars().take(40).collect::<String>()
             ))),
         }
     }

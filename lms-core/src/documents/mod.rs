@@ -10,3 +10,9 @@ pub mod certificate;
 pub mod pdf;
 
 pub use pdf::PdfError;
+pub mod attendance_sheet;
+pub mod attestation;
+pub mod completion;
+pub mod flow;
+pub mod organisation;
+pub mod qr;

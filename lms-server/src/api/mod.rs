@@ -3,6 +3,8 @@
 //! `router()`. Errors answer `{"error": {"code", "message", …}}` through [`crate::ApiError`].
 
 mod accounts;
+mod assessment;
+mod attendance;
 mod catalogue;
 mod enrolments;
 mod json;
@@ -12,6 +14,7 @@ use axum::Router;
 
 use crate::state::AppState;
 
+pub use attendance::{half_day_id, public_base};
 pub use catalogue::session_id;
 pub use json::ApiJson;
 
@@ -22,4 +25,6 @@ pub fn router() -> Router<AppState> {
         .merge(catalogue::router())
         .merge(enrolments::router())
         .merge(search::router())
+        .merge(attendance::router())
+        .merge(assessment::router())
 }

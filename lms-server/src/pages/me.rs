@@ -60,6 +60,10 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
         Ok(found) => found,
         Err(error) => return error_page(&state, error),
     };
+    let records = match super::trainee_records::records_context(&state, &caller).await {
+        Ok(records) => records,
+        Err(error) => return error_page(&state, error),
+    };
     let next: Vec<NextHalfDay> = next
         .into_iter()
         .map(|h| NextHalfDay {
@@ -94,6 +98,7 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
             enrolments => mine,
             next_half_days => next,
             notifications => notes,
+            records => records,
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },

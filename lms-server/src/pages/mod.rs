@@ -4,7 +4,10 @@
 mod accounts;
 mod catalogue_pages;
 mod home;
+mod checkin;
 mod me;
+mod trainee_records;
+mod trainer;
 
 use axum::Router;
 use axum::extract::State;
@@ -25,6 +28,9 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(catalogue_pages::router())
         .merge(me::router())
+        .merge(trainer::router())
+        .merge(checkin::router())
+        .merge(trainee_records::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.

@@ -1,0 +1,112 @@
+//! The attestation de fin de formation of one trainee: the course's objectives and nature, the
+//! duration scheduled and actually attended (from the attendance ledger), and the latest result
+//! on each competence of the référentiel. Handed out once the last half-day is over.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AssessmentError;
+use super::grid::trainee_record;
+use crate::attendance::authz::Actor;
+use crate::attendance::records::{RenderedDocument, document_trainee};
+use crate::attendance::sheets::one_attendance;
+use crate::db::ids::TrainingSessionId;
+use crate::db::schema::{courses, training_sessions};
+use crate::db::{self, DbConn, DbError};
+use crate::documents::attestation::{AttestationDocument, UnitResults, render_attestation};
+use crate::documents::organisation::OrganisationIdentity;
+use crate::locale::to_paris;
+
+fn nature_label(nature: &str) -> &'static str {
+    match nature {
+        "bilan" => "bilan de compétences",
+        "vae" => "action de validation des acquis de l'expérience",
+        "apprentissage" => "action de formation par apprentissage",
+        _ => "action de formation",
+    }
+}
+
+/// Renders a trainee's attestation: the trainee themself, trainers of the session,
+/// administrators, the console. Refused before the last half-day is over.
+pub fn attestation_pdf(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+    trainee: &str,
+    now: NaiveDateTime,
+) -> Result<RenderedDocument, AssessmentError> {
+    let (doc, ledger) = db::read_transaction(conn, |conn| {
+        let (trainee_id, name) = document_trainee(conn, actor, session, trainee)?;
+        let attendance = one_attendance(conn, session, &trainee_id, now)?;
+        if !attendance.attestation_available {
+            return Err(AssessmentError::NotFinished);
+        }
+        let record = trainee_record(conn, session, &trainee_id)?;
+        let (objectives, nature, evaluation): (String, String, String) = training_sessions::table
+            .inner_join(courses::table)
+            .filter(training_sessions::id.eq(session))
+            .select((courses::objectives, courses::nature, courses::evaluation_modalities))
+            .first(conn)
+            .map_err(DbError::from)?;
+        let organisation = OrganisationIdentity::load(conn)?;
+        let ledger = crate::attendance::ledger_position(conn, session)?;
+        let units: Vec<UnitResults> = record
+            .units
+            .iter()
+            .map(|unit| UnitResults {
+                title: format!("Unité {} — {}", unit.number, unit.title),
+                competences: unit
+                    .competences
+                    .iter()
+                    .map(|c| {
+                        let (result, on) = match &c.current {
+                            Some(current) => {
+                                (current.result.label_fr().to_owned(), Some(to_paris(current.assessed_at).date()))
+                            }
+                            None => ("Non évaluée".to_owned(), None),
+                        };
+                        (c.code.clone(), c.label.clone(), result, on)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let validated = record.units.iter().filter(|u| u.validated).count();
+        let summary = if record.total == 0 {
+            "Formation sans évaluation par compétence.".to_owned()
+        } else {
+            format!(
+                "{} compétence(s) acquise(s) sur {} ; {} unité(s) validée(s) sur {}.",
+                record.acquired,
+                record.total,
+                validated,
+                record.units.len()
+            )
+        };
+        Ok((
+            AttestationDocument {
+                organisation: organisation.header_lines(),
+                organisation_name: organisation.display_name(),
+                representative: organisation.display_representative(),
+                city: organisation.display_city(),
+                trainee_name: name,
+                course_title: attendance.session.course_title.clone(),
+                session_reference: attendance.session.reference.clone(),
+                nature: nature_label(&nature).to_owned(),
+                objectives: serde_json::from_str(&objectives).unwrap_or_default(),
+                start: attendance.session.start,
+                end: attendance.session.end,
+                scheduled_minutes: attendance.scheduled_minutes,
+                attended_minutes: attendance.attended_minutes,
+                certification: record.certification.clone(),
+                evaluation_modalities: evaluation,
+                units,
+                summary,
+                issued_on: to_paris(now).date(),
+            },
+            ledger,
+        ))
+    })?;
+    let bytes = render_attestation(&doc)?;
+    let name = format!("attestation-fin-formation-{}-{}.pdf", doc.session_reference, doc.trainee_name);
+    Ok(RenderedDocument::from_parts(bytes, name, ledger, 0))
+}

@@ -1,0 +1,146 @@
+//! Who may read or write a training session's attendance and assessments — the one home of
+//! these rules, used by every door (pages, API, CLI) and by [`crate::assessment`].
+//!
+//! - a trainer reads and writes only the sessions they teach (listed in `session_trainers` and
+//!   holding the trainer role);
+//! - an administrator reads every session but writes none (attendance is the trainer's word);
+//! - a trainee reads only their own records;
+//! - the command line is the administrator at the console, who holds the database anyway.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::AttendanceError;
+use crate::access::Caller;
+use crate::db::ids::{TrainingSessionId, UserId};
+use crate::db::schema::{session_trainers, training_sessions};
+use crate::db::{DbConn, DbError};
+use crate::people::Role;
+
+/// Who is acting.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A person authenticated by the web pages or the API.
+    Person(&'a Caller),
+    /// The administrator at the command line.
+    Console,
+}
+
+/// What an actor may do with one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionRight {
+    /// A trainer of the session: reads and writes.
+    Teaches,
+    /// An administrator: reads only.
+    Oversees,
+    /// The command line: reads (documents, exports) and bulk imports.
+    Console,
+}
+
+impl SessionRight {
+    /// True when attendance and assessments of the session may be written.
+    pub fn can_write(self) -> bool {
+        self == SessionRight::Teaches
+    }
+}
+
+fn session_exists(conn: &mut DbConn, session: &TrainingSessionId) -> Result<bool, DbError> {
+    diesel::select(diesel::dsl::exists(training_sessions::table.find(session))).get_result(conn).map_err(DbError::from)
+}
+
+/// True when `trainer` is listed as a trainer of `session`.
+pub fn teaches(conn: &mut DbConn, trainer: &UserId, session: &TrainingSessionId) -> Result<bool, DbError> {
+    diesel::select(diesel::dsl::exists(
+        session_trainers::table
+            .filter(session_trainers::training_session_id.eq(session))
+            .filter(session_trainers::trainer_id.eq(trainer)),
+    ))
+    .get_result(conn)
+    .map_err(DbError::from)
+}
+
+/// What `actor` may do with `session`: refused (403) unless they teach it or administer; 404 for
+/// an unknown session.
+pub fn ensure_can_read(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+) -> Result<SessionRight, AttendanceError> {
+    if !session_exists(conn, session)? {
+        return Err(AttendanceError::UnknownTrainingSession);
+    }
+    match actor {
+        Actor::Console => Ok(SessionRight::Console),
+        Actor::Person(caller) => {
+            if caller.has_role(Role::Trainer) && teaches(conn, &caller.user.id, session)? {
+                Ok(SessionRight::Teaches)
+            } else if caller.has_role(Role::Admin) {
+                Ok(SessionRight::Oversees)
+            } else {
+                Err(AttendanceError::Forbidden("vous n'animez pas cette session"))
+            }
+        }
+    }
+}
+
+/// Refused unless `caller` is a trainer of `session` (the only people who write its attendance
+/// and its assessments).
+pub fn ensure_trainer_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+) -> Result<(), AttendanceError> {
+    match ensure_can_read(conn, Actor::Person(caller), session)? {
+        SessionRight::Teaches => Ok(()),
+        _ => Err(AttendanceError::Forbidden("seul·e un·e formateur·rice de la session peut faire cette saisie")),
+    }
+}
+
+/// Refused unless `actor` may read the records of `trainee` in `session`: the trainee themself,
+/// a trainer of the session, an administrator, or the console.
+pub fn ensure_can_read_trainee(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+) -> Result<(), AttendanceError> {
+    match actor {
+        Actor::Person(caller) if &caller.user.id == trainee => {
+            if session_exists(conn, session)? {
+                Ok(())
+            } else {
+                Err(AttendanceError::UnknownTrainingSession)
+            }
+        }
+        _ => ensure_can_read(conn, actor, session).map(|_| ()),
+    }
+}
+
+/// Sessions a person may open on the trainer pages: those they teach, and every session for an
+/// administrator. Each with the right they have on it.
+pub fn readable_sessions(
+    conn: &mut DbConn,
+    caller: &Caller,
+) -> Result<Vec<(TrainingSessionId, SessionRight)>, AttendanceError> {
+    let taught: Vec<TrainingSessionId> = if caller.has_role(Role::Trainer) {
+        session_trainers::table
+            .filter(session_trainers::trainer_id.eq(&caller.user.id))
+            .select(session_trainers::training_session_id)
+            .load(conn)
+            .map_err(DbError::from)?
+    } else {
+        Vec::new()
+    };
+    let mut out: Vec<(TrainingSessionId, SessionRight)> =
+        taught.iter().map(|id| (id.clone(), SessionRight::Teaches)).collect();
+    if caller.has_role(Role::Admin) {
+        let all: Vec<TrainingSessionId> =
+            training_sessions::table.select(training_sessions::id).load(conn).map_err(DbError::from)?;
+        out.extend(all.into_iter().filter(|id| !taught.contains(id)).map(|id| (id, SessionRight::Oversees)));
+    }
+    if out.is_empty() && !caller.has_role(Role::Trainer) && !caller.has_role(Role::Admin) {
+        return Err(AttendanceError::Forbidden("espace réservé aux formateur·rices"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,263 @@
+//! Self check-in: the trainer's device shows a short code (and its QR code) that rotates; the
+//! trainee types it, or scans it, on their own phone while logged in.
+//!
+//! Rules:
+//! - a code is bound to one half-day (hence one session) and is issued only while that half-day is
+//!   under way, by a trainer of the session;
+//! - it expires [`CODE_VALIDITY_SECONDS`] after issue (and never after the half-day ends); the
+//!   trainer's page fetches a new one every [`ROTATION_SECONDS`], so a code photographed and sent
+//!   to someone elsewhere is soon worthless;
+//! - only its SHA-256 is stored: a copy of the database does not give valid codes;
+//! - a trainee signs a half-day once: replaying a code (or a newer one) is refused;
+//! - the entry records the time, the code used, and the phone's address and browser as evidence,
+//!   with the SHA-256 of that evidence.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::Rng;
+use serde::Serialize;
+
+use super::authz::ensure_trainer_of;
+use super::recording::already_signed;
+use super::sheets::{HalfDayInfo, half_day_info, session_header};
+use super::{
+    AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, is_confirmed_trainee,
+    latest_status_entry, load_half_day, lock_cursor, push_status, sha256_hex,
+};
+use crate::access::{Caller, ClientInfo};
+use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId};
+use crate::db::schema::{checkin_codes, half_days};
+use crate::db::{self, DbConn, DbError};
+
+/// How long a code is accepted after it is shown.
+pub const CODE_VALIDITY_SECONDS: i64 = 120;
+/// How often the trainer's page shows a new code.
+pub const ROTATION_SECONDS: i64 = 45;
+/// Characters of a code.
+pub const CODE_LENGTH: usize = 6;
+/// A trainee checking in later than this after the start is recorded late, with the minutes.
+pub const LATE_AFTER_MINUTES: i64 = 10;
+/// Crockford's base32 alphabet: no I, L, O or U to misread.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A code just issued, to show once (it cannot be read back: only its hash is kept).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IssuedCode {
+    /// The code, as typed (`K7M2QX`).
+    pub code: String,
+    /// The session.
+    pub session: TrainingSessionId,
+    /// The half-day it is bound to.
+    pub half_day: HalfDayId,
+    /// When it stops being accepted (UTC).
+    pub expires_at: NaiveDateTime,
+    /// When the trainer's page should show a new one (seconds).
+    pub refresh_seconds: i64,
+}
+
+fn code_hash(code: &str) -> String {
+    sha256_hex(format!("checkin:{code}").as_bytes())
+}
+
+/// Normalises what a trainee typed: case, spaces and dashes ignored, and the letters Crockford
+/// base32 leaves out read as the digits they look like.
+pub fn normalize_code(raw: &str) -> Option<String> {
+    let code: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    (code.len() == CODE_LENGTH && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+}
+
+fn random_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    (0..CODE_LENGTH).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Issues a new code for a half-day under way. Only a trainer of the session.
+pub fn issue_checkin_code(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    now: NaiveDateTime,
+) -> Result<IssuedCode, AttendanceError> {
+    db::write_transaction(conn, |conn| {
+        ensure_trainer_of(conn, caller, session)?;
+        let context = load_half_day(conn, session, half_day)?;
+        if now < context.starts_at {
+            return Err(AttendanceError::NotStarted);
+        }
+        if now >= context.ends_at {
+            return Err(AttendanceError::HalfDayOver);
+        }
+        if context.closed {
+            return Err(AttendanceError::ClosedHalfDay);
+        }
+        // Expired codes of this half-day are of no use any more; keep the table small.
+        diesel::delete(
+            checkin_codes::table
+                .filter(checkin_codes::half_day_id.eq(half_day))
+                .filter(checkin_codes::expires_at.le(now)),
+        )
+        .execute(conn)
+        .map_err(DbError::from)?;
+        let code = random_code();
+        let expires_at = (now + Duration::seconds(CODE_VALIDITY_SECONDS)).min(context.ends_at);
+        diesel::insert_into(checkin_codes::table)
+            .values((
+                checkin_codes::id.eq(uuid::Uuid::now_v7().to_string()),
+                checkin_codes::half_day_id.eq(half_day),
+                checkin_codes::code_hash.eq(code_hash(&code)),
+                checkin_codes::issued_by.eq(&caller.user.id),
+                checkin_codes::issued_at.eq(now),
+                checkin_codes::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        Ok(IssuedCode {
+            code,
+            session: session.clone(),
+            half_day: half_day.clone(),
+            expires_at,
+            refresh_seconds: ROTATION_SECONDS,
+        })
+    })
+}
+
+/// What a successful check-in recorded.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckinOutcome {
+    /// The session.
+    pub session: TrainingSessionId,
+    /// Its course title.
+    pub course_title: String,
+    /// The half-day signed.
+    pub half_day: HalfDayInfo,
+    /// `present`, or `late` after [`LATE_AFTER_MINUTES`].
+    pub status: AttendanceStatus,
+    /// Minutes late.
+    pub late_minutes: i32,
+    /// The ledger entry.
+    pub entry: AttendanceEntryId,
+    /// When (UTC).
+    pub recorded_at: NaiveDateTime,
+    /// SHA-256 of the evidence stored with the entry.
+    pub evidence_sha256: String,
+}
+
+/// The trainee signs the half-day a code was issued for.
+pub fn check_in(
+    conn: &mut DbConn,
+    caller: &Caller,
+    raw_code: &str,
+    client: &ClientInfo,
+    now: NaiveDateTime,
+) -> Result<CheckinOutcome, AttendanceError> {
+    let code = normalize_code(raw_code).ok_or(AttendanceError::UnknownCheckinCode)?;
+    let hash = code_hash(&code);
+    db::write_transaction(conn, |conn| {
+        let issued: Vec<(String, HalfDayId, NaiveDateTime)> = checkin_codes::table
+            .filter(checkin_codes::code_hash.eq(&hash))
+            .order(checkin_codes::expires_at.desc())
+            .select((checkin_codes::id, checkin_codes::half_day_id, checkin_codes::expires_at))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let (code_id, half_day, _) = match issued.iter().find(|(_, _, expires_at)| *expires_at > now) {
+            Some(live) => live.clone(),
+            None if issued.is_empty() => return Err(AttendanceError::UnknownCheckinCode),
+            None => return Err(AttendanceError::ExpiredCheckinCode),
+        };
+        let session: TrainingSessionId = half_days::table
+            .find(&half_day)
+            .select(half_days::training_session_id)
+            .first(conn)
+            .map_err(DbError::from)?;
+        let mut cursor = lock_cursor(conn, &session)?;
+        let trainee = &caller.user.id;
+        if !is_confirmed_trainee(conn, &session, trainee)? {
+            return Err(AttendanceError::NotATrainee);
+        }
+        let context = load_half_day(conn, &session, &half_day)?;
+        if now < context.starts_at {
+            return Err(AttendanceError::NotStarted);
+        }
+        if now >= context.ends_at {
+            return Err(AttendanceError::HalfDayOver);
+        }
+        if context.closed {
+            return Err(AttendanceError::ClosedHalfDay);
+        }
+        if already_signed(conn, &half_day, trainee)? {
+            return Err(AttendanceError::AlreadySigned);
+        }
+        let late = (now - context.starts_at).num_minutes();
+        let (status, late_minutes) = if late > LATE_AFTER_MINUTES {
+            let capped = late.min(240).min(i64::from(context.minutes));
+            (AttendanceStatus::Late, i32::try_from(capped).unwrap_or(240))
+        } else {
+            (AttendanceStatus::Present, 0)
+        };
+        let clean = clean_status(status, late_minutes, 0, None)?;
+        let evidence = serde_json::json!({
+            "checkin_code": code_id,
+            "ip": client.ip,
+            "user_agent": client.user_agent.as_deref().map(|ua| ua.chars().take(300).collect::<String>()),
+        })
+        .to_string();
+        let evidence_sha256 = sha256_hex(evidence.as_bytes());
+        let previous = latest_status_entry(conn, &half_day, trainee)?;
+        let entry = push_status(
+            conn,
+            &session,
+            &mut cursor,
+            &StatusEntry {
+                half_day: &half_day,
+                trainee,
+                clean: &clean,
+                method: SignatureMethod::SelfCheckin,
+                signature_data: Some(&evidence),
+                evidence_sha256: Some(&evidence_sha256),
+                supersedes: previous.as_ref().map(|p| &p.id),
+                correction_reason: None,
+                recorded_by: trainee,
+                recorded_at: now,
+            },
+        )?;
+        cursor.store(conn, &session)?;
+        Ok(CheckinOutcome {
+            course_title: session_header(conn, &session)?.course_title,
+            half_day: half_day_info(conn, &session, &half_day)?,
+            session,
+            status,
+            late_minutes,
+            entry,
+            recorded_at: now,
+            evidence_sha256,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_short_unambiguous_and_forgiving_to_type() {
+        for _ in 0..50 {
+            let code = random_code();
+            assert_eq!(normalize_code(&code).as_deref(), Some(code.as_str()));
+        }
+        assert_eq!(normalize_code(" k7m-2qx ").as_deref(), Some("K7M2QX"));
+        assert_eq!(normalize_code("O1IL23").as_deref(), Some("011123"));
+        for bad in ["", "K7M2Q", "K7M2QXX", "K7M2Q!", "ÉÉÉÉÉÉ", "UUUUUU"] {
+            assert_eq!(normalize_code(bad), None, "{bad}");
+        }
+        assert_ne!(code_hash("K7M2QX"), code_hash("K7M2QY"));
+    }
+}

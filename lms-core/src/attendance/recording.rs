@@ -1,0 +1,328 @@
+//! What trainers write: a whole half-day sheet in one transaction (from the form, the API, or a
+//! scanned paper sheet), a trainee's drawn signature, and the co-signature that closes a complete
+//! sheet. Every use case checks that the caller teaches the session, validates every line before
+//! writing, and writes nothing when anything is refused.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::authz::ensure_trainer_of;
+use super::sheets::confirmed_trainees;
+use super::signature::DrawnSignature;
+use super::{
+    AttendanceError, AttendanceStatus, CleanStatus, LedgerPosition, SignatureMethod, StatusEntry, clean_status,
+    clean_text, is_confirmed_trainee, latest_status_entry, load_half_day, lock_cursor, push_status,
+};
+use crate::access::Caller;
+use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
+use crate::db::{self, DbConn, DbError};
+
+/// Most lines accepted in one sheet.
+pub const MAX_SHEET_LINES: usize = 500;
+
+/// One trainee's line of a sheet being recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetLine {
+    /// The trainee: user id, or e-mail address.
+    pub trainee: String,
+    /// Status.
+    pub status: AttendanceStatus,
+    /// Minutes late (with `late`) or left early (with `left_early`); ignored otherwise.
+    pub minutes: i32,
+    /// Reason of an excused absence.
+    pub reason: Option<String>,
+}
+
+/// A whole sheet to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetInput {
+    /// Lines, at most one per trainee.
+    pub lines: Vec<SheetLine>,
+    /// `trainer_entry` (default) or `paper_scan`.
+    pub method: SignatureMethod,
+    /// SHA-256 of the scanned paper sheet (required with `paper_scan`, refused otherwise).
+    pub evidence_sha256: Option<String>,
+    /// Why a co-signed half-day is corrected (required then).
+    pub correction_reason: Option<String>,
+}
+
+/// What recording a sheet did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SheetOutcome {
+    /// Entries appended (lines that changed something).
+    pub recorded: usize,
+    /// Lines identical to the current status, left alone.
+    pub unchanged: usize,
+    /// The new entries, in chain order.
+    pub entries: Vec<AttendanceEntryId>,
+    /// Head of the chain afterwards.
+    pub ledger: LedgerPosition,
+}
+
+/// Resolves a trainee given by id or e-mail address.
+fn resolve_person(conn: &mut DbConn, raw: &str) -> Result<Option<UserId>, DbError> {
+    if let Ok(id) = UserId::parse(raw) {
+        return Ok(Some(id));
+    }
+    crate::people::user_id_by_email(conn, raw)
+}
+
+fn in_sheet(trainee: &str, error: AttendanceError) -> AttendanceError {
+    AttendanceError::InSheet { trainee: trainee.chars().take(120).collect(), source: Box::new(error) }
+}
+
+/// Records every line of a half-day's sheet in one transaction. Only a trainer of the session,
+/// only confirmed trainees, only once the half-day has started. Lines identical to the current
+/// status are left alone (re-sending a sheet adds nothing). On a co-signed half-day, every change
+/// supersedes the previous entry and needs `correction_reason`.
+pub fn record_sheet(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    input: &SheetInput,
+    now: NaiveDateTime,
+) -> Result<SheetOutcome, AttendanceError> {
+    if input.lines.is_empty() {
+        return Err(AttendanceError::Invalid("la feuille ne contient aucune ligne".into()));
+    }
+    if input.lines.len() > MAX_SHEET_LINES {
+        return Err(AttendanceError::Invalid(format!("au plus {MAX_SHEET_LINES} lignes par feuille")));
+    }
+    let evidence = clean_text(input.evidence_sha256.as_deref()).map(|h| h.to_ascii_lowercase());
+    match (input.method, &evidence) {
+        (SignatureMethod::PaperScan, None) => {
+            return Err(AttendanceError::Invalid(
+                "une feuille papier numérisée s'enregistre avec l'empreinte SHA-256 du fichier".into(),
+            ));
+        }
+        (SignatureMethod::TrainerEntry, Some(_)) => {
+            return Err(AttendanceError::Invalid(
+                "l'empreinte d'un scan ne s'indique qu'avec le mode « feuille papier numérisée »".into(),
+            ));
+        }
+        (SignatureMethod::SelfCheckin | SignatureMethod::DrawnSignature, _) => {
+            return Err(AttendanceError::Invalid(
+                "une feuille s'enregistre en saisie du formateur ou depuis une feuille papier numérisée".into(),
+            ));
+        }
+        _ => {}
+    }
+    super::check_evidence(None, evidence.as_deref())?;
+    let correction_reason = clean_text(input.correction_reason.as_deref());
+    if correction_reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(AttendanceError::Invalid("motif de correction trop long (500 caractères au plus)".into()));
+    }
+    // Checked before any database access, so a malformed line is reported whatever the state.
+    let mut cleaned: Vec<(&SheetLine, CleanStatus)> = Vec::with_capacity(input.lines.len());
+    for line in &input.lines {
+        let clean = clean_status(line.status, line.minutes, line.minutes, line.reason.as_deref())
+            .map_err(|e| in_sheet(&line.trainee, e))?;
+        cleaned.push((line, clean));
+    }
+
+    db::write_transaction(conn, |conn| {
+        ensure_trainer_of(conn, caller, session)?;
+        let mut cursor = lock_cursor(conn, session)?;
+        let context = load_half_day(conn, session, half_day)?;
+        if now < context.starts_at {
+            return Err(AttendanceError::NotStarted);
+        }
+        let names: std::collections::HashMap<UserId, String> =
+            confirmed_trainees(conn, session)?.into_iter().map(|(id, name, _)| (id, name)).collect();
+        let mut seen: HashSet<UserId> = HashSet::new();
+        let mut resolved: Vec<(UserId, &SheetLine, &CleanStatus)> = Vec::with_capacity(cleaned.len());
+        for (line, clean) in &cleaned {
+            let trainee = match resolve_person(conn, &line.trainee)? {
+                Some(id) if names.contains_key(&id) => id,
+                _ => return Err(in_sheet(&line.trainee, AttendanceError::NotATrainee)),
+            };
+            if !seen.insert(trainee.clone()) {
+                return Err(in_sheet(
+                    &names[&trainee],
+                    AttendanceError::Invalid("figure deux fois sur la feuille".into()),
+                ));
+            }
+            resolved.push((trainee, line, clean));
+        }
+        let mut entries = Vec::new();
+        let mut unchanged = 0;
+        for (trainee, _, clean) in resolved {
+            let previous = latest_status_entry(conn, half_day, &trainee)?;
+            if previous.as_ref().is_some_and(|p| clean.same_as(p)) {
+                unchanged += 1;
+                continue;
+            }
+            let correction = if context.closed {
+                if previous.is_none() || correction_reason.is_none() {
+                    return Err(in_sheet(&names[&trainee], AttendanceError::ClosedHalfDay));
+                }
+                correction_reason.as_deref()
+            } else {
+                None
+            };
+            let id = push_status(
+                conn,
+                session,
+                &mut cursor,
+                &StatusEntry {
+                    half_day,
+                    trainee: &trainee,
+                    clean,
+                    method: input.method,
+                    signature_data: None,
+                    evidence_sha256: evidence.as_deref(),
+                    supersedes: previous.as_ref().map(|p| &p.id),
+                    correction_reason: correction,
+                    recorded_by: &caller.user.id,
+                    recorded_at: now,
+                },
+            )?;
+            entries.push(id);
+        }
+        if !entries.is_empty() {
+            cursor.store(conn, session)?;
+        }
+        Ok(SheetOutcome {
+            recorded: entries.len(),
+            unchanged,
+            entries,
+            ledger: LedgerPosition { seq: cursor.seq, hash: cursor.head.clone() },
+        })
+    })
+}
+
+/// What recording a drawn signature did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignatureOutcome {
+    /// The ledger entry.
+    pub entry: AttendanceEntryId,
+    /// SHA-256 of the stored canonical signature.
+    pub signature_sha256: String,
+    /// Status recorded (present).
+    pub status: AttendanceStatus,
+}
+
+/// Records a trainee's signature drawn on the trainer's device: status present, the vector
+/// signature in the entry and its SHA-256 as evidence. Once per trainee and half-day, from the
+/// start of the half-day until it is co-signed.
+pub fn record_drawn_signature(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    trainee: &str,
+    signature_json: &str,
+    now: NaiveDateTime,
+) -> Result<SignatureOutcome, AttendanceError> {
+    let signature = DrawnSignature::parse(signature_json)?;
+    let canonical = signature.canonical();
+    let digest = super::sha256_hex(canonical.as_bytes());
+    db::write_transaction(conn, |conn| {
+        ensure_trainer_of(conn, caller, session)?;
+        let mut cursor = lock_cursor(conn, session)?;
+        let context = load_half_day(conn, session, half_day)?;
+        if now < context.starts_at {
+            return Err(AttendanceError::NotStarted);
+        }
+        if context.closed {
+            return Err(AttendanceError::ClosedHalfDay);
+        }
+        let trainee = match resolve_person(conn, trainee)? {
+            Some(id) if is_confirmed_trainee(conn, session, &id)? => id,
+            _ => return Err(AttendanceError::NotATrainee),
+        };
+        if already_signed(conn, half_day, &trainee)? {
+            return Err(AttendanceError::AlreadySigned);
+        }
+        let previous = latest_status_entry(conn, half_day, &trainee)?;
+        let clean = clean_status(AttendanceStatus::Present, 0, 0, None)?;
+        let entry = push_status(
+            conn,
+            session,
+            &mut cursor,
+            &StatusEntry {
+                half_day,
+                trainee: &trainee,
+                clean: &clean,
+                method: SignatureMethod::DrawnSignature,
+                signature_data: Some(&canonical),
+                evidence_sha256: Some(&digest),
+                supersedes: previous.as_ref().map(|p| &p.id),
+                correction_reason: None,
+                recorded_by: &caller.user.id,
+                recorded_at: now,
+            },
+        )?;
+        cursor.store(conn, session)?;
+        Ok(SignatureOutcome { entry, signature_sha256: digest.clone(), status: AttendanceStatus::Present })
+    })
+}
+
+/// True when the trainee already signed this half-day themself (code or drawing).
+pub(crate) fn already_signed(conn: &mut DbConn, half_day: &HalfDayId, trainee: &UserId) -> Result<bool, DbError> {
+    use crate::db::schema::attendance_entries;
+    use diesel::prelude::*;
+    diesel::select(diesel::dsl::exists(
+        attendance_entries::table
+            .filter(attendance_entries::half_day_id.eq(half_day))
+            .filter(attendance_entries::subject_id.eq(trainee))
+            .filter(attendance_entries::kind.eq("trainee_status"))
+            .filter(
+                attendance_entries::method
+                    .eq_any([SignatureMethod::SelfCheckin.as_str(), SignatureMethod::DrawnSignature.as_str()]),
+            ),
+    ))
+    .get_result(conn)
+    .map_err(DbError::from)
+}
+
+/// The trainer co-signs a half-day, which closes it: only a trainer of the session, once the
+/// half-day has started, and only when every confirmed trainee has a status.
+pub fn cosign_sheet(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    now: NaiveDateTime,
+) -> Result<AttendanceEntryId, AttendanceError> {
+    db::write_transaction(conn, |conn| {
+        ensure_trainer_of(conn, caller, session)?;
+        lock_cursor(conn, session)?;
+        let context = load_half_day(conn, session, half_day)?;
+        if now < context.starts_at {
+            return Err(AttendanceError::NotStarted);
+        }
+        if context.closed {
+            return Err(AttendanceError::ClosedHalfDay);
+        }
+        let mut missing = 0;
+        for (trainee, _, _) in confirmed_trainees(conn, session)? {
+            if latest_status_entry(conn, half_day, &trainee)?.is_none() {
+                missing += 1;
+            }
+        }
+        if missing > 0 {
+            return Err(AttendanceError::IncompleteSheet(missing));
+        }
+        super::cosign_half_day(conn, session, half_day, &caller.user.id, now)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaned_statuses_drop_minutes_that_do_not_apply() {
+        let clean = clean_status(AttendanceStatus::Present, 15, 15, Some("  ")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((clean.late_minutes, clean.left_early_minutes, clean.reason), (0, 0, None));
+        let late = clean_status(AttendanceStatus::Late, 15, 15, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((late.late_minutes, late.left_early_minutes), (15, 0));
+        assert!(clean_status(AttendanceStatus::Late, 0, 0, None).is_err());
+        assert!(clean_status(AttendanceStatus::LeftEarly, 241, 241, None).is_err());
+        assert!(clean_status(AttendanceStatus::Excused, 0, 0, Some(" ")).is_err());
+    }
+}

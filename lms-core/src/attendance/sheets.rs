@@ -1,0 +1,1059 @@
+//! What trainers and trainees read from the ledger: the sessions a trainer may open, a session's
+//! half-days with their state, one half-day's sheet (every trainee's current status, signature
+//! and full history), absence alerts, and the hours actually attended.
+//!
+//! The current status of a trainee on a half-day is always the LATEST `trainee_status` entry
+//! (highest sequence number): superseded entries stay in the history and never count.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::authz::{self, Actor, SessionRight};
+use super::{AttendanceError, AttendanceStatus, LedgerPosition, SIGNING_ENROLMENTS, SignatureMethod};
+use crate::access::Caller;
+use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
+use crate::db::schema::{
+    attendance_entries, communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues,
+};
+use crate::db::{self, DbConn, DbError};
+
+/// Default number of consecutive absent half-days that raises an alert.
+pub const DEFAULT_ABSENCE_ALERT: u32 = 2;
+
+/// Where a half-day stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HalfDayState {
+    /// Not started: nothing can be recorded yet (the blank paper sheet can be printed).
+    Upcoming,
+    /// Under way: statuses and check-ins are recorded.
+    InProgress,
+    /// Over, not co-signed yet.
+    AwaitingCosign,
+    /// Co-signed by the trainer: changes only by superseding entries with a reason.
+    Closed,
+}
+
+impl HalfDayState {
+    fn of(starts_at: NaiveDateTime, ends_at: NaiveDateTime, closed: bool, now: NaiveDateTime) -> Self {
+        if closed {
+            HalfDayState::Closed
+        } else if now < starts_at {
+            HalfDayState::Upcoming
+        } else if now < ends_at {
+            HalfDayState::InProgress
+        } else {
+            HalfDayState::AwaitingCosign
+        }
+    }
+
+    /// French label.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            HalfDayState::Upcoming => "À venir",
+            HalfDayState::InProgress => "En cours",
+            HalfDayState::AwaitingCosign => "À contresigner",
+            HalfDayState::Closed => "Contresignée",
+        }
+    }
+}
+
+/// The session fields every attendance view starts with.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionHeader {
+    /// Identifier.
+    pub id: TrainingSessionId,
+    /// Human reference.
+    pub reference: String,
+    /// Course code.
+    pub course_code: String,
+    /// Course title, as on the programme.
+    pub course_title: String,
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// Session status (`published`, `completed`…).
+    pub status: String,
+    /// Trainers' names.
+    pub trainers: Vec<String>,
+}
+
+/// Loads a session's header (404 when unknown).
+pub fn session_header(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionHeader, AttendanceError> {
+    let row: Option<(String, String, String, NaiveDate, NaiveDate, String)> = training_sessions::table
+        .inner_join(courses::table)
+        .filter(training_sessions::id.eq(session))
+        .select((
+            training_sessions::reference,
+            courses::code,
+            courses::title,
+            training_sessions::starts_on,
+            training_sessions::ends_on,
+            training_sessions::status,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    let (reference, course_code, course_title, start, end, status) =
+        row.ok_or(AttendanceError::UnknownTrainingSession)?;
+    let trainers: Vec<String> = session_trainers::table
+        .inner_join(users::table)
+        .filter(session_trainers::training_session_id.eq(session))
+        .order(users::display_name.asc())
+        .select(users::display_name)
+        .load(conn)
+        .map_err(DbError::from)?;
+    Ok(SessionHeader { id: session.clone(), reference, course_code, course_title, start, end, status, trainers })
+}
+
+/// A session on the trainer's list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TaughtSession {
+    /// The session.
+    #[serde(flatten)]
+    pub session: SessionHeader,
+    /// What the caller may do with it.
+    pub right: SessionRight,
+    /// Confirmed trainees.
+    pub trainees: i64,
+    /// Half-days scheduled.
+    pub half_days: i64,
+    /// Half-days started and not co-signed yet.
+    pub half_days_to_cosign: i64,
+    /// Start of the next half-day not started yet (UTC).
+    pub next_half_day_at: Option<NaiveDateTime>,
+}
+
+/// The sessions a trainer teaches (every session for an administrator), latest first.
+pub fn sessions_for(
+    conn: &mut DbConn,
+    caller: &Caller,
+    now: NaiveDateTime,
+) -> Result<Vec<TaughtSession>, AttendanceError> {
+    db::read_transaction(conn, |conn| {
+        let readable = authz::readable_sessions(conn, caller)?;
+        let mut out = Vec::with_capacity(readable.len());
+        let ids: Vec<TrainingSessionId> = readable.iter().map(|(id, _)| id.clone()).collect();
+        let mut schedule: HashMap<TrainingSessionId, Vec<(HalfDayId, NaiveDateTime)>> = HashMap::new();
+        let mut cosigned: HashSet<HalfDayId> = HashSet::new();
+        let mut trainees: HashMap<TrainingSessionId, i64> = HashMap::new();
+        // Chunked so the IN lists stay under both backends' bind-parameter limits.
+        for chunk in ids.chunks(2_000) {
+            let rows: Vec<(TrainingSessionId, HalfDayId, NaiveDateTime)> = half_days::table
+                .filter(half_days::training_session_id.eq_any(chunk))
+                .select((half_days::training_session_id, half_days::id, half_days::starts_at))
+                .load(conn)
+                .map_err(DbError::from)?;
+            for (session, half_day, starts_at) in rows {
+                schedule.entry(session).or_default().push((half_day, starts_at));
+            }
+            let closed: Vec<HalfDayId> = attendance_entries::table
+                .filter(attendance_entries::training_session_id.eq_any(chunk))
+                .filter(attendance_entries::kind.eq("trainer_cosign"))
+                .select(attendance_entries::half_day_id)
+                .load(conn)
+                .map_err(DbError::from)?;
+            cosigned.extend(closed);
+            let counts: Vec<(TrainingSessionId, i64)> = enrolments::table
+                .filter(enrolments::training_session_id.eq_any(chunk))
+                .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
+                .group_by(enrolments::training_session_id)
+                .select((enrolments::training_session_id, diesel::dsl::count_star()))
+                .load(conn)
+                .map_err(DbError::from)?;
+            trainees.extend(counts);
+        }
+        for (id, right) in readable {
+            let header = session_header(conn, &id)?;
+            let days = schedule.remove(&id).unwrap_or_default();
+            out.push(TaughtSession {
+                right,
+                trainees: trainees.get(&id).copied().unwrap_or(0),
+                half_days: days.len() as i64,
+                half_days_to_cosign: days.iter().filter(|(h, at)| *at <= now && !cosigned.contains(h)).count() as i64,
+                next_half_day_at: days.iter().map(|(_, at)| *at).filter(|at| *at > now).min(),
+                session: header,
+            });
+        }
+        out.sort_by(|a, b| b.session.start.cmp(&a.session.start).then(a.session.reference.cmp(&b.session.reference)));
+        Ok(out)
+    })
+}
+
+/// A half-day of a session's schedule with what has been recorded.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HalfDaySummary {
+    /// Identifier.
+    pub id: HalfDayId,
+    /// Local date.
+    pub date: NaiveDate,
+    /// `morning` or `afternoon`.
+    pub slot: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Scheduled minutes.
+    pub minutes: i32,
+    /// Venue name.
+    pub venue: String,
+    /// Venue commune.
+    pub commune: String,
+    /// Module taught.
+    pub module: Option<String>,
+    /// Where it stands.
+    pub state: HalfDayState,
+    /// Trainees with a status.
+    pub recorded: i64,
+    /// Trainees present (fully or partly).
+    pub attended: i64,
+    /// Trainees absent (excused or not).
+    pub absent: i64,
+    /// Trainees whose latest status rests on their own signature.
+    pub signed: i64,
+    /// Who co-signed it.
+    pub cosigned_by: Option<String>,
+    /// When.
+    pub cosigned_at: Option<NaiveDateTime>,
+}
+
+/// A trainee absent on the last consecutive half-days.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AbsenceAlert {
+    /// The trainee.
+    pub trainee: UserId,
+    /// Name.
+    pub name: String,
+    /// E-mail address (to reach them).
+    pub email: String,
+    /// Consecutive half-days absent, up to the latest recorded one.
+    pub consecutive: u32,
+    /// Of which excused.
+    pub excused: u32,
+    /// Date of the first of them.
+    pub since: NaiveDate,
+}
+
+/// A session's attendance at a glance: its half-days, the alerts and the chain's position.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionAttendance {
+    /// The session.
+    pub session: SessionHeader,
+    /// What the caller may do.
+    pub right: SessionRight,
+    /// Confirmed trainees.
+    pub trainees: i64,
+    /// Schedule, in order.
+    pub half_days: Vec<HalfDaySummary>,
+    /// Consecutive half-days absent that raise an alert.
+    pub alert_threshold: u32,
+    /// Trainees absent on at least `alert_threshold` consecutive half-days.
+    pub alerts: Vec<AbsenceAlert>,
+    /// Head of the session's chain.
+    pub ledger: LedgerPosition,
+}
+
+type HalfDayRow = (HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String);
+
+/// One ledger entry without its (possibly large) signature data.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryLine {
+    pub(crate) id: AttendanceEntryId,
+    pub(crate) seq: i64,
+    pub(crate) half_day: HalfDayId,
+    pub(crate) subject: UserId,
+    pub(crate) kind: String,
+    pub(crate) status: Option<String>,
+    pub(crate) late_minutes: i32,
+    pub(crate) left_early_minutes: i32,
+    pub(crate) reason: Option<String>,
+    pub(crate) method: String,
+    pub(crate) evidence_sha256: Option<String>,
+    pub(crate) correction_reason: Option<String>,
+    pub(crate) recorded_by: UserId,
+    pub(crate) recorded_at: NaiveDateTime,
+    pub(crate) entry_hash: String,
+}
+
+type EntryRow = (
+    AttendanceEntryId,
+    i64,
+    HalfDayId,
+    UserId,
+    String,
+    Option<String>,
+    i32,
+    i32,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    UserId,
+    NaiveDateTime,
+    String,
+);
+
+/// Entries of a session (or of one half-day), in chain order.
+pub(crate) fn load_entries(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    half_day: Option<&HalfDayId>,
+) -> Result<Vec<EntryLine>, DbError> {
+    let mut query = attendance_entries::table
+        .filter(attendance_entries::training_session_id.eq(session))
+        .order(attendance_entries::seq.asc())
+        .select((
+            attendance_entries::id,
+            attendance_entries::seq,
+            attendance_entries::half_day_id,
+            attendance_entries::subject_id,
+            attendance_entries::kind,
+            attendance_entries::status,
+            attendance_entries::late_minutes,
+            attendance_entries::left_early_minutes,
+            attendance_entries::reason,
+            attendance_entries::method,
+            attendance_entries::evidence_sha256,
+            attendance_entries::correction_reason,
+            attendance_entries::recorded_by,
+            attendance_entries::recorded_at,
+            attendance_entries::entry_hash,
+        ))
+        .into_boxed();
+    if let Some(half_day) = half_day {
+        query = query.filter(attendance_entries::half_day_id.eq(half_day.clone()));
+    }
+    let rows: Vec<EntryRow> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                seq,
+                half_day,
+                subject,
+                kind,
+                status,
+                late_minutes,
+                left_early_minutes,
+                reason,
+                method,
+                evidence_sha256,
+                correction_reason,
+                recorded_by,
+                recorded_at,
+                entry_hash,
+            )| EntryLine {
+                id,
+                seq,
+                half_day,
+                subject,
+                kind,
+                status,
+                late_minutes,
+                left_early_minutes,
+                reason,
+                method,
+                evidence_sha256,
+                correction_reason,
+                recorded_by,
+                recorded_at,
+                entry_hash,
+            },
+        )
+        .collect())
+}
+
+/// Display names and e-mails of `ids`.
+pub(crate) fn people(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, (String, String)>, DbError> {
+    let mut out = HashMap::new();
+    let mut unique: Vec<UserId> = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    for chunk in unique.chunks(2_000) {
+        let rows: Vec<(UserId, String, String)> = users::table
+            .filter(users::id.eq_any(chunk))
+            .select((users::id, users::display_name, users::email))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(id, name, email)| (id, (name, email))));
+    }
+    Ok(out)
+}
+
+/// Confirmed (or completed) trainees of a session, by name.
+pub(crate) fn confirmed_trainees(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+) -> Result<Vec<(UserId, String, String)>, DbError> {
+    enrolments::table
+        .inner_join(users::table)
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
+        .order((users::display_name.asc(), users::email.asc()))
+        .select((users::id, users::display_name, users::email))
+        .load(conn)
+        .map_err(DbError::from)
+}
+
+fn schedule(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HalfDayRow>, DbError> {
+    half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::training_session_id.eq(session))
+        .order(half_days::starts_at.asc())
+        .select((
+            half_days::id,
+            half_days::day,
+            half_days::slot,
+            half_days::starts_at,
+            half_days::ends_at,
+            half_days::minutes,
+            half_days::module,
+            venues::name,
+            communes::name,
+        ))
+        .load(conn)
+        .map_err(DbError::from)
+}
+
+/// Latest trainee-status entry per (trainee, half-day), from entries in chain order.
+pub(crate) fn latest_by_trainee(entries: &[EntryLine]) -> HashMap<(UserId, HalfDayId), &EntryLine> {
+    let mut latest = HashMap::new();
+    for entry in entries.iter().filter(|e| e.kind == "trainee_status") {
+        latest.insert((entry.subject.clone(), entry.half_day.clone()), entry);
+    }
+    latest
+}
+
+/// Trainees whose latest status rests on their own signature: a signing method, or a later
+/// trainer entry that kept them present after they signed.
+fn signature_of<'a>(entries: &'a [EntryLine], trainee: &UserId, half_day: &HalfDayId) -> Option<&'a EntryLine> {
+    entries
+        .iter()
+        .filter(|e| e.kind == "trainee_status" && &e.subject == trainee && &e.half_day == half_day)
+        .filter(|e| SignatureMethod::parse(&e.method).is_ok_and(SignatureMethod::is_signature))
+        .next_back()
+}
+
+/// The half-days of a session with their state and counts, the absence alerts and the chain's
+/// head. Trainers of the session and administrators only.
+pub fn session_attendance(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+    alert_threshold: u32,
+    now: NaiveDateTime,
+) -> Result<SessionAttendance, AttendanceError> {
+    if alert_threshold == 0 || alert_threshold > 100 {
+        return Err(AttendanceError::Invalid("le seuil d'alerte va de 1 à 100 demi-journées".into()));
+    }
+    db::read_transaction(conn, |conn| {
+        let right = authz::ensure_can_read(conn, actor, session)?;
+        let header = session_header(conn, session)?;
+        let rows = schedule(conn, session)?;
+        let entries = load_entries(conn, session, None)?;
+        let trainees = confirmed_trainees(conn, session)?;
+        let latest = latest_by_trainee(&entries);
+        let cosigns: HashMap<&HalfDayId, &EntryLine> =
+            entries.iter().filter(|e| e.kind == "trainer_cosign").map(|e| (&e.half_day, e)).collect();
+        let cosigners: Vec<UserId> = cosigns.values().map(|e| e.subject.clone()).collect();
+        let names = people(conn, &cosigners)?;
+        let mut half_days = Vec::with_capacity(rows.len());
+        for (id, date, slot, starts_at, ends_at, minutes, module, venue, commune) in &rows {
+            let cosign = cosigns.get(id);
+            let mut summary = HalfDaySummary {
+                id: id.clone(),
+                date: *date,
+                slot: slot.clone(),
+                starts_at: *starts_at,
+                ends_at: *ends_at,
+                minutes: *minutes,
+                venue: venue.clone(),
+                commune: commune.clone(),
+                module: module.clone(),
+                state: HalfDayState::of(*starts_at, *ends_at, cosign.is_some(), now),
+                recorded: 0,
+                attended: 0,
+                absent: 0,
+                signed: 0,
+                cosigned_by: cosign.and_then(|c| names.get(&c.subject)).map(|(name, _)| name.clone()),
+                cosigned_at: cosign.map(|c| c.recorded_at),
+            };
+            for (trainee, _, _) in &trainees {
+                let Some(entry) = latest.get(&(trainee.clone(), id.clone())) else { continue };
+                summary.recorded += 1;
+                match entry.status.as_deref().map(AttendanceStatus::parse) {
+                    Some(Ok(status)) if status.attended() => {
+                        summary.attended += 1;
+                        if signature_of(&entries, trainee, id).is_some() {
+                            summary.signed += 1;
+                        }
+                    }
+                    _ => summary.absent += 1,
+                }
+            }
+            half_days.push(summary);
+        }
+        let alerts = absence_alerts(&rows, &trainees, &latest, alert_threshold, now);
+        let ledger = super::ledger_position(conn, session)?;
+        Ok(SessionAttendance {
+            session: header,
+            right,
+            trainees: trainees.len() as i64,
+            half_days,
+            alert_threshold,
+            alerts,
+            ledger,
+        })
+    })
+}
+
+/// Trainees whose latest recorded half-days, up to `threshold` or more in a row, are absences.
+/// Half-days without a status for the trainee neither break nor extend a run.
+fn absence_alerts(
+    schedule: &[HalfDayRow],
+    trainees: &[(UserId, String, String)],
+    latest: &HashMap<(UserId, HalfDayId), &EntryLine>,
+    threshold: u32,
+    now: NaiveDateTime,
+) -> Vec<AbsenceAlert> {
+    let mut alerts = Vec::new();
+    for (trainee, name, email) in trainees {
+        let mut run = 0_u32;
+        let mut excused = 0_u32;
+        let mut since = None;
+        for (half_day, date, ..) in schedule.iter().filter(|h| h.3 <= now) {
+            let Some(entry) = latest.get(&(trainee.clone(), half_day.clone())) else { continue };
+            match entry.status.as_deref() {
+                Some("absent") | Some("excused") => {
+                    if run == 0 {
+                        since = Some(*date);
+                        excused = 0;
+                    }
+                    run += 1;
+                    if entry.status.as_deref() == Some("excused") {
+                        excused += 1;
+                    }
+                }
+                _ => {
+                    run = 0;
+                    since = None;
+                }
+            }
+        }
+        if run >= threshold
+            && let Some(since) = since
+        {
+            alerts.push(AbsenceAlert {
+                trainee: trainee.clone(),
+                name: name.clone(),
+                email: email.clone(),
+                consecutive: run,
+                excused,
+                since,
+            });
+        }
+    }
+    alerts
+}
+
+/// The half-day fields printed at the top of a sheet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HalfDayInfo {
+    /// Identifier.
+    pub id: HalfDayId,
+    /// Local date.
+    pub date: NaiveDate,
+    /// `morning` or `afternoon`.
+    pub slot: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Scheduled minutes.
+    pub minutes: i32,
+    /// Module taught.
+    pub module: Option<String>,
+    /// Venue name.
+    pub venue: String,
+    /// Venue address (street, postcode, commune).
+    pub venue_address: String,
+}
+
+/// A trainee's own signature on a half-day.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignatureState {
+    /// How it was given.
+    pub method: SignatureMethod,
+    /// When.
+    pub at: NaiveDateTime,
+    /// SHA-256 of the evidence (drawn signature data, check-in evidence, scanned sheet).
+    pub evidence_sha256: Option<String>,
+    /// The ledger entry carrying it.
+    pub entry: AttendanceEntryId,
+}
+
+/// One entry of a trainee's history on a half-day.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryEntry {
+    /// Position in the session's chain.
+    pub seq: i64,
+    /// Entry id.
+    pub entry: AttendanceEntryId,
+    /// Status recorded.
+    pub status: Option<AttendanceStatus>,
+    /// Minutes late.
+    pub late_minutes: i32,
+    /// Minutes left early.
+    pub left_early_minutes: i32,
+    /// Reason (excused absence).
+    pub reason: Option<String>,
+    /// How it was recorded.
+    pub method: Option<SignatureMethod>,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When (UTC).
+    pub recorded_at: NaiveDateTime,
+    /// Why it corrects a co-signed half-day.
+    pub correction_reason: Option<String>,
+    /// True when a later entry replaced it.
+    pub superseded: bool,
+    /// Its hash in the chain.
+    pub entry_hash: String,
+}
+
+/// One trainee's line on a sheet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SheetRow {
+    /// The trainee.
+    pub trainee: UserId,
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// False for someone who has entries but is no longer a confirmed trainee.
+    pub enrolled: bool,
+    /// Current status, if any.
+    pub status: Option<AttendanceStatus>,
+    /// Minutes late.
+    pub late_minutes: i32,
+    /// Minutes left early.
+    pub left_early_minutes: i32,
+    /// Reason (excused absence).
+    pub reason: Option<String>,
+    /// How the current status was recorded.
+    pub method: Option<SignatureMethod>,
+    /// When (UTC).
+    pub recorded_at: Option<NaiveDateTime>,
+    /// The trainee's own signature, if given.
+    pub signature: Option<SignatureState>,
+    /// Every entry, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The trainer's co-signature of a half-day.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Cosignature {
+    /// The trainer.
+    pub trainer: UserId,
+    /// Name.
+    pub name: String,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// Position in the chain.
+    pub seq: i64,
+    /// Hash of the co-signature entry: it covers every entry before it.
+    pub entry_hash: String,
+}
+
+/// One half-day's attendance sheet.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Sheet {
+    /// The session.
+    pub session: SessionHeader,
+    /// The half-day.
+    pub half_day: HalfDayInfo,
+    /// Where it stands.
+    pub state: HalfDayState,
+    /// What the caller may do.
+    pub right: SessionRight,
+    /// True when the caller may record statuses now.
+    pub can_record: bool,
+    /// True when the caller may co-sign now (every trainee has a status).
+    pub can_cosign: bool,
+    /// Trainees without a status.
+    pub missing: i64,
+    /// One line per trainee, by name.
+    pub rows: Vec<SheetRow>,
+    /// The co-signature, once given.
+    pub cosign: Option<Cosignature>,
+    /// Head of the session's chain.
+    pub ledger: LedgerPosition,
+}
+
+/// One half-day's sheet: every confirmed trainee (and anyone with entries) with their current
+/// status, signature and history. Trainers of the session and administrators only.
+pub fn half_day_sheet(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    now: NaiveDateTime,
+) -> Result<Sheet, AttendanceError> {
+    db::read_transaction(conn, |conn| {
+        let right = authz::ensure_can_read(conn, actor, session)?;
+        sheet_inside(conn, right, session, half_day, now)
+    })
+}
+
+pub(crate) fn half_day_info(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+) -> Result<HalfDayInfo, AttendanceError> {
+    type Row = (
+        TrainingSessionId,
+        NaiveDate,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        i32,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let row: Option<Row> = half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::id.eq(half_day))
+        .select((
+            half_days::training_session_id,
+            half_days::day,
+            half_days::slot,
+            half_days::starts_at,
+            half_days::ends_at,
+            half_days::minutes,
+            half_days::module,
+            venues::name,
+            venues::address,
+            venues::postcode,
+            communes::name,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    match row {
+        Some((owner, date, slot, starts_at, ends_at, minutes, module, venue, address, postcode, commune))
+            if &owner == session =>
+        {
+            let place = match postcode {
+                Some(postcode) => format!("{postcode} {commune}"),
+                None => commune,
+            };
+            let venue_address = match address {
+                Some(address) if !address.trim().is_empty() => format!("{address}, {place}"),
+                _ => place,
+            };
+            Ok(HalfDayInfo {
+                id: half_day.clone(),
+                date,
+                slot,
+                starts_at,
+                ends_at,
+                minutes,
+                module,
+                venue,
+                venue_address,
+            })
+        }
+        _ => Err(AttendanceError::WrongHalfDay),
+    }
+}
+
+pub(crate) fn sheet_inside(
+    conn: &mut DbConn,
+    right: SessionRight,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    now: NaiveDateTime,
+) -> Result<Sheet, AttendanceError> {
+    let info = half_day_info(conn, session, half_day)?;
+    let header = session_header(conn, session)?;
+    let entries = load_entries(conn, session, Some(half_day))?;
+    let confirmed = confirmed_trainees(conn, session)?;
+    let mut everyone: Vec<UserId> = entries.iter().flat_map(|e| [e.subject.clone(), e.recorded_by.clone()]).collect();
+    everyone.extend(confirmed.iter().map(|(id, _, _)| id.clone()));
+    let names = people(conn, &everyone)?;
+    let name_of = |id: &UserId| names.get(id).map(|(n, _)| n.clone()).unwrap_or_else(|| id.to_string());
+
+    let mut order: Vec<(UserId, String, String, bool)> =
+        confirmed.iter().map(|(id, name, email)| (id.clone(), name.clone(), email.clone(), true)).collect();
+    let listed: HashSet<UserId> = order.iter().map(|r| r.0.clone()).collect();
+    let mut extra: BTreeMap<(String, UserId), String> = BTreeMap::new();
+    for entry in entries.iter().filter(|e| e.kind == "trainee_status" && !listed.contains(&e.subject)) {
+        let (name, email) = names.get(&entry.subject).cloned().unwrap_or_default();
+        extra.insert((name, entry.subject.clone()), email);
+    }
+    order.extend(extra.into_iter().map(|((name, id), email)| (id, name, email, false)));
+
+    let mut rows = Vec::with_capacity(order.len());
+    for (trainee, name, email, enrolled) in order {
+        let mine: Vec<&EntryLine> =
+            entries.iter().filter(|e| e.kind == "trainee_status" && e.subject == trainee).collect();
+        let last_seq = mine.last().map(|e| e.seq);
+        let history: Vec<HistoryEntry> = mine
+            .iter()
+            .map(|e| HistoryEntry {
+                seq: e.seq,
+                entry: e.id.clone(),
+                status: e.status.as_deref().and_then(|s| AttendanceStatus::parse(s).ok()),
+                late_minutes: e.late_minutes,
+                left_early_minutes: e.left_early_minutes,
+                reason: e.reason.clone(),
+                method: SignatureMethod::parse(&e.method).ok(),
+                recorded_by: name_of(&e.recorded_by),
+                recorded_at: e.recorded_at,
+                correction_reason: e.correction_reason.clone(),
+                superseded: Some(e.seq) != last_seq,
+                entry_hash: e.entry_hash.clone(),
+            })
+            .collect();
+        let current = mine.last();
+        let status = current.and_then(|e| e.status.as_deref()).and_then(|s| AttendanceStatus::parse(s).ok());
+        let signature = signature_of(&entries, &trainee, half_day)
+            .filter(|_| status.is_some_and(AttendanceStatus::attended))
+            .and_then(|e| {
+                Some(SignatureState {
+                    method: SignatureMethod::parse(&e.method).ok()?,
+                    at: e.recorded_at,
+                    evidence_sha256: e.evidence_sha256.clone(),
+                    entry: e.id.clone(),
+                })
+            });
+        rows.push(SheetRow {
+            trainee,
+            name,
+            email,
+            enrolled,
+            status,
+            late_minutes: current.map(|e| e.late_minutes).unwrap_or(0),
+            left_early_minutes: current.map(|e| e.left_early_minutes).unwrap_or(0),
+            reason: current.and_then(|e| e.reason.clone()),
+            method: current.and_then(|e| SignatureMethod::parse(&e.method).ok()),
+            recorded_at: current.map(|e| e.recorded_at),
+            signature,
+            history,
+        });
+    }
+    let cosign = entries.iter().find(|e| e.kind == "trainer_cosign").map(|e| Cosignature {
+        trainer: e.subject.clone(),
+        name: name_of(&e.subject),
+        at: e.recorded_at,
+        seq: e.seq,
+        entry_hash: e.entry_hash.clone(),
+    });
+    let state = HalfDayState::of(info.starts_at, info.ends_at, cosign.is_some(), now);
+    let missing = rows.iter().filter(|r| r.enrolled && r.status.is_none()).count() as i64;
+    let started = now >= info.starts_at;
+    Ok(Sheet {
+        session: header,
+        can_record: right.can_write() && started,
+        can_cosign: right.can_write() && started && cosign.is_none() && missing == 0,
+        missing,
+        state,
+        right,
+        rows,
+        cosign,
+        ledger: super::ledger_position(conn, session)?,
+        half_day: info,
+    })
+}
+
+/// Minutes attended per trainee in `session`, computed from the ledger: only the latest entry per
+/// trainee and half-day counts; present counts the half-day in full, late and left-early count it
+/// minus the minutes missed, absent and excused count zero.
+pub fn attended_minutes(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainees: &[UserId],
+) -> Result<HashMap<UserId, i64>, DbError> {
+    let schedule: Vec<(HalfDayId, i32)> = half_days::table
+        .filter(half_days::training_session_id.eq(session))
+        .select((half_days::id, half_days::minutes))
+        .load(conn)?;
+    let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().collect();
+    attended_minutes_with_schedule(conn, session, trainees, &minutes_of)
+}
+
+/// [`attended_minutes`] with the session's scheduled minutes per half-day already loaded.
+pub fn attended_minutes_with_schedule(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainees: &[UserId],
+    minutes_of: &HashMap<HalfDayId, i32>,
+) -> Result<HashMap<UserId, i64>, DbError> {
+    let mut totals: HashMap<UserId, i64> = HashMap::new();
+    for chunk in trainees.chunks(2_000) {
+        let entries: Vec<(UserId, HalfDayId, i64, Option<String>, i32, i32)> = attendance_entries::table
+            .filter(attendance_entries::training_session_id.eq(session))
+            .filter(attendance_entries::kind.eq("trainee_status"))
+            .filter(attendance_entries::subject_id.eq_any(chunk))
+            .select((
+                attendance_entries::subject_id,
+                attendance_entries::half_day_id,
+                attendance_entries::seq,
+                attendance_entries::status,
+                attendance_entries::late_minutes,
+                attendance_entries::left_early_minutes,
+            ))
+            .load(conn)?;
+        let mut latest: BTreeMap<(UserId, HalfDayId), (i64, Option<String>, i32, i32)> = BTreeMap::new();
+        for (trainee, half_day, seq, status, late, left) in entries {
+            let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
+            if seq > slot.0 {
+                *slot = (seq, status, late, left);
+            }
+        }
+        for ((trainee, half_day), (_, status, late, left)) in latest {
+            let scheduled = i64::from(minutes_of.get(&half_day).copied().unwrap_or(0));
+            *totals.entry(trainee).or_default() += minutes_counted(status.as_deref(), scheduled, late, left);
+        }
+    }
+    Ok(totals)
+}
+
+/// Minutes a status counts on a half-day of `scheduled` minutes.
+pub fn minutes_counted(status: Option<&str>, scheduled: i64, late: i32, left_early: i32) -> i64 {
+    match status {
+        Some("present") => scheduled,
+        Some("late") => (scheduled - i64::from(late)).max(0),
+        Some("left_early") => (scheduled - i64::from(left_early)).max(0),
+        _ => 0,
+    }
+}
+
+/// A half-day as the trainee sees it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MyHalfDayAttendance {
+    /// Half-day.
+    pub half_day: HalfDayId,
+    /// Local date.
+    pub date: NaiveDate,
+    /// `morning` or `afternoon`.
+    pub slot: String,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Scheduled minutes.
+    pub minutes: i32,
+    /// Current status.
+    pub status: Option<AttendanceStatus>,
+    /// Minutes counted.
+    pub attended_minutes: i64,
+    /// True when the trainee signed (code, drawing or paper).
+    pub signed: bool,
+    /// True once the trainer co-signed.
+    pub closed: bool,
+}
+
+/// A trainee's attendance in one session.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MyAttendance {
+    /// The session.
+    pub session: SessionHeader,
+    /// Minutes scheduled in total.
+    pub scheduled_minutes: i64,
+    /// Minutes scheduled on half-days already started.
+    pub elapsed_minutes: i64,
+    /// Minutes actually attended.
+    pub attended_minutes: i64,
+    /// Half-days already started, in order.
+    pub half_days: Vec<MyHalfDayAttendance>,
+    /// The certificat de réalisation can be downloaded (at least one half-day has started).
+    pub completion_available: bool,
+    /// The attestation de fin de formation can be downloaded (the last half-day is over).
+    pub attestation_available: bool,
+}
+
+/// Every session where `trainee` is (or was) a confirmed trainee, with their attendance.
+pub fn my_attendance(
+    conn: &mut DbConn,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<Vec<MyAttendance>, AttendanceError> {
+    db::read_transaction(conn, |conn| {
+        let sessions: Vec<TrainingSessionId> = enrolments::table
+            .filter(enrolments::trainee_id.eq(trainee))
+            .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
+            .select(enrolments::training_session_id)
+            .load(conn)
+            .map_err(DbError::from)?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            out.push(one_attendance(conn, &session, trainee, now)?);
+        }
+        out.sort_by(|a, b| b.session.start.cmp(&a.session.start));
+        Ok(out)
+    })
+}
+
+/// One trainee's attendance in one session (no access check: callers check).
+pub(crate) fn one_attendance(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<MyAttendance, AttendanceError> {
+    let header = session_header(conn, session)?;
+    let rows = schedule(conn, session)?;
+    let entries: Vec<EntryLine> = load_entries(conn, session, None)?
+        .into_iter()
+        .filter(|e| &e.subject == trainee || e.kind == "trainer_cosign")
+        .collect();
+    let latest = latest_by_trainee(&entries);
+    let closed: HashSet<&HalfDayId> =
+        entries.iter().filter(|e| e.kind == "trainer_cosign").map(|e| &e.half_day).collect();
+    let mut half_days = Vec::new();
+    let mut attended = 0_i64;
+    let mut elapsed = 0_i64;
+    let scheduled: i64 = rows.iter().map(|r| i64::from(r.5)).sum();
+    for (id, date, slot, starts_at, ends_at, minutes, ..) in &rows {
+        if *starts_at > now {
+            continue;
+        }
+        elapsed += i64::from(*minutes);
+        let entry = latest.get(&(trainee.clone(), id.clone()));
+        let counted = entry
+            .map(|e| minutes_counted(e.status.as_deref(), i64::from(*minutes), e.late_minutes, e.left_early_minutes))
+            .unwrap_or(0);
+        attended += counted;
+        let status = entry.and_then(|e| e.status.as_deref()).and_then(|s| AttendanceStatus::parse(s).ok());
+        half_days.push(MyHalfDayAttendance {
+            half_day: id.clone(),
+            date: *date,
+            slot: slot.clone(),
+            starts_at: *starts_at,
+            ends_at: *ends_at,
+            minutes: *minutes,
+            status,
+            attended_minutes: counted,
+            signed: status.is_some_and(AttendanceStatus::attended) && signature_of(&entries, trainee, id).is_some(),
+            closed: closed.contains(id),
+        });
+    }
+    let last_end = rows.iter().map(|r| r.4).max();
+    Ok(MyAttendance {
+        session: header,
+        scheduled_minutes: scheduled,
+        elapsed_minutes: elapsed,
+        attended_minutes: attended,
+        completion_available: !half_days.is_empty(),
+        attestation_available: last_end.is_some_and(|end| end <= now),
+        half_days,
+    })
+}

@@ -1,0 +1,1 @@
+DROP INDEX checkin_codes_code_hash_idx;

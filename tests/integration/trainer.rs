@@ -1,0 +1,483 @@
+//! Trainers' attendance: pages and API, a whole sheet in one request, co-signature, corrections
+//! with history, absence alerts, bad input that writes nothing, and who may see or write what.
+
+use axum::http::StatusCode;
+use lms_core::attendance::recording::{self, SheetInput, SheetLine};
+use lms_core::attendance::sheets;
+use lms_core::attendance::{Actor, AttendanceError, AttendanceStatus, SignatureMethod};
+use lms_tests::*;
+use serde_json::json;
+
+use crate::attendance_support::*;
+
+fn line(trainee: &str, status: AttendanceStatus, minutes: i32, reason: Option<&str>) -> SheetLine {
+    SheetLine { trainee: trainee.into(), status, minutes, reason: reason.map(str::to_owned) }
+}
+
+fn sheet_input(lines: Vec<SheetLine>) -> SheetInput {
+    SheetInput { lines, method: SignatureMethod::TrainerEntry, evidence_sha256: None, correction_reason: None }
+}
+
+#[tokio::test]
+async fn trainer_pages_show_sessions_half_days_and_sheets() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let past = past_half_days(&mut conn, &session);
+    let app = test_app(&db).await;
+    let (cookie, _) = browser(&app, TRAINER).await;
+
+    let (status, _, page) = send(&app, get_with_cookies("/trainer", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(DEMO) && page.contains(&format!("/trainer/sessions/{session}")), "{page}");
+    assert!(!page.contains("PTL-NA-DEMO-2"), "only the sessions she teaches");
+
+    let (status, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}"), &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Contresignée") && page.contains("À venir"), "{page}");
+    assert!(page.contains("Alertes d'absence"));
+    assert!(page.contains(&format!("/trainer/sessions/{session}/half-days/{}", past[0])));
+
+    let (status, _, page) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{}", past[1]), &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    for name in ["Léa Dubois", "Karim Benali", "Julien Faure"] {
+        assert!(page.contains(name), "{name}");
+    }
+    assert!(page.contains("En retard (20 min)"), "the demo's late arrival");
+    assert!(page.contains("Contresignée par Inès Marchand"));
+    assert!(page.contains("Motif de la correction"), "a closed sheet asks for a correction reason");
+    assert!(page.contains("Historique"));
+}
+
+#[tokio::test]
+async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_with_history() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let half_day = open_half_day(&mut conn, &session);
+    let ids: Vec<String> = DEMO_TRAINEES.iter().map(|e| user(&mut conn, e).to_string()).collect();
+    let app = test_app(&db).await;
+    let (cookie, csrf) = browser(&app, TRAINER).await;
+    let sheet_url = format!("/trainer/sessions/{session}/half-days/{half_day}");
+
+    let (status, _, page) = send(&app, get_with_cookies(&sheet_url, &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Enregistrer la feuille") && page.contains("Afficher le code d'émargement"));
+
+    let before = entry_count(&mut conn);
+    let statuses = ["present", "late", "left_early", "absent", "excused", "present"];
+    let mut fields: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("method".into(), "trainer_entry".into())];
+    for (i, id) in ids.iter().enumerate() {
+        fields.push((format!("status-{id}"), statuses[i].into()));
+        fields.push((format!("minutes-{id}"), if i == 1 { "15".into() } else if i == 2 { "45".into() } else { String::new() }));
+        fields.push((format!("reason-{id}"), if i == 4 { "Rendez-vous Pôle emploi".into() } else { String::new() }));
+    }
+    let as_refs = |fields: &[(String, String)]| fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let post = |fields: Vec<(String, String)>| {
+        let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        form_request(&format!("{sheet_url}/statuses"), &borrowed, &cookie)
+    };
+    let (status, headers, _) = send(&app, post(as_refs(&fields))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["location"].to_str().unwrap().ends_with("info=recorded"));
+    assert_eq!(entry_count(&mut conn), before + 6, "one entry per trainee, one request");
+
+    let (_, _, page) = send(&app, get_with_cookies(&sheet_url, &cookie)).await;
+    assert!(page.contains("En retard (15 min)") || page.contains("value=\"15\""), "{page}");
+    assert!(page.contains("Contresigner et clore la demi-journée"), "complete sheet can be co-signed");
+
+    // Sending the same sheet again adds nothing to the history.
+    let (status, headers, _) = send(&app, post(as_refs(&fields))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["location"].to_str().unwrap().ends_with("info=unchanged"));
+    assert_eq!(entry_count(&mut conn), before + 6);
+
+    let (status, headers, _) =
+        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf)], &cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{headers:?}");
+    assert_eq!(entry_count(&mut conn), before + 7);
+
+    // Closed: a change without a reason is refused and writes nothing…
+    let mut change = fields.clone();
+    change.retain(|(k, _)| !k.starts_with("status-") || k == &format!("status-{}", ids[3]));
+    change.iter_mut().for_each(|(k, v)| {
+        if k == &format!("status-{}", ids[3]) {
+            *v = "present".into();
+        }
+    });
+    let (status, _, page) = send(&app, post(as_refs(&change))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("motif"), "{page}");
+    assert_eq!(entry_count(&mut conn), before + 7);
+    // …with a reason it supersedes, and both entries stay in the history.
+    change.push(("correction_reason".into(), "Arrivée signalée après la clôture".into()));
+    let (status, _, _) = send(&app, post(as_refs(&change))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(entry_count(&mut conn), before + 8);
+    let sheet = sheets::half_day_sheet(&mut conn, Actor::Console, &session, &half_day, lms_core::db::now()).unwrap();
+    let thomas = sheet.rows.iter().find(|r| r.email == DEMO_TRAINEES[3]).unwrap();
+    assert_eq!(thomas.status, Some(AttendanceStatus::Present));
+    assert_eq!(thomas.history.len(), 2);
+    assert!(thomas.history[0].superseded && !thomas.history[1].superseded);
+    assert_eq!(thomas.history[1].correction_reason.as_deref(), Some("Arrivée signalée après la clôture"));
+    let (_, _, page) = send(&app, get_with_cookies(&sheet_url, &cookie)).await;
+    assert!(page.contains("Arrivée signalée après la clôture") && page.contains("(remplacée)"));
+    assert!(ledger_problems(&mut conn).is_empty());
+}
+
+#[tokio::test]
+async fn a_sheet_of_twenty_lines_goes_in_one_api_request_and_cosigning_needs_every_status() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let half_day = open_half_day(&mut conn, &session);
+    let token = token(&mut conn, TRAINER);
+    let app = test_app(&db).await;
+    let url = format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
+    let cosign_url = format!("/api/v1/sessions/{session}/half-days/{half_day}/cosign");
+
+    let before = entry_count(&mut conn);
+    let partial = json!({"entries": [
+        {"trainee": DEMO_TRAINEES[0], "status": "present"},
+        {"trainee": DEMO_TRAINEES[1], "status": "late", "minutes": 12},
+        {"trainee": user(&mut conn, DEMO_TRAINEES[2]).to_string(), "status": "absent"},
+    ]});
+    let (status, _, body) = send(&app, json_request("PUT", &url, &partial.to_string(), Some(&token))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome = json_body(&body);
+    assert_eq!(outcome["recorded"], 3);
+    assert_eq!(outcome["entries"].as_array().unwrap().len(), 3);
+    assert_eq!(outcome["ledger"]["seq"].as_i64().unwrap(), before + 3);
+
+    let (status, _, body) = send(&app, json_request("POST", &cosign_url, "", Some(&token))).await;
+    assert_error(status, &body, StatusCode::CONFLICT, "incomplete_sheet");
+    assert!(json_body(&body)["error"]["message"].as_str().unwrap().contains('3'));
+    assert_eq!(entry_count(&mut conn), before + 3);
+
+    let rest: Vec<_> = DEMO_TRAINEES[3..].iter().map(|t| json!({"trainee": t, "status": "present"})).collect();
+    let (status, _, body) =
+        send(&app, json_request("PUT", &url, &json!({"entries": rest}).to_string(), Some(&token))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send(&app, json_request("POST", &cosign_url, "", Some(&token))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let cosigned = json_body(&body);
+    assert_eq!(cosigned["sheet"]["state"], "closed");
+    assert_eq!(cosigned["sheet"]["cosign"]["name"], "Inès Marchand");
+    let (status, _, body) = send(&app, json_request("POST", &cosign_url, "", Some(&token))).await;
+    assert_error(status, &body, StatusCode::CONFLICT, "half_day_closed");
+
+    // Twenty trainees in one request (the benchmark's shape), through the core use case.
+    let reference = lms_tests_fixture_session_with(&mut conn, 20);
+    let trainer = caller(&mut conn, TRAINER);
+    let started = open_half_day(&mut conn, &reference);
+    let emails: Vec<String> = (0..20).map(|i| format!("vingt{i}@example.org")).collect();
+    let input = sheet_input(emails.iter().map(|e| line(e, AttendanceStatus::Present, 0, None)).collect());
+    let before = entry_count(&mut conn);
+    let outcome =
+        recording::record_sheet(&mut conn, &trainer, &reference, &started, &input, lms_core::db::now()).unwrap();
+    assert_eq!(outcome.recorded, 20);
+    assert_eq!(entry_count(&mut conn), before + 20);
+    assert!(ledger_problems(&mut conn).is_empty());
+}
+
+/// A published session of the PTL course taught by [`TRAINER`] with `trainees` confirmed trainees.
+fn lms_tests_fixture_session_with(
+    conn: &mut lms_core::DbConn,
+    trainees: usize,
+) -> lms_core::db::ids::TrainingSessionId {
+    let mut start = lms_core::catalogue::paris_today() + chrono::Duration::days(20);
+    while matches!(chrono::Datelike::weekday(&start), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+        start = start.succ_opt().unwrap();
+    }
+    let days = lms_core::catalogue::consecutive_weekdays(start, 2).unwrap();
+    let created = lms_core::catalogue::create_training_session(
+        conn,
+        &lms_core::catalogue::NewTrainingSession {
+            course_code: "PTL".into(),
+            days: days
+                .into_iter()
+                .map(|date| lms_core::catalogue::PlannedDay { date, venue_slug: "fabrique-pola-begles".into() })
+                .collect(),
+            capacity: 30,
+            trainer_emails: vec![TRAINER.into()],
+            publish: true,
+            reference: Some(format!("VINGT-{trainees}")),
+        },
+    )
+    .unwrap();
+    for i in 0..trainees {
+        let trainee = lms_core::people::add_user_without_password(
+            conn,
+            &format!("vingt{i}@example.org"),
+            &format!("Stagiaire {i}"),
+            lms_core::people::Role::Trainee,
+        )
+        .unwrap();
+        lms_core::enrolment::enrol(
+            conn,
+            &created.id,
+            &trainee.id,
+            &lms_core::enrolment::EnrolmentRequest::default(),
+            lms_core::db::now(),
+        )
+        .unwrap();
+    }
+    created.id
+}
+
+#[tokio::test]
+async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let other_session = crate::attendance_support::session(&mut conn, "PTL-NA-DEMO-2");
+    let open = open_half_day(&mut conn, &session);
+    let future = future_half_day(&mut conn, &session);
+    let foreign = schedule(&mut conn, &other_session)[0].id.clone();
+    let token = token(&mut conn, TRAINER);
+    let app = test_app(&db).await;
+    let url = |half_day: &lms_core::db::ids::HalfDayId| format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
+    let present = |trainee: &str| json!({"trainee": trainee, "status": "present"});
+    let before = entry_count(&mut conn);
+
+    let cases: Vec<(String, String, StatusCode, &str)> = vec![
+        (url(&open), json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_trainee"),
+        (url(&open), json!({"entries": [present("nobody@example.org")]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_trainee"),
+        (url(&foreign), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "wrong_half_day"),
+        (format!("/api/v1/sessions/{session}/half-days/not-a-uuid/sheet"), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "wrong_half_day"),
+        (url(&future), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::CONFLICT, "half_day_not_started"),
+        (url(&open), "{\"entries\": [".into(), StatusCode::BAD_REQUEST, "malformed_json"),
+        (url(&open), json!({"entries": [{"trainee": TRAINEE}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        (url(&open), json!({"entries": [present(TRAINEE)], "extra": 1}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+        (url(&open), json!({"entries": [{"trainee": TRAINEE, "status": "peut-être"}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [present(TRAINEE), {"trainee": FELLOW_TRAINEE, "status": "late"}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [{"trainee": TRAINEE, "status": "excused", "reason": "  "}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [present(TRAINEE), present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": []}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [present(TRAINEE)], "method": "paper_scan"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [present(TRAINEE)], "method": "paper_scan", "evidence_sha256": "abc"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (url(&open), json!({"entries": [present(TRAINEE)], "method": "self_checkin"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+    ];
+    for (uri, body, expected, code) in cases {
+        let (status, _, answer) = send(&app, json_request("PUT", &uri, &body, Some(&token))).await;
+        assert_error(status, &answer, expected, code);
+        assert_eq!(entry_count(&mut conn), before, "nothing written for {body}");
+    }
+    // The refusal names the line.
+    let (_, _, answer) = send(&app, json_request("PUT", &url(&open), &json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(), Some(&token))).await;
+    assert!(json_body(&answer)["error"]["message"].as_str().unwrap().contains(OUTSIDER), "{answer}");
+    // Unknown session.
+    let (status, _, answer) = send(
+        &app,
+        json_request("PUT", &format!("/api/v1/sessions/{}/half-days/{open}/sheet", uuid::Uuid::now_v7()), &json!({"entries": [present(TRAINEE)]}).to_string(), Some(&token)),
+    )
+    .await;
+    assert_error(status, &answer, StatusCode::NOT_FOUND, "unknown_session");
+    // The same through the core use case: a late arrival of 0 minutes.
+    let trainer = caller(&mut conn, TRAINER);
+    let refused = recording::record_sheet(
+        &mut conn,
+        &trainer,
+        &session,
+        &open,
+        &sheet_input(vec![line(TRAINEE, AttendanceStatus::Present, 0, None), line(FELLOW_TRAINEE, AttendanceStatus::Late, 0, None)]),
+        lms_core::db::now(),
+    );
+    assert!(matches!(refused, Err(AttendanceError::InSheet { .. })), "{refused:?}");
+    assert_eq!(entry_count(&mut conn), before);
+    assert!(ledger_problems(&mut conn).is_empty());
+}
+
+#[tokio::test]
+async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let past = past_half_days(&mut conn, &session);
+    assert!(past.len() >= 3, "the demo has past half-days");
+    let token = token(&mut conn, TRAINER);
+    let app = test_app(&db).await;
+    let alerts = |conn: &mut lms_core::DbConn, threshold| {
+        sheets::session_attendance(conn, Actor::Console, &session, threshold, lms_core::db::now()).unwrap().alerts
+    };
+    assert!(alerts(&mut conn, 2).is_empty(), "the demo has single absences only");
+
+    // Karim was in fact absent on the last two half-days: corrected through the API.
+    for (half_day, status) in [(&past[past.len() - 2], "absent"), (&past[past.len() - 1], "excused")] {
+        let body = json!({
+            "entries": [{"trainee": FELLOW_TRAINEE, "status": status, "reason": "Malade"}],
+            "correction_reason": "Feuille papier retrouvée",
+        });
+        let (status, _, answer) = send(
+            &app,
+            json_request("PUT", &format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet"), &body.to_string(), Some(&token)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let found = alerts(&mut conn, 2);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].email, FELLOW_TRAINEE);
+    assert_eq!((found[0].consecutive, found[0].excused), (2, 1));
+    assert!(alerts(&mut conn, 3).is_empty());
+
+    let (status, _, body) =
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=2"), "", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    let attendance = json_body(&body);
+    assert_eq!(attendance["alerts"][0]["email"], FELLOW_TRAINEE);
+    assert_eq!(attendance["alert_threshold"], 2);
+    let (status, _, body) =
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=0"), "", Some(&token))).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance");
+
+    let (cookie, _) = browser(&app, TRAINER).await;
+    let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}"), &cookie)).await;
+    assert!(page.contains("Karim Benali") && page.contains("dont 1 excusée"), "{page}");
+    let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}?seuil=3"), &cookie)).await;
+    assert!(page.contains("Aucun·e stagiaire absent·e sur 3"));
+}
+
+#[tokio::test]
+async fn attendance_json_contracts() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let past = past_half_days(&mut conn, &session);
+    let token = token(&mut conn, TRAINER);
+    let app = test_app(&db).await;
+
+    let (status, _, body) = send(&app, json_request("GET", "/api/v1/trainer/sessions", "", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = json_body(&body);
+    let demo = sessions.as_array().unwrap().iter().find(|s| s["reference"] == DEMO).unwrap();
+    for key in ["id", "reference", "course_code", "course_title", "start", "end", "status", "trainers", "right", "trainees", "half_days", "half_days_to_cosign", "next_half_day_at"] {
+        assert!(demo.get(key).is_some(), "missing {key} in {demo}");
+    }
+    assert_eq!(demo["right"], "teaches");
+    assert_eq!(demo["trainees"], 6);
+
+    let (_, _, body) = send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days"), "", Some(&token))).await;
+    let attendance = json_body(&body);
+    for key in ["session", "right", "trainees", "half_days", "alert_threshold", "alerts", "ledger"] {
+        assert!(attendance.get(key).is_some(), "missing {key}");
+    }
+    let first = &attendance["half_days"][0];
+    for key in ["id", "date", "slot", "starts_at", "ends_at", "minutes", "venue", "commune", "module", "state", "recorded", "attended", "absent", "signed", "cosigned_by", "cosigned_at"] {
+        assert!(first.get(key).is_some(), "missing {key} in {first}");
+    }
+    assert_eq!(first["state"], "closed");
+    assert_eq!(attendance["alert_threshold"], 2);
+
+    let (_, _, body) =
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[0]), "", Some(&token))).await;
+    let sheet = json_body(&body);
+    for key in ["session", "half_day", "state", "right", "can_record", "can_cosign", "missing", "rows", "cosign", "ledger"] {
+        assert!(sheet.get(key).is_some(), "missing {key}");
+    }
+    let row = &sheet["rows"][0];
+    for key in ["trainee", "name", "email", "enrolled", "status", "late_minutes", "left_early_minutes", "reason", "method", "recorded_at", "signature", "history"] {
+        assert!(row.get(key).is_some(), "missing {key} in {row}");
+    }
+    for key in ["seq", "entry", "status", "method", "recorded_by", "recorded_at", "correction_reason", "superseded", "entry_hash"] {
+        assert!(row["history"][0].get(key).is_some(), "missing {key}");
+    }
+    for key in ["trainer", "name", "at", "seq", "entry_hash"] {
+        assert!(sheet["cosign"].get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(sheet["ledger"]["hash"].as_str().unwrap().len(), 64);
+}
+
+/// Who may see and write what, through every door.
+#[tokio::test]
+async fn authorisation_matrix_for_attendance_and_assessment() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let past = past_half_days(&mut conn, &session)[0].clone();
+    let open = open_half_day(&mut conn, &session);
+    let lea = user(&mut conn, TRAINEE);
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("anonymous", None),
+        ("trainee", Some(token(&mut conn, TRAINEE))),
+        ("other trainer", Some(token(&mut conn, OTHER_TRAINER))),
+        ("admin", Some(token(&mut conn, ADMIN))),
+        ("co-trainer", Some(token(&mut conn, CO_TRAINER))),
+    ];
+    let app = test_app(&db).await;
+    let sheet_body = json!({"entries": [{"trainee": TRAINEE, "status": "present"}]}).to_string();
+    let grid_body = json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired"}]}).to_string();
+    // (method, uri, body, expected for: anonymous, trainee, other trainer, admin, co-trainer)
+    let s = session.to_string();
+    let rows: Vec<(&str, String, String, [StatusCode; 5])> = vec![
+        ("GET", "/api/v1/trainer/sessions".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
+        ("GET", format!("/api/v1/sessions/{s}/half-days"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
+        ("GET", format!("/api/v1/sessions/{s}/half-days/{past}/sheet"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
+        ("PUT", format!("/api/v1/sessions/{s}/half-days/{open}/sheet"), sheet_body.clone(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK]),
+        ("POST", format!("/api/v1/sessions/{s}/half-days/{open}/checkin-codes"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::CREATED]),
+        ("GET", format!("/api/v1/sessions/{s}/assessments"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
+        ("PUT", format!("/api/v1/sessions/{s}/assessments"), grid_body.clone(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK]),
+        ("GET", format!("/api/v1/sessions/{s}/assessments/{lea}"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
+        ("GET", format!("/api/v1/sessions/{s}/assessments/{FELLOW_TRAINEE}"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
+        ("GET", "/api/v1/me/attendance".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
+        ("GET", "/api/v1/me/assessments".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
+    ];
+    for (method, uri, body, expected) in &rows {
+        for ((who, token), expected) in tokens.iter().zip(expected) {
+            let before = (entry_count(&mut conn), assessment_count(&mut conn));
+            let (status, _, answer) = send(&app, json_request(method, uri, body, token.as_deref())).await;
+            assert_eq!(status, *expected, "{who} {method} {uri}: {answer}");
+            if !status.is_success() {
+                assert_eq!((entry_count(&mut conn), assessment_count(&mut conn)), before, "{who} {method} {uri} wrote");
+            }
+        }
+    }
+    // A trainee's own records hold only their own results.
+    let (_, _, body) = send(&app, json_request("GET", "/api/v1/me/assessments", "", tokens[1].1.as_deref())).await;
+    let mine = json_body(&body);
+    assert!(mine.as_array().unwrap().iter().all(|r| r["email"] == TRAINEE), "{mine}");
+    assert!(!body.contains(FELLOW_TRAINEE));
+
+    // Pages: anonymous visitors go to the login page; others get 403 or the page.
+    let page_urls = [
+        "/trainer".to_owned(),
+        format!("/trainer/sessions/{s}"),
+        format!("/trainer/sessions/{s}/half-days/{past}"),
+        format!("/trainer/sessions/{s}/sheet.pdf"),
+        format!("/trainer/sessions/{s}/assessments"),
+    ];
+    for uri in &page_urls {
+        let (status, headers, _) = send(&app, get(uri)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
+        assert!(headers["location"].to_str().unwrap().starts_with("/login?next="), "{uri}");
+    }
+    let (trainee_cookie, trainee_csrf) = browser(&app, TRAINEE).await;
+    let (other_cookie, _) = browser(&app, OTHER_TRAINER).await;
+    let (admin_cookie, admin_csrf) = browser(&app, ADMIN).await;
+    for uri in &page_urls[1..] {
+        let (status, _, _) = send(&app, get_with_cookies(uri, &trainee_cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "trainee {uri}");
+        let (status, _, _) = send(&app, get_with_cookies(uri, &other_cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "other trainer {uri}");
+        let (status, _, _) = send(&app, get_with_cookies(uri, &admin_cookie)).await;
+        assert_eq!(status, StatusCode::OK, "admin {uri}");
+    }
+    let (status, _, _) = send(&app, get_with_cookies("/trainer", &trainee_cookie)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Administrators read, never write; trainees never write either.
+    let before = entry_count(&mut conn);
+    let lea_field = format!("status-{lea}");
+    for (cookie, csrf) in [(&admin_cookie, &admin_csrf), (&trainee_cookie, &trainee_csrf)] {
+        let fields = [("csrf", csrf.as_str()), (lea_field.as_str(), "present")];
+        let (status, _, _) =
+            send(&app, form_request(&format!("/trainer/sessions/{s}/half-days/{open}/statuses"), &fields, cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) =
+            send(&app, form_request(&format!("/trainer/sessions/{s}/half-days/{open}/cosign"), &[("csrf", csrf.as_str())], cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{s}/half-days/{open}"), &admin_cookie)).await;
+    assert!(!page.contains("Enregistrer la feuille"), "read-only for administrators");
+    assert_eq!(entry_count(&mut conn), before);
+}
