@@ -669,3 +669,65 @@ fn keys_outside_the_database_sign_what_the_public_key_verifies() {
     .unwrap();
     assert!(!report.signature_ok);
 }
+
+/// Minimal HTTP/1.1 GET over a socket (the server under test runs on loopback).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+#[test]
+fn the_server_publishes_the_public_key_and_verifies_what_the_cli_issued() {
+    let db = TestDb::new(Seed::Demo);
+    let (dir, keys, session) = setup_cli(&db);
+    let issued =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
+    let code = issued[0]["code"].as_str().unwrap().to_owned();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(binary("lms-server"))
+        .env("DATABASE_URL", &db.url_string)
+        .env("LMS_BIND", format!("127.0.0.1:{port}"))
+        .env("LMS_KEYS_DIR", &keys)
+        .env("LMS_STARTUP_DATA", "none")
+        .env("LMS_LOG", "warn")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = None;
+    for _ in 0..100 {
+        ready = http_get(port, "/healthz");
+        if ready.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let jwks = http_get(port, "/.well-known/jwks.json");
+    let page = http_get(port, &format!("/verify/{code}"));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(ready.map(|r| r.0), Some(200), "server did not start");
+    let (status, body) = jwks.unwrap();
+    assert_eq!(status, 200);
+    let jwks: Value = serde_json::from_str(&body).unwrap();
+    let published: lms_core::certification::keys::PublicJwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+    assert_eq!(published, KeyStore::at(&keys).public_jwk().unwrap());
+    assert!(!body.contains(std::fs::read_to_string(keys.join("signing-key.ed25519")).unwrap().trim()));
+    // Anyone can verify the credential offline with the published key.
+    let payload = lms_core::certification::credential::verify(issued[0]["credential"].as_str().unwrap(), &published);
+    assert!(payload.is_ok());
+    let (status, body) = page.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("Aurélie Marie FONTAINE"));
+}

@@ -102,3 +102,33 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
     page.finish();
     pdf.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CertificateDocument {
+        CertificateDocument {
+            number: "RS5142-2026-0001".into(),
+            holder_name: "Aurélie FONTAINE".into(),
+            certification_title: "Piloter un tiers-lieu".into(),
+            registry_code: "RS5142".into(),
+            certifier: "La Coopérative des Tiers-Lieux".into(),
+            awarded_on: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_default(),
+            units: vec![(1, "Élaborer et développer un projet stratégique de tiers-lieu".into())],
+            verification_url: "https://formation.example.org/verify/abc".into(),
+            verification_code: "abc".into(),
+            credential_jwt: "eyJhbGciOiJFZERTQSIsInR5cCI6InZjK2p3dCIsImtpZCI6IiJ9.e30.sig".into(),
+        }
+    }
+
+    #[test]
+    fn the_same_certificate_renders_to_the_same_bytes_with_the_credential_attached() {
+        let first = render_certificate(&sample()).unwrap_or_default();
+        let second = render_certificate(&sample()).unwrap_or_default();
+        assert!(first.starts_with(b"%PDF"));
+        assert_eq!(first, second, "a lost PDF can be rebuilt with the stored hash");
+        let jwt = sample().credential_jwt;
+        assert!(first.windows(jwt.len()).any(|w| w == jwt.as_bytes()), "credential attached uncompressed");
+    }
+}
