@@ -286,3 +286,51 @@ mod tests {
         assert_eq!(urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
     }
 }
+
+/// The `{id}` of a route path, if the route has one.
+async fn session_in_path(parts: &mut Parts) -> Option<String> {
+    let params = axum::extract::RawPathParams::from_request_parts(parts, &()).await.ok()?;
+    params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned())
+}
+
+/// An API caller who teaches the training session of the path's `{id}`. Checked before the body
+/// is read, so nobody else learns anything from validation messages.
+#[derive(Debug, Clone)]
+pub struct ApiSessionTrainer(pub Caller);
+
+impl FromRequestParts<AppState> for ApiSessionTrainer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
+        let raw = session_in_path(parts).await.unwrap_or_default();
+        let session = crate::api::session_id(&raw)?;
+        let checked = caller.clone();
+        state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &checked, &session)).await?;
+        Ok(ApiSessionTrainer(caller))
+    }
+}
+
+/// A logged-in page visitor who teaches the training session of the path's `{id}`.
+#[derive(Debug, Clone)]
+pub struct PageSessionTrainer(pub Caller);
+
+impl FromRequestParts<AppState> for PageSessionTrainer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let PageCaller(caller) = PageCaller::from_request_parts(parts, state).await?;
+        let raw = session_in_path(parts).await.unwrap_or_default();
+        let checked = caller.clone();
+        let outcome = match crate::api::session_id(&raw) {
+            Ok(session) => {
+                state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &checked, &session)).await
+            }
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => Ok(PageSessionTrainer(caller)),
+            Err(error) => Err(crate::pages::error_page(state, error)),
+        }
+    }
+}

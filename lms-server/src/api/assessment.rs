@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::catalogue::session_id;
 use super::json::ApiJson;
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, ApiSessionTrainer};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,7 +55,7 @@ struct ResultsBody {
 
 async fn record(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiSessionTrainer(caller): ApiSessionTrainer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ResultsBody>,
 ) -> Result<Json<GridOutcome>, ApiError> {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::session_id;
 use super::json::ApiJson;
-use crate::auth::{ApiCaller, Client};
+use crate::auth::{ApiCaller, ApiSessionTrainer, Client};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -129,7 +129,7 @@ struct SheetBody {
 
 async fn record_sheet(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     ApiJson(body): ApiJson<SheetBody>,
 ) -> Result<Json<SheetOutcome>, ApiError> {
@@ -169,7 +169,7 @@ struct CosignBody {
 
 async fn cosign(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<CosignBody>), ApiError> {
     let session = session_id(&id)?;
@@ -196,7 +196,7 @@ struct CodeBody {
 
 async fn issue_code(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiSessionTrainer(caller): ApiSessionTrainer,
     headers: HeaderMap,
     Path((id, half_day)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<CodeBody>), ApiError> {
@@ -221,7 +221,7 @@ struct SignatureBody {
 
 async fn drawn_signature(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     ApiJson(body): ApiJson<SignatureBody>,
 ) -> Result<(StatusCode, Json<SignatureOutcome>), ApiError> {

@@ -3,8 +3,8 @@
 
 mod accounts;
 mod catalogue_pages;
-mod home;
 mod checkin;
+mod home;
 mod me;
 mod trainee_records;
 mod trainer;

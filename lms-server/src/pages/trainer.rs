@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{base_context, error_page, render};
 use crate::api::{half_day_id, public_base, session_id};
-use crate::auth::{self, PageCaller};
+use crate::auth::{self, PageCaller, PageSessionTrainer};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -543,7 +543,7 @@ fn parse_sheet_form(
 
 async fn record_statuses(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -585,7 +585,7 @@ struct CsrfForm {
 
 async fn cosign(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
@@ -653,7 +653,7 @@ async fn blank_sheet_pdf(
 /// expires, which works without JavaScript.
 async fn checkin_code(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     headers: HeaderMap,
     Path((id, half_day)): Path<(String, String)>,
 ) -> Response {
@@ -707,7 +707,7 @@ async fn checkin_code(
 
 async fn signature_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     Path((id, half_day, trainee)): Path<(String, String, String)>,
 ) -> Response {
     let (Ok(session), Ok(half_day_key)) = (session_id(&id), half_day_id(&half_day)) else {
@@ -752,7 +752,7 @@ struct SignatureForm {
 
 async fn sign(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     Path((id, half_day, trainee)): Path<(String, String, String)>,
     Form(form): Form<SignatureForm>,
 ) -> Response {
@@ -967,7 +967,7 @@ fn parse_results_form(fields: &[(String, String)]) -> (String, String, Vec<Resul
 
 async fn record_results(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageSessionTrainer(caller): PageSessionTrainer,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
