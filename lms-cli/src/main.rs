@@ -55,6 +55,25 @@ enum Command {
     /// Émargement : vérification du registre chaîné.
     #[command(subcommand)]
     Attendance(commands::attendance::AttendanceCommand),
+    /// Certification : éligibilité, délivrance, révocation, registre, vérification.
+    #[command(subcommand)]
+    Certify(commands::certify::CertifyCommand),
+    /// Jury de certification : procès-verbal.
+    #[command(subcommand)]
+    Jury(commands::jury::JuryCommand),
+    /// Clé de signature des certificats (hors base de données).
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// Exports réglementaires (Accrochage, LHEO).
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
+    /// Rapports (BPF, résultats, couverture du territoire).
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
+    /// Sauvegarde cohérente de la base SQLite.
+    Backup(commands::backup::BackupArgs),
+    /// Restaure une sauvegarde SQLite.
+    Restore(commands::backup::RestoreArgs),
     /// Documents des stagiaires : certificat de réalisation, attestation de fin de formation.
     #[command(subcommand)]
     Documents(commands::documents::DocumentsCommand),
@@ -135,6 +154,13 @@ fn main() -> ExitCode {
         Command::Session(command) => commands::session::run(&context, command),
         Command::Enrolment(command) => commands::enrolment::run(&context, command),
         Command::Attendance(command) => commands::attendance::run(&context, command),
+        Command::Certify(command) => commands::certify::run(&context, command),
+        Command::Jury(command) => commands::jury::run(&context, command),
+        Command::Keys(command) => commands::keys::run(&context, command),
+        Command::Export(command) => commands::export::run(&context, command),
+        Command::Report(command) => commands::report::run(&context, command),
+        Command::Backup(args) => commands::backup::backup(&context, args),
+        Command::Restore(args) => commands::backup::restore(&context, args),
         Command::Documents(command) => commands::documents::run(&context, command),
         Command::Assess(command) => commands::assess::run(&context, command),
     };

@@ -16,8 +16,9 @@
 //! Modules follow the domain: [`geo`] (communes, places, travel estimate), [`venues`],
 //! [`catalogue`] (courses, training sessions, schedules), [`people`] (users and roles),
 //! [`enrolment`] (seats and waitlist), [`attendance`] (the hash-chained ledger), [`assessment`],
-//! [`certification`] (référentiel), [`fixtures`] (reference and demo data), and [`db`] (the only
-//! place where SQLite and PostgreSQL differ).
+//! [`certification`] (référentiel, jury, issuing, verification), [`documents`] (PDF), [`exports`]
+//! (Accrochage, LHEO), [`reports`] (BPF, outcomes, coverage), [`fixtures`] (reference and demo
+//! data), and [`db`] (the only place where SQLite and PostgreSQL differ).
 
 pub mod access;
 pub mod assessment;
@@ -27,11 +28,13 @@ pub mod certification;
 pub mod db;
 pub mod documents;
 pub mod enrolment;
+pub mod exports;
 pub mod fixtures;
 pub mod geo;
 pub mod locale;
 pub mod notifications;
 pub mod people;
+pub mod reports;
 pub mod venues;
 
 pub use db::{DatabaseUrl, DbConn, DbError};

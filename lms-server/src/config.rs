@@ -31,6 +31,13 @@ pub struct Config {
     pub startup_data: StartupData,
     /// `LMS_DB_POOL_SIZE`; default 8 (SQLite) or 16 (PostgreSQL).
     pub pool_size: Option<u32>,
+    /// `LMS_PUBLIC_URL`: the address people reach the site at, for links in e-mails and documents;
+    /// default `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// `LMS_SMTP_URL` (`smtp://[user:pass@]host[:port]` or `smtps://…`); unset = no e-mail.
+    pub smtp_url: Option<String>,
+    /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`.
+    pub mail_from: String,
     /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
     pub secure_cookies: bool,
     /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
@@ -73,7 +80,14 @@ impl Config {
             Some(other) => return Err(format!("LMS_SECURE_COOKIES invalide « {other} » (true ou false)")),
         };
         let travel = travel_model_from(&var)?;
+        let public_url = var("LMS_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(format!("LMS_PUBLIC_URL invalide « {public_url} » (http:// ou https://)"));
+        }
         Ok(Config {
+            public_url,
+            smtp_url: var("LMS_SMTP_URL"),
+            mail_from: var("LMS_MAIL_FROM").unwrap_or_else(|| "Tiers-lieux formation <no-reply@localhost>".into()),
             secure_cookies,
             database,
             default_database,
@@ -97,6 +111,9 @@ impl Config {
             startup_data: StartupData::None,
             pool_size: Some(4),
             secure_cookies: false,
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
             travel: TravelModel::default(),
         }
     }

@@ -5,8 +5,10 @@
 
 mod api;
 mod auth;
+mod certificates;
 mod config;
 mod error;
+mod mailer;
 mod pages;
 mod state;
 mod templates;
@@ -48,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(pages::healthz))
         .merge(pages::router())
         .nest("/api/v1", api::router())
+        .merge(certificates::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin_only))
         .with_state(state);

@@ -24,6 +24,8 @@ struct Inner {
     templates: minijinja::Environment<'static>,
     backend: &'static str,
     secure_cookies: bool,
+    public_url: String,
+    mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
 }
 
@@ -54,6 +56,10 @@ impl AppState {
         if !report.is_empty() {
             tracing::info!(?report, "données initiales chargées");
         }
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(crate::mailer::Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
         let backend = db::backend_name(&conn);
         drop(conn);
         Ok(AppState {
@@ -65,6 +71,8 @@ impl AppState {
                 templates: crate::templates::environment(),
                 backend,
                 secure_cookies: config.secure_cookies,
+                public_url: config.public_url.clone(),
+                mailer,
                 travel: config.travel,
             }),
         })
@@ -113,6 +121,28 @@ impl AppState {
     /// The template environment.
     pub fn templates(&self) -> &minijinja::Environment<'static> {
         &self.inner.templates
+    }
+
+    /// Tells a trainee promoted from a waitlist by e-mail, when a mailer is configured (the page
+    /// notification was written in the same transaction as the promotion).
+    pub fn email_promotion(&self, session: lms_core::db::ids::TrainingSessionId, trainee: lms_core::db::ids::UserId) {
+        let Some(mailer) = self.inner.mailer.clone() else { return };
+        let state = self.clone();
+        tokio::spawn(async move {
+            let public_url = state.inner.public_url.clone();
+            let message = state
+                .db(move |conn| lms_core::notifications::promotion_email(conn, &session, &trainee, &public_url))
+                .await;
+            match message {
+                Ok(message) => mailer.send(message).await,
+                Err(error) => tracing::warn!(code = error.code, "e-mail de promotion non préparé"),
+            }
+        });
+    }
+
+    /// The site's public address.
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
     }
 
     /// Whether cookies carry the `Secure` flag.

@@ -15,6 +15,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("course_details.html", include_str!("../templates/course_details.html")),
     ("session.html", include_str!("../templates/session.html")),
     ("convocation.html", include_str!("../templates/convocation.html")),
+    ("verify.html", include_str!("../templates/verify.html")),
+    ("outcomes.html", include_str!("../templates/outcomes.html")),
     ("me_records.html", include_str!("../templates/me_records.html")),
     ("checkin.html", include_str!("../templates/checkin.html")),
     ("trainer_sessions.html", include_str!("../templates/trainer_sessions.html")),

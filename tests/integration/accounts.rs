@@ -276,3 +276,37 @@ async fn html_in_names_is_stored_verbatim_and_rendered_escaped() {
     assert!(!page.contains("<script>alert"), "unescaped name in page");
     assert!(page.contains("&lt;script&gt;"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_from_one_address_lock_that_address() {
+    let db = TestDb::new(Seed::Reference);
+    let address = spawn_server(&db).await;
+    let base = format!("http://{address}/api/v1");
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{base}/accounts"))
+        .json(&serde_json::json!({"email": "vraie@example.org", "name": "Vraie", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    // Password spraying: one wrong guess on many accounts, all from 127.0.0.1.
+    for i in 0..lms_core::access::MAX_FAILURES_PER_ADDRESS {
+        let response = client
+            .post(format!("{base}/auth/token"))
+            .json(&serde_json::json!({"email": format!("inconnu{i}@example.org"), "password": "devine"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = client
+        .post(format!("{base}/auth/token"))
+        .json(&serde_json::json!({"email": "vraie@example.org", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+}

@@ -260,3 +260,84 @@ async fn the_waitlisted_trainee_sees_the_promotion_on_their_page() {
     assert!(me.contains("Une place s&#x27;est libérée") || me.contains("Une place s'est libérée"), "{me}");
     assert!(me.contains("Inscription confirmée"));
 }
+
+/// A minimal SMTP sink on 127.0.0.1: accepts one message and returns its data (bounded in time).
+async fn smtp_sink() -> (u16, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let accepted = tokio::time::timeout(std::time::Duration::from_secs(30), listener.accept()).await;
+        let Ok(Ok((socket, _))) = accepted else { return };
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut data = String::new();
+        let mut in_data = false;
+        write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+        while let Ok(Ok(Some(line))) = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line()).await
+        {
+            if in_data {
+                if line == "." {
+                    in_data = false;
+                    write.write_all(b"250 OK\r\n").await.unwrap();
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let command = line.to_ascii_uppercase();
+            let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+                b"250 sink\r\n"
+            } else if command.starts_with("DATA") {
+                in_data = true;
+                b"354 go ahead\r\n"
+            } else if command.starts_with("QUIT") {
+                write.write_all(b"221 bye\r\n").await.unwrap();
+                break;
+            } else {
+                b"250 OK\r\n"
+            };
+            write.write_all(reply).await.unwrap();
+        }
+        let _ = sender.send(data);
+    });
+    (port, receiver)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_is_emailed_when_smtp_is_configured() {
+    let db = TestDb::new(Seed::Demo);
+    let (port, received) = smtp_sink().await;
+    let mut config = lms_server::Config::for_tests(db.url.clone());
+    config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    config.public_url = "https://formation.example.org".into();
+    let app = lms_server::app(lms_server::AppState::open(&config).await.unwrap());
+    let sessions = lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default()).unwrap();
+    let full = sessions.iter().find(|s| s.reference == "ANIM-DEMO-SAINTES").unwrap();
+    let (_, _, body) = send(
+        &app,
+        json_request(
+            "POST",
+            "/api/v1/auth/token",
+            r#"{"email":"claire.bernard@example.org","password":"tiers-lieux-demo"}"#,
+            None,
+        ),
+    )
+    .await;
+    let token: Value = serde_json::from_str(&body).unwrap();
+    let (status, _, _) = send(
+        &app,
+        json_request("DELETE", &format!("/api/v1/sessions/{}/enrolments/me", full.id), "", token["token"].as_str()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let message = tokio::time::timeout(std::time::Duration::from_secs(20), received)
+        .await
+        .expect("an e-mail within 20 s")
+        .unwrap();
+    assert!(message.contains("lucas.girard@example.org"), "{message}");
+    assert!(message.contains("Subject:"), "{message}");
+    assert!(message.contains(&format!("https://formation.example.org/sessions/{}", full.id)), "{message}");
+}

@@ -64,3 +64,26 @@ async fn a_fresh_server_migrates_and_loads_startup_data_once() {
         sessions.len()
     );
 }
+
+#[tokio::test]
+async fn the_home_page_searches_near_home_and_offers_candidates_when_ambiguous() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let (status, _, page) = send(&app, get("/?near=Saintes&minutes=30")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("à moins de 30 minutes de"), "{page}");
+    assert!(page.contains("CoWork ETC") && page.contains("min en voiture") && page.contains("estimation"));
+    assert!(page.contains("Comment le temps de trajet est-il estimé"));
+    let (status, _, page) = send(&app, get("/?near=Sainte-Colombe")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Choisissez votre commune"));
+    assert!(page.contains("?near=Sainte-Colombe%20%2817%29"), "candidate links keep the département");
+    let (status, _, page) = send(&app, get("/?near=Zzzyxville")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("role=\"alert\""));
+    let (status, _, page) = send(&app, get("/?near=%3Cscript%3Ealert(1)%3C%2Fscript%3E")).await;
+    assert!(status.is_client_error());
+    assert!(!page.contains("<script>alert(1)"), "typed text is never echoed unescaped");
+    let (status, _, _) = send(&app, get("/?near=Saintes&minutes=abc")).await;
+    assert_eq!(status, StatusCode::OK, "a bad radius is explained on the page");
+}

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+pub mod browser;
+
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use lms_core::{DatabaseUrl, DbConn};

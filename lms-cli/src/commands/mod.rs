@@ -2,11 +2,17 @@
 
 pub mod assess;
 pub mod attendance;
+pub mod backup;
+pub mod certify;
 pub mod course;
 pub mod db;
 pub mod documents;
 pub mod enrolment;
+pub mod export;
 pub mod fixtures;
+pub mod jury;
+pub mod keys;
+pub mod report;
 pub mod session;
 pub mod user;
 pub mod venue;

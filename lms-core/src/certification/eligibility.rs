@@ -391,8 +391,12 @@ pub(crate) fn evaluate(
     Ok(SessionEligibility { certification, units, candidates: out })
 }
 
-/// Minutes attended per trainee: latest `trainee_status` entry per (trainee, half-day).
-pub(crate) fn attended_minutes(
+/// The latest ledger entry of a trainee on a half-day: sequence, status, late and left-early minutes.
+type LedgerState = (i64, Option<String>, i32, i32);
+
+/// Minutes attended per trainee: latest `trainee_status` entry per (trainee, half-day). Half-days
+/// missing from `minutes_of` count zero (so a caller can restrict to a period).
+pub fn attended_minutes(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainees: &[UserId],
@@ -411,7 +415,7 @@ pub(crate) fn attended_minutes(
             attendance_entries::left_early_minutes,
         ))
         .load(conn)?;
-    let mut latest: BTreeMap<(UserId, HalfDayId), (i64, Option<String>, i32, i32)> = BTreeMap::new();
+    let mut latest: BTreeMap<(UserId, HalfDayId), LedgerState> = BTreeMap::new();
     for (trainee, half_day, seq, status, late, left) in entries {
         let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
         if seq > slot.0 {

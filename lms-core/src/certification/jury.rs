@@ -305,22 +305,22 @@ fn csv_message(error: &csv::Error) -> String {
 
 /// The procès-verbal of a session: every decision ever recorded, oldest first.
 pub fn list_decisions(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<JuryDecisionView>, CertifyError> {
-    let rows: Vec<(JuryDecisionId, String, String, NaiveDate, String, Option<String>, NaiveDateTime)> =
-        jury_decisions::table
-            .inner_join(users::table.on(users::id.eq(jury_decisions::trainee_id)))
-            .filter(jury_decisions::training_session_id.eq(session))
-            .order((jury_decisions::recorded_at.asc(), jury_decisions::id.asc()))
-            .select((
-                jury_decisions::id,
-                users::email,
-                jury_decisions::decision,
-                jury_decisions::decided_on,
-                jury_decisions::members,
-                jury_decisions::notes,
-                jury_decisions::recorded_at,
-            ))
-            .load(conn)
-            .map_err(DbError::from)?;
+    type DecisionRow = (JuryDecisionId, String, String, NaiveDate, String, Option<String>, NaiveDateTime);
+    let rows: Vec<DecisionRow> = jury_decisions::table
+        .inner_join(users::table.on(users::id.eq(jury_decisions::trainee_id)))
+        .filter(jury_decisions::training_session_id.eq(session))
+        .order((jury_decisions::recorded_at.asc(), jury_decisions::id.asc()))
+        .select((
+            jury_decisions::id,
+            users::email,
+            jury_decisions::decision,
+            jury_decisions::decided_on,
+            jury_decisions::members,
+            jury_decisions::notes,
+            jury_decisions::recorded_at,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
     Ok(rows
         .into_iter()
         .map(|(id, trainee, decision, decided_on, members, notes, recorded_at)| JuryDecisionView {

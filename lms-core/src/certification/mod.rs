@@ -2,12 +2,13 @@
 //! and numbered competences, validity window and pass rules — all data, never code.
 //!
 //! Issuing, numbering and verifying certificates build on this module: [`eligibility`] (who may
-//! be certified and why not), [`jury`] (procès-verbal), [`keys`] (the signing key, outside the
+//! be certified and why not), [`jury`] (procès-verbal), [`identity`] (registry identity), [`keys`] (the signing key, outside the
 //! database), [`credential`] (Open Badges 3.0 VC-JWT), [`issuing`] (numbers, codes, PDFs) and
 //! [`registry`] (list, revoke, verify, public view).
 
 pub mod credential;
 pub mod eligibility;
+pub mod identity;
 pub mod issuing;
 pub mod jury;
 pub mod keys;

@@ -4,6 +4,7 @@
 //! (URL parsing, per-connection PRAGMAs, migrations, write locks) is a named function here, with both
 //! arms side by side. See `../shared/reference/rust-stack.md` §1 for why each choice was made.
 
+pub mod backup;
 pub mod ids;
 pub mod schema;
 
@@ -65,6 +66,18 @@ pub enum DbError {
     Query(DieselError),
 }
 
+/// Fragments of libpq messages that mean the server went away.
+const LOST_CONNECTION_MESSAGES: &[&str] = &[
+    "server closed the connection",
+    "no connection to the server",
+    "could not receive data",
+    "could not send data",
+    "terminating connection",
+    "connection to server",
+    "SSL SYSCALL",
+    "Connection refused",
+];
+
 impl From<DieselError> for DbError {
     fn from(error: DieselError) -> Self {
         match &error {
@@ -76,6 +89,13 @@ impl From<DieselError> for DbError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 DbError::Unavailable(info.message().to_owned())
             }
+            // libpq reports a lost server as an unknown error; it is an outage, not a bug.
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if LOST_CONNECTION_MESSAGES.iter().any(|m| info.message().contains(m)) =>
+            {
+                DbError::Unavailable(info.message().to_owned())
+            }
+            DieselError::BrokenTransactionManager => DbError::Unavailable("connexion interrompue".into()),
             _ => DbError::Query(error),
         }
     }

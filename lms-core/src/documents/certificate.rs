@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::pdf::{Attachment, Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
-use crate::locale::date_fr;
+use crate::locale::short_date_fr;
 
 /// Name of the attached credential inside the PDF.
 pub const CREDENTIAL_ATTACHMENT: &str = "open-badge-credential.jwt";
@@ -74,7 +74,7 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
     page.centred(
         y,
         &TextStyle::body(11.0),
-        &format!("le {}, sur décision du jury, après validation des unités :", date_fr(doc.awarded_on)),
+        &format!("le {}, sur décision du jury, après validation des unités :", short_date_fr(doc.awarded_on)),
     );
     y += 20.0;
     let unit_style = TextStyle::body(10.0);

@@ -53,3 +53,47 @@ pub fn mark_all_read(conn: &mut DbConn, user: &UserId, now: NaiveDateTime) -> Re
     .execute(conn)
     .map_err(DbError::from)
 }
+
+/// An e-mail to send, written by the domain (French), sent by whichever door has a mailer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailMessage {
+    /// Recipient address.
+    pub to: String,
+    /// Recipient name.
+    pub to_name: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// The e-mail telling a trainee they were promoted from the waitlist of `session`.
+/// `public_url` is the site's address, for the link.
+pub fn promotion_email(
+    conn: &mut DbConn,
+    session: &crate::db::ids::TrainingSessionId,
+    trainee: &UserId,
+    public_url: &str,
+) -> Result<EmailMessage, DbError> {
+    use crate::db::schema::{courses, training_sessions, users};
+    let (to, to_name): (String, String) =
+        users::table.find(trainee).select((users::email, users::display_name)).first(conn)?;
+    let (title, start, end): (String, chrono::NaiveDate, chrono::NaiveDate) = training_sessions::table
+        .inner_join(courses::table)
+        .filter(training_sessions::id.eq(session))
+        .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
+        .first(conn)?;
+    let link = format!("{}/sessions/{session}", public_url.trim_end_matches('/'));
+    Ok(EmailMessage {
+        subject: format!("Une place s'est libérée : « {title} »"),
+        body: format!(
+            "Bonjour {to_name},\n\nUne place s'est libérée dans la session « {title} » du {} au {} : \
+             votre inscription est confirmée.\n\nVotre convocation et le calendrier sont sur votre espace :\n{link}\n\n\
+             Si vous ne pouvez plus participer, annulez votre inscription depuis cette page pour libérer la place.\n",
+            crate::locale::date_fr(start),
+            crate::locale::date_fr(end),
+        ),
+        to,
+        to_name,
+    })
+}

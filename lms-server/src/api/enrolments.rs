@@ -102,7 +102,11 @@ async fn cancel(
 ) -> Result<Json<CancellationBody>, ApiError> {
     let session = session_id(&id)?;
     let trainee = caller.user.id.clone();
-    let outcome = state.db(move |conn| enrolment::cancel(conn, &session, &trainee, lms_core::db::now())).await?;
+    let target = session.clone();
+    let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &trainee, lms_core::db::now())).await?;
+    if let Some(promoted) = outcome.promoted.clone() {
+        state.email_promotion(session, promoted);
+    }
     // Who was promoted is that person's business: not told here.
     Ok(Json(CancellationBody { status: EnrolmentStatus::Cancelled, previous_status: outcome.previous_status }))
 }

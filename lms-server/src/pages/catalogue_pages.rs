@@ -233,7 +233,12 @@ async fn cancel(
     let trainee = caller.user.id.clone();
     let target = session.clone();
     match state.db(move |conn| enrolment::cancel(conn, &target, &trainee, lms_core::db::now())).await {
-        Ok(_) => Redirect::to(&format!("/sessions/{session}?info=cancelled")).into_response(),
+        Ok(outcome) => {
+            if let Some(promoted) = outcome.promoted {
+                state.email_promotion(session.clone(), promoted);
+            }
+            Redirect::to(&format!("/sessions/{session}?info=cancelled")).into_response()
+        }
         Err(error) => error_page(&state, error),
     }
 }

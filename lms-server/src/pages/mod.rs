@@ -4,6 +4,7 @@
 mod accounts;
 mod catalogue_pages;
 mod checkin;
+mod home;
 mod me;
 mod trainee_records;
 mod trainer;
@@ -13,18 +14,16 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use lms_core::catalogue::{self, TrainingSessionFilter, TrainingSessionStatus};
 use minijinja::context;
 use serde::Serialize;
 
-use crate::auth::MaybeCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Page routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(home::home))
         .route("/static/style.css", get(stylesheet))
         .merge(accounts::router())
         .merge(catalogue_pages::router())
@@ -104,25 +103,6 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             response
         }
-    }
-}
-
-async fn home(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller) -> Response {
-    let sessions = state
-        .db(|conn| {
-            catalogue::list_training_sessions(
-                conn,
-                &TrainingSessionFilter {
-                    status: Some(TrainingSessionStatus::Published),
-                    from: Some(catalogue::paris_today()),
-                    ..Default::default()
-                },
-            )
-        })
-        .await;
-    match sessions {
-        Ok(sessions) => render(&state, "home.html", context! { sessions => sessions, ..base_context(caller.as_ref()) }),
-        Err(error) => error_page(&state, error),
     }
 }
 

@@ -1,0 +1,104 @@
+//! `lms export`: regulatory files (Accrochage for the Caisse des Dépôts, LHEO 2.3 for catalogues).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::Subcommand;
+use lms_core::exports::{accrochage, lheo};
+
+use crate::{Context, Failure, output};
+
+/// Export commands.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Fichier des titulaires pour la Caisse des Dépôts (« Accrochage », XML
+    /// urn:cdc:cpf:pc5:schema:1.0.0) : certificats valides décernés dans la période. Refuse en
+    /// listant chaque problème ; avertit des obtentions de plus de trois mois.
+    Accrochage {
+        /// Premier jour d'obtention (AAAA-MM-JJ).
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        /// Dernier jour d'obtention (AAAA-MM-JJ).
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        /// Fichier XML à écrire.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Importe l'accusé de traitement de la Caisse des Dépôts et marque chaque passage accepté ou
+    /// rejeté (avec ses messages).
+    AccrochageReport {
+        /// Fichier XML de l'accusé de traitement.
+        file: PathBuf,
+    },
+    /// L'offre de formation (formations, sessions, lieux avec code INSEE et coordonnées) en LHEO 2.3.
+    Lheo {
+        /// Fichier XML à écrire.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Enregistre un réglage d'identité de l'organisme utilisé par les exports
+    /// (organisation.name|siret|nda|address|postcode|city|email|phone, accrochage.emitter_client_id).
+    Setting {
+        /// Nom du réglage.
+        key: String,
+        /// Valeur.
+        value: String,
+    },
+}
+
+fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
+}
+
+/// Runs an export command.
+pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failure> {
+    let now = lms_core::db::now();
+    match command {
+        ExportCommand::Accrochage { from, to, out } => {
+            let mut conn = context.connect()?;
+            let export = accrochage::export_accrochage(&mut conn, from, to, &out, now)?;
+            for warning in &export.warnings {
+                eprintln!("attention : {warning}");
+            }
+            if context.json {
+                return output::json(&export);
+            }
+            println!("{} titulaire(s) écrit(s) dans {} (flux {})", export.holders, export.file, export.batch_id);
+            Ok(ExitCode::SUCCESS)
+        }
+        ExportCommand::AccrochageReport { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?;
+            let mut conn = context.connect()?;
+            let result = accrochage::import_report(&mut conn, &text, now)?;
+            if context.json {
+                return output::json(&result);
+            }
+            println!("{} passage(s) accepté(s), {} rejeté(s)", result.accepted, result.rejected.len());
+            for rejected in &result.rejected {
+                println!("  {} : {}", rejected.number, rejected.messages.join(" ; "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ExportCommand::Lheo { out } => {
+            let mut conn = context.connect()?;
+            let export = lheo::export_lheo(&mut conn, &out, now)?;
+            if context.json {
+                return output::json(&export);
+            }
+            println!("{} formation(s), {} session(s) écrites dans {}", export.formations, export.sessions, export.file);
+            Ok(ExitCode::SUCCESS)
+        }
+        ExportCommand::Setting { key, value } => {
+            let mut conn = context.connect()?;
+            lheo::set_setting(&mut conn, &key, &value)?;
+            if context.json {
+                return output::json(&serde_json::json!({ "key": key, "value": value }));
+            }
+            println!("Réglage {key} enregistré.");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `lms jury`: the procès-verbal of certification juries.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::Subcommand;
+use lms_core::certification::jury::{self, JuryDecisionInput, JuryDecisionView, JuryVerdict};
+use lms_core::db::ids::TrainingSessionId;
+
+use crate::{Context, Failure, output};
+
+/// Jury commands.
+#[derive(Debug, Subcommand)]
+pub enum JuryCommand {
+    /// Enregistre la décision du jury pour un·e candidat·e (conservée définitivement ; une nouvelle
+    /// décision s'ajoute, la plus récente compte).
+    Record {
+        /// Identifiant de la session.
+        #[arg(long)]
+        session: String,
+        /// E-mail du ou de la candidat·e.
+        #[arg(long)]
+        trainee: String,
+        /// Décision : admitted (admis·e), refused (refusé·e) ou deferred (ajourné·e).
+        #[arg(long, value_parser = ["admitted", "refused", "deferred"])]
+        decision: String,
+        /// Date du jury (AAAA-MM-JJ), pas dans le futur.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+        /// Membre du jury, « Nom, fonction » ; répétable.
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+        /// Observations portées au procès-verbal.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Importe des décisions depuis un CSV (en-tête : trainee,decision,date,members,notes ; membres
+    /// séparés par « ; »). Toutes les lignes sont vérifiées ; rien n'est enregistré si l'une est fausse.
+    Import {
+        /// Identifiant de la session.
+        #[arg(long)]
+        session: String,
+        /// Fichier CSV (UTF-8).
+        file: PathBuf,
+    },
+    /// Affiche le procès-verbal d'une session (toutes les décisions, dans l'ordre).
+    List {
+        /// Identifiant de la session.
+        #[arg(long)]
+        session: String,
+    },
+}
+
+fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
+}
+
+fn render(context: &Context, decisions: &[JuryDecisionView]) -> Result<ExitCode, Failure> {
+    let rows = decisions
+        .iter()
+        .map(|d| vec![d.trainee.clone(), d.decision.clone(), d.decided_on.to_string(), d.members.join(" ; ")])
+        .collect();
+    output::listing(context, decisions, &["candidat·e", "décision", "date", "jury"], rows)
+}
+
+/// Runs a jury command.
+pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure> {
+    let today = lms_core::catalogue::paris_today();
+    match command {
+        JuryCommand::Record { session, trainee, decision, date, members, notes } => {
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let verdict = JuryVerdict::parse(&decision)?;
+            let mut conn = context.connect()?;
+            let view = jury::record_decision(
+                &mut conn,
+                &session,
+                &JuryDecisionInput { trainee_email: trainee, verdict, decided_on: date, members, notes },
+                None,
+                today,
+            )?;
+            render(context, std::slice::from_ref(&view))
+        }
+        JuryCommand::Import { session, file } => {
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?;
+            let inputs = jury::parse_jury_csv(&text)?;
+            let mut conn = context.connect()?;
+            let views = jury::record_decisions(&mut conn, &session, &inputs, None, today)?;
+            render(context, &views)
+        }
+        JuryCommand::List { session } => {
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let mut conn = context.connect()?;
+            let views = jury::list_decisions(&mut conn, &session)?;
+            render(context, &views)
+        }
+    }
+}

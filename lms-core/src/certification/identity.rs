@@ -1,0 +1,183 @@
+//! The holder identity the registries need (Accrochage `titulaire`): birth name, usage name, first
+//! names, birth date, birth commune (INSEE) or country, sex. Optional until a certificate is issued.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::eligibility::CertifyError;
+use crate::db::schema::users;
+use crate::db::{self, DbConn, DbError};
+
+/// Identity fields to store.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityInput {
+    /// Nom de naissance.
+    pub birth_name: String,
+    /// Nom d'usage, if different.
+    pub usage_name: Option<String>,
+    /// Prénoms, space-separated, first one first.
+    pub first_names: String,
+    /// Date de naissance.
+    pub birth_date: NaiveDate,
+    /// INSEE code of the birth commune (born in France).
+    pub birth_commune_insee: Option<String>,
+    /// Birth place label (commune or city abroad).
+    pub birth_place_label: Option<String>,
+    /// ISO 3166 country code (born abroad), up to 3 characters.
+    pub birth_country_code: Option<String>,
+    /// `M` or `F` (the values the registry accepts).
+    pub sex: String,
+}
+
+/// The stored identity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IdentityView {
+    /// E-mail.
+    pub email: String,
+    /// Nom de naissance.
+    pub birth_name: Option<String>,
+    /// Nom d'usage.
+    pub usage_name: Option<String>,
+    /// Prénoms.
+    pub first_names: Option<String>,
+    /// Date de naissance.
+    pub birth_date: Option<NaiveDate>,
+    /// Commune de naissance (INSEE).
+    pub birth_commune_insee: Option<String>,
+    /// Lieu de naissance.
+    pub birth_place_label: Option<String>,
+    /// Pays de naissance.
+    pub birth_country_code: Option<String>,
+    /// Sexe.
+    pub sex: Option<String>,
+}
+
+fn clean(raw: &str) -> String {
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks and stores a person's identity (one transaction).
+pub fn set_identity(
+    conn: &mut DbConn,
+    email: &str,
+    input: &IdentityInput,
+    today: NaiveDate,
+) -> Result<IdentityView, CertifyError> {
+    let birth_name = clean(&input.birth_name);
+    let first_names = clean(&input.first_names);
+    let usage_name = input.usage_name.as_deref().map(clean).filter(|s| !s.is_empty());
+    let label = input.birth_place_label.as_deref().map(clean).filter(|s| !s.is_empty());
+    let insee = input.birth_commune_insee.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
+    let country = input.birth_country_code.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
+    let mut problems = Vec::new();
+    for (field, value) in [("nom de naissance", &birth_name), ("prénom", &first_names)] {
+        let n = value.chars().count();
+        if n == 0 || n > 60 || value.chars().any(char::is_control) {
+            problems.push(format!("{field} : de 1 à 60 caractères"));
+        }
+    }
+    if usage_name.as_ref().is_some_and(|u| u.chars().count() > 60) {
+        problems.push("nom d'usage : 60 caractères au plus".into());
+    }
+    if label.as_ref().is_some_and(|u| u.chars().count() > 40) {
+        problems.push("lieu de naissance : 40 caractères au plus".into());
+    }
+    if input.birth_date > today || input.birth_date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+        problems.push(format!("date de naissance invraisemblable : {}", input.birth_date));
+    }
+    if !matches!(input.sex.trim(), "M" | "F") {
+        problems.push("sexe : M ou F (valeurs du registre)".into());
+    }
+    match (&insee, &country) {
+        (None, None) => problems.push("commune de naissance (code INSEE) ou pays de naissance requis".into()),
+        (Some(code), _) if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            problems.push(format!("code INSEE invalide « {code} » (5 caractères)"));
+        }
+        (_, Some(code)) if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            problems.push(format!("code pays invalide « {code} » (3 caractères au plus)"));
+        }
+        _ => {}
+    }
+    if !problems.is_empty() {
+        return Err(CertifyError::Invalid(problems.join(" ; ")));
+    }
+    let email = email.trim().to_lowercase();
+    db::write_transaction(conn, |conn| {
+        if let Some(code) = &insee
+            && crate::geo::find_commune(conn, code)?.is_none()
+        {
+            return Err(CertifyError::Invalid(format!("commune INSEE inconnue « {code} »")));
+        }
+        let updated = diesel::update(users::table.filter(users::email.eq(&email)))
+            .set((
+                users::birth_name.eq(Some(&birth_name)),
+                users::usage_name.eq(&usage_name),
+                users::first_names.eq(Some(&first_names)),
+                users::birth_date.eq(Some(input.birth_date)),
+                users::birth_commune_insee.eq(&insee),
+                users::birth_place_label.eq(&label),
+                users::birth_country_code.eq(&country),
+                users::sex.eq(Some(input.sex.trim())),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if updated == 0 {
+            return Err(CertifyError::UnknownTrainee(email.clone()));
+        }
+        Ok(())
+    })?;
+    show_identity(conn, &email)
+}
+
+/// A person's stored identity.
+pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, CertifyError> {
+    let email = email.trim().to_lowercase();
+    type IdentityRow = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<IdentityRow> = users::table
+        .filter(users::email.eq(&email))
+        .select((
+            users::birth_name,
+            users::usage_name,
+            users::first_names,
+            users::birth_date,
+            users::birth_commune_insee,
+            users::birth_place_label,
+            users::birth_country_code,
+            users::sex,
+        ))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    let (
+        birth_name,
+        usage_name,
+        first_names,
+        birth_date,
+        birth_commune_insee,
+        birth_place_label,
+        birth_country_code,
+        sex,
+    ) = row.ok_or_else(|| CertifyError::UnknownTrainee(email.clone()))?;
+    Ok(IdentityView {
+        email,
+        birth_name,
+        usage_name,
+        first_names,
+        birth_date,
+        birth_commune_insee,
+        birth_place_label,
+        birth_country_code,
+        sex,
+    })
+}

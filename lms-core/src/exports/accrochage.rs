@@ -1,0 +1,562 @@
+//! « Accrochage »: the holders file the certifier sends the Caisse des Dépôts within three months
+//! of each award (art. L6113-8 and R6113-17-2 Code du travail), namespace
+//! `urn:cdc:cpf:pc5:schema:1.0.0`, and the import of its processing report.
+//!
+//! The official XSD is not available here: `accrochage.xsd` beside this file is written from the
+//! documented structure (reference §2.6 and §6.3: element order, lengths, enumerations) and every
+//! generated file is validated against it in the tests. `idTechnique` is the certificate number,
+//! unique and stable, which is how the processing report is matched back.
+
+use std::path::Path;
+
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Europe::Paris;
+use diesel::prelude::*;
+use quick_xml::events::Event;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{ExportError, XmlOut, commit_file, is_xml_text, write_temporary};
+use crate::db::ids::CertificateId;
+use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, settings, users};
+use crate::db::{self, DbConn, DbError};
+
+/// The schema written from the documented structure (validated against in tests).
+pub const ACCROCHAGE_XSD: &str = include_str!("accrochage.xsd");
+/// XML namespace of the file.
+pub const NAMESPACE: &str = "urn:cdc:cpf:pc5:schema:1.0.0";
+/// Setting holding the uploader's CDC client id (8 characters).
+pub const EMITTER_SETTING: &str = "accrochage.emitter_client_id";
+
+/// Result of an export.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AccrochageExport {
+    /// `idFlux` (the batch id).
+    pub batch_id: String,
+    /// File written.
+    pub file: String,
+    /// Holders (passes) in the file.
+    pub holders: usize,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Awards sent later than the three-month deadline.
+    pub warnings: Vec<String>,
+}
+
+type HolderRow = (
+    CertificateId,
+    String,
+    NaiveDate,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+struct Holder {
+    certificate: CertificateId,
+    number: String,
+    awarded_on: NaiveDate,
+    birth_name: String,
+    usage_name: Option<String>,
+    first_names: Vec<String>,
+    birth_date: NaiveDate,
+    sex: String,
+    birth_insee: String,
+    birth_place: Option<String>,
+    birth_country: Option<String>,
+}
+
+fn check_len(problems: &mut Vec<String>, who: &str, field: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        problems.push(format!("{who} : {field} dépasse {max} caractères"));
+    }
+    if !is_xml_text(value) {
+        problems.push(format!("{who} : {field} contient des caractères interdits"));
+    }
+}
+
+/// Generates the holders file for awards dated `from`..=`to` (valid certificates), records the
+/// batch, and writes `out`. Refuses, listing every problem, if any holder lacks a mandatory field
+/// or a value is out of range; warns about awards older than three months.
+pub fn export_accrochage(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    out: &Path,
+    now: NaiveDateTime,
+) -> Result<AccrochageExport, ExportError> {
+    if to < from {
+        return Err(ExportError::Invalid(format!("période inversée : {from} > {to}")));
+    }
+    let today = Paris.from_utc_datetime(&now).date_naive();
+    db::write_transaction(conn, |conn| {
+        let rows: Vec<HolderRow> = certificates::table
+            .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
+            .inner_join(certifications::table)
+            .filter(certificates::status.eq("valid"))
+            .filter(certificates::awarded_on.ge(from))
+            .filter(certificates::awarded_on.le(to))
+            .order((certifications::code.asc(), certificates::number.asc()))
+            .select((
+                certificates::id,
+                certificates::number,
+                certificates::awarded_on,
+                users::email,
+                users::display_name,
+                users::birth_name,
+                users::usage_name,
+                users::first_names,
+                users::birth_date,
+                users::birth_commune_insee,
+                users::birth_place_label,
+                users::birth_country_code,
+                users::sex,
+                certifications::code,
+                certifications::registry,
+                certifications::cdc_certifier_id,
+                certifications::cdc_contract_id,
+            ))
+            .load(conn)
+            .map_err(DbError::from)?;
+        if rows.is_empty() {
+            return Err(ExportError::Invalid(format!("aucun certificat valide décerné du {from} au {to}")));
+        }
+        let emitter: Option<String> = settings::table
+            .find(EMITTER_SETTING)
+            .select(settings::value)
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        let valid_id = |id: &str| id.len() == 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        match &emitter {
+            Some(id) if valid_id(id) => {}
+            Some(id) => problems.push(format!("identifiant CDC de l'émetteur « {id} » : 8 caractères alphanumériques")),
+            None => problems.push(format!("identifiant CDC de l'émetteur manquant (réglage {EMITTER_SETTING})")),
+        }
+        // Group by certification, keeping the order of the query.
+        let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
+        for row in rows {
+            let (
+                id,
+                number,
+                awarded_on,
+                email,
+                _name,
+                birth_name,
+                usage_name,
+                first_names,
+                birth_date,
+                insee,
+                place,
+                country,
+                sex,
+                code,
+                registry,
+                certifier_id,
+                contract_id,
+            ) = row;
+            let who = format!("{number} ({email})");
+            let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
+            if deadline < today {
+                warnings.push(format!(
+                    "{number} décerné le {awarded_on} : plus de trois mois (échéance légale le {deadline})"
+                ));
+            }
+            if groups.last().map(|g| g.0 != code).unwrap_or(true) {
+                match (&certifier_id, &contract_id) {
+                    (Some(c), Some(k)) if valid_id(c) && !k.is_empty() && k.len() <= 20 => {}
+                    _ => problems.push(format!(
+                        "{code} : identifiant CDC du certificateur (8 caractères) ou n° de contrat (1 à 20) manquant ou invalide"
+                    )),
+                }
+                groups.push((
+                    code.clone(),
+                    registry.clone(),
+                    certifier_id.clone().unwrap_or_default(),
+                    contract_id.clone().unwrap_or_default(),
+                    Vec::new(),
+                ));
+            }
+            let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            let first: Vec<String> =
+                first_names.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+            let insee = insee.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            let mut missing = Vec::new();
+            if birth_name.is_none() {
+                missing.push("nom de naissance");
+            }
+            if first.is_empty() {
+                missing.push("prénom");
+            }
+            if birth_date.is_none() {
+                missing.push("date de naissance");
+            }
+            if insee.is_none() {
+                missing.push("commune de naissance (code INSEE, 99xxx pour l'étranger)");
+            }
+            if !matches!(sex.as_deref(), Some("M" | "F")) {
+                missing.push("sexe (M ou F)");
+            }
+            if !missing.is_empty() {
+                problems.push(format!("{who} : {} manquant(s)", missing.join(", ")));
+                continue;
+            }
+            let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex)
+            else {
+                continue;
+            };
+            check_len(&mut problems, &who, "nom de naissance", &birth_name, 60);
+            if let Some(usage) = &usage_name {
+                check_len(&mut problems, &who, "nom d'usage", usage, 60);
+            }
+            for (index, name) in first.iter().take(3).enumerate() {
+                check_len(&mut problems, &who, &format!("prénom {}", index + 1), name, 60);
+            }
+            if let Some(place) = &place {
+                check_len(&mut problems, &who, "lieu de naissance", place, 40);
+            }
+            if insee.len() != 5 || !insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                problems.push(format!("{who} : code INSEE de naissance « {insee} » hors format (5 caractères)"));
+            }
+            if country.as_ref().is_some_and(|c| c.len() > 3) {
+                problems.push(format!("{who} : code pays de naissance hors format (3 caractères au plus)"));
+            }
+            if birth_date.year() < 1900 || birth_date >= awarded_on {
+                problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
+            }
+            if let Some(group) = groups.last_mut() {
+                group.4.push(Holder {
+                    certificate: id,
+                    number,
+                    awarded_on,
+                    birth_name,
+                    usage_name: usage_name.filter(|u| !u.trim().is_empty()),
+                    first_names: first,
+                    birth_date,
+                    sex,
+                    birth_insee: insee,
+                    birth_place: place,
+                    birth_country: country,
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ExportError::Refused(problems));
+        }
+        let batch_id = uuid::Uuid::now_v7().to_string();
+        let stamp = Paris.from_utc_datetime(&now).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+        let emitter = emitter.unwrap_or_default();
+        let bytes = render(&batch_id, &stamp, &emitter, &groups);
+        let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let holders: usize = groups.iter().map(|g| g.4.len()).sum();
+        let temporary = write_temporary(out, &bytes)?;
+        let recorded = record_batch(conn, &batch_id, now, from, to, &sha256, &groups);
+        if let Err(error) = recorded {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error);
+        }
+        if let Err(error) = commit_file(&temporary, out) {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error);
+        }
+        Ok(AccrochageExport { batch_id, file: out.display().to_string(), holders, sha256, warnings })
+    })
+}
+
+fn record_batch(
+    conn: &mut DbConn,
+    batch_id: &str,
+    now: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
+    sha256: &str,
+    groups: &[(String, String, String, String, Vec<Holder>)],
+) -> Result<(), ExportError> {
+    let count: usize = groups.iter().map(|g| g.4.len()).sum();
+    diesel::insert_into(accrochage_batches::table)
+        .values((
+            accrochage_batches::id.eq(batch_id),
+            accrochage_batches::generated_at.eq(now),
+            accrochage_batches::period_from.eq(from),
+            accrochage_batches::period_to.eq(to),
+            accrochage_batches::xml_sha256.eq(sha256),
+            accrochage_batches::item_count.eq(i32::try_from(count).unwrap_or(i32::MAX)),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    let items: Vec<(String, String, String, &str)> = groups
+        .iter()
+        .flat_map(|g| g.4.iter())
+        .map(|h| (uuid::Uuid::now_v7().to_string(), batch_id.to_owned(), h.certificate.to_string(), "pending"))
+        .collect();
+    // Multi-row inserts go through the concrete connection (MultiConnection cannot batch).
+    for chunk in items.chunks(1_000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(id, batch, certificate, result)| {
+                (
+                    accrochage_items::id.eq(id.as_str()),
+                    accrochage_items::batch_id.eq(batch.as_str()),
+                    accrochage_items::certificate_id.eq(certificate.as_str()),
+                    accrochage_items::result.eq(*result),
+                )
+            })
+            .collect();
+        crate::on_inner_connection!(conn, |inner| diesel::insert_into(accrochage_items::table)
+            .values(&values)
+            .execute(inner))
+        .map_err(DbError::from)?;
+    }
+    Ok(())
+}
+
+fn render(
+    batch_id: &str,
+    stamp: &str,
+    emitter: &str,
+    groups: &[(String, String, String, String, Vec<Holder>)],
+) -> Vec<u8> {
+    let mut xml = XmlOut::new();
+    xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
+    xml.leaf("cpf:idFlux", batch_id);
+    xml.leaf("cpf:horodatage", stamp);
+    xml.leaf("cpf:action", "CREATION");
+    xml.open("cpf:emetteur");
+    xml.leaf("cpf:idClient", emitter);
+    xml.open("cpf:certificateurs");
+    // One certificateur per (certifier id, contract); certifications of the same certifier share it.
+    let mut index = 0;
+    while index < groups.len() {
+        let (_, _, certifier, contract, _) = &groups[index];
+        xml.open("cpf:certificateur");
+        xml.leaf("cpf:idClient", certifier);
+        xml.leaf("cpf:idContrat", contract);
+        xml.open("cpf:certifications");
+        while index < groups.len() && &groups[index].2 == certifier && &groups[index].3 == contract {
+            let (code, registry, _, _, holders) = &groups[index];
+            xml.open("cpf:certification");
+            xml.leaf("cpf:type", registry);
+            xml.leaf("cpf:code", code);
+            xml.leaf("cpf:natureDeposant", "CERTIFICATEUR");
+            xml.open("cpf:passageCertifications");
+            for holder in holders {
+                render_pass(&mut xml, holder);
+            }
+            xml.close("cpf:passageCertifications");
+            xml.close("cpf:certification");
+            index += 1;
+        }
+        xml.close("cpf:certifications");
+        xml.close("cpf:certificateur");
+    }
+    xml.close("cpf:certificateurs");
+    xml.close("cpf:emetteur");
+    xml.close("cpf:flux");
+    xml.finish()
+}
+
+fn render_pass(xml: &mut XmlOut, h: &Holder) {
+    xml.open("cpf:passageCertification");
+    xml.leaf("cpf:idTechnique", &h.number);
+    xml.leaf("cpf:obtentionCertification", "PAR_ADMISSION");
+    xml.leaf("cpf:donneeCertifiee", "true");
+    xml.leaf("cpf:dateDebutValidite", &h.awarded_on.format("%Y-%m-%d").to_string());
+    xml.nil("cpf:dateFinValidite");
+    xml.leaf("cpf:presenceNiveauLangueEuro", "false");
+    xml.leaf("cpf:presenceNiveauNumeriqueEuro", "false");
+    xml.nil("cpf:scoring");
+    xml.nil("cpf:mentionValidee");
+    xml.open("cpf:modalitesInscription");
+    xml.leaf("cpf:modaliteAcces", "FORMATION_CONTINUE_HORS_CONTRAT_DE_PROFESSIONNALISATION");
+    xml.close("cpf:modalitesInscription");
+    xml.open("cpf:identificationTitulaire");
+    xml.open("cpf:titulaire");
+    xml.leaf("cpf:nomNaissance", &h.birth_name);
+    match &h.usage_name {
+        Some(usage) => xml.leaf("cpf:nomUsage", usage),
+        None => xml.nil("cpf:nomUsage"),
+    }
+    for (index, name) in h.first_names.iter().take(3).enumerate() {
+        xml.leaf(&format!("cpf:prenom{}", index + 1), name);
+    }
+    xml.leaf("cpf:anneeNaissance", &h.birth_date.year().to_string());
+    xml.leaf("cpf:moisNaissance", &format!("{:02}", h.birth_date.month()));
+    xml.leaf("cpf:jourNaissance", &format!("{:02}", h.birth_date.day()));
+    xml.leaf("cpf:sexe", &h.sex);
+    xml.open("cpf:codeCommuneNaissance");
+    xml.open("cpf:codeInseeNaissance");
+    xml.leaf("cpf:codeInsee", &h.birth_insee);
+    xml.close("cpf:codeInseeNaissance");
+    xml.close("cpf:codeCommuneNaissance");
+    if let Some(place) = &h.birth_place {
+        xml.leaf("cpf:libelleCommuneNaissance", place);
+    }
+    if let Some(country) = &h.birth_country {
+        xml.leaf("cpf:codePaysNaissance", country);
+    }
+    xml.close("cpf:titulaire");
+    xml.close("cpf:identificationTitulaire");
+    xml.close("cpf:passageCertification");
+}
+
+/// Result of importing a processing report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReportImport {
+    /// Passes marked accepted.
+    pub accepted: usize,
+    /// Passes marked rejected, with their messages.
+    pub rejected: Vec<RejectedPass>,
+}
+
+/// A pass the CDC rejected.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RejectedPass {
+    /// Certificate number (`idTechnique`).
+    pub number: String,
+    /// Error messages.
+    pub messages: Vec<String>,
+}
+
+/// Parses a processing report: passes under `passagesOK` / `passagesKO`, each named by its
+/// `idTechnique`, KO ones with `messageErreur`s. Namespace prefixes are ignored.
+pub fn parse_report(xml: &str) -> Result<Vec<(String, bool, Vec<String>)>, ExportError> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<String> = Vec::new();
+    let mut section: Option<bool> = None;
+    let mut passes: Vec<(String, bool, Vec<String>)> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Err(e) => return Err(ExportError::Invalid(format!("rapport de traitement illisible : {e}"))),
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(start)) => {
+                let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                match name.as_str() {
+                    "passagesOK" => section = Some(true),
+                    "passagesKO" => section = Some(false),
+                    _ => {}
+                }
+                stack.push(name);
+            }
+            Ok(Event::End(_)) => {
+                if let Some(name) = stack.pop()
+                    && (name == "passagesOK" || name == "passagesKO")
+                {
+                    section = None;
+                }
+            }
+            Ok(Event::Text(text)) => {
+                let value = text
+                    .decode()
+                    .map_err(|e| ExportError::Invalid(format!("rapport de traitement illisible : {e}")))?;
+                let value = quick_xml::escape::unescape(&value)
+                    .map_err(|e| ExportError::Invalid(format!("rapport de traitement illisible : {e}")))?
+                    .trim()
+                    .to_owned();
+                let (Some(current), Some(ok)) = (stack.last(), section) else { continue };
+                match current.as_str() {
+                    "idTechnique" => passes.push((value, ok, Vec::new())),
+                    "messageErreur" => {
+                        if let Some(pass) = passes.last_mut() {
+                            pass.2.push(value);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if passes.is_empty() {
+        return Err(ExportError::Invalid("aucun passage (passagesOK / passagesKO) dans ce rapport".into()));
+    }
+    Ok(passes)
+}
+
+/// Imports a processing report: marks each pass of the latest batch holding it accepted or
+/// rejected. Unknown ids are refused (all listed) and nothing is written.
+pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result<ReportImport, ExportError> {
+    let passes = parse_report(xml)?;
+    db::write_transaction(conn, |conn| {
+        let mut problems = Vec::new();
+        let mut updates = Vec::new();
+        for (number, ok, messages) in &passes {
+            let item: Option<(String, String)> = accrochage_items::table
+                .inner_join(accrochage_batches::table)
+                .inner_join(certificates::table)
+                .filter(certificates::number.eq(number))
+                .order(accrochage_batches::generated_at.desc())
+                .select((accrochage_items::id, accrochage_batches::id))
+                .first(conn)
+                .optional()
+                .map_err(DbError::from)?;
+            match item {
+                None => problems.push(format!(
+                    "« {} » : aucun envoi ne contient ce passage",
+                    number.chars().take(40).collect::<String>()
+                )),
+                Some((item, batch)) => {
+                    if !ok && messages.is_empty() {
+                        problems.push(format!("{number} : passage refusé sans messageErreur"));
+                    }
+                    updates.push((item, batch, *ok, messages.clone(), number.clone()));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ExportError::Refused(problems));
+        }
+        let mut result = ReportImport { accepted: 0, rejected: Vec::new() };
+        for (item, batch, ok, messages, number) in updates {
+            let messages_json = (!messages.is_empty()).then(|| serde_json::to_string(&messages).unwrap_or_default());
+            diesel::update(accrochage_items::table.find(&item))
+                .set((
+                    accrochage_items::result.eq(if ok { "accepted" } else { "rejected" }),
+                    accrochage_items::messages.eq(messages_json),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            diesel::update(accrochage_batches::table.find(&batch))
+                .set(accrochage_batches::report_imported_at.eq(Some(now)))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            if ok {
+                result.accepted += 1;
+            } else {
+                result.rejected.push(RejectedPass { number, messages });
+            }
+        }
+        Ok(result)
+    })
+}
+
+/// Where each certificate's last pass stands (`pending`, `accepted`, `rejected`), by number.
+pub fn pass_results(conn: &mut DbConn) -> Result<Vec<(String, String)>, ExportError> {
+    let rows: Vec<(String, String, NaiveDateTime)> = accrochage_items::table
+        .inner_join(accrochage_batches::table)
+        .inner_join(certificates::table)
+        .order((certificates::number.asc(), accrochage_batches::generated_at.desc()))
+        .select((certificates::number, accrochage_items::result, accrochage_batches::generated_at))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (number, result, _) in rows {
+        if out.last().map(|(n, _)| n != &number).unwrap_or(true) {
+            out.push((number, result));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,261 @@
+//! The offer in LHEO 2.3 (namespace `http://lheo.gouv.fr/2.3`), so regional catalogues (Carif-Oref)
+//! can list our sessions: one `formation` per course, one `action` per published or finished
+//! training session with its `session` period and every hosting tiers-lieu as a
+//! `lieu-de-formation` (INSEE code and coordinates), and the organisation responsible.
+//!
+//! The organisation's identity comes from settings (`organisation.name`, `.siret`, `.nda`,
+//! `.address`, `.postcode`, `.city`, `.email`, `.phone`); missing ones are all listed.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{ExportError, XmlOut, commit_file, write_temporary};
+use crate::catalogue::CourseRow;
+use crate::db::ids::{CertificationId, TrainingSessionId};
+use crate::db::schema::{certifications, communes, courses, half_days, settings, training_sessions, venues};
+use crate::db::{DbConn, DbError};
+
+/// LHEO 2.3 namespace.
+pub const NAMESPACE: &str = "http://lheo.gouv.fr/2.3";
+/// Settings the export needs, with their French labels.
+pub const ORGANISATION_SETTINGS: &[(&str, &str)] = &[
+    ("organisation.name", "raison sociale"),
+    ("organisation.siret", "SIRET (14 chiffres)"),
+    ("organisation.nda", "numéro de déclaration d'activité (11 chiffres)"),
+    ("organisation.address", "adresse"),
+    ("organisation.postcode", "code postal"),
+    ("organisation.city", "ville"),
+    ("organisation.email", "courriel de contact"),
+    ("organisation.phone", "téléphone de contact"),
+];
+
+/// Result of an LHEO export.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LheoExport {
+    /// File written.
+    pub file: String,
+    /// Courses (`formation`).
+    pub formations: usize,
+    /// Training sessions (`action`/`session`).
+    pub sessions: usize,
+}
+
+type SessionRow = (TrainingSessionId, String, NaiveDate, NaiveDate, String);
+type PlaceRow = (TrainingSessionId, String, Option<String>, Option<String>, String, String, String, String, f64, f64);
+
+fn list(json: &str) -> Vec<String> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Writes the offer to `out`.
+pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<LheoExport, ExportError> {
+    let stored: Vec<(String, String)> =
+        settings::table.select((settings::key, settings::value)).load(conn).map_err(DbError::from)?;
+    let setting: BTreeMap<String, String> = stored.into_iter().collect();
+    let mut problems = Vec::new();
+    for (key, label) in ORGANISATION_SETTINGS {
+        if setting.get(*key).is_none_or(|v| v.trim().is_empty()) {
+            problems.push(format!("réglage {key} ({label}) manquant"));
+        }
+    }
+    let digits =
+        |key: &str, n: usize| setting.get(key).is_some_and(|v| v.len() == n && v.bytes().all(|b| b.is_ascii_digit()));
+    if setting.contains_key("organisation.siret") && !digits("organisation.siret", 14) {
+        problems.push("organisation.siret : 14 chiffres attendus".into());
+    }
+    if setting.contains_key("organisation.nda") && !digits("organisation.nda", 11) {
+        problems.push("organisation.nda : 11 chiffres attendus".into());
+    }
+    let all_courses: Vec<CourseRow> =
+        courses::table.order(courses::code.asc()).select(CourseRow::as_select()).load(conn).map_err(DbError::from)?;
+    if all_courses.is_empty() {
+        problems.push("aucune formation au catalogue".into());
+    }
+    if !problems.is_empty() {
+        return Err(ExportError::Refused(problems));
+    }
+    let codes: BTreeMap<CertificationId, (String, String)> = certifications::table
+        .select((certifications::id, certifications::registry, certifications::code))
+        .load::<(CertificationId, String, String)>(conn)
+        .map_err(DbError::from)?
+        .into_iter()
+        .map(|(id, registry, code)| (id, (registry, code)))
+        .collect();
+    let sessions: Vec<SessionRow> = training_sessions::table
+        .filter(training_sessions::status.eq_any(["published", "completed"]))
+        .order((training_sessions::starts_on.asc(), training_sessions::reference.asc()))
+        .select((
+            training_sessions::id,
+            training_sessions::reference,
+            training_sessions::starts_on,
+            training_sessions::ends_on,
+            training_sessions::course_id,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let places: Vec<PlaceRow> = half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::training_session_id.eq_any(sessions.iter().map(|s| s.0.clone()).collect::<Vec<_>>()))
+        .select((
+            half_days::training_session_id,
+            venues::name,
+            venues::address,
+            venues::postcode,
+            communes::name,
+            communes::insee,
+            communes::departement,
+            communes::region,
+            venues::lat,
+            venues::lon,
+        ))
+        .distinct()
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut places_of: BTreeMap<TrainingSessionId, Vec<PlaceRow>> = BTreeMap::new();
+    for place in places {
+        places_of.entry(place.0.clone()).or_default().push(place);
+    }
+    let get = |key: &str| setting.get(key).cloned().unwrap_or_default();
+    let stamp = now.format("%Y%m%dT%H%M%S").to_string();
+
+    let mut xml = XmlOut::new();
+    xml.open_with("lheo", &[("xmlns", NAMESPACE), ("horodatage-export", &stamp)]);
+    xml.open("offres");
+    let mut session_count = 0;
+    for course in &all_courses {
+        let certification = course.certification_id.as_ref().and_then(|id| codes.get(id));
+        xml.open_with("formation", &[("numero", &course.code)]);
+        xml.open("domaine-formation");
+        xml.leaf_with("code-FORMACODE", &[("ref", "V13")], &course.formacode);
+        xml.leaf("code-NSF", &course.nsf_code);
+        xml.close("domaine-formation");
+        xml.leaf("intitule-formation", &course.title);
+        xml.leaf("objectif-formation", &list(&course.objectives).join(" — "));
+        xml.leaf("resultats-attendus", &course.evaluation_modalities);
+        xml.leaf("contenu-formation", &list(&course.content).join(" — "));
+        xml.leaf("certifiante", if certification.is_some() { "1" } else { "0" });
+        xml.open("contact-formation");
+        xml.open("coordonnees");
+        xml.open("telfixe");
+        xml.leaf("numtel", &get("organisation.phone"));
+        xml.close("telfixe");
+        xml.leaf("courriel", &get("organisation.email"));
+        xml.close("coordonnees");
+        xml.close("contact-formation");
+        xml.leaf("parcours-de-formation", "1");
+        xml.leaf("code-niveau-entree", "0");
+        if let Some((registry, code)) = certification {
+            xml.open("certification");
+            if registry == "RS" {
+                xml.leaf("code-RS", code.trim_start_matches("RS"));
+            } else {
+                xml.leaf("code-RNCP", code.trim_start_matches("RNCP"));
+            }
+            xml.close("certification");
+        }
+        for (id, reference, starts_on, ends_on, _) in sessions.iter().filter(|s| s.4 == course.id.as_str()) {
+            session_count += 1;
+            xml.open_with("action", &[("numero", reference)]);
+            xml.leaf("rythme-formation", &course.modalities);
+            xml.leaf("code-public-vise", "0");
+            xml.leaf("niveau-entree-obligatoire", "0");
+            xml.leaf("modalites-alternance", "Sans objet");
+            xml.leaf("modalites-enseignement", "0");
+            xml.leaf("conditions-specifiques", &list(&course.prerequisites).join(" — "));
+            xml.leaf("prise-en-charge-frais-possible", "1");
+            for (_, name, address, postcode, city, insee, departement, region, lat, lon) in
+                places_of.get(id).map(Vec::as_slice).unwrap_or_default()
+            {
+                xml.open("lieu-de-formation");
+                xml.open("coordonnees");
+                xml.leaf("nom", name);
+                xml.open("adresse");
+                xml.leaf("denomination", name);
+                xml.leaf("ligne", address.as_deref().unwrap_or(city));
+                xml.leaf("codepostal", postcode.as_deref().unwrap_or_default());
+                xml.leaf("ville", city);
+                xml.leaf("departement", departement);
+                xml.leaf("code-INSEE-commune", insee);
+                xml.leaf("region", region);
+                xml.leaf("pays", "FR");
+                xml.open("geolocalisation");
+                xml.leaf("latitude", &format!("{lat:.6}"));
+                xml.leaf("longitude", &format!("{lon:.6}"));
+                xml.close("geolocalisation");
+                xml.close("adresse");
+                xml.close("coordonnees");
+                xml.close("lieu-de-formation");
+            }
+            xml.leaf("modalites-entrees-sorties", "0");
+            xml.open_with("session", &[("numero", reference)]);
+            xml.open("periode");
+            xml.leaf("debut", &starts_on.format("%Y%m%d").to_string());
+            xml.leaf("fin", &ends_on.format("%Y%m%d").to_string());
+            xml.close("periode");
+            xml.open("adresse-inscription");
+            xml.open("adresse");
+            xml.leaf("ligne", &get("organisation.address"));
+            xml.leaf("codepostal", &get("organisation.postcode"));
+            xml.leaf("ville", &get("organisation.city"));
+            xml.close("adresse");
+            xml.close("adresse-inscription");
+            xml.close("session");
+            xml.leaf("nombre-heures-total", &(course.duration_minutes / 60).to_string());
+            xml.leaf("prix-total-TTC", &format!("{}.{:02}", course.price_cents / 100, course.price_cents % 100));
+            xml.close("action");
+        }
+        xml.open_with("organisme-formation-responsable", &[("numero", &get("organisation.siret"))]);
+        xml.leaf("numero-activite", &get("organisation.nda"));
+        xml.open("SIRET-organisme-formation");
+        xml.leaf("SIRET", &get("organisation.siret"));
+        xml.close("SIRET-organisme-formation");
+        xml.leaf("nom-organisme", &get("organisation.name"));
+        xml.leaf("raison-sociale", &get("organisation.name"));
+        xml.open("coordonnees-organisme");
+        xml.open("coordonnees");
+        xml.open("adresse");
+        xml.leaf("ligne", &get("organisation.address"));
+        xml.leaf("codepostal", &get("organisation.postcode"));
+        xml.leaf("ville", &get("organisation.city"));
+        xml.close("adresse");
+        xml.close("coordonnees");
+        xml.close("coordonnees-organisme");
+        xml.open("contact-organisme");
+        xml.open("coordonnees");
+        xml.leaf("courriel", &get("organisation.email"));
+        xml.close("coordonnees");
+        xml.close("contact-organisme");
+        xml.close("organisme-formation-responsable");
+        xml.close("formation");
+    }
+    xml.close("offres");
+    xml.close("lheo");
+    let bytes = xml.finish();
+    let temporary = write_temporary(out, &bytes)?;
+    commit_file(&temporary, out)?;
+    Ok(LheoExport { file: out.display().to_string(), formations: all_courses.len(), sessions: session_count })
+}
+
+/// Stores one organisation setting (`lms export lheo --set KEY=VALUE` and fixtures).
+pub fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), ExportError> {
+    if !ORGANISATION_SETTINGS.iter().any(|(k, _)| *k == key) && key != super::accrochage::EMITTER_SETTING {
+        return Err(ExportError::Invalid(format!("réglage inconnu « {} »", key.chars().take(60).collect::<String>())));
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let updated = diesel::update(settings::table.find(key))
+            .set(settings::value.eq(value.trim()))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if updated == 0 {
+            diesel::insert_into(settings::table)
+                .values((settings::key.eq(key), settings::value.eq(value.trim())))
+                .execute(conn)
+                .map_err(DbError::from)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,137 @@
+//! Outcome indicators a certified training organisation publishes (Qualiopi indicators 2 and 3):
+//! enrolled, completed, abandoned, sat the certification, certified, obtention rate, satisfaction.
+//!
+//! Definitions: « enrolled » counts confirmed, completed and abandoned enrolments (waitlisted and
+//! cancelled ones never started); « sat » counts candidates with a final jury decision (admitted
+//! or refused; a deferred candidate has not finished sitting); « certified » counts valid
+//! certificates; the obtention rate is certified / sat.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::ReportError;
+use crate::db::schema::{certificates, courses, enrolments, jury_decisions, survey_responses, training_sessions};
+use crate::db::{DbConn, DbError};
+
+/// Published indicators, for one course or for everything.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomeIndicators {
+    /// Course code, or `null` for all courses.
+    pub course: Option<String>,
+    /// Enrolments that started.
+    pub enrolled: i64,
+    /// Went to the end.
+    pub completed: i64,
+    /// Dropped out.
+    pub abandoned: i64,
+    /// Completion rate, percent (one decimal), when anyone enrolled.
+    pub completion_rate: Option<f64>,
+    /// Sat the certification (final jury decision).
+    pub sat_certification: i64,
+    /// Certified (valid certificates).
+    pub certified: i64,
+    /// Certified over sat, percent (one decimal).
+    pub obtention_rate: Option<f64>,
+    /// Satisfaction responses.
+    pub satisfaction_responses: i64,
+    /// Mean satisfaction out of 5 (one decimal).
+    pub satisfaction_mean: Option<f64>,
+}
+
+/// The report: every certifying course and the total.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomesReport {
+    /// All courses together.
+    pub total: OutcomeIndicators,
+    /// Per course code.
+    pub by_course: Vec<OutcomeIndicators>,
+}
+
+fn rate(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| ((numerator as f64) * 1000.0 / (denominator as f64)).round() / 10.0)
+}
+
+/// Computes the outcome indicators over all time.
+pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError> {
+    crate::db::read_transaction(conn, |conn| {
+        let rows: Vec<(String, String)> = enrolments::table
+            .inner_join(training_sessions::table.inner_join(courses::table))
+            .filter(enrolments::status.eq_any(["confirmed", "completed", "abandoned"]))
+            .select((courses::code, enrolments::status))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let mut grouped: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+        for key in rows {
+            *grouped.entry(key).or_default() += 1;
+        }
+        let statuses: Vec<(String, String, i64)> = grouped.into_iter().map(|((c, s), n)| (c, s, n)).collect();
+        // Latest decision per (session, trainee) decides whether they sat.
+        let decisions: Vec<(String, String, String, String, chrono::NaiveDate, chrono::NaiveDateTime)> =
+            jury_decisions::table
+                .inner_join(training_sessions::table.inner_join(courses::table))
+                .select((
+                    courses::code,
+                    jury_decisions::training_session_id,
+                    jury_decisions::trainee_id,
+                    jury_decisions::decision,
+                    jury_decisions::decided_on,
+                    jury_decisions::recorded_at,
+                ))
+                .load(conn)
+                .map_err(DbError::from)?;
+        let mut latest: std::collections::HashMap<
+            (String, String),
+            (chrono::NaiveDate, chrono::NaiveDateTime, String, String),
+        > = std::collections::HashMap::new();
+        for (course, session, trainee, decision, on, at) in decisions {
+            let slot = latest.entry((session, trainee)).or_insert((on, at, decision.clone(), course.clone()));
+            if (on, at) > (slot.0, slot.1) {
+                *slot = (on, at, decision, course);
+            }
+        }
+        let certified: Vec<(String, i64)> = certificates::table
+            .inner_join(training_sessions::table.inner_join(courses::table))
+            .filter(certificates::status.eq("valid"))
+            .group_by(courses::code)
+            .select((courses::code, diesel::dsl::count_star()))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let satisfaction: Vec<(String, i32)> = survey_responses::table
+            .inner_join(
+                crate::db::schema::surveys::table.inner_join(training_sessions::table.inner_join(courses::table)),
+            )
+            .select((courses::code, survey_responses::satisfaction))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let mut codes: Vec<String> = statuses.iter().map(|s| s.0.clone()).collect();
+        codes.extend(certified.iter().map(|c| c.0.clone()));
+        codes.sort();
+        codes.dedup();
+        let indicators = |course: Option<&str>| {
+            let matches = |code: &str| course.is_none_or(|c| c == code);
+            let count = |status: &str| -> i64 {
+                statuses.iter().filter(|(c, s, _)| matches(c) && s == status).map(|(_, _, n)| n).sum()
+            };
+            let (confirmed, completed, abandoned) = (count("confirmed"), count("completed"), count("abandoned"));
+            let enrolled = confirmed + completed + abandoned;
+            let sat =
+                latest.values().filter(|(_, _, d, c)| matches(c) && (d == "admitted" || d == "refused")).count() as i64;
+            let certified: i64 = certified.iter().filter(|(c, _)| matches(c)).map(|(_, n)| n).sum();
+            let scores: Vec<i32> = satisfaction.iter().filter(|(c, _)| matches(c)).map(|(_, s)| *s).collect();
+            OutcomeIndicators {
+                course: course.map(str::to_owned),
+                enrolled,
+                completed,
+                abandoned,
+                completion_rate: rate(completed, completed + abandoned),
+                sat_certification: sat,
+                certified,
+                obtention_rate: rate(certified, sat),
+                satisfaction_responses: scores.len() as i64,
+                satisfaction_mean: (!scores.is_empty())
+                    .then(|| (f64::from(scores.iter().sum::<i32>()) * 10.0 / scores.len() as f64).round() / 10.0),
+            }
+        };
+        Ok(OutcomesReport { total: indicators(None), by_course: codes.iter().map(|c| indicators(Some(c))).collect() })
+    })
+}

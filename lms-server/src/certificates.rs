@@ -1,0 +1,156 @@
+//! Public verification of certificates and published outcomes:
+//! - `GET /verify/{code}`: French page saying what was certified (holder, certification, date,
+//!   units) and whether it is valid or revoked (with date and reason); nothing else personal;
+//! - `GET /api/v1/certificates/{code}`: the same as JSON (`number`, `status`, …);
+//! - `GET /.well-known/jwks.json`: the organisation's public signing key (JWKS), read from the keys
+//!   folder (`LMS_KEYS_DIR`); the server never needs the secret key;
+//! - `GET /resultats`: the outcome indicators a certified organisation publishes.
+//!
+//! Unknown codes get a 404 that says nothing more. Guessing is rate-limited per client address:
+//! after [`MAX_MISSES`] unknown codes within [`WINDOW`], further lookups get 429 until the window
+//! ends. The counters live in this instance's memory (several instances each keep their own:
+//! a guesser behind a load balancer gets at most `MAX_MISSES` × instances tries per window, and
+//! 128-bit codes make that harmless); they are a cache that may be lost.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use lms_core::certification::keys::KeyStore;
+use lms_core::certification::registry::{self, PublicCertificate};
+use minijinja::context;
+
+use crate::error::ApiError;
+use crate::pages::{error_page, render};
+use crate::state::AppState;
+
+/// Unknown codes tolerated per client address and window.
+pub const MAX_MISSES: u32 = 20;
+/// Length of the rate-limit window.
+pub const WINDOW: Duration = Duration::from_secs(600);
+
+/// Per-address counters of unknown codes (in memory, per instance).
+#[derive(Clone, Default)]
+pub struct GuessLimiter {
+    misses: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
+}
+
+impl GuessLimiter {
+    fn blocked(&self, client: &str) -> bool {
+        let Ok(map) = self.misses.lock() else { return false };
+        map.get(client).is_some_and(|(start, count)| start.elapsed() < WINDOW && *count >= MAX_MISSES)
+    }
+
+    fn record_miss(&self, client: &str) {
+        let Ok(mut map) = self.misses.lock() else { return };
+        if map.len() > 10_000 {
+            map.retain(|_, (start, _)| start.elapsed() < WINDOW);
+        }
+        let entry = map.entry(client.to_owned()).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+}
+
+/// The routes of this module (merged into the application router).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/verify/{code}", get(verify_page))
+        .route("/api/v1/certificates/{code}", get(verify_api))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/resultats", get(outcomes_page))
+        .layer(Extension(GuessLimiter::default()))
+}
+
+fn client_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip().to_string())
+        .unwrap_or_else(|| "local".into())
+}
+
+fn too_many() -> ApiError {
+    ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        message: "Trop de codes inconnus : réessayez dans quelques minutes.".into(),
+        details: None,
+    }
+}
+
+async fn lookup(
+    state: &AppState,
+    limiter: &GuessLimiter,
+    client: &str,
+    code: String,
+) -> Result<PublicCertificate, ApiError> {
+    if limiter.blocked(client) {
+        return Err(too_many());
+    }
+    let found = state.db(move |conn| registry::public_certificate(conn, &code)).await?;
+    match found {
+        Some(certificate) => Ok(certificate),
+        None => {
+            limiter.record_miss(client);
+            Err(ApiError::not_found())
+        }
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn verify_page(
+    State(state): State<AppState>,
+    Extension(limiter): Extension<GuessLimiter>,
+    Path(code): Path<String>,
+    request: Request,
+) -> Response {
+    let client = client_of(&request);
+    match lookup(&state, &limiter, &client, code).await {
+        Ok(certificate) => no_store(render(&state, "verify.html", context! { c => certificate })),
+        Err(error) => error_page(&state, error),
+    }
+}
+
+async fn verify_api(
+    State(state): State<AppState>,
+    Extension(limiter): Extension<GuessLimiter>,
+    Path(code): Path<String>,
+    request: Request,
+) -> Response {
+    let client = client_of(&request);
+    match lookup(&state, &limiter, &client, code).await {
+        Ok(certificate) => no_store(Json(certificate).into_response()),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn jwks() -> Response {
+    match KeyStore::from_env().public_jwk() {
+        Ok(jwk) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(serde_json::json!({ "keys": [jwk] })))
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "clé publique indisponible");
+            ApiError::not_found().into_response()
+        }
+    }
+}
+
+async fn outcomes_page(State(state): State<AppState>) -> Response {
+    match state.db(lms_core::reports::outcomes::outcomes_report).await {
+        Ok(report) => render(&state, "outcomes.html", context! { report => report }),
+        Err(error) => error_page(&state, error),
+    }
+}

@@ -1,0 +1,187 @@
+//! The home page: "find a session near home" — a form and its results, ranked by estimated
+//! travel time, with the candidates as links when the place is ambiguous. Without a place, the
+//! upcoming sessions of the whole region.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use lms_core::catalogue::{self, Near, SearchQuery, TrainingSessionFilter, TrainingSessionStatus};
+use lms_core::db::DbError;
+use lms_core::locale;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::{base_context, error_page, render};
+use crate::auth::MaybeCaller;
+use crate::state::AppState;
+
+/// Travel times offered in the form (minutes).
+const MINUTE_CHOICES: &[u32] = &[10, 15, 20, 30, 45, 60];
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    near: Option<String>,
+    minutes: Option<String>,
+    course: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResultCard {
+    id: String,
+    course_code: String,
+    course_title: String,
+    venue_name: String,
+    commune: String,
+    approximate_position: bool,
+    other_venues: u32,
+    dates: String,
+    band: String,
+    distance_km: String,
+    seats_left: i32,
+    enrolment_open: bool,
+}
+
+#[derive(Serialize)]
+struct Candidate {
+    label: String,
+    href: String,
+}
+
+fn query_string(near: &str, minutes: u32, course: Option<&str>) -> String {
+    let mut query = format!("/?near={}&minutes={minutes}", crate::auth::urlencode(near));
+    if let Some(course) = course {
+        query.push_str(&format!("&course={}", crate::auth::urlencode(course)));
+    }
+    query
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    Query(query): Query<HomeQuery>,
+) -> Response {
+    let courses = match state.db(catalogue::list_courses).await {
+        Ok(courses) => courses,
+        Err(error) => return error_page(&state, error),
+    };
+    let near = query.near.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    let course = query.course.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let model = state.travel_model();
+    let base = context! {
+        near => near.clone(),
+        minute_choices => MINUTE_CHOICES,
+        courses => courses,
+        selected_course => course.clone(),
+        method => model.method_fr(),
+        ..base_context(caller.as_ref())
+    };
+
+    let Some(near) = near else {
+        let upcoming = state
+            .db(|conn| {
+                catalogue::list_training_sessions(
+                    conn,
+                    &TrainingSessionFilter {
+                        status: Some(TrainingSessionStatus::Published),
+                        from: Some(catalogue::paris_today()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await;
+        return match upcoming {
+            Ok(sessions) => render(&state, "home.html", context! { sessions => sessions, minutes => 20, ..base }),
+            Err(error) => error_page(&state, error),
+        };
+    };
+
+    let minutes: u32 = match query.minutes.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => catalogue::DEFAULT_SEARCH_MINUTES,
+        Some(raw) => match raw.parse() {
+            Ok(minutes) => minutes,
+            Err(_) => {
+                return render(
+                    &state,
+                    "home.html",
+                    context! { error => "Temps de trajet invalide : indiquez un nombre de minutes.", minutes => 20, ..base },
+                );
+            }
+        },
+    };
+    let search = SearchQuery {
+        near: Near::Text(near.clone()),
+        minutes: Some(minutes),
+        from: None,
+        course: course.clone(),
+        limit: None,
+    };
+    let outcome = state.db(move |conn| Ok::<_, DbError>(catalogue::search_sessions(conn, &search, &model))).await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => return error_page(&state, error),
+    };
+    match outcome {
+        Ok(results) => {
+            let cards: Vec<ResultCard> = results
+                .sessions
+                .iter()
+                .map(|s| ResultCard {
+                    id: s.id.to_string(),
+                    course_code: s.course.code.clone(),
+                    course_title: s.course.title.clone(),
+                    venue_name: s.venue.name.clone(),
+                    commune: s.venue.commune.clone(),
+                    approximate_position: s.venue.approximate_position,
+                    other_venues: s.venue_count.saturating_sub(1),
+                    dates: format!("du {} au {}", locale::short_date_fr(s.start), locale::short_date_fr(s.end)),
+                    band: if s.travel.min == s.travel.max {
+                        format!("≈ {} min en voiture", s.travel.minutes)
+                    } else {
+                        format!("≈ {}–{} min en voiture", s.travel.min, s.travel.max)
+                    },
+                    distance_km: format!("{:.1}", s.distance_km).replace('.', ","),
+                    seats_left: s.seats_left,
+                    enrolment_open: s.enrolment_open,
+                })
+                .collect();
+            render(
+                &state,
+                "home.html",
+                context! {
+                    searched => true,
+                    place => results.place.label,
+                    minutes => results.minutes,
+                    total => results.total,
+                    results => cards,
+                    ..base
+                },
+            )
+        }
+        Err(error) => {
+            let candidates: Vec<Candidate> = error
+                .candidates()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| Candidate {
+                    label: match &c.part_of {
+                        Some(current) => format!(
+                            "{} ({}, {}) — aujourd'hui {}",
+                            c.name,
+                            c.departement,
+                            c.postcodes.join(", "),
+                            current
+                        ),
+                        None => format!("{} ({}, {})", c.name, c.departement, c.postcodes.join(", ")),
+                    },
+                    href: query_string(&c.query, minutes, course.as_deref()),
+                })
+                .collect();
+            let mut page = render(
+                &state,
+                "home.html",
+                context! { error => error.to_string(), candidates => candidates, minutes => minutes, ..base },
+            );
+            *page.status_mut() = crate::error::status_for(lms_core::Classify::kind(&error));
+            page
+        }
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX certificates_session_holder_idx;
+DROP INDEX assessments_trainee_competence_idx;

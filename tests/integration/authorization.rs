@@ -1,0 +1,241 @@
+//! The authorisation matrix: every route of the server × six actors, with the expected outcome.
+//!
+//! The list of routes is read from the server's own source (every `.route("…", get(…).post(…))`,
+//! with `/api/v1` added for the modules under `api/`), so a new route without an entry in
+//! [`RULES`] fails this test.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use diesel::prelude::*;
+use lms_core::access;
+use lms_core::db::schema::{half_days, training_sessions};
+use lms_tests::*;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Anonymous,
+    /// Confirmed trainee of the demo session under way.
+    Trainee,
+    /// A trainee not enrolled in it.
+    OtherTrainee,
+    /// A trainer who teaches it.
+    Trainer,
+    /// A trainer who does not.
+    OtherTrainer,
+    Admin,
+}
+
+use Actor::*;
+
+const EVERYONE: &[Actor] = &[Anonymous, Trainee, OtherTrainee, Trainer, OtherTrainer, Admin];
+const LOGGED_IN: &[Actor] = &[Trainee, OtherTrainee, Trainer, OtherTrainer, Admin];
+const TRAINEES: &[Actor] = &[Trainee, OtherTrainee];
+const THE_TRAINEE: &[Actor] = &[Trainee];
+
+/// (method, path, who may) — everyone else must be refused (401, 403, 404, or sent to /login).
+const RULES: &[(&str, &str, &[Actor])] = &[
+    ("GET", "/", EVERYONE),
+    ("GET", "/healthz", EVERYONE),
+    ("GET", "/static/style.css", EVERYONE),
+    ("GET", "/login", EVERYONE),
+    ("POST", "/login", EVERYONE),
+    ("GET", "/signup", EVERYONE),
+    ("POST", "/signup", EVERYONE),
+    ("POST", "/logout", LOGGED_IN),
+    ("GET", "/me", LOGGED_IN),
+    ("GET", "/me/password", LOGGED_IN),
+    ("POST", "/me/password", LOGGED_IN),
+    ("GET", "/me/convocations/{id}", THE_TRAINEE),
+    ("GET", "/courses/{code}", EVERYONE),
+    ("GET", "/sessions/{id}", EVERYONE),
+    ("POST", "/sessions/{id}/enrol", TRAINEES),
+    ("POST", "/sessions/{id}/cancel", THE_TRAINEE),
+    ("GET", "/verify/{code}", EVERYONE),
+    ("GET", "/resultats", EVERYONE),
+    ("GET", "/.well-known/jwks.json", EVERYONE),
+    ("GET", "/api/v1/certificates/{code}", EVERYONE),
+    ("POST", "/api/v1/accounts", EVERYONE),
+    ("POST", "/api/v1/auth/token", EVERYONE),
+    ("GET", "/api/v1/courses", EVERYONE),
+    ("GET", "/api/v1/courses/{code}", EVERYONE),
+    ("GET", "/api/v1/sessions/search", EVERYONE),
+    ("GET", "/api/v1/sessions/{id}", EVERYONE),
+    ("POST", "/api/v1/sessions/{id}/enrolments", TRAINEES),
+    ("DELETE", "/api/v1/sessions/{id}/enrolments/me", THE_TRAINEE),
+    ("GET", "/api/v1/me", LOGGED_IN),
+];
+
+/// Every (method, path) the server registers, read from its source.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let root = workspace_root().join("lms-server/src");
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut routes = BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let prefix = if file.starts_with(root.join("api")) { "/api/v1" } else { "" };
+        for (start, _) in source.match_indices(".route(") {
+            // The argument list, up to the matching parenthesis.
+            let mut depth = 0;
+            let mut end = start;
+            for (offset, ch) in source[start + 6..].char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + 6 + offset;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = &source[start..=end];
+            let Some(path) = call.split('"').nth(1) else { continue };
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    let before = call[..i].chars().last();
+                    matches!(before, Some('(' | '.' | ' ' | '\n'))
+                });
+                if used {
+                    routes.insert((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_has_an_entry_in_the_matrix() {
+    let routes = routes_in_source();
+    assert!(routes.len() >= RULES.len() / 2, "route scan found too little: {routes:?}");
+    let ruled: BTreeSet<(String, String)> = RULES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let missing: Vec<_> = routes.difference(&ruled).collect();
+    assert!(missing.is_empty(), "routes without an authorisation rule: {missing:?}");
+    let stale: Vec<_> = ruled.difference(&routes).collect();
+    assert!(stale.is_empty(), "rules for routes that no longer exist: {stale:?}");
+}
+
+struct Credentials {
+    cookie: String,
+    csrf: String,
+    token: String,
+}
+
+fn credentials(conn: &mut lms_core::DbConn, email: &str) -> Credentials {
+    let user = lms_core::people::find_user_by_email(conn, email).unwrap();
+    let now = lms_core::db::now();
+    let login = access::open_login_session(conn, user.clone(), &access::ClientInfo::default(), now).unwrap();
+    let caller = access::caller_from_login_session(conn, &login.token, now).unwrap().unwrap();
+    let token = access::create_api_token(conn, &user, now).unwrap();
+    Credentials { cookie: format!("lms_session={}", login.token), csrf: caller.csrf_token.unwrap(), token }
+}
+
+fn request(method: &str, uri: &str, credentials: Option<&Credentials>) -> axum::http::Request<axum::body::Body> {
+    let mut builder = axum::http::Request::builder().method(method).uri(uri);
+    let api = uri.starts_with("/api/");
+    let body = match (api, method) {
+        (true, "GET") | (false, "GET") => String::new(),
+        (true, _) => "{}".to_owned(),
+        (false, _) => format!("csrf={}", credentials.map(|c| c.csrf.as_str()).unwrap_or("")),
+    };
+    if let Some(c) = credentials {
+        builder = if api {
+            builder.header("authorization", format!("Bearer {}", c.token))
+        } else {
+            builder.header("cookie", &c.cookie)
+        };
+    }
+    if method != "GET" {
+        builder =
+            builder.header("content-type", if api { "application/json" } else { "application/x-www-form-urlencoded" });
+    }
+    builder.body(axum::body::Body::from(body)).unwrap()
+}
+
+fn refused(status: StatusCode, headers: &axum::http::HeaderMap) -> bool {
+    // Pages send anonymous visitors to the login form (and back: `next=`).
+    let to_login = status == StatusCode::SEE_OTHER
+        && headers
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l == "/login" || l.starts_with("/login?next="));
+    matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) || to_login
+}
+
+#[tokio::test]
+async fn each_route_answers_each_actor_as_the_matrix_says() {
+    let mut failures = Vec::new();
+    for (method, path, allowed) in RULES {
+        // A fresh copy of the demo database per route: a refused call must not depend on the
+        // side effects of an allowed one.
+        let db = TestDb::new(Seed::Demo);
+        let mut conn = db.conn();
+        let session: lms_core::db::ids::TrainingSessionId = training_sessions::table
+            .filter(training_sessions::reference.eq("PTL-NA-DEMO-1"))
+            .select(training_sessions::id)
+            .first(&mut conn)
+            .unwrap();
+        let half_day: lms_core::db::ids::HalfDayId = half_days::table
+            .filter(half_days::training_session_id.eq(&session))
+            .order(half_days::starts_at.asc())
+            .select(half_days::id)
+            .first(&mut conn)
+            .unwrap();
+        let trainee_id = lms_core::people::user_id_by_email(&mut conn, "lea.dubois@example.org").unwrap().unwrap();
+        let actors = [
+            (Trainee, "lea.dubois@example.org"),
+            (OtherTrainee, "hugo.blanc@example.org"),
+            (Trainer, "formatrice.charente@demo.tierslieux.example.org"),
+            (OtherTrainer, "formatrice.limousin@demo.tierslieux.example.org"),
+            (Admin, "admin@demo.tierslieux.example.org"),
+        ];
+        let credentials: Vec<(Actor, Credentials)> =
+            actors.iter().map(|(a, e)| (*a, credentials(&mut conn, e))).collect();
+        let app = test_app(&db).await;
+        let uri = path
+            .replace("{id}", session.as_str())
+            .replace("{half_day}", half_day.as_str())
+            .replace("{trainee}", trainee_id.as_str())
+            .replace("{code}", if path.contains("courses") { "PTL" } else { "AAAAAAAAAAAAAAAAAAAAAAAAAA" });
+        let public = *allowed == EVERYONE;
+        let mut anonymous_status = None;
+        for actor in EVERYONE {
+            let creds = credentials.iter().find(|(a, _)| a == actor).map(|(_, c)| c);
+            let (status, headers, _) = send(&app, request(method, &uri, creds)).await;
+            let may = allowed.contains(actor);
+            let ok = if public {
+                // Public: nobody is refused for who they are (a public resource that does not
+                // exist is a 404 for all, anonymous included).
+                let first = *anonymous_status.get_or_insert(status);
+                !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                    && (status != StatusCode::NOT_FOUND || first == StatusCode::NOT_FOUND)
+            } else if may {
+                !refused(status, &headers)
+            } else {
+                refused(status, &headers)
+            };
+            if status.is_server_error() || !ok {
+                failures.push(format!(
+                    "{method} {path} as {actor:?}: {status} (expected {})",
+                    if may { "allowed" } else { "refused" }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorisation matrix violations:\n{}", failures.join("\n"));
+}

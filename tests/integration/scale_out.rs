@@ -1,0 +1,292 @@
+//! Scale-out on PostgreSQL: two `lms-server` processes on one database, an instance stopped under
+//! load, and a database outage. (Runs in the PostgreSQL pass; on SQLite there is one process by
+//! design, so these tests return at once.)
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use lms_core::enrolment::{self, EnrolmentStatus};
+use lms_tests::{Backend, Seed, TestDb, backend, binary};
+use serde_json::Value;
+
+use crate::enrolment::published_session;
+
+const PASSWORD: &str = "un mot de passe solide";
+
+/// An `lms-server` process on 127.0.0.1; killed on drop.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+impl ServerProcess {
+    async fn start(database_url: &str) -> ServerProcess {
+        let port = free_port();
+        let child = Command::new(binary("lms-server"))
+            .env("DATABASE_URL", database_url)
+            .env("LMS_BIND", format!("127.0.0.1:{port}"))
+            .env("LMS_STARTUP_DATA", "none")
+            .env("LMS_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("lms-server");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "lms-server did not start within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ServerProcess { child, base }
+    }
+
+    /// SIGTERM, then wait (bounded) for the graceful exit.
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn sign_up_and_token(client: &reqwest::Client, sign_up_on: &str, token_from: &str, email: &str) -> String {
+    let created = client
+        .post(format!("{sign_up_on}/api/v1/accounts"))
+        .json(&serde_json::json!({"email": email, "name": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("sign up");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let token: Value = client
+        .post(format!("{token_from}/api/v1/auth/token"))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token body");
+    token["token"].as_str().expect("token").to_owned()
+}
+
+fn check_invariants(db: &TestDb, session: &lms_core::db::ids::TrainingSessionId, capacity: usize) {
+    let mut conn = db.conn();
+    let list = enrolment::list_enrolments(&mut conn, session).unwrap();
+    let confirmed = list.iter().filter(|e| e.status == EnrolmentStatus::Confirmed).count();
+    let positions: Vec<i64> = list.iter().filter_map(|e| e.waitlist_position).collect();
+    assert!(confirmed <= capacity);
+    assert_eq!(positions, (1..=positions.len() as i64).collect::<Vec<_>>());
+    if !positions.is_empty() {
+        assert_eq!(confirmed, capacity, "nobody waits while a seat is free");
+    }
+    let view = lms_core::catalogue::find_training_session(&mut conn, session).unwrap();
+    assert_eq!(view.confirmed as usize, confirmed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_logins_and_keep_the_enrolment_invariants() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::new(Seed::Reference);
+    let session = published_session(&mut db.conn(), 12);
+    let (a, b) = (ServerProcess::start(&db.url_string).await, ServerProcess::start(&db.url_string).await);
+    let client = reqwest::Client::new();
+
+    // Accounts made on one instance, tokens from the other, used on both.
+    let mut tokens = Vec::new();
+    for i in 0..60 {
+        let (first, second) = if i % 2 == 0 { (&a.base, &b.base) } else { (&b.base, &a.base) };
+        tokens.push(sign_up_and_token(&client, first, second, &format!("multi{i}@example.org")).await);
+    }
+    let me = client.get(format!("{}/api/v1/me", b.base)).bearer_auth(&tokens[0]).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "a login made on one instance works on the other");
+
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let client = client.clone();
+            let (enrol_on, cancel_on) =
+                if i % 2 == 0 { (a.base.clone(), b.base.clone()) } else { (b.base.clone(), a.base.clone()) };
+            let session = session.to_string();
+            tokio::spawn(async move {
+                let url = format!("{enrol_on}/api/v1/sessions/{session}/enrolments");
+                let response = client.post(&url).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::CREATED);
+                if i % 3 == 0 {
+                    let cancelled = client
+                        .delete(format!("{cancel_on}/api/v1/sessions/{session}/enrolments/me"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(cancelled.status(), StatusCode::OK);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    check_invariants(&db, &session, 12);
+    let list = enrolment::list_enrolments(&mut db.conn(), &session).unwrap();
+    assert_eq!(list.iter().filter(|e| e.status == EnrolmentStatus::Cancelled).count(), 20);
+    assert_eq!(list.iter().filter(|e| e.status == EnrolmentStatus::Confirmed).count(), 12);
+    assert_eq!(list.iter().filter(|e| e.status == EnrolmentStatus::Waitlisted).count(), 28);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stopping_an_instance_under_load_loses_nothing_acknowledged() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::new(Seed::Reference);
+    let session = published_session(&mut db.conn(), 10);
+    let mut a = ServerProcess::start(&db.url_string).await;
+    let b = ServerProcess::start(&db.url_string).await;
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for i in 0..40 {
+        tokens.push(sign_up_and_token(&client, &b.base, &b.base, &format!("charge{i}@example.org")).await);
+    }
+    let acknowledged = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let (client, acknowledged, session) = (client.clone(), Arc::clone(&acknowledged), session.to_string());
+            let target = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+            tokio::spawn(async move {
+                // Spread the requests over the moment instance A stops.
+                tokio::time::sleep(Duration::from_millis(10 * i as u64)).await;
+                let response = client
+                    .post(format!("{target}/api/v1/sessions/{session}/enrolments"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                if let Ok(response) = response
+                    && response.status().is_success()
+                {
+                    let body: Value = response.json().await.unwrap();
+                    acknowledged.lock().await.push(body["enrolment_id"].as_str().unwrap().to_owned());
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::task::spawn_blocking(move || {
+        a.stop();
+        a
+    })
+    .await
+    .unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().await.clone();
+    assert!(acknowledged.len() >= 20, "instance B kept serving: {} acknowledged", acknowledged.len());
+    let list = enrolment::list_enrolments(&mut db.conn(), &session).unwrap();
+    for id in &acknowledged {
+        let found =
+            list.iter().find(|e| e.id.as_str() == id).unwrap_or_else(|| panic!("acknowledged enrolment {id} lost"));
+        assert!(matches!(found.status, EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted));
+    }
+    check_invariants(&db, &session, 10);
+    assert_eq!(reqwest::get(format!("{}/healthz", b.base)).await.unwrap().status(), StatusCode::OK);
+}
+
+/// A TCP relay to PostgreSQL that the test can cut and restore, to simulate an outage.
+struct Relay {
+    port: u16,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(port: u16) -> Relay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("relay bind");
+        let port = listener.local_addr().expect("relay port").port();
+        let tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let registry = Arc::clone(&tasks);
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                registry.lock().unwrap().push(connection);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Relay { port, tasks }
+    }
+
+    /// Drops every connection and stops listening.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_answers_503_quickly_and_the_server_recovers_by_itself() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::new(Seed::Reference);
+    let relay = Relay::start(0).await;
+    let database = db.url_string.rsplit('/').next().unwrap().to_owned();
+    let via_relay = format!("postgres://postgres@127.0.0.1:{}/{database}?connect_timeout=2", relay.port);
+    let server = ServerProcess::start(&via_relay).await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+
+    relay.cut();
+    let started = Instant::now();
+    let response = client.get(format!("{}/healthz", server.base)).send().await.expect("an answer, not a hang");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "database_unavailable");
+    assert!(started.elapsed() < Duration::from_secs(15), "bounded wait: {:?}", started.elapsed());
+    let page = client.get(format!("{}/", server.base)).send().await.expect("an answer");
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.text().await.unwrap().contains("indisponible"));
+
+    // The database comes back on the same address: the server recovers without a restart.
+    let _back = Relay::start(relay.port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.get(format!("{}/healthz", server.base)).send().await
+            && response.status() == StatusCode::OK
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not recover within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

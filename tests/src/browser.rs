@@ -1,0 +1,236 @@
+//! Real-browser harness: Debian's Chromium driven through chromedriver (WebDriver), against a
+//! server started on 127.0.0.1 by the test. Screenshots go to `tests/artifacts/browser/<journey>/`;
+//! a failed step also saves the page's HTML there.
+//!
+//! When no browser is installed the journeys are skipped, loudly (`.ci/run` installs Debian's
+//! `chromium` and `chromium-driver` first, so CI runs them).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// Viewport width the pages must work at (a small phone).
+pub const PHONE_WIDTH: u32 = 375;
+
+/// A running chromedriver and one browser window.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    artifacts: PathBuf,
+    step: u32,
+    _profile: tempfile::TempDir,
+}
+
+/// Why the browser could not start.
+pub fn browser_available() -> Result<(), String> {
+    for binary in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        if !std::path::Path::new(binary).exists() {
+            return Err(format!("{binary} is missing (apt-get install chromium chromium-driver)"));
+        }
+    }
+    Ok(())
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a phone-sized window, JavaScript on or off.
+    pub async fn start(journey: &str, javascript: bool) -> Browser {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            listener.local_addr().expect("port").port()
+        };
+        let driver = Command::new("/usr/bin/chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut capabilities = serde_json::Map::new();
+        let mut prefs = serde_json::json!({});
+        if !javascript {
+            prefs = serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut options = serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--window-size={PHONE_WIDTH},900"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": prefs,
+        });
+        if javascript {
+            // Headless windows have a minimum width above 375 px: emulate the phone instead. (Only
+            // with JavaScript: chromedriver's typing hangs with emulation and JavaScript off.)
+            options["mobileEmulation"] =
+                serde_json::json!({ "deviceMetrics": { "width": PHONE_WIDTH, "height": 812, "pixelRatio": 2.0 } });
+        }
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            match ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("cannot start the browser: {error}"),
+            }
+        };
+        let artifacts = crate::workspace_root()
+            .join("tests/artifacts/browser")
+            .join(format!("{journey}{}", if javascript { "" } else { "-nojs" }));
+        let _ = std::fs::remove_dir_all(&artifacts);
+        std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+        Browser { client, driver, artifacts, step: 0, _profile: profile }
+    }
+
+    /// Saves a screenshot of the current page as the next numbered step.
+    pub async fn screenshot(&mut self, name: &str) {
+        self.step += 1;
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.artifacts.join(format!("{:02}-{name}.png", self.step)), png);
+        }
+    }
+
+    /// Saves the page's HTML (called when a step fails).
+    pub async fn save_html(&self, name: &str) -> PathBuf {
+        let path = self.artifacts.join(format!("failure-{name}.html"));
+        if let Ok(source) = self.client.source().await {
+            let _ = std::fs::write(&path, source);
+        }
+        path
+    }
+
+    /// Fails the test with the page saved, if `condition` is false.
+    pub async fn check(&self, condition: bool, what: &str) {
+        if !condition {
+            let path = self.save_html(&what.replace(' ', "-")).await;
+            panic!("{what} (page saved to {})", path.display());
+        }
+    }
+
+    /// Waits (at most 10 s) until the page contains `text` — form submissions and navigations
+    /// complete asynchronously from WebDriver's point of view. Returns the page.
+    pub async fn wait_for_text(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let html = self.html().await;
+            if html.contains(text) {
+                return html;
+            }
+            if Instant::now() > deadline {
+                let path = self.save_html("missing-text").await;
+                panic!("« {text} » never appeared (page saved to {})", path.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The current page's HTML.
+    pub async fn html(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    /// Opens a URL.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.expect("navigation");
+    }
+
+    /// Types into the field with this id (clearing it first).
+    pub async fn fill(&self, id: &str, text: &str) {
+        let field = self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("field #{id}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("typing");
+    }
+
+    /// Chooses an option of the select with this id by its value.
+    pub async fn select(&self, id: &str, value: &str) {
+        let select = self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("select #{id}: {e}"));
+        select.select_by_value(value).await.unwrap_or_else(|e| panic!("option {value}: {e}"));
+    }
+
+    /// Clicks the first element matching a CSS selector.
+    pub async fn click(&self, css: &str) {
+        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("element {css}: {e}"));
+        element.click().await.expect("click");
+    }
+
+    /// Clicks the link whose text is exactly `text`.
+    pub async fn click_link(&self, text: &str) {
+        let link = self.client.find(Locator::LinkText(text)).await.unwrap_or_else(|e| panic!("link « {text} »: {e}"));
+        link.click().await.expect("click");
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.expect("url").to_string()
+    }
+
+    /// True when the page fits the phone width (no horizontal scrolling). Needs JavaScript.
+    pub async fn fits_phone_width(&self) -> Result<(), String> {
+        let report = self
+            .client
+            .execute(
+                "const vw = document.documentElement.clientWidth; \
+                 const wide = [...document.querySelectorAll('body *')] \
+                   .filter(e => e.getBoundingClientRect().right > vw + 1) \
+                   .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
+                 return { scroll: document.documentElement.scrollWidth, viewport: vw, wide: wide };",
+                vec![],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let scroll = report["scroll"].as_u64().unwrap_or(u64::MAX);
+        let viewport = report["viewport"].as_u64().unwrap_or(0);
+        if scroll <= viewport && viewport <= u64::from(PHONE_WIDTH) { Ok(()) } else { Err(report.to_string()) }
+    }
+
+    /// Closes the browser and its driver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Also on a failed step: no chromedriver outlives its test.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Runs a journey with an upper bound, so a hung browser fails the test instead of blocking CI.
+pub async fn bounded<F: std::future::Future<Output = ()>>(journey: F) {
+    if tokio::time::timeout(Duration::from_secs(180), journey).await.is_err() {
+        panic!("journey did not finish within 180 s");
+    }
+}
+
+/// Every visible form field of `html` has a `<label for=…>` (checked on the served markup).
+pub fn unlabelled_fields(html: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for tag in ["<input", "<select", "<textarea"] {
+        for (start, _) in html.match_indices(tag) {
+            let end = html[start..].find('>').map(|e| start + e).unwrap_or(html.len());
+            let element = &html[start..end];
+            if element.contains("type=\"hidden\"") || element.contains("type=\"submit\"") {
+                continue;
+            }
+            let id = element.split("id=\"").nth(1).and_then(|rest| rest.split('"').next());
+            match id {
+                Some(id) if html.contains(&format!("for=\"{id}\"")) => {}
+                _ => missing.push(element.to_owned()),
+            }
+        }
+    }
+    missing
+}
