@@ -35,9 +35,16 @@ fn a_valid_file_is_imported_in_one_go_and_importing_it_again_adds_nothing() {
     let imported = lms(&db, &["assess", "import", "--session", DEMO, "--assessor", TRAINER, &file, "--json"], None);
     assert_eq!(imported.code, 0, "{}", imported.stderr);
     let report = json_body(&imported.stdout);
-    assert_eq!((report["rows"].as_u64(), report["recorded"].as_u64(), report["unchanged"].as_u64()), (Some(3), Some(3), Some(0)));
+    assert_eq!(
+        (report["rows"].as_u64(), report["recorded"].as_u64(), report["unchanged"].as_u64()),
+        (Some(3), Some(3), Some(0))
+    );
     assert_eq!(assessment_count(&mut conn), before + 3);
-    let again = lms(&db, &["assess", "import", "--session", &session.to_string(), "--assessor", TRAINER, &file, "--json"], None);
+    let again = lms(
+        &db,
+        &["assess", "import", "--session", &session.to_string(), "--assessor", TRAINER, &file, "--json"],
+        None,
+    );
     assert_eq!(json_body(&again.stdout)["unchanged"], 3);
     assert_eq!(assessment_count(&mut conn), before + 3);
 
@@ -161,9 +168,15 @@ async fn the_grid_is_read_and_written_through_the_api_and_the_pages_with_history
         (json!({"results": [{"trainee": TRAINEE, "competence": "7.7", "result": "acquired"}]}), "unknown_competence"),
         (json!({"results": [{"trainee": OUTSIDER, "competence": "1.3", "result": "acquired"}]}), "not_a_trainee"),
         (json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "bof"}]}), "invalid_assessment"),
-        (json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired"}, {"trainee": TRAINEE, "competence": "1.3", "result": "not_acquired"}]}), "invalid_assessment"),
+        (
+            json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired"}, {"trainee": TRAINEE, "competence": "1.3", "result": "not_acquired"}]}),
+            "invalid_assessment",
+        ),
         (json!({"results": []}), "invalid_assessment"),
-        (json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired", "evidence": "x".repeat(2_001)}]}), "invalid_assessment"),
+        (
+            json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired", "evidence": "x".repeat(2_001)}]}),
+            "invalid_assessment",
+        ),
         (json!({"result": []}), "invalid_json"),
     ] {
         let (status, _, answer) = send(&app, json_request("PUT", &url, &bad.to_string(), Some(&token))).await;
@@ -183,13 +196,18 @@ async fn the_grid_is_read_and_written_through_the_api_and_the_pages_with_history
 
     // The trainer's pages: the grid form and a trainee's page with an evidence note.
     let (cookie, csrf) = browser(&app, TRAINER).await;
-    let (status, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/assessments"), &cookie)).await;
+    let (status, _, page) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/assessments"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Unité 4") && page.contains("Léa Dubois") && page.contains("Enregistrer les résultats"));
     let cell = format!("result:{lea}:1.4");
     let (status, headers, _) = send(
         &app,
-        form_request(&format!("/trainer/sessions/{session}/assessments"), &[("csrf", &csrf), ("back", "grid"), (&cell, "in_progress")], &cookie),
+        form_request(
+            &format!("/trainer/sessions/{session}/assessments"),
+            &[("csrf", &csrf), ("back", "grid"), (&cell, "in_progress")],
+            &cookie,
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);

@@ -33,6 +33,11 @@ const EVERYONE: &[Actor] = &[Anonymous, Trainee, OtherTrainee, Trainer, OtherTra
 const LOGGED_IN: &[Actor] = &[Trainee, OtherTrainee, Trainer, OtherTrainer, Admin];
 const TRAINEES: &[Actor] = &[Trainee, OtherTrainee];
 const THE_TRAINEE: &[Actor] = &[Trainee];
+/// Issue 4: who teaches the session writes its attendance and assessments; admins read them.
+const ITS_TRAINER: &[Actor] = &[Trainer];
+const ITS_READERS: &[Actor] = &[Trainer, Admin];
+const ANY_TRAINER_OR_ADMIN: &[Actor] = &[Trainer, OtherTrainer, Admin];
+const THE_TRAINEE_AND_READERS: &[Actor] = &[Trainee, Trainer, Admin];
 
 /// (method, path, who may) — everyone else must be refused (401, 403, 404, or sent to /login).
 const RULES: &[(&str, &str, &[Actor])] = &[
@@ -65,6 +70,40 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/api/v1/sessions/{id}/enrolments", TRAINEES),
     ("DELETE", "/api/v1/sessions/{id}/enrolments/me", THE_TRAINEE),
     ("GET", "/api/v1/me", LOGGED_IN),
+    // Issue 4: attendance, documents and assessment.
+    ("GET", "/trainer", ANY_TRAINER_OR_ADMIN),
+    ("GET", "/trainer/sessions/{id}", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/sheet.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}", ITS_READERS),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/statuses", ITS_TRAINER),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/cosign", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/checkin", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/blank.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/assessments", ITS_READERS),
+    ("POST", "/trainer/sessions/{id}/assessments", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/assessments/{trainee}", ITS_READERS),
+    ("GET", "/static/trainer.js", EVERYONE),
+    ("GET", "/checkin", LOGGED_IN),
+    ("GET", "/me/checkin", LOGGED_IN),
+    ("POST", "/me/checkin", LOGGED_IN),
+    ("GET", "/me/documents/{id}/completion.pdf", THE_TRAINEE),
+    ("GET", "/me/documents/{id}/attestation.pdf", THE_TRAINEE),
+    ("GET", "/api/v1/trainer/sessions", ANY_TRAINER_OR_ADMIN),
+    ("GET", "/api/v1/sessions/{id}/half-days", ITS_READERS),
+    ("GET", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", ITS_READERS),
+    ("PUT", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/cosign", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/checkin-codes", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/signatures", ITS_TRAINER),
+    ("POST", "/api/v1/checkin", LOGGED_IN),
+    ("GET", "/api/v1/me/attendance", LOGGED_IN),
+    ("GET", "/api/v1/sessions/{id}/assessments", ITS_READERS),
+    ("PUT", "/api/v1/sessions/{id}/assessments", ITS_TRAINER),
+    ("GET", "/api/v1/sessions/{id}/assessments/{trainee}", THE_TRAINEE_AND_READERS),
+    ("GET", "/api/v1/me/assessments", LOGGED_IN),
 ];
 
 /// Every (method, path) the server registers, read from its source.

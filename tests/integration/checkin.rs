@@ -31,7 +31,12 @@ async fn a_trainee_checks_in_once_with_the_code_shown_by_the_trainer() {
 
     let (status, _, body) = send(
         &app,
-        json_request("POST", &format!("/api/v1/sessions/{session}/half-days/{half_day}/checkin-codes"), "", Some(&trainer_token)),
+        json_request(
+            "POST",
+            &format!("/api/v1/sessions/{session}/half-days/{half_day}/checkin-codes"),
+            "",
+            Some(&trainer_token),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -49,7 +54,8 @@ async fn a_trainee_checks_in_once_with_the_code_shown_by_the_trainer() {
     let before = entry_count(&mut conn);
     let typed = format!(" {}-{} ", &code[..3], code[3..].to_lowercase());
     let (status, _, body) =
-        send(&app, json_request("POST", "/api/v1/checkin", &json!({"code": typed}).to_string(), Some(&lea_token))).await;
+        send(&app, json_request("POST", "/api/v1/checkin", &json!({"code": typed}).to_string(), Some(&lea_token)))
+            .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let done = json_body(&body);
     assert_eq!(done["status"], "late", "30 minutes after the start");
@@ -80,10 +86,14 @@ async fn a_trainee_checks_in_once_with_the_code_shown_by_the_trainer() {
     assert!(ledger_problems(&mut conn).is_empty());
 
     // Tampering with the evidence is detected.
-    diesel::update(attendance_entries::table.filter(attendance_entries::method.eq("self_checkin")).filter(attendance_entries::half_day_id.eq(&half_day)))
-        .set(attendance_entries::signature_data.eq(Some("{\"ip\":\"203.0.113.1\"}")))
-        .execute(&mut conn)
-        .unwrap();
+    diesel::update(
+        attendance_entries::table
+            .filter(attendance_entries::method.eq("self_checkin"))
+            .filter(attendance_entries::half_day_id.eq(&half_day)),
+    )
+    .set(attendance_entries::signature_data.eq(Some("{\"ip\":\"203.0.113.1\"}")))
+    .execute(&mut conn)
+    .unwrap();
     assert_eq!(ledger_problems(&mut conn), ["edited"]);
 }
 
@@ -134,7 +144,9 @@ async fn the_qr_link_leads_to_a_confirmation_form_that_signs() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(entry_count(&mut conn), before + 1);
 
-    let (status, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{half_day}"), &trainer_cookie)).await;
+    let (status, _, page) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{half_day}"), &trainer_cookie))
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("code sur téléphone"), "the sheet shows the signature");
 }
@@ -235,12 +247,18 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
 
     let (status, _, body) = send(
         &app,
-        json_request("POST", &url, &json!({"trainee": TRAINEE, "signature": strokes}).to_string(), Some(&trainer_token)),
+        json_request(
+            "POST",
+            &url,
+            &json!({"trainee": TRAINEE, "signature": strokes}).to_string(),
+            Some(&trainer_token),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let done = json_body(&body);
-    let canonical = r#"{"height":220,"strokes":[[[20,150],[80,60],[140,170],[200,40]],[[260,120],[320,110]]],"width":600}"#;
+    let canonical =
+        r#"{"height":220,"strokes":[[[20,150],[80,60],[140,170],[200,40]],[[260,120],[320,110]]],"width":600}"#;
     assert_eq!(done["signature_sha256"], sha256_hex(canonical.as_bytes()));
     assert_eq!(done["status"], "present");
     let stored: (Option<String>, Option<String>) = attendance_entries::table
@@ -255,7 +273,12 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
     // Once per trainee and half-day; malformed signatures write nothing.
     let (status, _, body) = send(
         &app,
-        json_request("POST", &url, &json!({"trainee": TRAINEE, "signature": strokes}).to_string(), Some(&trainer_token)),
+        json_request(
+            "POST",
+            &url,
+            &json!({"trainee": TRAINEE, "signature": strokes}).to_string(),
+            Some(&trainer_token),
+        ),
     )
     .await;
     assert_error(status, &body, StatusCode::CONFLICT, "already_signed");
@@ -291,9 +314,16 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
     assert!(ledger_problems(&mut conn).is_empty());
 
     // Someone swaps the drawing in the database: the chain says so.
-    diesel::update(attendance_entries::table.filter(attendance_entries::method.eq("drawn_signature")).filter(attendance_entries::subject_id.eq(&karim)))
-        .set(attendance_entries::signature_data.eq(Some(r#"{"height":220,"strokes":[[[0,0],[1,1],[2,2],[3,3],[4,4]]],"width":600}"#)))
-        .execute(&mut conn)
-        .unwrap();
+    diesel::update(
+        attendance_entries::table
+            .filter(attendance_entries::method.eq("drawn_signature"))
+            .filter(attendance_entries::subject_id.eq(&karim)),
+    )
+    .set(
+        attendance_entries::signature_data
+            .eq(Some(r#"{"height":220,"strokes":[[[0,0],[1,1],[2,2],[3,3],[4,4]]],"width":600}"#)),
+    )
+    .execute(&mut conn)
+    .unwrap();
     assert_eq!(ledger_problems(&mut conn), ["edited"]);
 }

@@ -32,7 +32,11 @@ async fn the_attendance_sheet_comes_from_the_cli_and_the_trainer_page_and_a_prin
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("emargement.pdf");
 
-    let written = cli_json(&lms(&db, &["attendance", "sheet", "--session", DEMO, "--out", out.to_str().unwrap(), "--json"], None));
+    let written = cli_json(&lms(
+        &db,
+        &["attendance", "sheet", "--session", DEMO, "--out", out.to_str().unwrap(), "--json"],
+        None,
+    ));
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     assert_eq!(written["sha256"], lms_core::attendance::sha256_hex(&bytes));
@@ -41,26 +45,46 @@ async fn the_attendance_sheet_comes_from_the_cli_and_the_trainer_page_and_a_prin
     assert_eq!(written["ledger"]["hash"], head.hash);
     assert_eq!(written["half_days"].as_u64().unwrap() as usize, past_half_days(&mut conn, &session).len());
     // Same data, same document (no clock inside the PDF beyond the printing date).
-    let again = cli_json(&lms(&db, &["attendance", "sheet", "--session", &session.to_string(), "--out", out.to_str().unwrap(), "--json"], None));
+    let again = cli_json(&lms(
+        &db,
+        &["attendance", "sheet", "--session", &session.to_string(), "--out", out.to_str().unwrap(), "--json"],
+        None,
+    ));
     assert_eq!(again["sha256"], written["sha256"]);
 
     // A printed copy: the chain position printed on it matches the data…
     let seq = head.seq.to_string();
-    let checked = lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &head.hash], None);
+    let checked =
+        lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &head.hash], None);
     assert_eq!(checked.code, 0, "{}", checked.stderr);
-    refused(&lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &"0".repeat(64)], None), "ne correspond pas");
+    refused(
+        &lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &"0".repeat(64)], None),
+        "ne correspond pas",
+    );
     // …until someone edits a row behind the application's back.
-    diesel::sql_query("UPDATE attendance_entries SET late_minutes = 5 WHERE status = 'late'").execute(&mut conn).unwrap();
-    refused(&lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &head.hash], None), "altéré");
+    diesel::sql_query("UPDATE attendance_entries SET late_minutes = 5 WHERE status = 'late'")
+        .execute(&mut conn)
+        .unwrap();
+    refused(
+        &lms(&db, &["attendance", "check-print", "--session", DEMO, "--seq", &seq, "--hash", &head.hash], None),
+        "altéré",
+    );
 
-    refused(&lms(&db, &["attendance", "sheet", "--session", "PTL-NA-DEMO-2", "--out", out.to_str().unwrap()], None), "aucune demi-journée");
-    refused(&lms(&db, &["attendance", "sheet", "--session", "NO-SUCH", "--out", out.to_str().unwrap()], None), "session inconnue");
+    refused(
+        &lms(&db, &["attendance", "sheet", "--session", "PTL-NA-DEMO-2", "--out", out.to_str().unwrap()], None),
+        "aucune demi-journée",
+    );
+    refused(
+        &lms(&db, &["attendance", "sheet", "--session", "NO-SUCH", "--out", out.to_str().unwrap()], None),
+        "session inconnue",
+    );
     let usage = lms(&db, &["attendance", "sheet", "--session", DEMO], None);
     assert_eq!(usage.code, 2, "missing --out is a usage error");
 
     let app = test_app(&db).await;
     let (cookie, _) = browser(&app, CO_TRAINER).await;
-    let (status, headers, body) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/sheet.pdf"), &cookie)).await;
+    let (status, headers, body) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/sheet.pdf"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/pdf");
     assert!(headers["content-disposition"].to_str().unwrap().contains("emargement-PTL-NA-DEMO-1.pdf"));
@@ -80,24 +104,43 @@ async fn the_paper_fallback_blank_sheet_then_statuses_with_the_scan_hash() {
     let app = test_app(&db).await;
     let (cookie, csrf) = browser(&app, TRAINER).await;
 
-    let (status, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}"), &cookie)).await;
+    let (status, _, page) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("feuille vierge") && !page.contains("Enregistrer la feuille"), "{page}");
     let (status, headers, body) =
-        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}/blank.pdf"), &cookie)).await;
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}/blank.pdf"), &cookie))
+            .await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers["content-disposition"].to_str().unwrap().contains("emargement-vierge-PTL-NA-DEMO-1"));
     assert!(body.starts_with("%PDF-"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vierge.pdf");
-    let written = lms(&db, &["attendance", "sheet", "--session", DEMO, "--half-day", &future.to_string(), "--blank", "--out", out.to_str().unwrap()], None);
+    let written = lms(
+        &db,
+        &[
+            "attendance",
+            "sheet",
+            "--session",
+            DEMO,
+            "--half-day",
+            &future.to_string(),
+            "--blank",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(written.code, 0, "{}", written.stderr);
     let usage = lms(&db, &["attendance", "sheet", "--session", DEMO, "--blank", "--out", out.to_str().unwrap()], None);
     assert_eq!(usage.code, 2, "--blank needs --half-day");
 
     // The half-day took place offline; afterwards the trainer types the statuses from the scan.
     diesel::update(half_days::table.find(&future))
-        .set((half_days::starts_at.eq(lms_core::db::now() - Duration::hours(5)), half_days::ends_at.eq(lms_core::db::now() - Duration::hours(1))))
+        .set((
+            half_days::starts_at.eq(lms_core::db::now() - Duration::hours(5)),
+            half_days::ends_at.eq(lms_core::db::now() - Duration::hours(1)),
+        ))
         .execute(&mut conn)
         .unwrap();
     let scan = lms_core::attendance::sha256_hex(b"scan of the signed paper sheet");
@@ -110,8 +153,11 @@ async fn the_paper_fallback_blank_sheet_then_statuses_with_the_scan_hash() {
         fields.push((format!("status-{}", user(&mut conn, email)), "present".into()));
     }
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (status, _, _) =
-        send(&app, form_request(&format!("/trainer/sessions/{session}/half-days/{future}/statuses"), &borrowed, &cookie)).await;
+    let (status, _, _) = send(
+        &app,
+        form_request(&format!("/trainer/sessions/{session}/half-days/{future}/statuses"), &borrowed, &cookie),
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let stored: Vec<(String, Option<String>)> = attendance_entries::table
         .filter(attendance_entries::half_day_id.eq(&future))
@@ -124,11 +170,15 @@ async fn the_paper_fallback_blank_sheet_then_statuses_with_the_scan_hash() {
     assert!(sheet.rows.iter().all(|r| r.signature.as_ref().is_some_and(|s| s.method == SignatureMethod::PaperScan)));
     // Once co-signed, no blank sheet any more.
     let token = token(&mut conn, TRAINER);
-    let (status, _, _) =
-        send(&app, json_request("POST", &format!("/api/v1/sessions/{session}/half-days/{future}/cosign"), "", Some(&token))).await;
+    let (status, _, _) = send(
+        &app,
+        json_request("POST", &format!("/api/v1/sessions/{session}/half-days/{future}/cosign"), "", Some(&token)),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _, _) =
-        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}/blank.pdf"), &cookie)).await;
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{future}/blank.pdf"), &cookie))
+            .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // A wrong hash on the page is refused and keeps what was typed.
     let open = open_half_day(&mut conn, &session);
@@ -137,7 +187,12 @@ async fn the_paper_fallback_blank_sheet_then_statuses_with_the_scan_hash() {
         &app,
         form_request(
             &format!("/trainer/sessions/{session}/half-days/{open}/statuses"),
-            &[("csrf", &csrf), ("method", "paper_scan"), ("evidence_sha256", "pas-une-empreinte"), (&lea_field, "present")],
+            &[
+                ("csrf", &csrf),
+                ("method", "paper_scan"),
+                ("evidence_sha256", "pas-une-empreinte"),
+                (&lea_field, "present"),
+            ],
             &cookie,
         ),
     )
@@ -169,7 +224,12 @@ async fn hours_attended_come_from_the_latest_entries_with_lateness_deducted() {
     let body = json!({"entries": [{"trainee": FELLOW_TRAINEE, "status": "left_early", "minutes": 50}], "correction_reason": "Erreur de saisie"});
     let (status, _, answer) = send(
         &app,
-        json_request("PUT", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[1].id), &body.to_string(), Some(&token)),
+        json_request(
+            "PUT",
+            &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[1].id),
+            &body.to_string(),
+            Some(&token),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -186,7 +246,15 @@ async fn hours_attended_come_from_the_latest_entries_with_lateness_deducted() {
     assert_eq!(demo["elapsed_minutes"], elapsed);
     assert_eq!(demo["completion_available"], true);
     assert_eq!(demo["attestation_available"], false);
-    for key in ["session", "scheduled_minutes", "elapsed_minutes", "attended_minutes", "half_days", "completion_available", "attestation_available"] {
+    for key in [
+        "session",
+        "scheduled_minutes",
+        "elapsed_minutes",
+        "attended_minutes",
+        "half_days",
+        "completion_available",
+        "attestation_available",
+    ] {
         assert!(demo.get(key).is_some(), "missing {key}");
     }
     assert_eq!(demo["half_days"][1]["status"], "left_early");
@@ -211,12 +279,14 @@ async fn trainees_download_their_documents_on_me_and_the_admin_from_the_cli() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/pdf");
     assert!(body.starts_with("%PDF-"));
-    let (status, _, page) = send(&app, get_with_cookies(&format!("/me/documents/{session}/attestation.pdf"), &cookie)).await;
+    let (status, _, page) =
+        send(&app, get_with_cookies(&format!("/me/documents/{session}/attestation.pdf"), &cookie)).await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
     // Someone not in the session gets nothing.
     let (outsider, _) = browser(&app, OUTSIDER).await;
-    let (status, _, _) = send(&app, get_with_cookies(&format!("/me/documents/{session}/completion.pdf"), &outsider)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _, _) =
+        send(&app, get_with_cookies(&format!("/me/documents/{session}/completion.pdf"), &outsider)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, headers, _) = send(&app, get(&format!("/me/documents/{session}/completion.pdf"))).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(headers["location"].to_str().unwrap().starts_with("/login"));
@@ -224,11 +294,21 @@ async fn trainees_download_their_documents_on_me_and_the_admin_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("certificat.pdf");
     let out = out.to_str().unwrap();
-    let done = cli_json(&lms(&db, &["documents", "completion", "--session", DEMO, "--trainee", TRAINEE, "--out", out, "--json"], None));
+    let done = cli_json(&lms(
+        &db,
+        &["documents", "completion", "--session", DEMO, "--trainee", TRAINEE, "--out", out, "--json"],
+        None,
+    ));
     assert!(std::fs::read(out).unwrap().starts_with(b"%PDF-"));
     assert_eq!(done["file"], out);
-    refused(&lms(&db, &["documents", "completion", "--session", DEMO, "--trainee", OUTSIDER, "--out", out], None), "stagiaire");
-    refused(&lms(&db, &["documents", "attestation", "--session", DEMO, "--trainee", TRAINEE, "--out", out], None), "après la dernière demi-journée");
+    refused(
+        &lms(&db, &["documents", "completion", "--session", DEMO, "--trainee", OUTSIDER, "--out", out], None),
+        "stagiaire",
+    );
+    refused(
+        &lms(&db, &["documents", "attestation", "--session", DEMO, "--trainee", TRAINEE, "--out", out], None),
+        "après la dernière demi-journée",
+    );
 
     // The training is over: every half-day moved into the past, the last ones left without statuses.
     let now = lms_core::db::now();
@@ -240,10 +320,15 @@ async fn trainees_download_their_documents_on_me_and_the_admin_from_the_cli() {
             .unwrap();
     }
     let attestation = dir.path().join("attestation.pdf");
-    let made = lms(&db, &["documents", "attestation", "--session", DEMO, "--trainee", TRAINEE, "--out", attestation.to_str().unwrap()], None);
+    let made = lms(
+        &db,
+        &["documents", "attestation", "--session", DEMO, "--trainee", TRAINEE, "--out", attestation.to_str().unwrap()],
+        None,
+    );
     assert_eq!(made.code, 0, "{}", made.stderr);
     assert!(std::fs::read(&attestation).unwrap().starts_with(b"%PDF-"));
-    let (status, _, body) = send(&app, get_with_cookies(&format!("/me/documents/{session}/attestation.pdf"), &cookie)).await;
+    let (status, _, body) =
+        send(&app, get_with_cookies(&format!("/me/documents/{session}/attestation.pdf"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("%PDF-"));
     let (_, _, page) = send(&app, get_with_cookies("/me", &cookie)).await;

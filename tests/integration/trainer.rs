@@ -67,10 +67,20 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
 
     let before = entry_count(&mut conn);
     let statuses = ["present", "late", "left_early", "absent", "excused", "present"];
-    let mut fields: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("method".into(), "trainer_entry".into())];
+    let mut fields: Vec<(String, String)> =
+        vec![("csrf".into(), csrf.clone()), ("method".into(), "trainer_entry".into())];
     for (i, id) in ids.iter().enumerate() {
         fields.push((format!("status-{id}"), statuses[i].into()));
-        fields.push((format!("minutes-{id}"), if i == 1 { "15".into() } else if i == 2 { "45".into() } else { String::new() }));
+        fields.push((
+            format!("minutes-{id}"),
+            if i == 1 {
+                "15".into()
+            } else if i == 2 {
+                "45".into()
+            } else {
+                String::new()
+            },
+        ));
         fields.push((format!("reason-{id}"), if i == 4 { "Rendez-vous Pôle emploi".into() } else { String::new() }));
     }
     let as_refs = |fields: &[(String, String)]| fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
@@ -237,27 +247,98 @@ async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
     let foreign = schedule(&mut conn, &other_session)[0].id.clone();
     let token = token(&mut conn, TRAINER);
     let app = test_app(&db).await;
-    let url = |half_day: &lms_core::db::ids::HalfDayId| format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
+    let url =
+        |half_day: &lms_core::db::ids::HalfDayId| format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
     let present = |trainee: &str| json!({"trainee": trainee, "status": "present"});
     let before = entry_count(&mut conn);
 
     let cases: Vec<(String, String, StatusCode, &str)> = vec![
-        (url(&open), json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_trainee"),
-        (url(&open), json!({"entries": [present("nobody@example.org")]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_trainee"),
-        (url(&foreign), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "wrong_half_day"),
-        (format!("/api/v1/sessions/{session}/half-days/not-a-uuid/sheet"), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "wrong_half_day"),
-        (url(&future), json!({"entries": [present(TRAINEE)]}).to_string(), StatusCode::CONFLICT, "half_day_not_started"),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_trainee",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present("nobody@example.org")]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_trainee",
+        ),
+        (
+            url(&foreign),
+            json!({"entries": [present(TRAINEE)]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_half_day",
+        ),
+        (
+            format!("/api/v1/sessions/{session}/half-days/not-a-uuid/sheet"),
+            json!({"entries": [present(TRAINEE)]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_half_day",
+        ),
+        (
+            url(&future),
+            json!({"entries": [present(TRAINEE)]}).to_string(),
+            StatusCode::CONFLICT,
+            "half_day_not_started",
+        ),
         (url(&open), "{\"entries\": [".into(), StatusCode::BAD_REQUEST, "malformed_json"),
-        (url(&open), json!({"entries": [{"trainee": TRAINEE}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
-        (url(&open), json!({"entries": [present(TRAINEE)], "extra": 1}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
-        (url(&open), json!({"entries": [{"trainee": TRAINEE, "status": "peut-être"}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [present(TRAINEE), {"trainee": FELLOW_TRAINEE, "status": "late"}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [{"trainee": TRAINEE, "status": "excused", "reason": "  "}]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [present(TRAINEE), present(TRAINEE)]}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (
+            url(&open),
+            json!({"entries": [{"trainee": TRAINEE}]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE)], "extra": 1}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+        ),
+        (
+            url(&open),
+            json!({"entries": [{"trainee": TRAINEE, "status": "peut-être"}]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE), {"trainee": FELLOW_TRAINEE, "status": "late"}]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
+        (
+            url(&open),
+            json!({"entries": [{"trainee": TRAINEE, "status": "excused", "reason": "  "}]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE), present(TRAINEE)]}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
         (url(&open), json!({"entries": []}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [present(TRAINEE)], "method": "paper_scan"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [present(TRAINEE)], "method": "paper_scan", "evidence_sha256": "abc"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
-        (url(&open), json!({"entries": [present(TRAINEE)], "method": "self_checkin"}).to_string(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance"),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE)], "method": "paper_scan"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE)], "method": "paper_scan", "evidence_sha256": "abc"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
+        (
+            url(&open),
+            json!({"entries": [present(TRAINEE)], "method": "self_checkin"}).to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_attendance",
+        ),
     ];
     for (uri, body, expected, code) in cases {
         let (status, _, answer) = send(&app, json_request("PUT", &uri, &body, Some(&token))).await;
@@ -265,12 +346,26 @@ async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
         assert_eq!(entry_count(&mut conn), before, "nothing written for {body}");
     }
     // The refusal names the line.
-    let (_, _, answer) = send(&app, json_request("PUT", &url(&open), &json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(), Some(&token))).await;
+    let (_, _, answer) = send(
+        &app,
+        json_request(
+            "PUT",
+            &url(&open),
+            &json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(),
+            Some(&token),
+        ),
+    )
+    .await;
     assert!(json_body(&answer)["error"]["message"].as_str().unwrap().contains(OUTSIDER), "{answer}");
     // Unknown session.
     let (status, _, answer) = send(
         &app,
-        json_request("PUT", &format!("/api/v1/sessions/{}/half-days/{open}/sheet", uuid::Uuid::now_v7()), &json!({"entries": [present(TRAINEE)]}).to_string(), Some(&token)),
+        json_request(
+            "PUT",
+            &format!("/api/v1/sessions/{}/half-days/{open}/sheet", uuid::Uuid::now_v7()),
+            &json!({"entries": [present(TRAINEE)]}).to_string(),
+            Some(&token),
+        ),
     )
     .await;
     assert_error(status, &answer, StatusCode::NOT_FOUND, "unknown_session");
@@ -281,7 +376,10 @@ async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
         &trainer,
         &session,
         &open,
-        &sheet_input(vec![line(TRAINEE, AttendanceStatus::Present, 0, None), line(FELLOW_TRAINEE, AttendanceStatus::Late, 0, None)]),
+        &sheet_input(vec![
+            line(TRAINEE, AttendanceStatus::Present, 0, None),
+            line(FELLOW_TRAINEE, AttendanceStatus::Late, 0, None),
+        ]),
         lms_core::db::now(),
     );
     assert!(matches!(refused, Err(AttendanceError::InSheet { .. })), "{refused:?}");
@@ -311,7 +409,12 @@ async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
         });
         let (status, _, answer) = send(
             &app,
-            json_request("PUT", &format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet"), &body.to_string(), Some(&token)),
+            json_request(
+                "PUT",
+                &format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet"),
+                &body.to_string(),
+                Some(&token),
+            ),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{answer}");
@@ -323,13 +426,15 @@ async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
     assert!(alerts(&mut conn, 3).is_empty());
 
     let (status, _, body) =
-        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=2"), "", Some(&token))).await;
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=2"), "", Some(&token)))
+            .await;
     assert_eq!(status, StatusCode::OK);
     let attendance = json_body(&body);
     assert_eq!(attendance["alerts"][0]["email"], FELLOW_TRAINEE);
     assert_eq!(attendance["alert_threshold"], 2);
     let (status, _, body) =
-        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=0"), "", Some(&token))).await;
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days?threshold=0"), "", Some(&token)))
+            .await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_attendance");
 
     let (cookie, _) = browser(&app, TRAINER).await;
@@ -352,35 +457,95 @@ async fn attendance_json_contracts() {
     assert_eq!(status, StatusCode::OK);
     let sessions = json_body(&body);
     let demo = sessions.as_array().unwrap().iter().find(|s| s["reference"] == DEMO).unwrap();
-    for key in ["id", "reference", "course_code", "course_title", "start", "end", "status", "trainers", "right", "trainees", "half_days", "half_days_to_cosign", "next_half_day_at"] {
+    for key in [
+        "id",
+        "reference",
+        "course_code",
+        "course_title",
+        "start",
+        "end",
+        "status",
+        "trainers",
+        "right",
+        "trainees",
+        "half_days",
+        "half_days_to_cosign",
+        "next_half_day_at",
+    ] {
         assert!(demo.get(key).is_some(), "missing {key} in {demo}");
     }
     assert_eq!(demo["right"], "teaches");
     assert_eq!(demo["trainees"], 6);
 
-    let (_, _, body) = send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days"), "", Some(&token))).await;
+    let (_, _, body) =
+        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days"), "", Some(&token))).await;
     let attendance = json_body(&body);
     for key in ["session", "right", "trainees", "half_days", "alert_threshold", "alerts", "ledger"] {
         assert!(attendance.get(key).is_some(), "missing {key}");
     }
     let first = &attendance["half_days"][0];
-    for key in ["id", "date", "slot", "starts_at", "ends_at", "minutes", "venue", "commune", "module", "state", "recorded", "attended", "absent", "signed", "cosigned_by", "cosigned_at"] {
+    for key in [
+        "id",
+        "date",
+        "slot",
+        "starts_at",
+        "ends_at",
+        "minutes",
+        "venue",
+        "commune",
+        "module",
+        "state",
+        "recorded",
+        "attended",
+        "absent",
+        "signed",
+        "cosigned_by",
+        "cosigned_at",
+    ] {
         assert!(first.get(key).is_some(), "missing {key} in {first}");
     }
     assert_eq!(first["state"], "closed");
     assert_eq!(attendance["alert_threshold"], 2);
 
-    let (_, _, body) =
-        send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[0]), "", Some(&token))).await;
+    let (_, _, body) = send(
+        &app,
+        json_request("GET", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[0]), "", Some(&token)),
+    )
+    .await;
     let sheet = json_body(&body);
-    for key in ["session", "half_day", "state", "right", "can_record", "can_cosign", "missing", "rows", "cosign", "ledger"] {
+    for key in
+        ["session", "half_day", "state", "right", "can_record", "can_cosign", "missing", "rows", "cosign", "ledger"]
+    {
         assert!(sheet.get(key).is_some(), "missing {key}");
     }
     let row = &sheet["rows"][0];
-    for key in ["trainee", "name", "email", "enrolled", "status", "late_minutes", "left_early_minutes", "reason", "method", "recorded_at", "signature", "history"] {
+    for key in [
+        "trainee",
+        "name",
+        "email",
+        "enrolled",
+        "status",
+        "late_minutes",
+        "left_early_minutes",
+        "reason",
+        "method",
+        "recorded_at",
+        "signature",
+        "history",
+    ] {
         assert!(row.get(key).is_some(), "missing {key} in {row}");
     }
-    for key in ["seq", "entry", "status", "method", "recorded_by", "recorded_at", "correction_reason", "superseded", "entry_hash"] {
+    for key in [
+        "seq",
+        "entry",
+        "status",
+        "method",
+        "recorded_by",
+        "recorded_at",
+        "correction_reason",
+        "superseded",
+        "entry_hash",
+    ] {
         assert!(row["history"][0].get(key).is_some(), "missing {key}");
     }
     for key in ["trainer", "name", "at", "seq", "entry_hash"] {
@@ -411,17 +576,90 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
     // (method, uri, body, expected for: anonymous, trainee, other trainer, admin, co-trainer)
     let s = session.to_string();
     let rows: Vec<(&str, String, String, [StatusCode; 5])> = vec![
-        ("GET", "/api/v1/trainer/sessions".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
-        ("GET", format!("/api/v1/sessions/{s}/half-days"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
-        ("GET", format!("/api/v1/sessions/{s}/half-days/{past}/sheet"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
-        ("PUT", format!("/api/v1/sessions/{s}/half-days/{open}/sheet"), sheet_body.clone(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK]),
-        ("POST", format!("/api/v1/sessions/{s}/half-days/{open}/checkin-codes"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::CREATED]),
-        ("GET", format!("/api/v1/sessions/{s}/assessments"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
-        ("PUT", format!("/api/v1/sessions/{s}/assessments"), grid_body.clone(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK]),
-        ("GET", format!("/api/v1/sessions/{s}/assessments/{lea}"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
-        ("GET", format!("/api/v1/sessions/{s}/assessments/{FELLOW_TRAINEE}"), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK]),
-        ("GET", "/api/v1/me/attendance".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
-        ("GET", "/api/v1/me/assessments".into(), String::new(), [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK]),
+        (
+            "GET",
+            "/api/v1/trainer/sessions".into(),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "GET",
+            format!("/api/v1/sessions/{s}/half-days"),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "GET",
+            format!("/api/v1/sessions/{s}/half-days/{past}/sheet"),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "PUT",
+            format!("/api/v1/sessions/{s}/half-days/{open}/sheet"),
+            sheet_body.clone(),
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::OK,
+            ],
+        ),
+        (
+            "POST",
+            format!("/api/v1/sessions/{s}/half-days/{open}/checkin-codes"),
+            String::new(),
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::CREATED,
+            ],
+        ),
+        (
+            "GET",
+            format!("/api/v1/sessions/{s}/assessments"),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "PUT",
+            format!("/api/v1/sessions/{s}/assessments"),
+            grid_body.clone(),
+            [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::OK,
+            ],
+        ),
+        (
+            "GET",
+            format!("/api/v1/sessions/{s}/assessments/{lea}"),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "GET",
+            format!("/api/v1/sessions/{s}/assessments/{FELLOW_TRAINEE}"),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "GET",
+            "/api/v1/me/attendance".into(),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "GET",
+            "/api/v1/me/assessments".into(),
+            String::new(),
+            [StatusCode::UNAUTHORIZED, StatusCode::OK, StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
     ];
     for (method, uri, body, expected) in &rows {
         for ((who, token), expected) in tokens.iter().zip(expected) {
@@ -471,13 +709,18 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
     for (cookie, csrf) in [(&admin_cookie, &admin_csrf), (&trainee_cookie, &trainee_csrf)] {
         let fields = [("csrf", csrf.as_str()), (lea_field.as_str(), "present")];
         let (status, _, _) =
-            send(&app, form_request(&format!("/trainer/sessions/{s}/half-days/{open}/statuses"), &fields, cookie)).await;
+            send(&app, form_request(&format!("/trainer/sessions/{s}/half-days/{open}/statuses"), &fields, cookie))
+                .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _, _) =
-            send(&app, form_request(&format!("/trainer/sessions/{s}/half-days/{open}/cosign"), &[("csrf", csrf.as_str())], cookie)).await;
+        let (status, _, _) = send(
+            &app,
+            form_request(&format!("/trainer/sessions/{s}/half-days/{open}/cosign"), &[("csrf", csrf.as_str())], cookie),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
-    let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{s}/half-days/{open}"), &admin_cookie)).await;
+    let (_, _, page) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{s}/half-days/{open}"), &admin_cookie)).await;
     assert!(!page.contains("Enregistrer la feuille"), "read-only for administrators");
     assert_eq!(entry_count(&mut conn), before);
 }
