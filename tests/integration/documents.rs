@@ -337,7 +337,7 @@ async fn trainees_download_their_documents_on_me_and_the_admin_from_the_cli() {
 
 #[test]
 fn the_organisation_identity_is_set_from_the_cli_and_checked() {
-    let db = TestDb::new(Seed::Demo);
+    let db = TestDb::new(Seed::Reference);
     let set = |key: &str, value: &str| lms(&db, &["documents", "setting", key, value], None);
     assert_eq!(set("organisation.name", "Coopérative des formations en tiers-lieux").code, 0);
     assert_eq!(set("organisation.siret", "12345678900011").code, 0);
