@@ -33,11 +33,11 @@ const EVERYONE: &[Actor] = &[Anonymous, Trainee, OtherTrainee, Trainer, OtherTra
 const LOGGED_IN: &[Actor] = &[Trainee, OtherTrainee, Trainer, OtherTrainer, Admin];
 const TRAINEES: &[Actor] = &[Trainee, OtherTrainee];
 const THE_TRAINEE: &[Actor] = &[Trainee];
-const TRAINERS: &[Actor] = &[Trainer, OtherTrainer, Admin];
-/// Reading a session's attendance or results: who teaches it, and administrators.
-const TEACHING: &[Actor] = &[Trainer, Admin];
-/// Writing them: who teaches it.
-const THE_TRAINER: &[Actor] = &[Trainer];
+/// Issue 4: who teaches the session writes its attendance and assessments; admins read them.
+const ITS_TRAINER: &[Actor] = &[Trainer];
+const ITS_READERS: &[Actor] = &[Trainer, Admin];
+const ANY_TRAINER_OR_ADMIN: &[Actor] = &[Trainer, OtherTrainer, Admin];
+const THE_TRAINEE_AND_READERS: &[Actor] = &[Trainee, Trainer, Admin];
 
 /// (method, path, who may) — everyone else must be refused (401, 403, 404, or sent to /login).
 const RULES: &[(&str, &str, &[Actor])] = &[
@@ -70,41 +70,40 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/api/v1/sessions/{id}/enrolments", TRAINEES),
     ("DELETE", "/api/v1/sessions/{id}/enrolments/me", THE_TRAINEE),
     ("GET", "/api/v1/me", LOGGED_IN),
-    // Attendance and assessment (trainers' side).
-    ("GET", "/trainer", TRAINERS),
+    // Issue 4: attendance, documents and assessment.
+    ("GET", "/trainer", ANY_TRAINER_OR_ADMIN),
+    ("GET", "/trainer/sessions/{id}", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/sheet.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}", ITS_READERS),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/statuses", ITS_TRAINER),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/cosign", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/checkin", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
+    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/blank.pdf", ITS_READERS),
+    ("GET", "/trainer/sessions/{id}/assessments", ITS_READERS),
+    ("POST", "/trainer/sessions/{id}/assessments", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/assessments/{trainee}", ITS_READERS),
     ("GET", "/static/trainer.js", EVERYONE),
-    ("GET", "/trainer/sessions/{id}", TEACHING),
-    ("GET", "/trainer/sessions/{id}/sheet.pdf", TEACHING),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}", TEACHING),
-    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/statuses", THE_TRAINER),
-    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/cosign", THE_TRAINER),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/checkin", THE_TRAINER),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", THE_TRAINER),
-    ("POST", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", THE_TRAINER),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", TEACHING),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/blank.pdf", TEACHING),
-    ("GET", "/trainer/sessions/{id}/assessments", TEACHING),
-    ("POST", "/trainer/sessions/{id}/assessments", THE_TRAINER),
-    ("GET", "/trainer/sessions/{id}/assessments/{trainee}", TEACHING),
-    ("GET", "/api/v1/trainer/sessions", TRAINERS),
-    ("GET", "/api/v1/sessions/{id}/half-days", TEACHING),
-    ("GET", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", TEACHING),
-    ("PUT", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", THE_TRAINER),
-    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/cosign", THE_TRAINER),
-    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/checkin-codes", THE_TRAINER),
-    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/signatures", THE_TRAINER),
-    ("GET", "/api/v1/sessions/{id}/assessments", TEACHING),
-    ("PUT", "/api/v1/sessions/{id}/assessments", THE_TRAINER),
-    ("GET", "/api/v1/sessions/{id}/assessments/{trainee}", &[Trainee, Trainer, Admin]),
-    // Trainees' side: their own records only.
-    ("GET", "/checkin", EVERYONE),
+    ("GET", "/checkin", LOGGED_IN),
     ("GET", "/me/checkin", LOGGED_IN),
     ("POST", "/me/checkin", LOGGED_IN),
-    ("POST", "/api/v1/checkin", LOGGED_IN),
-    ("GET", "/api/v1/me/attendance", LOGGED_IN),
-    ("GET", "/api/v1/me/assessments", LOGGED_IN),
     ("GET", "/me/documents/{id}/completion.pdf", THE_TRAINEE),
     ("GET", "/me/documents/{id}/attestation.pdf", THE_TRAINEE),
+    ("GET", "/api/v1/trainer/sessions", ANY_TRAINER_OR_ADMIN),
+    ("GET", "/api/v1/sessions/{id}/half-days", ITS_READERS),
+    ("GET", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", ITS_READERS),
+    ("PUT", "/api/v1/sessions/{id}/half-days/{half_day}/sheet", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/cosign", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/checkin-codes", ITS_TRAINER),
+    ("POST", "/api/v1/sessions/{id}/half-days/{half_day}/signatures", ITS_TRAINER),
+    ("POST", "/api/v1/checkin", LOGGED_IN),
+    ("GET", "/api/v1/me/attendance", LOGGED_IN),
+    ("GET", "/api/v1/sessions/{id}/assessments", ITS_READERS),
+    ("PUT", "/api/v1/sessions/{id}/assessments", ITS_TRAINER),
+    ("GET", "/api/v1/sessions/{id}/assessments/{trainee}", THE_TRAINEE_AND_READERS),
+    ("GET", "/api/v1/me/assessments", LOGGED_IN),
 ];
 
 /// Every (method, path) the server registers, read from its source.
@@ -266,10 +265,6 @@ async fn each_route_answers_each_actor_as_the_matrix_says() {
                     && (status != StatusCode::NOT_FOUND || first == StatusCode::NOT_FOUND)
             } else if may {
                 !refused(status, &headers)
-            } else if path.starts_with("/me/") {
-                // These routes only ever touch the caller's own records: any refusal will do
-                // (someone with no such record gets the reason, e.g. 422 "not a trainee").
-                status.is_client_error() || refused(status, &headers)
             } else {
                 refused(status, &headers)
             };

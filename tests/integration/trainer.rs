@@ -148,12 +148,6 @@ async fn a_sheet_of_twenty_lines_goes_in_one_api_request_and_cosigning_needs_eve
     let cosign_url = format!("/api/v1/sessions/{session}/half-days/{half_day}/cosign");
 
     let before = entry_count(&mut conn);
-    // The chain is per session: other demo sessions have entries of their own.
-    let head_before: i64 = {
-        use diesel::prelude::*;
-        use lms_core::db::schema::training_sessions;
-        training_sessions::table.find(&session).select(training_sessions::ledger_seq).first(&mut conn).unwrap()
-    };
     let partial = json!({"entries": [
         {"trainee": DEMO_TRAINEES[0], "status": "present"},
         {"trainee": DEMO_TRAINEES[1], "status": "late", "minutes": 12},
@@ -164,7 +158,9 @@ async fn a_sheet_of_twenty_lines_goes_in_one_api_request_and_cosigning_needs_eve
     let outcome = json_body(&body);
     assert_eq!(outcome["recorded"], 3);
     assert_eq!(outcome["entries"].as_array().unwrap().len(), 3);
-    assert_eq!(outcome["ledger"]["seq"].as_i64().unwrap(), head_before + 3);
+    let head = lms_core::attendance::ledger_position(&mut conn, &session).unwrap();
+    assert_eq!(outcome["ledger"]["seq"].as_i64().unwrap(), head.seq);
+    assert_eq!(outcome["ledger"]["hash"], head.hash);
 
     let (status, _, body) = send(&app, json_request("POST", &cosign_url, "", Some(&token))).await;
     assert_error(status, &body, StatusCode::CONFLICT, "incomplete_sheet");

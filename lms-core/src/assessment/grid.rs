@@ -299,12 +299,6 @@ pub fn record_results(
     inputs: &[ResultInput],
     now: NaiveDateTime,
 ) -> Result<GridOutcome, AssessmentError> {
-    if inputs.is_empty() {
-        return Err(AssessmentError::Invalid("aucun résultat à enregistrer".into()));
-    }
-    if inputs.len() > MAX_LINES {
-        return Err(AssessmentError::Invalid(format!("au plus {MAX_LINES} résultats par envoi")));
-    }
     let label = |input: &ResultInput| {
         format!(
             "{} — compétence {}",
@@ -317,7 +311,14 @@ pub fn record_results(
         source: Box::new(error),
     };
     db::write_transaction(conn, |conn| {
+        // Who may write comes first: a refused caller learns nothing from the validation.
         authz::ensure_trainer_of(conn, caller, session)?;
+        if inputs.is_empty() {
+            return Err(AssessmentError::Invalid("aucun résultat à enregistrer".into()));
+        }
+        if inputs.len() > MAX_LINES {
+            return Err(AssessmentError::Invalid(format!("au plus {MAX_LINES} résultats par envoi")));
+        }
         let (_, units) = referentiel_of(conn, session)?;
         let competences: HashMap<String, CompetenceId> =
             units.iter().flat_map(|u| u.competences.iter()).map(|c| (c.code.clone(), c.id.clone())).collect();
@@ -479,7 +480,11 @@ pub fn trainee_assessment(
     trainee: &str,
 ) -> Result<TraineeAssessment, AssessmentError> {
     db::read_transaction(conn, |conn| {
-        let trainee = find_person(conn, trainee)?.ok_or(AssessmentError::NotATrainee)?;
+        let Some(trainee) = find_person(conn, trainee)? else {
+            // Unknown person: say so only to those who may read the session.
+            authz::ensure_can_read(conn, actor, session)?;
+            return Err(AssessmentError::NotATrainee);
+        };
         authz::ensure_can_read_trainee(conn, actor, session, &trainee)?;
         let enrolled: bool = diesel::select(diesel::dsl::exists(
             enrolments::table

@@ -66,6 +66,9 @@ pub enum AttendanceError {
     /// No such session.
     #[error("session inconnue")]
     UnknownTrainingSession,
+    /// The person has no training record in the session (never a confirmed trainee of it).
+    #[error("aucun document : cette personne n'a pas été stagiaire de cette session")]
+    NoTrainingRecord,
     /// The caller may not read or write this session's attendance.
     #[error("accès refusé : {0}")]
     Forbidden(&'static str),
@@ -107,7 +110,7 @@ impl Classify for AttendanceError {
             | AttendanceError::ClosedHalfDay
             | AttendanceError::IncompleteSheet(_)
             | AttendanceError::AlreadySigned => ErrorKind::Conflict,
-            AttendanceError::UnknownTrainingSession => ErrorKind::NotFound,
+            AttendanceError::UnknownTrainingSession | AttendanceError::NoTrainingRecord => ErrorKind::NotFound,
             AttendanceError::Forbidden(_) => ErrorKind::Forbidden,
             AttendanceError::InSheet { source, .. } => source.kind(),
             AttendanceError::Document(e) => e.kind(),
@@ -124,6 +127,7 @@ impl Classify for AttendanceError {
             AttendanceError::ClosedHalfDay => "half_day_closed",
             AttendanceError::IncompleteSheet(_) => "incomplete_sheet",
             AttendanceError::UnknownTrainingSession => "unknown_session",
+            AttendanceError::NoTrainingRecord => "no_training_record",
             AttendanceError::Forbidden(_) => "forbidden",
             AttendanceError::UnknownCheckinCode => "unknown_checkin_code",
             AttendanceError::ExpiredCheckinCode => "expired_checkin_code",

@@ -73,18 +73,14 @@ fn in_sheet(trainee: &str, error: AttendanceError) -> AttendanceError {
     AttendanceError::InSheet { trainee: trainee.chars().take(120).collect(), source: Box::new(error) }
 }
 
-/// Records every line of a half-day's sheet in one transaction. Only a trainer of the session,
-/// only confirmed trainees, only once the half-day has started. Lines identical to the current
-/// status are left alone (re-sending a sheet adds nothing). On a co-signed half-day, every change
-/// supersedes the previous entry and needs `correction_reason`.
-pub fn record_sheet(
-    conn: &mut DbConn,
-    caller: &Caller,
-    session: &TrainingSessionId,
-    half_day: &HalfDayId,
-    input: &SheetInput,
-    now: NaiveDateTime,
-) -> Result<SheetOutcome, AttendanceError> {
+/// A sheet whose every line follows the rules (before looking at who the trainees are).
+struct CheckedSheet<'a> {
+    cleaned: Vec<(&'a SheetLine, CleanStatus)>,
+    evidence: Option<String>,
+    correction_reason: Option<String>,
+}
+
+fn check_sheet(input: &SheetInput) -> Result<CheckedSheet<'_>, AttendanceError> {
     if input.lines.is_empty() {
         return Err(AttendanceError::Invalid("la feuille ne contient aucune ligne".into()));
     }
@@ -115,16 +111,31 @@ pub fn record_sheet(
     if correction_reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(AttendanceError::Invalid("motif de correction trop long (500 caractères au plus)".into()));
     }
-    // Checked before any database access, so a malformed line is reported whatever the state.
     let mut cleaned: Vec<(&SheetLine, CleanStatus)> = Vec::with_capacity(input.lines.len());
     for line in &input.lines {
         let clean = clean_status(line.status, line.minutes, line.minutes, line.reason.as_deref())
             .map_err(|e| in_sheet(&line.trainee, e))?;
         cleaned.push((line, clean));
     }
+    Ok(CheckedSheet { cleaned, evidence, correction_reason })
+}
 
+/// Records every line of a half-day's sheet in one transaction. Only a trainer of the session,
+/// only confirmed trainees, only once the half-day has started. Lines identical to the current
+/// status are left alone (re-sending a sheet adds nothing). On a co-signed half-day, every change
+/// supersedes the previous entry and needs `correction_reason`.
+pub fn record_sheet(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    input: &SheetInput,
+    now: NaiveDateTime,
+) -> Result<SheetOutcome, AttendanceError> {
     db::write_transaction(conn, |conn| {
+        // Who may write comes first: a refused caller learns nothing from the validation.
         ensure_trainer_of(conn, caller, session)?;
+        let CheckedSheet { cleaned, evidence, correction_reason } = check_sheet(input)?;
         let mut cursor = lock_cursor(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {
@@ -217,11 +228,11 @@ pub fn record_drawn_signature(
     signature_json: &str,
     now: NaiveDateTime,
 ) -> Result<SignatureOutcome, AttendanceError> {
-    let signature = DrawnSignature::parse(signature_json)?;
-    let canonical = signature.canonical();
-    let digest = super::sha256_hex(canonical.as_bytes());
     db::write_transaction(conn, |conn| {
         ensure_trainer_of(conn, caller, session)?;
+        let signature = DrawnSignature::parse(signature_json)?;
+        let canonical = signature.canonical();
+        let digest = super::sha256_hex(canonical.as_bytes());
         let mut cursor = lock_cursor(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {

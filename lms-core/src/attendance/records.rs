@@ -313,7 +313,11 @@ pub(crate) fn document_trainee(
     session: &TrainingSessionId,
     trainee: &str,
 ) -> Result<(UserId, String), AttendanceError> {
-    let trainee_id = find_person(conn, trainee)?.ok_or(AttendanceError::NotATrainee)?;
+    let Some(trainee_id) = find_person(conn, trainee)? else {
+        // Unknown person: say so only to those who may read the session.
+        authz::ensure_can_read(conn, actor, session)?;
+        return Err(AttendanceError::NoTrainingRecord);
+    };
     authz::ensure_can_read_trainee(conn, actor, session, &trainee_id)?;
     let name: Option<String> = enrolments::table
         .inner_join(users::table)
@@ -324,7 +328,7 @@ pub(crate) fn document_trainee(
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    Ok((trainee_id, name.ok_or(AttendanceError::NotATrainee)?))
+    Ok((trainee_id, name.ok_or(AttendanceError::NoTrainingRecord)?))
 }
 
 /// A trainee's certificat de réalisation: hours actually attended, from the ledger. Available

@@ -447,11 +447,11 @@ pub fn session_attendance(
     alert_threshold: u32,
     now: NaiveDateTime,
 ) -> Result<SessionAttendance, AttendanceError> {
-    if alert_threshold == 0 || alert_threshold > 100 {
-        return Err(AttendanceError::Invalid("le seuil d'alerte va de 1 à 100 demi-journées".into()));
-    }
     db::read_transaction(conn, |conn| {
         let right = authz::ensure_can_read(conn, actor, session)?;
+        if alert_threshold == 0 || alert_threshold > 100 {
+            return Err(AttendanceError::Invalid("le seuil d'alerte va de 1 à 100 demi-journées".into()));
+        }
         let header = session_header(conn, session)?;
         let rows = schedule(conn, session)?;
         let entries = load_entries(conn, session, None)?;

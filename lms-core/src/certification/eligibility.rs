@@ -13,7 +13,7 @@
 //! - identity: birth name, first names, birth date, birth commune (INSEE) or country, and sex must
 //!   be known (the Accrochage file refuses a holder without them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -23,8 +23,8 @@ use super::keys::KeyError;
 use super::{CertificationRow, UnitView};
 use crate::db::ids::{AssessmentId, CertificationId, HalfDayId, JuryDecisionId, TrainingSessionId, UserId};
 use crate::db::schema::{
-    assessments, attendance_entries, certification_units, certifications, competences, courses, enrolments, half_days,
-    jury_decisions, training_sessions, users,
+    assessments, certification_units, certifications, competences, courses, enrolments, half_days, jury_decisions,
+    training_sessions, users,
 };
 use crate::db::{DbConn, DbError};
 use crate::documents::PdfError;
@@ -391,47 +391,15 @@ pub(crate) fn evaluate(
     Ok(SessionEligibility { certification, units, candidates: out })
 }
 
-/// The latest ledger entry of a trainee on a half-day: sequence, status, late and left-early minutes.
-type LedgerState = (i64, Option<String>, i32, i32);
-
 /// Minutes attended per trainee: latest `trainee_status` entry per (trainee, half-day). Half-days
-/// missing from `minutes_of` count zero (so a caller can restrict to a period).
+/// missing from `minutes_of` count zero (so a caller can restrict to a period). The rule itself
+/// lives in the attendance module ([`crate::attendance::attended_minutes_with_schedule`]), shared
+/// with the certificat de réalisation and the trainee's own page.
 pub fn attended_minutes(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainees: &[UserId],
     minutes_of: &HashMap<HalfDayId, i32>,
 ) -> Result<HashMap<UserId, i64>, DbError> {
-    let entries: Vec<(UserId, HalfDayId, i64, Option<String>, i32, i32)> = attendance_entries::table
-        .filter(attendance_entries::training_session_id.eq(session))
-        .filter(attendance_entries::kind.eq("trainee_status"))
-        .filter(attendance_entries::subject_id.eq_any(trainees))
-        .select((
-            attendance_entries::subject_id,
-            attendance_entries::half_day_id,
-            attendance_entries::seq,
-            attendance_entries::status,
-            attendance_entries::late_minutes,
-            attendance_entries::left_early_minutes,
-        ))
-        .load(conn)?;
-    let mut latest: BTreeMap<(UserId, HalfDayId), LedgerState> = BTreeMap::new();
-    for (trainee, half_day, seq, status, late, left) in entries {
-        let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
-        if seq > slot.0 {
-            *slot = (seq, status, late, left);
-        }
-    }
-    let mut totals: HashMap<UserId, i64> = HashMap::new();
-    for ((trainee, half_day), (_, status, late, left)) in latest {
-        let scheduled = i64::from(minutes_of.get(&half_day).copied().unwrap_or(0));
-        let minutes = match status.as_deref() {
-            Some("present") => scheduled,
-            Some("late") => (scheduled - i64::from(late)).max(0),
-            Some("left_early") => (scheduled - i64::from(left)).max(0),
-            _ => 0,
-        };
-        *totals.entry(trainee).or_default() += minutes;
-    }
-    Ok(totals)
+    crate::attendance::attended_minutes_with_schedule(conn, session, trainees, minutes_of)
 }

@@ -2,7 +2,7 @@
 //! recording results in one request, one trainee's results with history, and the trainee's own
 //! results. Who may do what is decided in `lms_core::attendance::authz`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use lms_core::assessment::grid::{self, AssessmentGrid, GridOutcome, ResultInput, TraineeAssessment};
@@ -11,8 +11,7 @@ use lms_core::attendance::Actor;
 use serde::Deserialize;
 
 use super::catalogue::session_id;
-use super::json::ApiJson;
-use crate::auth::{ApiCaller, ApiSessionTrainer};
+use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,11 +54,12 @@ struct ResultsBody {
 
 async fn record(
     State(state): State<AppState>,
-    ApiSessionTrainer(caller): ApiSessionTrainer,
+    ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ResultsBody>,
+    request: Request,
 ) -> Result<Json<GridOutcome>, ApiError> {
     let session = session_id(&id)?;
+    let body: ResultsBody = super::attendance::trainer_body(&state, &caller, &session, request).await?;
     let mut inputs = Vec::with_capacity(body.results.len());
     for line in body.results {
         let result = AssessmentResult::parse(&line.result).map_err(|e| AssessmentError::InLine {

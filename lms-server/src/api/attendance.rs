@@ -3,7 +3,7 @@
 //! drawn signatures; the trainee's check-in and own attendance. Who may do what is decided in
 //! `lms_core::attendance::authz`; every refusal is `{"error": {"code", "message"}}`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -36,6 +36,21 @@ pub fn router() -> Router<AppState> {
 /// A half-day id from the path; anything malformed is simply not a half-day of the session.
 pub fn half_day_id(raw: &str) -> Result<HalfDayId, ApiError> {
     HalfDayId::parse(raw).map_err(|_| ApiError::from(AttendanceError::WrongHalfDay))
+}
+
+/// Reads a JSON body only once the caller is known to teach the session, so that a refused caller
+/// gets 403 whatever they sent (the rule is `lms_core::attendance::ensure_trainer_of`; the use case
+/// checks it again inside its transaction).
+pub async fn trainer_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    caller: &lms_core::access::Caller,
+    session: &lms_core::db::ids::TrainingSessionId,
+    request: Request,
+) -> Result<T, ApiError> {
+    let (who, target) = (caller.clone(), session.clone());
+    state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &who, &target)).await?;
+    let ApiJson(body) = ApiJson::<T>::from_request(request, state).await?;
+    Ok(body)
 }
 
 /// The base URL printed in check-in QR codes: `LMS_PUBLIC_URL` when set, else this request's host.
@@ -131,9 +146,10 @@ async fn record_sheet(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
-    ApiJson(body): ApiJson<SheetBody>,
+    request: Request,
 ) -> Result<Json<SheetOutcome>, ApiError> {
     let session = session_id(&id)?;
+    let body: SheetBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
     let method = match body.method.as_deref() {
         None => SignatureMethod::TrainerEntry,
@@ -223,9 +239,10 @@ async fn drawn_signature(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
-    ApiJson(body): ApiJson<SignatureBody>,
+    request: Request,
 ) -> Result<(StatusCode, Json<SignatureOutcome>), ApiError> {
     let session = session_id(&id)?;
+    let body: SignatureBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
     // The signature may come as a JSON object or as the text of one.
     let signature = match body.signature {

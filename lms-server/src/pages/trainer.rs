@@ -105,6 +105,14 @@ pub fn pdf_response(document: RenderedDocument) -> Response {
     response
 }
 
+/// Refuses (403/404) a form from someone who does not teach the session, before its content is
+/// looked at (the rule is `lms_core::attendance::ensure_trainer_of`; use cases check it again).
+async fn ensure_teaches(state: &AppState, caller: &lms_core::access::Caller, id: &str) -> Result<(), ApiError> {
+    let session = session_id(id)?;
+    let who = caller.clone();
+    state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &who, &session)).await
+}
+
 // ------------------------------------------------------------------ my sessions
 
 #[derive(Serialize)]
@@ -552,6 +560,9 @@ async fn record_statuses(
     if let Err(error) = auth::check_form_token(&caller, &csrf) {
         return error_page(&state, error.into());
     }
+    if let Err(error) = ensure_teaches(&state, &caller, &id).await {
+        return error_page(&state, error);
+    }
     let refused = |error: ApiError, submitted, form| SheetExtras { error: Some(error), submitted, info: None, form };
     let input = match parsed {
         Ok(input) => input,
@@ -721,6 +732,12 @@ async fn signature_page(
         Ok(sheet) => sheet,
         Err(error) => return error_page(&state, error),
     };
+    if !sheet.right.can_write() {
+        return error_page(
+            &state,
+            AttendanceError::Forbidden("seul·e un·e formateur·rice de la session fait signer").into(),
+        );
+    }
     let Some(row) = sheet.rows.iter().find(|r| r.trainee.as_str() == trainee && r.enrolled) else {
         return error_page(&state, AttendanceError::NotATrainee.into());
     };
@@ -974,6 +991,9 @@ async fn record_results(
     let (csrf, back, inputs, malformed) = parse_results_form(&fields);
     if let Err(error) = auth::check_form_token(&caller, &csrf) {
         return error_page(&state, error.into());
+    }
+    if let Err(error) = ensure_teaches(&state, &caller, &id).await {
+        return error_page(&state, error);
     }
     if let Some(error) = malformed {
         return error_page(&state, error);
