@@ -62,9 +62,10 @@ fn main() {
         let latencies = common::Latencies::new(samples);
         let ok = queries.len() - refused;
         println!(
-            "\n{minutes} min: {} places ({refused} refused as ambiguous/unknown), {:.1} sessions returned on average (limit 50), {empty} places with none",
+            "\n{minutes} min: {} places ({refused} refused as ambiguous/unknown), {:.1} sessions returned on average (limit {}), {empty} places with none",
             queries.len(),
-            found as f64 / ok.max(1) as f64
+            found as f64 / ok.max(1) as f64,
+            catalogue::DEFAULT_SEARCH_LIMIT
         );
         println!("  latency {}", latencies.line());
         println!(
@@ -81,6 +82,34 @@ fn main() {
             );
         }
     }
+
+    // Throughput with one connection per core, as a server would run the searches.
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..cores)
+        .map(|t| {
+            let url = url.clone();
+            let places = places.clone();
+            std::thread::spawn(move || {
+                let mut conn = lms_core::db::connect(&url).expect("connection");
+                let model = TravelModel::default();
+                let mut done = 0;
+                for near in places.iter().skip(t * 997).chain(places.iter().take(t * 997)) {
+                    std::hint::black_box(
+                        catalogue::search_sessions(&mut conn, &SearchQuery::near(near.clone()), &model).ok(),
+                    );
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let done: usize = handles.into_iter().map(|h| h.join().expect("thread")).sum();
+    println!(
+        "
+20 min, {cores} connections in parallel: {:.0} searches/s",
+        done as f64 / started.elapsed().as_secs_f64()
+    );
 
     // The refusal path: a bare postcode shared by many communes answers with its candidates.
     let shared = ["51300", "17400", "79000", "33290", "64000"];

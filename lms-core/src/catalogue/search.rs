@@ -40,8 +40,8 @@ use crate::{Classify, ErrorKind};
 pub const DEFAULT_SEARCH_MINUTES: u32 = 20;
 /// Travel times accepted (minutes); beyond two hours an estimate from straight-line distance means little.
 pub const SEARCH_MINUTES_RANGE: RangeInclusive<u32> = 5..=120;
-/// Results returned when no limit is given.
-pub const DEFAULT_SEARCH_LIMIT: u32 = 50;
+/// Results returned when no limit is given (a page that reads on a phone).
+pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
 /// Most results returned at once.
 pub const MAX_SEARCH_LIMIT: u32 = 200;
 /// Longest course code accepted as a filter.
@@ -50,9 +50,9 @@ pub const MAX_COURSE_CODE_CHARS: usize = 40;
 const VENUE_CHUNK: usize = 500;
 /// Session ids per `IN (…)` list.
 const SESSION_CHUNK: usize = 2_000;
-/// Venues read in the first batch (then twice as many each time), nearest first: a venue has
-/// about ten open sessions in the national data set, so a first page rarely needs more.
-const FIRST_BATCH_VENUES: usize = 8;
+/// Venues read in the first batch per result asked for (then twice as many each time), nearest
+/// first: a venue has a few open sessions at any time, so a first page rarely needs more.
+const FIRST_BATCH_VENUES_PER_RESULT: f64 = 0.25;
 /// Kilometres per degree of latitude (mean Earth radius 6371.0088 km).
 const KM_PER_DEGREE: f64 = 111.195;
 
@@ -407,7 +407,7 @@ fn nearest_sessions(
     let mut found: Vec<Ranked> = Vec::new();
     let mut seen: HashSet<TrainingSessionId> = HashSet::new();
     let mut next = 0;
-    let mut batch_size = FIRST_BATCH_VENUES;
+    let mut batch_size = ((limit as f64 * FIRST_BATCH_VENUES_PER_RESULT).ceil() as usize).clamp(4, 64);
     while next < nearby.len() {
         // Whole minute-rings only: a ring cut in two could hide a session starting earlier at
         // the same estimated time.
@@ -633,7 +633,7 @@ mod tests {
     #[test]
     fn parameters_default_and_are_bounded() {
         let checked = check(&query(), today()).ok();
-        assert_eq!(checked.as_ref().map(|c| (c.minutes, c.from, c.limit)), Some((20, today(), 50)));
+        assert_eq!(checked.as_ref().map(|c| (c.minutes, c.from, c.limit)), Some((20, today(), 20)));
         for (minutes, ok) in [(4, false), (5, true), (120, true), (121, false), (0, false), (u32::MAX, false)] {
             let q = SearchQuery { minutes: Some(minutes), ..query() };
             assert_eq!(check(&q, today()).is_ok(), ok, "{minutes}");

@@ -1,0 +1,211 @@
+//! Search over HTTP under load: `cargo bench -p lms-server --bench http_load`.
+//!
+//! Starts the optimised `lms-server` binary on 127.0.0.1 (a free port) on the national data set
+//! (see `lms-core/benches/common`), then drives `GET /api/v1/sessions/search` with `wrk` from a
+//! second process for a bounded time, cycling over 2,000 places drawn by population. Reports
+//! throughput, latency percentiles, non-2xx answers and the server's peak resident memory, then
+//! stops the server with SIGTERM. Needs `wrk` (`apt-get install wrk`).
+//!
+//! Settings (environment): `LMS_BENCH_DURATION` seconds (default 20), `LMS_BENCH_CONNECTIONS`
+//! (default 32), `LMS_BENCH_THREADS` wrk threads (default 2), `LMS_BENCH_MINUTES` (default 20),
+//! `LMS_DB_POOL_SIZE` passed to the server, `LMS_BENCH_DATABASE_URL` the data set.
+//! Target on the 2-core reference machine with SQLite: at least 2,000 searches/s.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, reason = "a benchmark stops on any failure")]
+
+#[path = "../../lms-core/benches/common/mod.rs"]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use lms_core::DatabaseUrl;
+use lms_core::catalogue::Near;
+
+const TARGET_RATE: f64 = 2_000.0;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Percent-encodes a query-string value (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+fn database_url_string(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(raw) => raw.clone(),
+    }
+}
+
+fn http_get(address: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn stop(mut server: Child) {
+    // Graceful stop of the server this bench started (by its own pid).
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = server.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        eprintln!("wrk is missing: apt-get install wrk");
+        std::process::exit(1);
+    }
+    let duration = setting("LMS_BENCH_DURATION", 20);
+    let connections = setting("LMS_BENCH_CONNECTIONS", 32);
+    let threads = setting("LMS_BENCH_THREADS", 2);
+    let minutes = setting("LMS_BENCH_MINUTES", 20);
+
+    let url = common::bench_database();
+    let mut conn = common::ensure_dataset(&url);
+    let summary = common::dataset_summary(&mut conn);
+    let places = common::sample_places(&mut conn, 2_000, 7);
+    drop(conn);
+
+    let paths: Vec<String> = places
+        .iter()
+        .map(|near| match near {
+            Near::Text(text) => format!("/api/v1/sessions/search?near={}&minutes={minutes}", encode(text)),
+            Near::Point { lat, lon } => format!("/api/v1/sessions/search?lat={lat}&lon={lon}&minutes={minutes}"),
+        })
+        .collect();
+    let script_path = common::target_dir().join("bench-data").join("search-paths.lua");
+    let mut script = String::from("paths = {\n");
+    for path in &paths {
+        script.push_str(&format!("  \"{path}\",\n"));
+    }
+    script.push_str(
+        "}\nlocal threads = 0\nfunction setup(thread)\n  thread:set(\"offset\", threads * 997)\n  threads = threads + 1\nend\n\
+         function init(args)\n  counter = offset or 0\nend\n\
+         function request()\n  counter = counter + 1\n  return wrk.format(\"GET\", paths[(counter % #paths) + 1])\nend\n",
+    );
+    std::fs::write(&script_path, script).expect("wrk script");
+
+    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Command::new(env!("CARGO_BIN_EXE_lms-server"))
+        .env("DATABASE_URL", database_url_string(&url))
+        .env("LMS_BIND", &address)
+        .env("LMS_LOG", "warn")
+        .env("LMS_STARTUP_DATA", "none")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start lms-server");
+    let pid = server.id();
+    let started = Instant::now();
+    while !http_get(&address, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        if started.elapsed() > Duration::from_secs(60) {
+            stop(server);
+            panic!("lms-server did not answer /healthz within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sample = http_get(&address, &paths[0]).unwrap_or_default();
+    assert!(sample.starts_with("HTTP/1.1 200"), "a sample search fails: {sample}");
+
+    // Peak memory, sampled while the load runs (VmHWM too, which the kernel keeps).
+    let running = Arc::new(AtomicBool::new(true));
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (running, peak_rss) = (Arc::clone(&running), Arc::clone(&peak_rss));
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                peak_rss.fetch_max(memory_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let target = format!("http://{address}");
+    let script = script_path.to_string_lossy().into_owned();
+    let warm = Command::new("wrk")
+        .args(["-t", "2", "-c", "16", "-d", "3s", "-s", &script, &target])
+        .stdout(Stdio::null())
+        .status();
+    assert!(warm.is_ok_and(|s| s.success()), "wrk warm-up failed");
+    let output = Command::new("wrk")
+        .args([
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+            "-d",
+            &format!("{duration}s"),
+            "--latency",
+            "-s",
+            &script,
+            &target,
+        ])
+        .output()
+        .expect("wrk");
+    running.store(false, Ordering::Relaxed);
+    let _ = sampler.join();
+    let hwm = memory_kib(pid, "VmHWM:");
+    let rss_after = memory_kib(pid, "VmRSS:");
+    stop(server);
+
+    let report = String::from_utf8_lossy(&output.stdout);
+    let rate: f64 = report
+        .lines()
+        .find(|l| l.starts_with("Requests/sec:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "HTTP search bench — {} — {}",
+        database_url_string(&url).split("://").next().unwrap_or(""),
+        common::machine()
+    );
+    println!("data set: {summary}");
+    println!(
+        "wrk: {threads} threads, {connections} connections, {duration} s, {} places cycled, minutes={minutes}, server pool {}",
+        paths.len(),
+        std::env::var("LMS_DB_POOL_SIZE").unwrap_or_else(|_| "default".into())
+    );
+    println!("{}", report.trim_end());
+    println!(
+        "server memory: peak RSS {:.1} MiB (VmHWM), {:.1} MiB sampled max, {:.1} MiB at the end",
+        hwm as f64 / 1024.0,
+        peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
+        rss_after as f64 / 1024.0
+    );
+    println!(
+        "target ≥ {TARGET_RATE:.0} searches/s: {} ({:.2}× the target)",
+        if rate >= TARGET_RATE { "met" } else { "MISSED" },
+        rate / TARGET_RATE
+    );
+}
