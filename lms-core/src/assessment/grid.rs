@@ -75,11 +75,14 @@ pub struct AssessmentGrid {
 }
 
 /// The référentiel of the session's course (none when the course prepares no certification).
+/// A certification's id, code and title.
+type CertificationSummary = (CertificationId, String, String);
+
 pub(crate) fn referentiel_of(
     conn: &mut DbConn,
     session: &TrainingSessionId,
-) -> Result<(Option<(CertificationId, String, String)>, Vec<UnitView>), DbError> {
-    let certification: Option<(CertificationId, String, String)> = training_sessions::table
+) -> Result<(Option<CertificationSummary>, Vec<UnitView>), DbError> {
+    let certification: Option<CertificationSummary> = training_sessions::table
         .inner_join(courses::table.inner_join(certifications::table))
         .filter(training_sessions::id.eq(session))
         .select((certifications::id, certifications::code, certifications::title))
@@ -514,7 +517,7 @@ pub fn my_results(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<TraineeAsse
         for session in sessions {
             out.push(trainee_record(conn, &session, trainee)?);
         }
-        out.sort_by(|a, b| b.session.start.cmp(&a.session.start));
+        out.sort_by_key(|record| std::cmp::Reverse(record.session.start));
         Ok(out)
     })
 }

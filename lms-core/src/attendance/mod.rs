@@ -496,7 +496,7 @@ fn latest_status_entry(
     half_day: &HalfDayId,
     trainee: &UserId,
 ) -> Result<Option<LatestEntry>, DbError> {
-    let row: Option<(AttendanceEntryId, Option<String>, i32, i32, Option<String>)> = attendance_entries::table
+    let row: Option<LatestEntryRow> = attendance_entries::table
         .filter(attendance_entries::half_day_id.eq(half_day))
         .filter(attendance_entries::subject_id.eq(trainee))
         .filter(attendance_entries::kind.eq("trainee_status"))
@@ -948,3 +948,6 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<&TrainingSessionId>) -> Res
     }
     Ok(report)
 }
+
+/// Id, status, late and left-early minutes and reason of a ledger entry.
+type LatestEntryRow = (AttendanceEntryId, Option<String>, i32, i32, Option<String>);

@@ -431,11 +431,12 @@ pub(crate) fn latest_by_trainee(entries: &[EntryLine]) -> HashMap<(UserId, HalfD
 /// Trainees whose latest status rests on their own signature: a signing method, or a later
 /// trainer entry that kept them present after they signed.
 fn signature_of<'a>(entries: &'a [EntryLine], trainee: &UserId, half_day: &HalfDayId) -> Option<&'a EntryLine> {
-    entries
-        .iter()
-        .filter(|e| e.kind == "trainee_status" && &e.subject == trainee && &e.half_day == half_day)
-        .filter(|e| SignatureMethod::parse(&e.method).is_ok_and(SignatureMethod::is_signature))
-        .next_back()
+    entries.iter().rfind(|e| {
+        e.kind == "trainee_status"
+            && &e.subject == trainee
+            && &e.half_day == half_day
+            && SignatureMethod::parse(&e.method).is_ok_and(SignatureMethod::is_signature)
+    })
 }
 
 /// The half-days of a session with their state and counts, the absence alerts and the chain's
@@ -911,7 +912,7 @@ pub fn attended_minutes_with_schedule(
                 attendance_entries::left_early_minutes,
             ))
             .load(conn)?;
-        let mut latest: BTreeMap<(UserId, HalfDayId), (i64, Option<String>, i32, i32)> = BTreeMap::new();
+        let mut latest: BTreeMap<(UserId, HalfDayId), LatestStatus> = BTreeMap::new();
         for (trainee, half_day, seq, status, late, left) in entries {
             let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
             if seq > slot.0 {
@@ -997,7 +998,7 @@ pub fn my_attendance(
         for session in sessions {
             out.push(one_attendance(conn, &session, trainee, now)?);
         }
-        out.sort_by(|a, b| b.session.start.cmp(&a.session.start));
+        out.sort_by_key(|record| std::cmp::Reverse(record.session.start));
         Ok(out)
     })
 }
@@ -1057,3 +1058,6 @@ pub(crate) fn one_attendance(
         half_days,
     })
 }
+
+/// The latest status of a trainee on a half-day: sequence, status, late and left-early minutes.
+type LatestStatus = (i64, Option<String>, i32, i32);

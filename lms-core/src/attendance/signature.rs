@@ -46,10 +46,11 @@ impl DrawnSignature {
         }
         let received: ReceivedSignature =
             serde_json::from_str(raw).map_err(|_| invalid("format attendu {width, height, strokes}"))?;
-        if !(received.width.is_finite() && received.height.is_finite())
-            || !(50.0..=4_000.0).contains(&received.width)
-            || !(30.0..=4_000.0).contains(&received.height)
-        {
+        let frame_ok = received.width.is_finite()
+            && received.height.is_finite()
+            && (50.0..=4_000.0).contains(&received.width)
+            && (30.0..=4_000.0).contains(&received.height);
+        if !frame_ok {
             return Err(invalid("dimensions du cadre hors limites"));
         }
         if received.strokes.len() > MAX_STROKES {

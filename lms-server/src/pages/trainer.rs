@@ -477,11 +477,13 @@ async fn sheet_page(
     render_sheet(&state, &caller, &id, &half_day, extras).await
 }
 
+/// What the sheet form gave: each line as submitted (to show it again), the other fields, and
+/// the sheet to record (or why it cannot be).
+type ParsedSheetForm = (HashMap<String, Submitted>, HashMap<&'static str, String>, Result<SheetInput, AttendanceError>);
+
 /// Reads the sheet form: `status-<trainee>`, `minutes-<trainee>`, `reason-<trainee>` for each
 /// line, plus `method`, `evidence_sha256`, `correction_reason` and `csrf`.
-fn parse_sheet_form(
-    fields: &[(String, String)],
-) -> (HashMap<String, Submitted>, HashMap<&'static str, String>, Result<SheetInput, AttendanceError>) {
+fn parse_sheet_form(fields: &[(String, String)]) -> ParsedSheetForm {
     let mut lines: HashMap<String, Submitted> = HashMap::new();
     let mut form: HashMap<&'static str, String> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
