@@ -113,7 +113,8 @@ impl Browser {
     /// Fails the test with the page saved, if `condition` is false.
     pub async fn check(&self, condition: bool, what: &str) {
         if !condition {
-            let path = self.save_html(&what.replace(' ', "-")).await;
+            let name: String = what.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).take(60).collect();
+            let path = self.save_html(&name).await;
             panic!("{what} (page saved to {})", path.display());
         }
     }
@@ -170,12 +171,26 @@ impl Browser {
         link.click().await.expect("click");
     }
 
+    /// The visible text of the first element matching a CSS selector.
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("element {css}: {e}"));
+        element.text().await.expect("element text")
+    }
+
+    /// The current value of the form field with this id (what the browser would submit).
+    pub async fn value(&self, id: &str) -> String {
+        let field = self.client.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("field #{id}: {e}"));
+        field.prop("value").await.expect("field value").unwrap_or_default()
+    }
+
     /// The current URL.
     pub async fn url(&self) -> String {
         self.client.current_url().await.expect("url").to_string()
     }
 
-    /// True when the page fits the phone width (no horizontal scrolling). Needs JavaScript.
+    /// True when the page fits the phone width: no horizontal scrolling of the page, nor of a
+    /// box inside it (a table scrolled sideways hides which row a field belongs to). Needs
+    /// JavaScript.
     pub async fn fits_phone_width(&self) -> Result<(), String> {
         let report = self
             .client
@@ -184,14 +199,23 @@ impl Browser {
                  const wide = [...document.querySelectorAll('body *')] \
                    .filter(e => e.getBoundingClientRect().right > vw + 1) \
                    .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
-                 return { scroll: document.documentElement.scrollWidth, viewport: vw, wide: wide };",
+                 const scrolled = [...document.querySelectorAll('body *')] \
+                   .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) \
+                     && e.scrollWidth > e.clientWidth + 1) \
+                   .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth); \
+                 return { scroll: document.documentElement.scrollWidth, viewport: vw, wide: wide, scrolled: scrolled };",
                 vec![],
             )
             .await
             .map_err(|e| e.to_string())?;
         let scroll = report["scroll"].as_u64().unwrap_or(u64::MAX);
         let viewport = report["viewport"].as_u64().unwrap_or(0);
-        if scroll <= viewport && viewport <= u64::from(PHONE_WIDTH) { Ok(()) } else { Err(report.to_string()) }
+        let scrolled = report["scrolled"].as_array().map_or(1, Vec::len);
+        if scroll <= viewport && viewport <= u64::from(PHONE_WIDTH) && scrolled == 0 {
+            Ok(())
+        } else {
+            Err(report.to_string())
+        }
     }
 
     /// Closes the browser and its driver.
