@@ -68,6 +68,30 @@ fn memory_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// A field of `/proc/PID/smaps_rollup`, in KiB.
+fn rollup_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|rollup| {
+            rollup.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// User + system CPU seconds of a process so far (`/proc/PID/stat`, clock ticks of 1/100 s).
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn stop(mut server: Child) {
     // Graceful stop of the server this bench started (by its own pid).
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
@@ -177,6 +201,9 @@ fn main() {
     let _ = sampler.join();
     let hwm = memory_kib(pid, "VmHWM:");
     let rss_after = memory_kib(pid, "VmRSS:");
+    let rollup = |field: &str| rollup_kib(pid, field);
+    let (pss, pss_anon, pss_file) = (rollup("Pss:"), rollup("Pss_Anon:"), rollup("Pss_File:"));
+    let server_cpu = cpu_seconds(pid);
     stop(server);
 
     let report = String::from_utf8_lossy(&output.stdout);
@@ -203,6 +230,24 @@ fn main() {
         peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
+    println!(
+        "  RSS counts the memory-mapped database once per pooled connection; proportional set size \
+         {:.1} MiB = {:.1} MiB private heap + {:.1} MiB of the database file (kernel page cache, shared)",
+        pss as f64 / 1024.0,
+        pss_anon as f64 / 1024.0,
+        pss_file as f64 / 1024.0
+    );
+    let requests: f64 = report
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    if requests > 0.0 {
+        println!(
+            "server CPU: {:.3} ms per search (user + system over the whole run, warm-up included)",
+            server_cpu * 1e3 / requests
+        );
+    }
     println!(
         "target ≥ {TARGET_RATE:.0} searches/s: {} ({:.2}× the target)",
         if rate >= TARGET_RATE { "met" } else { "MISSED" },

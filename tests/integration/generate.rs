@@ -181,3 +181,29 @@ fn the_cli_generates_with_options_and_refuses_bad_ones() {
     let count: i64 = venues::table.filter(venues::slug.like("gen-4-%")).count().get_result(&mut db.conn()).unwrap();
     assert_eq!(count, 0, "refused runs write nothing");
 }
+
+/// After a generation the planner has fresh statistics; on SQLite without STAT4 samples, which
+/// made every search estimate each id of its `IN (…)` lists (see `db::refresh_planner_statistics`).
+#[test]
+fn a_generation_refreshes_the_planner_statistics() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    fixtures::generate(&mut conn, &small(21), &mut |_| {}).unwrap();
+    let count = |conn: &mut DbConn, sql: &str| -> i64 {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(sql)).get_result(conn).unwrap()
+    };
+    match lms_tests::backend() {
+        lms_tests::Backend::Sqlite => {
+            assert!(count(&mut conn, "(SELECT count(*) FROM sqlite_stat1)") > 10);
+            assert_eq!(count(&mut conn, "(SELECT count(*) FROM sqlite_stat4)"), 0);
+        }
+        lms_tests::Backend::Postgres => {
+            // ANALYZE sets the row estimate at once, in the same transaction (-1: never analysed).
+            let estimate = "(SELECT reltuples::bigint FROM pg_class WHERE relname = 'half_days')";
+            assert!(count(&mut conn, estimate) > 0);
+        }
+    }
+    // Searches still answer with the statistics in place.
+    let query = SearchQuery::near(Near::Text("Saintes (17)".into()));
+    catalogue::search_sessions(&mut conn, &query, &TravelModel::default()).unwrap();
+}

@@ -543,6 +543,32 @@ macro_rules! on_inner_connection {
     };
 }
 
+/// Refreshes the query planner's statistics after a bulk load (`ANALYZE`).
+///
+/// On SQLite only the per-index summaries (`sqlite_stat1`) are kept: the bundled SQLite is built
+/// with STAT4, whose samples make the planner estimate every value of an `IN (…)` list one by
+/// one. The search near home binds hundreds of venue and session ids per query, so STAT4 made a
+/// search cost about 30 % more CPU without changing a single plan (measured on the national data
+/// set: 1.07 → 0.74 ms of server CPU per search, identical answers).
+pub fn refresh_planner_statistics(conn: &mut DbConn) -> Result<(), DbError> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("ANALYZE")?,
+        DbConn::Sqlite(c) => {
+            c.batch_execute("ANALYZE")?;
+            let stat4: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat4')",
+            ))
+            .get_result(c)?;
+            if stat4 > 0 {
+                // Then reload the statistics: they are read when the schema is.
+                c.batch_execute("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;")?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Cheapest round trip to the database (for health checks).
 pub fn ping(conn: &mut DbConn) -> Result<(), DbError> {
     conn.batch_execute("SELECT 1").map_err(DbError::from)
