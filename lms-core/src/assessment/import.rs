@@ -127,6 +127,13 @@ pub struct ParsedImport {
 /// notes. The pure half of [`import_csv`] (and what the `assess_import` fuzz target exercises);
 /// an unusable header refuses the whole file.
 pub fn parse_import(text: &str, default_assessor: Option<&str>) -> Result<ParsedImport, AssessmentError> {
+    // Line numbers count line feeds: a file saved with bare carriage returns (old Mac
+    // spreadsheets) is read as the lines it shows, not as one line.
+    let text = if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let first_line = text.lines().next().unwrap_or_default();
     let delimiter = if first_line.contains(';') && !first_line.contains(',') { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new()
@@ -290,4 +297,31 @@ pub fn csv_template(conn: &mut DbConn, session: &TrainingSessionId) -> Result<St
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_as_shown_whatever_the_line_endings() {
+        // Regression (fuzz target `assess_import`): with bare carriage returns every line was
+        // reported as line 1.
+        for ending in ["\n", "\r\n", "\r"] {
+            let text =
+                ["trainee;competence;result", "a@example.org;1.1;acquise", "b@example.org;1.2;bof", ""].join(ending);
+            let parsed = parse_import(&text, Some("f@example.org")).unwrap();
+            let numbers: Vec<u64> = parsed.lines.iter().map(|l| l.line).collect();
+            assert_eq!(numbers, vec![2, 3], "{ending:?}");
+            assert_eq!(parsed.lines[0].result, Ok(AssessmentResult::Acquired));
+            assert!(parsed.lines[1].result.is_err());
+        }
+    }
+
+    #[test]
+    fn an_unusable_header_refuses_the_file() {
+        for text in ["", "nom,prenom\nx,y\n", "trainee,competence\n"] {
+            assert!(matches!(parse_import(text, None), Err(AssessmentError::ImportRejected(_))), "{text:?}");
+        }
+    }
 }
