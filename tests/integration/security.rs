@@ -17,7 +17,7 @@ use crate::attendance_support::*;
 
 // ------------------------------------------------------------------------------ the corpus
 
-/// The payload corpus, reused by every test below (and by the fuzz seeds in `tests/fuzz`).
+/// The payload corpus, reused by every test below.
 fn payloads() -> Vec<String> {
     vec![
         "<script>alert(1)</script>".into(),
