@@ -35,6 +35,7 @@ pub mod locale;
 pub mod notifications;
 pub mod people;
 pub mod reports;
+pub mod text;
 pub mod venues;
 
 pub use db::{DatabaseUrl, DbConn, DbError};

@@ -27,6 +27,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+#[doc(hidden)]
+pub use api::fuzz_api_bodies;
 pub use config::{Config, LogFormat};
 pub use error::ApiError;
 pub use state::AppState;
@@ -53,7 +55,11 @@ pub fn app(state: AppState) -> Router {
         .merge(certificates::router())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin_only))
-        .with_state(state);
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outside the limit, so that its bare 413 is answered like every other refusal (and then
+        // gets the security headers below).
+        .layer(axum::middleware::from_fn_with_state(state, pages::explain_payload_too_large));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
@@ -62,7 +68,6 @@ pub fn app(state: AppState) -> Router {
     }
     let x_request_id = HeaderName::from_static("x-request-id");
     router
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, std::time::Duration::from_secs(15)))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

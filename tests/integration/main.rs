@@ -21,6 +21,7 @@ mod geo;
 mod reports;
 mod scale_out;
 mod search;
+mod security;
 mod server;
 mod storage;
 mod trainer;

@@ -128,7 +128,9 @@ pub fn secrets_match(a: &str, b: &str) -> bool {
 
 /// Limiter keys for an attempt: the account and the client address (IPv6 by /64).
 fn attempt_keys(email: &str, client: &ClientInfo) -> Vec<(String, i32)> {
-    let account: String = email.trim().to_lowercase().chars().take(254).collect();
+    // Control characters dropped: no address has them (see `normalize_email`), and PostgreSQL
+    // cannot store NUL — a login typed with one must be a plain failure, not a server error.
+    let account: String = email.trim().to_lowercase().chars().filter(|c| !c.is_control()).take(254).collect();
     let mut keys = vec![(format!("account:{account}"), MAX_FAILURES_PER_ACCOUNT)];
     if let Some(ip) = &client.ip {
         let prefix = if ip.contains(':') { ip.split(':').take(4).collect::<Vec<_>>().join(":") } else { ip.clone() };
@@ -453,5 +455,13 @@ mod tests {
         let keys = attempt_keys("A@B.fr", &ClientInfo { ip: Some("2001:db8:1:2:3:4:5:6".into()), user_agent: None });
         assert_eq!(keys[0].0, "account:a@b.fr");
         assert_eq!(keys[1].0, "address:2001:db8:1:2");
+    }
+
+    #[test]
+    fn attempt_keys_can_be_stored_whatever_was_typed() {
+        // Regression (security corpus on PostgreSQL): a NUL in the e-mail made the failure
+        // counter's key unstorable, and the login a 500.
+        let keys = attempt_keys("ava\0nt\u{1b}@b.fr", &ClientInfo::default());
+        assert_eq!(keys[0].0, "account:avant@b.fr");
     }
 }

@@ -238,8 +238,8 @@ pub(crate) struct CheckedLine {
     pub(crate) assessor: UserId,
 }
 
-/// Trims an evidence note and checks its length.
-pub(crate) fn clean_evidence(raw: Option<&str>) -> Result<Option<Option<String>>, AssessmentError> {
+/// Trims an evidence note and checks it (length, control characters).
+pub fn clean_evidence(raw: Option<&str>) -> Result<Option<Option<String>>, AssessmentError> {
     match raw {
         None => Ok(None),
         Some(text) => {
@@ -248,6 +248,9 @@ pub(crate) fn clean_evidence(raw: Option<&str>) -> Result<Option<Option<String>>
                 return Err(AssessmentError::Invalid(format!(
                     "note de preuve trop longue ({MAX_EVIDENCE_CHARS} caractères au plus)"
                 )));
+            }
+            if let Some(problem) = crate::text::control_character_problem(text) {
+                return Err(AssessmentError::Invalid(format!("note de preuve : {problem}")));
             }
             Ok(Some((!text.is_empty()).then(|| text.to_owned())))
         }

@@ -97,16 +97,43 @@ fn columns(headers: &csv::StringRecord) -> Result<Columns, String> {
     }
 }
 
-/// Imports results for `session` from CSV text. `default_assessor` (e-mail) is used for lines
-/// without an assessor column or value. Refused as a whole, with every line's problem, if any
-/// line is invalid.
-pub fn import_csv(
-    conn: &mut DbConn,
-    session: &TrainingSessionId,
-    text: &str,
-    default_assessor: Option<&str>,
-    now: NaiveDateTime,
-) -> Result<ImportReport, AssessmentError> {
+/// One data line of an import file as read, before anything is looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLine {
+    /// Line number in the file (the header is line 1).
+    pub line: u64,
+    /// Trainee e-mail, lowercased.
+    pub trainee: String,
+    /// Competence number as written.
+    pub competence: String,
+    /// The result, or why it cannot be read.
+    pub result: Result<AssessmentResult, String>,
+    /// The note (`None`: no evidence column; `Some(None)`: empty cell), or why it is refused.
+    pub evidence: Result<Option<Option<String>>, String>,
+    /// Assessor e-mail (the line's, else the default), trimmed and lowercased.
+    pub assessor: Option<String>,
+}
+
+/// What a file holds: its readable lines, and the problems found without the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedImport {
+    /// Data lines (blank lines skipped).
+    pub lines: Vec<ImportLine>,
+    /// Unreadable lines, too many lines.
+    pub problems: Vec<ImportProblem>,
+}
+
+/// Reads an import file without the database: header, delimiter, each line's cells, results and
+/// notes. The pure half of [`import_csv`] (and what the `assess_import` fuzz target exercises);
+/// an unusable header refuses the whole file.
+pub fn parse_import(text: &str, default_assessor: Option<&str>) -> Result<ParsedImport, AssessmentError> {
+    // Line numbers count line feeds: a file saved with bare carriage returns (old Mac
+    // spreadsheets) is read as the lines it shows, not as one line.
+    let text = if text.contains('\r') {
+        std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let first_line = text.lines().next().unwrap_or_default();
     let delimiter = if first_line.contains(';') && !first_line.contains(',') { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new()
@@ -117,6 +144,57 @@ pub fn import_csv(
     let reject = |line: u64, message: String| AssessmentError::ImportRejected(vec![ImportProblem { line, message }]);
     let headers = reader.headers().map_err(|e| reject(1, format!("en-tête illisible : {e}")))?.clone();
     let columns = columns(&headers).map_err(|m| reject(1, m))?;
+    let mut parsed = ParsedImport::default();
+    for record in reader.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                let line = error.position().map(|p| p.line()).unwrap_or(0);
+                parsed.problems.push(ImportProblem { line, message: format!("ligne illisible : {error}") });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if parsed.lines.len() >= MAX_ROWS {
+            parsed.problems.push(ImportProblem { line, message: format!("au plus {MAX_ROWS} lignes par fichier") });
+            break;
+        }
+        let field = |index: usize| record.get(index).unwrap_or_default();
+        parsed.lines.push(ImportLine {
+            line,
+            trainee: field(columns.trainee).to_lowercase(),
+            competence: field(columns.competence).to_owned(),
+            result: AssessmentResult::parse(field(columns.result)).map_err(|e| e.to_string()),
+            evidence: match columns.evidence.map(field) {
+                Some(note) => clean_evidence(Some(note)).map_err(|e| e.to_string()),
+                None => Ok(None),
+            },
+            assessor: columns
+                .assessor
+                .map(field)
+                .filter(|a| !a.is_empty())
+                .or(default_assessor)
+                .map(|a| a.trim().to_lowercase()),
+        });
+    }
+    Ok(parsed)
+}
+
+/// Imports results for `session` from CSV text. `default_assessor` (e-mail) is used for lines
+/// without an assessor column or value. Refused as a whole, with every line's problem, if any
+/// line is invalid.
+pub fn import_csv(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    text: &str,
+    default_assessor: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<ImportReport, AssessmentError> {
+    let reject = |line: u64, message: String| AssessmentError::ImportRejected(vec![ImportProblem { line, message }]);
+    let parsed = parse_import(text, default_assessor)?;
 
     db::write_transaction(conn, |conn| {
         let (_, units) = referentiel_of(conn, session)?;
@@ -129,64 +207,29 @@ pub fn import_csv(
         let trainees: HashMap<String, UserId> =
             confirmed_trainees(conn, session)?.into_iter().map(|(id, _, email)| (email, id)).collect();
         let mut assessors: HashMap<String, Option<UserId>> = HashMap::new();
-        let mut problems: Vec<ImportProblem> = Vec::new();
+        let mut problems: Vec<ImportProblem> = parsed.problems.clone();
         let mut lines: Vec<CheckedLine> = Vec::new();
         let mut first_seen: HashMap<(UserId, CompetenceId), u64> = HashMap::new();
-        let mut rows = 0;
-        for record in reader.records() {
-            let record = match record {
-                Ok(record) => record,
-                Err(error) => {
-                    let line = error.position().map(|p| p.line()).unwrap_or(0);
-                    problems.push(ImportProblem { line, message: format!("ligne illisible : {error}") });
-                    continue;
-                }
-            };
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            if record.iter().all(str::is_empty) {
-                continue;
-            }
-            rows += 1;
-            if rows > MAX_ROWS {
-                problems.push(ImportProblem { line, message: format!("au plus {MAX_ROWS} lignes par fichier") });
-                break;
-            }
-            let field = |index: usize| record.get(index).unwrap_or_default();
+        for read in &parsed.lines {
+            let line = read.line;
             let mut messages: Vec<String> = Vec::new();
-            let email = field(columns.trainee).to_lowercase();
-            let trainee = trainees.get(&email).cloned();
+            let trainee = trainees.get(&read.trainee).cloned();
             if trainee.is_none() {
                 messages.push(format!(
                     "« {} » n'est pas stagiaire confirmé·e de la session",
-                    email.chars().take(80).collect::<String>()
+                    read.trainee.chars().take(80).collect::<String>()
                 ));
             }
-            let code = field(columns.competence);
-            let competence = competences.get(code).cloned();
+            let competence = competences.get(&read.competence).cloned();
             if competence.is_none() {
                 messages.push(format!(
                     "compétence « {} » absente du référentiel",
-                    code.chars().take(20).collect::<String>()
+                    read.competence.chars().take(20).collect::<String>()
                 ));
             }
-            let result = AssessmentResult::parse(field(columns.result)).map_err(|e| messages.push(e.to_string())).ok();
-            let evidence = match columns.evidence.map(field) {
-                Some(note) => match clean_evidence(Some(note)) {
-                    Ok(evidence) => evidence,
-                    Err(e) => {
-                        messages.push(e.to_string());
-                        None
-                    }
-                },
-                None => None,
-            };
-            let assessor_email = columns
-                .assessor
-                .map(field)
-                .filter(|a| !a.is_empty())
-                .or(default_assessor)
-                .map(|a| a.trim().to_lowercase());
-            let assessor = match &assessor_email {
+            let result = read.result.clone().map_err(|e| messages.push(e)).ok();
+            let evidence = read.evidence.clone().map_err(|e| messages.push(e)).ok().flatten();
+            let assessor = match &read.assessor {
                 None => {
                     messages.push("évaluateur·rice manquant·e (colonne assessor ou option --assessor)".into());
                     None
@@ -228,10 +271,13 @@ pub fn import_csv(
                 _ => problems.push(ImportProblem { line, message: messages.join(" ; ") }),
             }
         }
+        let rows = parsed.lines.len();
         if rows == 0 && problems.is_empty() {
             problems.push(ImportProblem { line: 2, message: "aucune ligne de résultat".into() });
         }
         if !problems.is_empty() {
+            // Unreadable lines were found while reading, the others while checking: file order.
+            problems.sort_by_key(|p| p.line);
             return Err(AssessmentError::ImportRejected(problems));
         }
         let outcome = write_lines(conn, session, &lines, now)?;
@@ -251,4 +297,31 @@ pub fn csv_template(conn: &mut DbConn, session: &TrainingSessionId) -> Result<St
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_numbered_as_shown_whatever_the_line_endings() {
+        // Regression (fuzz target `assess_import`): with bare carriage returns every line was
+        // reported as line 1.
+        for ending in ["\n", "\r\n", "\r"] {
+            let text =
+                ["trainee;competence;result", "a@example.org;1.1;acquise", "b@example.org;1.2;bof", ""].join(ending);
+            let parsed = parse_import(&text, Some("f@example.org")).unwrap();
+            let numbers: Vec<u64> = parsed.lines.iter().map(|l| l.line).collect();
+            assert_eq!(numbers, vec![2, 3], "{ending:?}");
+            assert_eq!(parsed.lines[0].result, Ok(AssessmentResult::Acquired));
+            assert!(parsed.lines[1].result.is_err());
+        }
+    }
+
+    #[test]
+    fn an_unusable_header_refuses_the_file() {
+        for text in ["", "nom,prenom\nx,y\n", "trainee,competence\n"] {
+            assert!(matches!(parse_import(text, None), Err(AssessmentError::ImportRejected(_))), "{text:?}");
+        }
+    }
 }

@@ -553,6 +553,9 @@ fn clean_status(
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(AttendanceError::Invalid("motif trop long (500 caractères au plus)".into()));
     }
+    if let Some(problem) = reason.as_deref().and_then(crate::text::control_character_problem) {
+        return Err(AttendanceError::Invalid(format!("motif : {problem}")));
+    }
     match status {
         AttendanceStatus::Late if !(1..=240).contains(&late_minutes) => {
             return Err(AttendanceError::Invalid("un retard se compte de 1 à 240 minutes".into()));

@@ -80,6 +80,12 @@ struct CheckedSheet<'a> {
     correction_reason: Option<String>,
 }
 
+/// Checks a sheet's every line and field without the database (who the trainees are is checked
+/// when recording).
+pub fn validate_sheet(input: &SheetInput) -> Result<(), AttendanceError> {
+    check_sheet(input).map(|_| ())
+}
+
 fn check_sheet(input: &SheetInput) -> Result<CheckedSheet<'_>, AttendanceError> {
     if input.lines.is_empty() {
         return Err(AttendanceError::Invalid("la feuille ne contient aucune ligne".into()));
@@ -110,6 +116,9 @@ fn check_sheet(input: &SheetInput) -> Result<CheckedSheet<'_>, AttendanceError> 
     let correction_reason = clean_text(input.correction_reason.as_deref());
     if correction_reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(AttendanceError::Invalid("motif de correction trop long (500 caractères au plus)".into()));
+    }
+    if let Some(problem) = correction_reason.as_deref().and_then(crate::text::control_character_problem) {
+        return Err(AttendanceError::Invalid(format!("motif de correction : {problem}")));
     }
     let mut cleaned: Vec<(&SheetLine, CleanStatus)> = Vec::with_capacity(input.lines.len());
     for line in &input.lines {

@@ -239,6 +239,11 @@ pub fn list_courses(conn: &mut DbConn) -> Result<Vec<CourseView>, CatalogueError
 
 /// One course by code.
 pub fn find_course(conn: &mut DbConn, code: &str) -> Result<CourseView, CatalogueError> {
+    // Text that cannot be a code names no course (and never reaches the database: PostgreSQL
+    // refuses to compare text holding NUL).
+    if !is_course_code(code.trim()) {
+        return Err(CatalogueError::UnknownCourse(code.chars().filter(|c| !c.is_control()).take(40).collect()));
+    }
     courses::table
         .left_join(certifications::table)
         .filter(courses::code.eq(code.trim().to_uppercase()))
@@ -248,6 +253,14 @@ pub fn find_course(conn: &mut DbConn, code: &str) -> Result<CourseView, Catalogu
         .map_err(DbError::from)?
         .map(|(row, cert)| CourseView::from_row(row, cert))
         .ok_or_else(|| CatalogueError::UnknownCourse(code.chars().take(40).collect()))
+}
+
+/// Whether `code` has the shape of a course code: ASCII letters, digits, `-` and `_`, at most
+/// [`super::search::MAX_COURSE_CODE_CHARS`] characters.
+pub fn is_course_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.chars().count() <= super::search::MAX_COURSE_CODE_CHARS
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Stores a course unless one with the same code exists. Returns true when inserted.

@@ -277,9 +277,7 @@ fn check(query: &SearchQuery, today: NaiveDate) -> Result<Checked, SearchError> 
     let course = match query.course.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(code) => {
-            if code.chars().count() > MAX_COURSE_CODE_CHARS
-                || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
+            if !super::courses::is_course_code(code) {
                 return Err(SearchError::invalid(
                     "course",
                     format!(

@@ -102,6 +102,9 @@ fn validate(input: &JuryDecisionInput, today: NaiveDate) -> Result<(Vec<String>,
     if notes.as_ref().is_some_and(|n| n.chars().count() > 2_000) {
         return Err("notes trop longues (2 000 caractères au plus)".into());
     }
+    if let Some(problem) = notes.as_deref().and_then(crate::text::control_character_problem) {
+        return Err(format!("notes : {problem}"));
+    }
     Ok((members, notes))
 }
 

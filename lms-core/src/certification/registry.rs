@@ -248,6 +248,9 @@ pub fn revoke_certificate(conn: &mut DbConn, number: &str, reason: &str) -> Resu
     if reason.chars().count() < 3 || reason.chars().count() > 500 {
         return Err(CertifyError::Invalid("le motif de révocation doit faire de 3 à 500 caractères".into()));
     }
+    if let Some(problem) = crate::text::control_character_problem(&reason) {
+        return Err(CertifyError::Invalid(format!("motif de révocation : {problem}")));
+    }
     let number = number.trim().to_uppercase();
     db::write_transaction(conn, |conn| {
         let current: Option<(CertificateId, String)> = certificates::table

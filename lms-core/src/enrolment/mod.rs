@@ -149,7 +149,8 @@ pub struct EnrolmentRequest {
 }
 
 impl EnrolmentRequest {
-    fn validate(&self) -> Result<(), EnrolmentError> {
+    /// Checks the stated funding, category and answers (no database).
+    pub fn validate(&self) -> Result<(), EnrolmentError> {
         if let Some(f) = &self.funding_source
             && !FUNDING_SOURCES.contains(&f.as_str())
         {
@@ -172,6 +173,9 @@ impl EnrolmentRequest {
             return Err(EnrolmentError::Invalid(
                 "réponses de positionnement trop longues (4 000 caractères au plus)".into(),
             ));
+        }
+        if let Some(problem) = self.positioning_answers.as_deref().and_then(crate::text::control_character_problem) {
+            return Err(EnrolmentError::Invalid(format!("réponses de positionnement : {problem}")));
         }
         Ok(())
     }

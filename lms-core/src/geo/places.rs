@@ -148,7 +148,7 @@ pub struct PlaceCandidate {
 
 /// Resolves what a trainee typed into a place. Read-only.
 pub fn resolve_place(conn: &mut DbConn, input: &str) -> Result<Place, GeoError> {
-    match parse_input(input)? {
+    match parse_place_input(input)? {
         ParsedInput::Coordinates { lat, lon } => place_at(lat, lon),
         ParsedInput::Postcode(postcode) => resolve_postcode(conn, &postcode),
         ParsedInput::Name { display, key, qualifier } => resolve_name(conn, &display, &key, qualifier.as_ref()),
@@ -180,23 +180,43 @@ pub fn place_at(lat: f64, lon: f64) -> Result<Place, GeoError> {
 
 /// A département or postcode given next to a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Qualifier {
+pub enum Qualifier {
+    /// `17`, `2A`, `971`.
     Departement(String),
+    /// `17100`.
     Postcode(String),
 }
 
+/// What typed text means, before any lookup (see [`parse_place_input`]).
 #[derive(Debug, Clone, PartialEq)]
-enum ParsedInput {
-    Coordinates { lat: f64, lon: f64 },
+pub enum ParsedInput {
+    /// Explicit coordinates, within WGS84 bounds.
+    Coordinates {
+        /// Latitude in degrees.
+        lat: f64,
+        /// Longitude in degrees.
+        lon: f64,
+    },
+    /// A five-digit postcode.
     Postcode(String),
-    Name { display: String, key: String, qualifier: Option<Qualifier> },
+    /// A commune name, maybe qualified.
+    Name {
+        /// The name as typed (qualifier removed).
+        display: String,
+        /// Its lookup key ([`normalize_place_name`]).
+        key: String,
+        /// The département or postcode typed with it.
+        qualifier: Option<Qualifier>,
+    },
 }
 
 fn invalid(message: &str) -> GeoError {
     GeoError::InvalidPlace(message.to_owned())
 }
 
-fn parse_input(raw: &str) -> Result<ParsedInput, GeoError> {
+/// Reads what a trainee typed, without the database: the pure half of [`resolve_place`] (and
+/// what the `place` fuzz target exercises). Refuses empty, overlong or unreadable input.
+pub fn parse_place_input(raw: &str) -> Result<ParsedInput, GeoError> {
     let input = raw.trim();
     if input.is_empty() {
         return Err(invalid(
@@ -611,46 +631,49 @@ mod tests {
 
     #[test]
     fn recognises_each_form_of_input() {
-        assert_eq!(parse_input(" 17100 ").ok(), Some(ParsedInput::Postcode("17100".into())));
-        assert_eq!(parse_input("17 100").ok(), Some(ParsedInput::Postcode("17100".into())));
-        assert_eq!(parse_input("Saintes").ok(), Some(name("Saintes", "SAINTES", None)));
+        assert_eq!(parse_place_input(" 17100 ").ok(), Some(ParsedInput::Postcode("17100".into())));
+        assert_eq!(parse_place_input("17 100").ok(), Some(ParsedInput::Postcode("17100".into())));
+        assert_eq!(parse_place_input("Saintes").ok(), Some(name("Saintes", "SAINTES", None)));
         assert_eq!(
-            parse_input("Sainte-Colombe (17)").ok(),
+            parse_place_input("Sainte-Colombe (17)").ok(),
             Some(name("Sainte-Colombe", "SAINTE COLOMBE", Some(Qualifier::Departement("17".into()))))
         );
         assert_eq!(
-            parse_input("ste colombe, 17210").ok(),
+            parse_place_input("ste colombe, 17210").ok(),
             Some(name("ste colombe", "SAINTE COLOMBE", Some(Qualifier::Postcode("17210".into()))))
         );
         assert_eq!(
-            parse_input("17210 Sainte-Colombe").ok(),
+            parse_place_input("17210 Sainte-Colombe").ok(),
             Some(name("Sainte-Colombe", "SAINTE COLOMBE", Some(Qualifier::Postcode("17210".into()))))
         );
         assert_eq!(
-            parse_input("Ajaccio (2a)").ok(),
+            parse_place_input("Ajaccio (2a)").ok(),
             Some(name("Ajaccio", "AJACCIO", Some(Qualifier::Departement("2A".into()))))
         );
         assert_eq!(
-            parse_input("Château-Chinon (Ville)").ok(),
+            parse_place_input("Château-Chinon (Ville)").ok(),
             Some(name("Château-Chinon (Ville)", "CHATEAU CHINON VILLE", None))
         );
-        assert_eq!(parse_input("Saint-Denis 974").ok().map(|p| matches!(p, ParsedInput::Name { .. })), Some(true));
+        assert_eq!(
+            parse_place_input("Saint-Denis 974").ok().map(|p| matches!(p, ParsedInput::Name { .. })),
+            Some(true)
+        );
         // 20 is not a département (Corsica is 2A/2B): it stays part of the name.
-        assert_eq!(parse_input("Lieu (20)").ok(), Some(name("Lieu (20)", "LIEU 20", None)));
+        assert_eq!(parse_place_input("Lieu (20)").ok(), Some(name("Lieu (20)", "LIEU 20", None)));
     }
 
     #[test]
     fn reads_coordinates_in_the_usual_notations() {
         for typed in ["45.7462, -0.6457", "45.7462,-0.6457", "45.7462 -0.6457", "45,7462; -0,6457", "45,7462 -0,6457"] {
             assert_eq!(
-                parse_input(typed).ok(),
+                parse_place_input(typed).ok(),
                 Some(ParsedInput::Coordinates { lat: 45.7462, lon: -0.6457 }),
                 "{typed}"
             );
         }
-        assert_eq!(parse_input("46,-1").ok(), Some(ParsedInput::Coordinates { lat: 46.0, lon: -1.0 }));
+        assert_eq!(parse_place_input("46,-1").ok(), Some(ParsedInput::Coordinates { lat: 46.0, lon: -1.0 }));
         for bad in ["91.0, 2.0", "45.0, 181", "45.1.2, 3", "1,2,3", "--4, 5", "45.0;"] {
-            assert!(matches!(parse_input(bad), Err(GeoError::InvalidPlace(_))), "{bad}");
+            assert!(matches!(parse_place_input(bad), Err(GeoError::InvalidPlace(_))), "{bad}");
         }
     }
 
@@ -669,10 +692,10 @@ mod tests {
             long.as_str(),
             "Saintes\u{0}",
         ] {
-            assert!(matches!(parse_input(bad), Err(GeoError::InvalidPlace(_))), "{bad:?}");
+            assert!(matches!(parse_place_input(bad), Err(GeoError::InvalidPlace(_))), "{bad:?}");
         }
         let within = "a".repeat(MAX_PLACE_INPUT_CHARS);
-        assert!(parse_input(&within).is_ok());
+        assert!(parse_place_input(&within).is_ok());
     }
 
     #[test]

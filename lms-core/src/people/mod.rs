@@ -232,11 +232,18 @@ pub struct PreparedUser {
 }
 
 impl NewUser {
-    /// Checks every field and the password rules, then hashes the password (CPU-heavy).
-    pub fn prepare(&self) -> Result<PreparedUser, PeopleError> {
+    /// Checks every field and the password rules without hashing (cheap): the normalised e-mail
+    /// address and display name.
+    pub fn validate(&self) -> Result<(String, String), PeopleError> {
         let email = normalize_email(&self.email)?;
         let display_name = normalize_display_name(&self.display_name)?;
         check_password_rules(&self.password, &email)?;
+        Ok((email, display_name))
+    }
+
+    /// Checks every field and the password rules, then hashes the password (CPU-heavy).
+    pub fn prepare(&self) -> Result<PreparedUser, PeopleError> {
+        let (email, display_name) = self.validate()?;
         let password_hash = hash_password(&self.password)?;
         Ok(PreparedUser { email, display_name, role: self.role, password_hash })
     }
@@ -473,12 +480,12 @@ pub fn set_password(conn: &mut DbConn, email: &str, password: &str) -> Result<()
 
 /// User id for an e-mail address, if any.
 pub fn user_id_by_email(conn: &mut DbConn, email: &str) -> Result<Option<UserId>, DbError> {
-    users::table
-        .filter(users::email.eq(email.trim().to_lowercase()))
-        .select(users::id)
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)
+    // Stored addresses are normalised: text that is not one matches nobody (and text PostgreSQL
+    // cannot even compare, such as NUL, never reaches it).
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
+    users::table.filter(users::email.eq(email)).select(users::id).first(conn).optional().map_err(DbError::from)
 }
 
 /// True if the user holds `role`.

@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignUpBody {
+pub(super) struct SignUpBody {
     email: String,
     name: String,
     password: String,
@@ -34,11 +34,17 @@ struct AccountBody {
     roles: Vec<Role>,
 }
 
+impl SignUpBody {
+    pub(super) fn into_new_user(self) -> NewUser {
+        NewUser { email: self.email, display_name: self.name, role: Role::Trainee, password: self.password }
+    }
+}
+
 async fn sign_up(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
-    let new = NewUser { email: body.email, display_name: body.name, role: Role::Trainee, password: body.password };
+    let new = body.into_new_user();
     let prepared = state.cpu(move || new.prepare()).await??;
     let user = state.db(move |conn| people::insert_prepared_user(conn, &prepared)).await?;
     Ok((
@@ -49,7 +55,7 @@ async fn sign_up(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TokenRequest {
+pub(super) struct TokenRequest {
     email: String,
     password: String,
 }

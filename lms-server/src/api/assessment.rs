@@ -48,8 +48,28 @@ struct ResultBody {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ResultsBody {
+pub(super) struct ResultsBody {
     results: Vec<ResultBody>,
+}
+
+impl ResultsBody {
+    /// The core's inputs: each result read, each line named in errors.
+    pub(super) fn into_inputs(self) -> Result<Vec<ResultInput>, AssessmentError> {
+        let mut inputs = Vec::with_capacity(self.results.len());
+        for line in self.results {
+            let result = AssessmentResult::parse(&line.result).map_err(|e| AssessmentError::InLine {
+                line: format!("{} — compétence {}", line.trainee, line.competence),
+                source: Box::new(e),
+            })?;
+            inputs.push(ResultInput {
+                trainee: line.trainee,
+                competence: line.competence,
+                result,
+                evidence: line.evidence,
+            });
+        }
+        Ok(inputs)
+    }
 }
 
 async fn record(
@@ -60,19 +80,7 @@ async fn record(
 ) -> Result<Json<GridOutcome>, ApiError> {
     let session = session_id(&id)?;
     let body: ResultsBody = super::attendance::trainer_body(&state, &caller, &session, request).await?;
-    let mut inputs = Vec::with_capacity(body.results.len());
-    for line in body.results {
-        let result = AssessmentResult::parse(&line.result).map_err(|e| AssessmentError::InLine {
-            line: format!("{} — compétence {}", line.trainee, line.competence),
-            source: Box::new(e),
-        })?;
-        inputs.push(ResultInput {
-            trainee: line.trainee,
-            competence: line.competence,
-            result,
-            evidence: line.evidence,
-        });
-    }
+    let inputs = body.into_inputs()?;
     Ok(Json(state.db(move |conn| grid::record_results(conn, &caller, &session, &inputs, lms_core::db::now())).await?))
 }
 

@@ -129,7 +129,7 @@ struct SheetLineBody {
 /// A whole sheet in one request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SheetBody {
+pub(super) struct SheetBody {
     entries: Vec<SheetLineBody>,
     /// `trainer_entry` (default) or `paper_scan`.
     #[serde(default)]
@@ -142,6 +142,34 @@ struct SheetBody {
     correction_reason: Option<String>,
 }
 
+impl SheetBody {
+    /// The core's input: method and statuses read, nothing else decided here.
+    pub(super) fn into_input(self) -> Result<SheetInput, AttendanceError> {
+        let method = match self.method.as_deref() {
+            None => SignatureMethod::TrainerEntry,
+            Some(raw) => SignatureMethod::parse(raw)?,
+        };
+        let mut lines = Vec::with_capacity(self.entries.len());
+        for entry in self.entries {
+            lines.push(SheetLine {
+                status: AttendanceStatus::parse(&entry.status).map_err(|e| AttendanceError::InSheet {
+                    trainee: entry.trainee.chars().take(120).collect(),
+                    source: Box::new(e),
+                })?,
+                trainee: entry.trainee,
+                minutes: entry.minutes,
+                reason: entry.reason,
+            });
+        }
+        Ok(SheetInput {
+            lines,
+            method,
+            evidence_sha256: self.evidence_sha256,
+            correction_reason: self.correction_reason,
+        })
+    }
+}
+
 async fn record_sheet(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
@@ -151,24 +179,7 @@ async fn record_sheet(
     let session = session_id(&id)?;
     let body: SheetBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
-    let method = match body.method.as_deref() {
-        None => SignatureMethod::TrainerEntry,
-        Some(raw) => SignatureMethod::parse(raw)?,
-    };
-    let mut lines = Vec::with_capacity(body.entries.len());
-    for entry in body.entries {
-        lines.push(SheetLine {
-            status: AttendanceStatus::parse(&entry.status).map_err(|e| AttendanceError::InSheet {
-                trainee: entry.trainee.chars().take(120).collect(),
-                source: Box::new(e),
-            })?,
-            trainee: entry.trainee,
-            minutes: entry.minutes,
-            reason: entry.reason,
-        });
-    }
-    let input =
-        SheetInput { lines, method, evidence_sha256: body.evidence_sha256, correction_reason: body.correction_reason };
+    let input = body.into_input()?;
     Ok(Json(
         state
             .db(move |conn| recording::record_sheet(conn, &caller, &session, &half_day, &input, lms_core::db::now()))
@@ -228,11 +239,21 @@ async fn issue_code(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignatureBody {
+pub(super) struct SignatureBody {
     /// User id or e-mail address.
     trainee: String,
     /// `{"width", "height", "strokes"}`.
     signature: serde_json::Value,
+}
+
+impl SignatureBody {
+    /// The signature may come as a JSON object or as the text of one.
+    pub(super) fn signature_text(&self) -> String {
+        match &self.signature {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 async fn drawn_signature(
@@ -244,11 +265,7 @@ async fn drawn_signature(
     let session = session_id(&id)?;
     let body: SignatureBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
-    // The signature may come as a JSON object or as the text of one.
-    let signature = match body.signature {
-        serde_json::Value::String(text) => text,
-        other => other.to_string(),
-    };
+    let signature = body.signature_text();
     let outcome = state
         .db(move |conn| {
             recording::record_drawn_signature(
@@ -267,7 +284,7 @@ async fn drawn_signature(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CheckinBody {
+pub(super) struct CheckinBody {
     code: String,
 }
 

@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnrolBody {
+pub(super) struct EnrolBody {
     #[serde(default)]
     funding_source: Option<String>,
     #[serde(default)]
@@ -43,7 +43,7 @@ struct EnrolmentBody {
     waitlist_position: Option<i64>,
 }
 
-fn parse_optional_body(bytes: &Bytes) -> Result<EnrolBody, ApiError> {
+pub(super) fn parse_optional_body(bytes: &Bytes) -> Result<EnrolBody, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(EnrolBody::default());
     }
@@ -53,6 +53,16 @@ fn parse_optional_body(bytes: &Bytes) -> Result<EnrolBody, ApiError> {
         message: format!("corps de requête invalide : {}", e.to_string().chars().take(200).collect::<String>()),
         details: None,
     })
+}
+
+impl EnrolBody {
+    pub(super) fn into_request(self) -> EnrolmentRequest {
+        EnrolmentRequest {
+            funding_source: self.funding_source,
+            trainee_category: self.trainee_category,
+            positioning_answers: self.positioning_answers,
+        }
+    }
 }
 
 async fn enrol(
@@ -67,11 +77,7 @@ async fn enrol(
         return Err(Forbidden.into());
     }
     let session = session_id(&id)?;
-    let request = EnrolmentRequest {
-        funding_source: body.funding_source,
-        trainee_category: body.trainee_category,
-        positioning_answers: body.positioning_answers,
-    };
+    let request = body.into_request();
     let trainee = caller.user.id.clone();
     let session_for_call = session.clone();
     let outcome = state

@@ -32,6 +32,10 @@ where
                     axum::extract::rejection::JsonRejection::JsonDataError(_) => {
                         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_json")
                     }
+                    // A body over the size limit, cut off while being read.
+                    other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                    }
                     _ => (StatusCode::BAD_REQUEST, "bad_request"),
                 };
                 Err(ApiError {

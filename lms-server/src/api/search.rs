@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 /// The query string, every value as text (see the module docs).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SearchParams {
+pub(super) struct SearchParams {
     near: Option<String>,
     lat: Option<String>,
     lon: Option<String>,
@@ -205,7 +205,7 @@ fn number<T: std::str::FromStr>(
 }
 
 /// Turns text parameters into a core query; every refusal names its parameter.
-fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError> {
+pub(super) fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError> {
     let fields = [
         ("near", &params.near),
         ("lat", &params.lat),

@@ -114,6 +114,27 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// Answers a body over [`crate::MAX_BODY_BYTES`] (refused up front by its `Content-Length`, or
+/// while being read) with the API's JSON error or a French page, instead of a bare text 413.
+pub async fn explain_payload_too_large(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let error = ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: "payload_too_large",
+        message: format!("Requête trop volumineuse ({} Ko au plus).", crate::MAX_BODY_BYTES / 1024),
+        details: None,
+    };
+    if api { error.into_response() } else { error_page(&state, error) }
+}
+
 /// Unknown paths: JSON under `/api/`, a French page elsewhere.
 pub async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
