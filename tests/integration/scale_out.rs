@@ -1,6 +1,6 @@
-//! Scale-out on PostgreSQL: two `lms-server` processes on one database, an instance stopped under
-//! load, and a database outage. (Runs in the PostgreSQL pass; on SQLite there is one process by
-//! design, so these tests return at once.)
+//! Scale-out on PostgreSQL: two `lms-server` processes on one database (enrolments, cancellations
+//! and attendance through both), an instance stopped under load, and a database outage. (Runs in
+//! the PostgreSQL pass; on SQLite there is one process by design, so these tests return at once.)
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -218,6 +218,79 @@ async fn stopping_an_instance_under_load_loses_nothing_acknowledged() {
     }
     check_invariants(&db, &session, 10);
     assert_eq!(reqwest::get(format!("{}/healthz", b.base)).await.unwrap().status(), StatusCode::OK);
+}
+
+/// Two trainers record sheets of three half-days at once, through both instances: every
+/// acknowledged entry is in the ledger, and the session's chain is unbroken (the per-session lock
+/// holds across processes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_record_attendance_into_one_unbroken_ledger() {
+    use crate::attendance_support::{CO_TRAINER, DEMO, DEMO_TRAINEES, TRAINER, open_half_day_started, token};
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = crate::attendance_support::session(&mut conn, DEMO);
+    let half_days: Vec<_> = [40, 35, 30]
+        .iter()
+        .map(|m| open_half_day_started(&mut conn, &session, chrono::Duration::minutes(*m)))
+        .collect();
+    let tokens = [token(&mut conn, TRAINER), token(&mut conn, CO_TRAINER)];
+    let before = lms_core::attendance::ledger_position(&mut conn, &session).unwrap().seq;
+    let (a, b) = (ServerProcess::start(&db.url_string).await, ServerProcess::start(&db.url_string).await);
+    let client = reqwest::Client::new();
+
+    let tasks: Vec<_> = (0..30_usize)
+        .map(|i| {
+            let client = client.clone();
+            let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+            let token = tokens[i % 3 % 2].clone();
+            let url = format!("{base}/api/v1/sessions/{session}/half-days/{}/sheet", half_days[i % 3]);
+            // Minutes unique per request, so that every line of every sheet is a change.
+            let entries: Vec<Value> = DEMO_TRAINEES
+                .iter()
+                .map(|trainee| serde_json::json!({"trainee": trainee, "status": "late", "minutes": i + 1}))
+                .collect();
+            tokio::spawn(async move {
+                let response =
+                    client.put(url).bearer_auth(token).json(&serde_json::json!({ "entries": entries })).send().await;
+                let response = response.expect("the instance answers");
+                assert_eq!(response.status(), StatusCode::OK);
+                let outcome: Value = response.json().await.unwrap();
+                outcome["entries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await.unwrap());
+    }
+    assert_eq!(acknowledged.len(), 30 * DEMO_TRAINEES.len(), "every line of every sheet was a change");
+
+    let mut conn = db.conn();
+    let after = lms_core::attendance::ledger_position(&mut conn, &session).unwrap().seq;
+    assert_eq!(after - before, acknowledged.len() as i64, "one link per acknowledged entry, no more");
+    let report = lms_core::attendance::verify_ledger(&mut conn, Some(&session)).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let mut ids: Vec<String> = {
+        use diesel::prelude::*;
+        use lms_core::db::schema::attendance_entries;
+        attendance_entries::table
+            .filter(attendance_entries::training_session_id.eq(&session))
+            .filter(attendance_entries::seq.gt(before))
+            .select(attendance_entries::id)
+            .load(&mut conn)
+            .unwrap()
+    };
+    ids.sort();
+    acknowledged.sort();
+    assert_eq!(ids, acknowledged, "the acknowledged entries are exactly the new links");
 }
 
 /// A TCP relay to PostgreSQL that the test can cut and restore, to simulate an outage.
