@@ -230,13 +230,21 @@ fn main() {
         peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
-    println!(
-        "  RSS counts the memory-mapped database once per pooled connection; proportional set size \
-         {:.1} MiB = {:.1} MiB private heap + {:.1} MiB of the database file (kernel page cache, shared)",
-        pss as f64 / 1024.0,
-        pss_anon as f64 / 1024.0,
-        pss_file as f64 / 1024.0
-    );
+    if matches!(url, DatabaseUrl::Sqlite(_)) {
+        println!(
+            "  RSS counts the memory-mapped database once per pooled connection; proportional set size \
+             {:.1} MiB = {:.1} MiB private heap + {:.1} MiB of the database file (kernel page cache, shared)",
+            pss as f64 / 1024.0,
+            pss_anon as f64 / 1024.0,
+            pss_file as f64 / 1024.0
+        );
+    } else {
+        println!(
+            "  proportional set size {:.1} MiB, of which {:.1} MiB private heap (PostgreSQL's own processes not counted)",
+            pss as f64 / 1024.0,
+            pss_anon as f64 / 1024.0
+        );
+    }
     let requests: f64 = report
         .lines()
         .find(|l| l.contains("requests in"))
