@@ -17,11 +17,11 @@
 
 #[path = "../../lms-core/benches/common/mod.rs"]
 mod common;
+mod support;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Weekday};
@@ -35,14 +35,11 @@ use lms_core::db::schema::{courses, half_days, users, venues};
 use lms_core::enrolment::{EnrolmentRequest, enrol};
 use lms_core::people::{Role, add_user_without_password, find_user_by_email};
 use lms_core::{DatabaseUrl, DbConn};
+use support::{Server, database_url_string, http_request, memory_kib, setting};
 
 const TRAINEES: usize = 20;
 const DAYS_PER_SESSION: u32 = 10;
 const TRAINER_EMAIL: &str = "formateur.bench@bench.tierslieux.example.org";
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn database() -> DatabaseUrl {
     match std::env::var("LMS_BENCH_ATTENDANCE_URL") {
@@ -56,13 +53,6 @@ fn database() -> DatabaseUrl {
             }
             DatabaseUrl::Sqlite(path)
         }
-    }
-}
-
-fn url_string(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(raw) => raw.clone(),
     }
 }
 
@@ -175,37 +165,6 @@ fn run_measured(mut command: Command) -> (i32, String, Duration, Peak) {
     (status.code().unwrap_or(-1), reader.join().expect("stdout reader"), took, peak)
 }
 
-fn memory_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn http_request(address: &str, request: &str) -> String {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
-
-fn stop(mut server: Child) {
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = server.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-}
-
 fn main() {
     let target_entries = setting("LMS_BENCH_LEDGER_ENTRIES", 1_000_000) as usize;
     let http_sheets = setting("LMS_BENCH_HTTP_SHEETS", 500) as usize;
@@ -305,7 +264,7 @@ fn main() {
     // 2. Verification by the command line, as a process of its own.
     let lms = lms_binary();
     let mut verify = Command::new(&lms);
-    verify.args(["attendance", "verify", "--json"]).env("DATABASE_URL", url_string(&url));
+    verify.args(["attendance", "verify", "--json"]).env("DATABASE_URL", database_url_string(&url));
     let (code, stdout, took, peak) = run_measured(verify);
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("verify --json output");
     assert_eq!(code, 0, "lms attendance verify failed: {stdout}");
@@ -357,25 +316,8 @@ fn main() {
     let token = lms_core::access::create_api_token(&mut conn, &trainer.user, lms_core::db::now()).expect("token");
     drop(conn);
 
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let address = format!("127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_lms-server"))
-        .env("DATABASE_URL", url_string(&url))
-        .env("LMS_BIND", &address)
-        .env("LMS_LOG", "warn")
-        .env("LMS_STARTUP_DATA", "none")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start lms-server");
-    let started = Instant::now();
-    let health = format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    while !TcpStream::connect(&address).is_ok_and(|_| http_request(&address, &health).starts_with("HTTP/1.1 200")) {
-        if started.elapsed() > Duration::from_secs(60) {
-            stop(server);
-            panic!("lms-server did not answer /healthz within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let server = Server::start(env!("CARGO_BIN_EXE_lms-server"), &url);
+    let address = server.address.clone();
     let mut samples = Vec::with_capacity(http_half_days.len());
     let mut bytes = 0;
     let started = Instant::now();
@@ -400,15 +342,15 @@ fn main() {
             body.len()
         );
         let t = Instant::now();
-        let response = http_request(&address, &request);
+        let response = http_request(&address, &request).unwrap_or_default();
         samples.push(t.elapsed());
         if !response.starts_with("HTTP/1.1 200") {
-            stop(server);
+            server.stop();
             panic!("recording a sheet over HTTP failed: {}", response.chars().take(600).collect::<String>());
         }
     }
     let elapsed = started.elapsed();
-    stop(server);
+    server.stop();
     let latencies = common::Latencies::new(samples);
     println!(
         "\nover HTTP (PUT …/sheet, {TRAINEES} trainees, ~{} bytes, one request at a time, new connection each): {} sheets in {:.1} s",

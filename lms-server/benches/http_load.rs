@@ -15,22 +15,17 @@
 
 #[path = "../../lms-core/benches/common/mod.rs"]
 mod common;
+mod support;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lms_core::DatabaseUrl;
 use lms_core::catalogue::Near;
 
 const TARGET_RATE: f64 = 2_000.0;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 /// Percent-encodes a query-string value (everything but unreserved characters).
 fn encode(value: &str) -> String {
@@ -41,31 +36,6 @@ fn encode(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-fn database_url_string(url: &DatabaseUrl) -> String {
-    match url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(raw) => raw.clone(),
-    }
-}
-
-fn http_get(address: &str, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-fn memory_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// A field of `/proc/PID/smaps_rollup`, in KiB.
@@ -92,29 +62,15 @@ fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn stop(mut server: Child) {
-    // Graceful stop of the server this bench started (by its own pid).
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = server.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-}
-
 fn main() {
     if Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
         eprintln!("wrk is missing: apt-get install wrk");
         std::process::exit(1);
     }
-    let duration = setting("LMS_BENCH_DURATION", 20);
-    let connections = setting("LMS_BENCH_CONNECTIONS", 32);
-    let threads = setting("LMS_BENCH_THREADS", 2);
-    let minutes = setting("LMS_BENCH_MINUTES", 20);
+    let duration = support::setting("LMS_BENCH_DURATION", 20);
+    let connections = support::setting("LMS_BENCH_CONNECTIONS", 32);
+    let threads = support::setting("LMS_BENCH_THREADS", 2);
+    let minutes = support::setting("LMS_BENCH_MINUTES", 20);
 
     let url = common::bench_database();
     let mut conn = common::ensure_dataset(&url);
@@ -141,26 +97,9 @@ fn main() {
     );
     std::fs::write(&script_path, script).expect("wrk script");
 
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let address = format!("127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_lms-server"))
-        .env("DATABASE_URL", database_url_string(&url))
-        .env("LMS_BIND", &address)
-        .env("LMS_LOG", "warn")
-        .env("LMS_STARTUP_DATA", "none")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start lms-server");
-    let pid = server.id();
-    let started = Instant::now();
-    while !http_get(&address, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-        if started.elapsed() > Duration::from_secs(60) {
-            stop(server);
-            panic!("lms-server did not answer /healthz within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let sample = http_get(&address, &paths[0]).unwrap_or_default();
+    let server = support::Server::start(env!("CARGO_BIN_EXE_lms-server"), &url);
+    let (pid, address) = (server.pid(), server.address.clone());
+    let sample = support::http_get(&address, &paths[0]).unwrap_or_default();
     assert!(sample.starts_with("HTTP/1.1 200"), "a sample search fails: {sample}");
 
     // Peak memory, sampled while the load runs (VmHWM too, which the kernel keeps).
@@ -170,7 +109,7 @@ fn main() {
         let (running, peak_rss) = (Arc::clone(&running), Arc::clone(&peak_rss));
         std::thread::spawn(move || {
             while running.load(Ordering::Relaxed) {
-                peak_rss.fetch_max(memory_kib(pid, "VmRSS:"), Ordering::Relaxed);
+                peak_rss.fetch_max(support::memory_kib(pid, "VmRSS:"), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
@@ -199,12 +138,12 @@ fn main() {
         .expect("wrk");
     running.store(false, Ordering::Relaxed);
     let _ = sampler.join();
-    let hwm = memory_kib(pid, "VmHWM:");
-    let rss_after = memory_kib(pid, "VmRSS:");
+    let hwm = support::memory_kib(pid, "VmHWM:");
+    let rss_after = support::memory_kib(pid, "VmRSS:");
     let rollup = |field: &str| rollup_kib(pid, field);
     let (pss, pss_anon, pss_file) = (rollup("Pss:"), rollup("Pss_Anon:"), rollup("Pss_File:"));
     let server_cpu = cpu_seconds(pid);
-    stop(server);
+    server.stop();
 
     let report = String::from_utf8_lossy(&output.stdout);
     let rate: f64 = report
@@ -214,7 +153,7 @@ fn main() {
         .unwrap_or(0.0);
     println!(
         "HTTP search bench — {} — {}",
-        database_url_string(&url).split("://").next().unwrap_or(""),
+        support::database_url_string(&url).split("://").next().unwrap_or(""),
         common::machine()
     );
     println!("data set: {summary}");
