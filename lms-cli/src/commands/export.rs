@@ -13,15 +13,19 @@ use crate::{Context, Failure, output};
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
     /// Fichier des titulaires pour la Caisse des Dépôts (« Accrochage », XML
-    /// urn:cdc:cpf:pc5:schema:1.0.0) : certificats valides décernés dans la période. Refuse en
-    /// listant chaque problème ; avertit des obtentions de plus de trois mois.
+    /// urn:cdc:cpf:pc5:schema:1.0.0) : certificats valides décernés dans la période (CREATION),
+    /// ou avec --suppressions les certificats révoqués déjà déclarés et pas encore retirés
+    /// (SUPPRESSION). Refuse en listant chaque problème ; avertit des obtentions de plus de trois mois.
     Accrochage {
         /// Premier jour d'obtention (AAAA-MM-JJ).
-        #[arg(long, value_parser = parse_date)]
-        from: NaiveDate,
+        #[arg(long, value_parser = parse_date, required_unless_present = "suppressions", requires = "to")]
+        from: Option<NaiveDate>,
         /// Dernier jour d'obtention (AAAA-MM-JJ).
-        #[arg(long, value_parser = parse_date)]
-        to: NaiveDate,
+        #[arg(long, value_parser = parse_date, required_unless_present = "suppressions", requires = "from")]
+        to: Option<NaiveDate>,
+        /// Flux SUPPRESSION : retire les passages des certificats révoqués que la Caisse des Dépôts a reçus.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        suppressions: bool,
         /// Fichier XML à écrire.
         #[arg(long)]
         out: PathBuf,
@@ -56,16 +60,30 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failure> {
     let now = lms_core::db::now();
     match command {
-        ExportCommand::Accrochage { from, to, out } => {
+        ExportCommand::Accrochage { from, to, suppressions, out } => {
             let mut conn = context.connect()?;
-            let export = accrochage::export_accrochage(&mut conn, from, to, &out, now)?;
+            let export = match (from, to) {
+                (Some(from), Some(to)) if !suppressions => {
+                    accrochage::export_accrochage(&mut conn, from, to, &out, now)?
+                }
+                // clap guarantees --suppressions alone or both dates.
+                _ => accrochage::export_accrochage_suppressions(&mut conn, &out, now)?,
+            };
             for warning in &export.warnings {
                 eprintln!("attention : {warning}");
             }
             if context.json {
                 return output::json(&export);
             }
-            println!("{} titulaire(s) écrit(s) dans {} (flux {})", export.holders, export.file, export.batch_id);
+            match export.action {
+                accrochage::FluxAction::Creation => {
+                    println!("{} titulaire(s) écrit(s) dans {} (flux {})", export.holders, export.file, export.batch_id)
+                }
+                accrochage::FluxAction::Suppression => println!(
+                    "{} passage(s) à retirer écrit(s) dans {} (flux SUPPRESSION {})",
+                    export.holders, export.file, export.batch_id
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         ExportCommand::AccrochageReport { file } => {

@@ -364,6 +364,7 @@ diesel::table! {
         xml_sha256 -> Text,
         item_count -> Integer,
         report_imported_at -> Nullable<Timestamp>,
+        action -> Text,
     }
 }
 

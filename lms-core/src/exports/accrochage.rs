@@ -1,6 +1,8 @@
 //! « Accrochage »: the holders file the certifier sends the Caisse des Dépôts within three months
 //! of each award (art. L6113-8 and R6113-17-2 Code du travail), namespace
-//! `urn:cdc:cpf:pc5:schema:1.0.0`, and the import of its processing report.
+//! `urn:cdc:cpf:pc5:schema:1.0.0`, and the import of its processing report. A CREATION flux
+//! declares the passes of valid certificates; a SUPPRESSION flux withdraws, under the same
+//! `idTechnique`, the passes of certificates revoked after the CDC received them.
 //!
 //! The official XSD is not available here: `accrochage.xsd` beside this file is written from the
 //! documented structure (reference §2.6 and §6.3: element order, lengths, enumerations) and every
@@ -33,6 +35,8 @@ pub const EMITTER_SETTING: &str = "accrochage.emitter_client_id";
 pub struct AccrochageExport {
     /// `idFlux` (the batch id).
     pub batch_id: String,
+    /// CREATION or SUPPRESSION.
+    pub action: FluxAction,
     /// File written.
     pub file: String,
     /// Holders (passes) in the file.
@@ -86,27 +90,32 @@ fn check_len(problems: &mut Vec<String>, who: &str, field: &str, value: &str, ma
     }
 }
 
-/// Generates the holders file for awards dated `from`..=`to` (valid certificates), records the
-/// batch, and writes `out`. Refuses, listing every problem, if any holder lacks a mandatory field
-/// or a value is out of range; warns about awards older than three months.
-pub fn export_accrochage(
-    conn: &mut DbConn,
-    from: NaiveDate,
-    to: NaiveDate,
-    out: &Path,
-    now: NaiveDateTime,
-) -> Result<AccrochageExport, ExportError> {
-    if to < from {
-        return Err(ExportError::Invalid(format!("période inversée : {from} > {to}")));
+/// Which flux a batch is: declaring passes, or withdrawing passes declared earlier.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FluxAction {
+    /// `CREATION`: passes of valid certificates.
+    Creation,
+    /// `SUPPRESSION`: passes of revoked certificates the CDC holds, same `idTechnique`.
+    Suppression,
+}
+
+impl FluxAction {
+    /// The value of `cpf:action` (also stored in `accrochage_batches.action`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FluxAction::Creation => "CREATION",
+            FluxAction::Suppression => "SUPPRESSION",
+        }
     }
-    let today = Paris.from_utc_datetime(&now).date_naive();
-    db::write_transaction(conn, |conn| {
-        let rows: Vec<HolderRow> = certificates::table
+}
+
+/// The holders with every field a pass needs, in file order; callers add the filters.
+macro_rules! holder_query {
+    () => {
+        certificates::table
             .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
             .inner_join(certifications::table)
-            .filter(certificates::status.eq("valid"))
-            .filter(certificates::awarded_on.ge(from))
-            .filter(certificates::awarded_on.le(to))
             .order((certifications::code.asc(), certificates::number.asc()))
             .select((
                 certificates::id,
@@ -127,161 +136,236 @@ pub fn export_accrochage(
                 certifications::cdc_certifier_id,
                 certifications::cdc_contract_id,
             ))
+    };
+}
+
+/// Generates the holders file for awards dated `from`..=`to` (valid certificates), records the
+/// batch, and writes `out`. Refuses, listing every problem, if any holder lacks a mandatory field
+/// or a value is out of range; warns about awards older than three months.
+pub fn export_accrochage(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    out: &Path,
+    now: NaiveDateTime,
+) -> Result<AccrochageExport, ExportError> {
+    if to < from {
+        return Err(ExportError::Invalid(format!("période inversée : {from} > {to}")));
+    }
+    db::write_transaction(conn, |conn| {
+        let rows: Vec<HolderRow> = holder_query!()
+            .filter(certificates::status.eq("valid"))
+            .filter(certificates::awarded_on.ge(from))
+            .filter(certificates::awarded_on.le(to))
             .load(conn)
             .map_err(DbError::from)?;
         if rows.is_empty() {
             return Err(ExportError::Invalid(format!("aucun certificat valide décerné du {from} au {to}")));
         }
-        let emitter: Option<String> = settings::table
-            .find(EMITTER_SETTING)
-            .select(settings::value)
-            .first(conn)
-            .optional()
+        write_flux(conn, FluxAction::Creation, rows, Some((from, to)), out, now)
+    })
+}
+
+/// Generates the SUPPRESSION file: every revoked certificate whose pass the CDC holds and that no
+/// earlier SUPPRESSION withdrew, with the same `idTechnique` as when it was declared; records the
+/// batch (so a second run does not withdraw it again) and writes `out`. A pass counts as held once
+/// a CREATION carried it, unless the processing report rejected it there: a pass sent but not
+/// yet acknowledged is withdrawn too, since a withdrawal the CDC finds nothing to match is harmless
+/// while a revoked certification left in the Passeport de compétences is not. A SUPPRESSION the
+/// CDC rejected is sent again. Refuses when there is nothing to withdraw.
+pub fn export_accrochage_suppressions(
+    conn: &mut DbConn,
+    out: &Path,
+    now: NaiveDateTime,
+) -> Result<AccrochageExport, ExportError> {
+    db::write_transaction(conn, |conn| {
+        let declared = accrochage_items::table
+            .inner_join(accrochage_batches::table)
+            .filter(accrochage_batches::action.eq(FluxAction::Creation.as_str()))
+            .filter(accrochage_items::result.ne("rejected"))
+            .select(accrochage_items::certificate_id);
+        let withdrawn = accrochage_items::table
+            .inner_join(accrochage_batches::table)
+            .filter(accrochage_batches::action.eq(FluxAction::Suppression.as_str()))
+            .filter(accrochage_items::result.ne("rejected"))
+            .select(accrochage_items::certificate_id);
+        let rows: Vec<HolderRow> = holder_query!()
+            .filter(certificates::status.eq("revoked"))
+            .filter(certificates::id.eq_any(declared))
+            .filter(diesel::dsl::not(certificates::id.eq_any(withdrawn)))
+            .load(conn)
             .map_err(DbError::from)?;
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-        let valid_id = |id: &str| id.len() == 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-        match &emitter {
-            Some(id) if valid_id(id) => {}
-            Some(id) => problems.push(format!("identifiant CDC de l'émetteur « {id} » : 8 caractères alphanumériques")),
-            None => problems.push(format!("identifiant CDC de l'émetteur manquant (réglage {EMITTER_SETTING})")),
+        if rows.is_empty() {
+            return Err(ExportError::Invalid(
+                "aucun passage à retirer : aucun certificat révoqué n'a été déclaré à la Caisse des Dépôts sans avoir déjà été retiré"
+                    .into(),
+            ));
         }
-        // Group by certification, keeping the order of the query.
-        let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
-        for row in rows {
-            let (
-                id,
+        write_flux(conn, FluxAction::Suppression, rows, None, out, now)
+    })
+}
+
+/// Checks the holders, renders the flux, records the batch and writes `out` (inside the caller's
+/// transaction). `period` is the award window asked for; a SUPPRESSION records the award dates
+/// its passes span instead.
+fn write_flux(
+    conn: &mut DbConn,
+    action: FluxAction,
+    rows: Vec<HolderRow>,
+    period: Option<(NaiveDate, NaiveDate)>,
+    out: &Path,
+    now: NaiveDateTime,
+) -> Result<AccrochageExport, ExportError> {
+    let today = Paris.from_utc_datetime(&now).date_naive();
+    let emitter: Option<String> =
+        settings::table.find(EMITTER_SETTING).select(settings::value).first(conn).optional().map_err(DbError::from)?;
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let valid_id = |id: &str| id.len() == 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    match &emitter {
+        Some(id) if valid_id(id) => {}
+        Some(id) => problems.push(format!("identifiant CDC de l'émetteur « {id} » : 8 caractères alphanumériques")),
+        None => problems.push(format!("identifiant CDC de l'émetteur manquant (réglage {EMITTER_SETTING})")),
+    }
+    let awarded = rows.iter().map(|r| r.2);
+    let (Some(first_award), Some(last_award)) = (awarded.clone().min(), awarded.max()) else {
+        return Err(ExportError::Invalid("aucun passage".into()));
+    };
+    let (from, to) = period.unwrap_or((first_award, last_award));
+    // Group by certification, keeping the order of the query.
+    let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
+    for row in rows {
+        let (
+            id,
+            number,
+            awarded_on,
+            email,
+            _name,
+            birth_name,
+            usage_name,
+            first_names,
+            birth_date,
+            insee,
+            place,
+            country,
+            sex,
+            code,
+            registry,
+            certifier_id,
+            contract_id,
+        ) = row;
+        let who = format!("{number} ({email})");
+        // The three-month deadline is for declaring an award; a withdrawal is due whenever it happens.
+        let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
+        if action == FluxAction::Creation && deadline < today {
+            warnings
+                .push(format!("{number} décerné le {awarded_on} : plus de trois mois (échéance légale le {deadline})"));
+        }
+        if groups.last().map(|g| g.0 != code).unwrap_or(true) {
+            match (&certifier_id, &contract_id) {
+                (Some(c), Some(k)) if valid_id(c) && !k.is_empty() && k.len() <= 20 => {}
+                _ => problems.push(format!(
+                    "{code} : identifiant CDC du certificateur (8 caractères) ou n° de contrat (1 à 20) manquant ou invalide"
+                )),
+            }
+            groups.push((
+                code.clone(),
+                registry.clone(),
+                certifier_id.clone().unwrap_or_default(),
+                contract_id.clone().unwrap_or_default(),
+                Vec::new(),
+            ));
+        }
+        let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let first: Vec<String> =
+            first_names.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        let insee = insee.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let mut missing = Vec::new();
+        if birth_name.is_none() {
+            missing.push("nom de naissance");
+        }
+        if first.is_empty() {
+            missing.push("prénom");
+        }
+        if birth_date.is_none() {
+            missing.push("date de naissance");
+        }
+        if insee.is_none() {
+            missing.push("commune de naissance (code INSEE, 99xxx pour l'étranger)");
+        }
+        if !matches!(sex.as_deref(), Some("M" | "F")) {
+            missing.push("sexe (M ou F)");
+        }
+        if !missing.is_empty() {
+            problems.push(format!("{who} : {} manquant(s)", missing.join(", ")));
+            continue;
+        }
+        let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex) else {
+            continue;
+        };
+        check_len(&mut problems, &who, "nom de naissance", &birth_name, 60);
+        if let Some(usage) = &usage_name {
+            check_len(&mut problems, &who, "nom d'usage", usage, 60);
+        }
+        for (index, name) in first.iter().take(3).enumerate() {
+            check_len(&mut problems, &who, &format!("prénom {}", index + 1), name, 60);
+        }
+        if let Some(place) = &place {
+            check_len(&mut problems, &who, "lieu de naissance", place, 40);
+        }
+        if insee.len() != 5 || !insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            problems.push(format!("{who} : code INSEE de naissance « {insee} » hors format (5 caractères)"));
+        }
+        if country.as_ref().is_some_and(|c| c.len() > 3) {
+            problems.push(format!("{who} : code pays de naissance hors format (3 caractères au plus)"));
+        }
+        if birth_date.year() < 1900 || birth_date >= awarded_on {
+            problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
+        }
+        if let Some(group) = groups.last_mut() {
+            group.4.push(Holder {
+                certificate: id,
                 number,
                 awarded_on,
-                email,
-                _name,
                 birth_name,
-                usage_name,
-                first_names,
+                usage_name: usage_name.filter(|u| !u.trim().is_empty()),
+                first_names: first,
                 birth_date,
-                insee,
-                place,
-                country,
                 sex,
-                code,
-                registry,
-                certifier_id,
-                contract_id,
-            ) = row;
-            let who = format!("{number} ({email})");
-            let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
-            if deadline < today {
-                warnings.push(format!(
-                    "{number} décerné le {awarded_on} : plus de trois mois (échéance légale le {deadline})"
-                ));
-            }
-            if groups.last().map(|g| g.0 != code).unwrap_or(true) {
-                match (&certifier_id, &contract_id) {
-                    (Some(c), Some(k)) if valid_id(c) && !k.is_empty() && k.len() <= 20 => {}
-                    _ => problems.push(format!(
-                        "{code} : identifiant CDC du certificateur (8 caractères) ou n° de contrat (1 à 20) manquant ou invalide"
-                    )),
-                }
-                groups.push((
-                    code.clone(),
-                    registry.clone(),
-                    certifier_id.clone().unwrap_or_default(),
-                    contract_id.clone().unwrap_or_default(),
-                    Vec::new(),
-                ));
-            }
-            let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-            let first: Vec<String> =
-                first_names.as_deref().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-            let insee = insee.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-            let mut missing = Vec::new();
-            if birth_name.is_none() {
-                missing.push("nom de naissance");
-            }
-            if first.is_empty() {
-                missing.push("prénom");
-            }
-            if birth_date.is_none() {
-                missing.push("date de naissance");
-            }
-            if insee.is_none() {
-                missing.push("commune de naissance (code INSEE, 99xxx pour l'étranger)");
-            }
-            if !matches!(sex.as_deref(), Some("M" | "F")) {
-                missing.push("sexe (M ou F)");
-            }
-            if !missing.is_empty() {
-                problems.push(format!("{who} : {} manquant(s)", missing.join(", ")));
-                continue;
-            }
-            let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex)
-            else {
-                continue;
-            };
-            check_len(&mut problems, &who, "nom de naissance", &birth_name, 60);
-            if let Some(usage) = &usage_name {
-                check_len(&mut problems, &who, "nom d'usage", usage, 60);
-            }
-            for (index, name) in first.iter().take(3).enumerate() {
-                check_len(&mut problems, &who, &format!("prénom {}", index + 1), name, 60);
-            }
-            if let Some(place) = &place {
-                check_len(&mut problems, &who, "lieu de naissance", place, 40);
-            }
-            if insee.len() != 5 || !insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                problems.push(format!("{who} : code INSEE de naissance « {insee} » hors format (5 caractères)"));
-            }
-            if country.as_ref().is_some_and(|c| c.len() > 3) {
-                problems.push(format!("{who} : code pays de naissance hors format (3 caractères au plus)"));
-            }
-            if birth_date.year() < 1900 || birth_date >= awarded_on {
-                problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
-            }
-            if let Some(group) = groups.last_mut() {
-                group.4.push(Holder {
-                    certificate: id,
-                    number,
-                    awarded_on,
-                    birth_name,
-                    usage_name: usage_name.filter(|u| !u.trim().is_empty()),
-                    first_names: first,
-                    birth_date,
-                    sex,
-                    birth_insee: insee,
-                    birth_place: place,
-                    birth_country: country,
-                });
-            }
+                birth_insee: insee,
+                birth_place: place,
+                birth_country: country,
+            });
         }
-        if !problems.is_empty() {
-            return Err(ExportError::Refused(problems));
-        }
-        let batch_id = uuid::Uuid::now_v7().to_string();
-        let stamp = Paris.from_utc_datetime(&now).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
-        let emitter = emitter.unwrap_or_default();
-        let bytes = render(&batch_id, &stamp, &emitter, &groups);
-        let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let holders: usize = groups.iter().map(|g| g.4.len()).sum();
-        let temporary = write_temporary(out, &bytes)?;
-        let recorded = record_batch(conn, &batch_id, now, from, to, &sha256, &groups);
-        if let Err(error) = recorded {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(error);
-        }
-        if let Err(error) = commit_file(&temporary, out) {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(error);
-        }
-        Ok(AccrochageExport { batch_id, file: out.display().to_string(), holders, sha256, warnings })
-    })
+    }
+    if !problems.is_empty() {
+        return Err(ExportError::Refused(problems));
+    }
+    let batch_id = uuid::Uuid::now_v7().to_string();
+    let stamp = Paris.from_utc_datetime(&now).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let emitter = emitter.unwrap_or_default();
+    let bytes = render(&batch_id, &stamp, action, &emitter, &groups);
+    let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let holders: usize = groups.iter().map(|g| g.4.len()).sum();
+    let temporary = write_temporary(out, &bytes)?;
+    let recorded = record_batch(conn, &batch_id, action, now, (from, to), &sha256, &groups);
+    if let Err(error) = recorded {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    if let Err(error) = commit_file(&temporary, out) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
+    Ok(AccrochageExport { batch_id, action, file: out.display().to_string(), holders, sha256, warnings })
 }
 
 fn record_batch(
     conn: &mut DbConn,
     batch_id: &str,
+    action: FluxAction,
     now: NaiveDateTime,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     sha256: &str,
     groups: &[(String, String, String, String, Vec<Holder>)],
 ) -> Result<(), ExportError> {
@@ -289,6 +373,7 @@ fn record_batch(
     diesel::insert_into(accrochage_batches::table)
         .values((
             accrochage_batches::id.eq(batch_id),
+            accrochage_batches::action.eq(action.as_str()),
             accrochage_batches::generated_at.eq(now),
             accrochage_batches::period_from.eq(from),
             accrochage_batches::period_to.eq(to),
@@ -326,6 +411,7 @@ fn record_batch(
 fn render(
     batch_id: &str,
     stamp: &str,
+    action: FluxAction,
     emitter: &str,
     groups: &[(String, String, String, String, Vec<Holder>)],
 ) -> Vec<u8> {
@@ -333,7 +419,7 @@ fn render(
     xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
     xml.leaf("cpf:idFlux", batch_id);
     xml.leaf("cpf:horodatage", stamp);
-    xml.leaf("cpf:action", "CREATION");
+    xml.leaf("cpf:action", action.as_str());
     xml.open("cpf:emetteur");
     xml.leaf("cpf:idClient", emitter);
     xml.open("cpf:certificateurs");

@@ -1,0 +1,1 @@
+ALTER TABLE accrochage_batches DROP COLUMN action;
