@@ -952,5 +952,35 @@ pub fn verify_ledger(conn: &mut DbConn, only: Option<&TrainingSessionId>) -> Res
     Ok(report)
 }
 
+/// The latest `trainee_status` entry of every trainee on one half-day, in one query: what a whole
+/// sheet compares its lines with (one round trip instead of one per trainee).
+fn latest_status_entries(
+    conn: &mut DbConn,
+    half_day: &HalfDayId,
+) -> Result<std::collections::HashMap<UserId, LatestEntry>, DbError> {
+    let rows: Vec<HalfDayStatusRow> = attendance_entries::table
+        .filter(attendance_entries::half_day_id.eq(half_day))
+        .filter(attendance_entries::kind.eq("trainee_status"))
+        .order(attendance_entries::seq.asc())
+        .select((
+            attendance_entries::subject_id,
+            attendance_entries::id,
+            attendance_entries::status,
+            attendance_entries::late_minutes,
+            attendance_entries::left_early_minutes,
+            attendance_entries::reason,
+        ))
+        .load(conn)?;
+    // In chain order, so the last entry of each trainee wins.
+    Ok(rows
+        .into_iter()
+        .map(|(subject, id, status, late_minutes, left_early_minutes, reason)| {
+            (subject, LatestEntry { id, status, late_minutes, left_early_minutes, reason })
+        })
+        .collect())
+}
+
 /// Id, status, late and left-early minutes and reason of a ledger entry.
 type LatestEntryRow = (AttendanceEntryId, Option<String>, i32, i32, Option<String>);
+/// The same with the trainee it is about.
+type HalfDayStatusRow = (UserId, AttendanceEntryId, Option<String>, i32, i32, Option<String>);

@@ -13,7 +13,8 @@ use super::sheets::confirmed_trainees;
 use super::signature::DrawnSignature;
 use super::{
     AttendanceError, AttendanceStatus, CleanStatus, LedgerPosition, SignatureMethod, StatusEntry, clean_status,
-    clean_text, is_confirmed_trainee, latest_status_entry, load_half_day, lock_cursor, push_status,
+    clean_text, is_confirmed_trainee, latest_status_entries, latest_status_entry, load_half_day, lock_cursor,
+    push_status,
 };
 use crate::access::Caller;
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
@@ -167,10 +168,11 @@ pub fn record_sheet(
             }
             resolved.push((trainee, line, clean));
         }
+        let mut latest = latest_status_entries(conn, half_day)?;
         let mut entries = Vec::new();
         let mut unchanged = 0;
         for (trainee, _, clean) in resolved {
-            let previous = latest_status_entry(conn, half_day, &trainee)?;
+            let previous = latest.remove(&trainee);
             if previous.as_ref().is_some_and(|p| clean.same_as(p)) {
                 unchanged += 1;
                 continue;
