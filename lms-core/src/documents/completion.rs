@@ -183,21 +183,8 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
         &format!("Total suivi : {} sur {}", hours_fr(doc.attended_minutes), hours_fr(doc.elapsed_minutes)),
     );
 
-    let organisation = doc.organisation.clone();
     let footer = format!("Certificat de réalisation — {} — session {}", doc.trainee_name, doc.session_reference);
-    flow.render(&mut pdf, |page, number, count| {
-        let right = page.width() - 56.0;
-        let mut y = 50.0;
-        for (i, line) in organisation.iter().enumerate() {
-            let style = if i == 0 { TextStyle::strong(10.0) } else { TextStyle::muted(7.5) };
-            page.text(56.0, y, &style, line);
-            y += if i == 0 { 12.0 } else { 10.0 };
-        }
-        page.line((56.0, 96.0), (right, 96.0), 0.8, Colour::ACCENT);
-        let bottom = page.height() - 36.0;
-        page.text(56.0, bottom, &TextStyle::muted(7.0), &footer);
-        page.right_aligned(right, bottom, &TextStyle::muted(7.0), &format!("page {number}/{count}"));
-    });
+    flow.render_with_letterhead(&mut pdf, &doc.organisation, &footer);
     pdf.finish()
 }
 

@@ -166,6 +166,25 @@ impl Flow {
         self.pages.len()
     }
 
+    /// Renders the pages with the organisation's letterhead at the top (its name, then its
+    /// identity lines) and `footer` with "page n/N" at the bottom: the frame every document a
+    /// trainee receives shares.
+    pub fn render_with_letterhead(self, pdf: &mut PdfBuilder, organisation: &[String], footer: &str) {
+        self.render(pdf, |page, number, count| {
+            let right = page.width() - 56.0;
+            let mut y = 50.0;
+            for (i, line) in organisation.iter().enumerate() {
+                let style = if i == 0 { TextStyle::strong(10.0) } else { TextStyle::muted(7.5) };
+                page.text(56.0, y, &style, line);
+                y += if i == 0 { 12.0 } else { 10.0 };
+            }
+            page.line((56.0, 96.0), (right, 96.0), 0.8, Colour::ACCENT);
+            let bottom = page.height() - 36.0;
+            page.text(56.0, bottom, &TextStyle::muted(7.0), footer);
+            page.right_aligned(right, bottom, &TextStyle::muted(7.0), &format!("page {number}/{count}"));
+        });
+    }
+
     /// Draws every page into `pdf`; `decorate(page, number, count)` adds headers and footers.
     pub fn render(self, pdf: &mut PdfBuilder, mut decorate: impl FnMut(&mut PageCanvas<'_>, usize, usize)) {
         let count = self.pages.len();
