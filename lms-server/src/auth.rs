@@ -7,7 +7,7 @@
 //! (`Sec-Fetch-Site`/`Origin`, [`same_origin_only`]), and every form carries a synchronizer token —
 //! the login session's token once logged in, a double-submit cookie before that.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -133,12 +133,20 @@ pub fn urlencode(raw: &str) -> String {
         .collect()
 }
 
-/// A `next=` target is followed only if it is a local path (no open redirect).
+/// A `next=` target is followed only if it is a path of this site: it starts with one `/`, and
+/// holds only visible ASCII without a backslash (browsers drop tabs and line breaks and read `\`
+/// as `/`, so `/\t/evil.example` or `/\\evil.example` would leave the site); anything else goes
+/// to `/me`. What passes is also a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
+    let local = |path: &str| {
+        path.len() < 300
+            && path.starts_with('/')
+            && !path.starts_with("//")
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+            && path.parse::<axum::http::uri::PathAndQuery>().is_ok()
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && path.len() < 300 => {
-            path.to_owned()
-        }
+        Some(path) if local(path) => path.to_owned(),
         _ => "/me".to_owned(),
     }
 }
@@ -157,18 +165,78 @@ pub async fn check_credentials(
     state.db(move |conn| access::finish_login(conn, &attempt, verified, lms_core::db::now())).await
 }
 
-/// The client's address and browser, for the limiter and the login-session record.
+/// The client's address and browser, for the limiters and the login-session record. The address
+/// is the socket's, unless it belongs to a trusted reverse proxy (`LMS_TRUSTED_PROXIES`): then
+/// the forwarding headers are read from the right, and the first address that is not a trusted
+/// proxy is the client (entries further left could have been written by the client itself).
 #[derive(Debug, Clone)]
 pub struct Client(pub ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        let ip = peer.map(|peer| client_address(peer, &parts.headers, state.trusted_proxies()).to_string());
         let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         Ok(Client(ClientInfo { ip, user_agent }))
     }
+}
+
+/// The real client behind `peer` (see [`Client`]).
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarding_chain(headers).into_iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            // An entry that is no address: nothing left of it can be believed.
+            None => return client,
+        }
+    }
+    client
+}
+
+/// The addresses a request went through, client first: from `Forwarded` (RFC 7239) if present,
+/// else from `X-Forwarded-For`.
+fn forwarding_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let values = |name: header::HeaderName| -> Vec<String> {
+        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect()
+    };
+    let forwarded = values(header::FORWARDED);
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .flat_map(|line| line.split(','))
+            .map(|element| {
+                element
+                    .split(';')
+                    .filter_map(|pair| pair.trim().split_once('='))
+                    .find(|(key, _)| key.eq_ignore_ascii_case("for"))
+                    .and_then(|(_, value)| parse_node(value.trim().trim_matches('"')))
+            })
+            .collect();
+    }
+    values(header::HeaderName::from_static("x-forwarded-for"))
+        .iter()
+        .flat_map(|line| line.split(','))
+        .map(|item| parse_node(item.trim()))
+        .collect()
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_node(raw: &str) -> Option<IpAddr> {
+    if let Ok(ip) = raw.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = raw.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    raw.strip_prefix('[').and_then(|rest| rest.split_once(']')).and_then(|(ip, _)| ip.parse().ok())
 }
 
 /// The login-session cookie (HttpOnly, SameSite=Lax; Secure when served over TLS).
@@ -235,10 +303,11 @@ pub fn check_form_token(caller: &Caller, submitted: &str) -> Result<(), CsrfMism
     }
 }
 
-/// Checks an anonymous form's token against its cookie.
+/// Checks an anonymous form's token against its cookie; both must be a token this server could
+/// have made (an empty cookie and an empty field are not a matching pair).
 pub fn check_anonymous_form_token(jar: &CookieJar, submitted: &str) -> Result<(), CsrfMismatch> {
     match jar.get(CSRF_COOKIE) {
-        Some(cookie) if access::secrets_match(cookie.value(), submitted) => Ok(()),
+        Some(cookie) if cookie.value().len() == 43 && access::secrets_match(cookie.value(), submitted) => Ok(()),
         _ => Err(CsrfMismatch),
     }
 }
@@ -276,13 +345,54 @@ pub async fn same_origin_only(State(_state): State<AppState>, request: Request, 
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let Ok(value) = value.parse() {
+                map.append(*name, value);
+            }
+        }
+        map
+    }
+
+    #[test]
+    fn forwarding_headers_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = ["10.0.0.0/8", "::1/128"].iter().filter_map(|n| n.parse().ok()).collect();
+        let ip = |raw: &str| raw.parse::<IpAddr>().unwrap_or(IpAddr::from([0; 4]));
+        let xff = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.7")]);
+        // From an untrusted peer the header is ignored.
+        assert_eq!(client_address(ip("198.51.100.1"), &xff, &trusted), ip("198.51.100.1"));
+        // Through two trusted proxies, the client is the first untrusted address from the right.
+        assert_eq!(client_address(ip("10.0.0.1"), &xff, &trusted), ip("203.0.113.9"));
+        // What the client wrote itself, left of the real client, is not believed.
+        let spoofed = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9")]);
+        assert_eq!(client_address(ip("10.0.0.1"), &spoofed, &trusted), ip("203.0.113.9"));
+        let forwarded = headers(&[("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https, for=10.0.0.3")]);
+        assert_eq!(client_address(ip("::1"), &forwarded, &trusted), ip("2001:db8:cafe::17"));
+        let garbage = headers(&[("x-forwarded-for", "203.0.113.9, n'importe quoi")]);
+        assert_eq!(client_address(ip("10.0.0.1"), &garbage, &trusted), ip("10.0.0.1"));
+        assert_eq!(client_address(ip("10.0.0.1"), &HeaderMap::new(), &trusted), ip("10.0.0.1"));
+    }
+
     #[test]
     fn next_targets_stay_on_this_site() {
         assert_eq!(safe_next(Some("/sessions/x")), "/sessions/x");
-        for evil in ["//evil.example", "https://evil.example", "/\\evil", "javascript:alert(1)"] {
+        for evil in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}x",
+            "/caf\u{e9}",
+            "\t//evil.example",
+        ] {
             assert_eq!(safe_next(Some(evil)), "/me", "{evil}");
         }
         assert_eq!(safe_next(None), "/me");
+        assert_eq!(safe_next(Some("/sessions/x?tab=1&y=%C3%A9")), "/sessions/x?tab=1&y=%C3%A9");
         assert_eq!(urlencode("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
     }
 }

@@ -43,6 +43,19 @@ pub struct Config {
     /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
     /// `LMS_TRAVEL_FIXED_MIN` (2); see geodata.md §3.2.
     pub travel: TravelModel,
+    /// `LMS_TRUSTED_PROXIES`: comma-separated addresses or CIDRs of reverse proxies whose
+    /// `X-Forwarded-For` / `Forwarded` header names the real client (for the limiters and the
+    /// login-session record); default none: the socket's address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LMS_HSTS_MAX_AGE` (seconds): sends `Strict-Transport-Security` when set above 0 (only
+    /// behind TLS); default unset.
+    pub hsts_max_age: Option<u64>,
+    /// `LMS_HEADER_TIMEOUT_SECS`: a connection that has not sent a whole request head within this
+    /// time (first request or next one on a kept-alive connection) is closed; default 10.
+    pub header_timeout: std::time::Duration,
+    /// `LMS_MAX_CONNECTIONS`: connections served at once; further ones wait in the listen queue
+    /// until one closes; default 1024.
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -80,6 +93,31 @@ impl Config {
             Some(other) => return Err(format!("LMS_SECURE_COOKIES invalide « {other} » (true ou false)")),
         };
         let travel = travel_model_from(&var)?;
+        let trusted_proxies = match var("LMS_TRUSTED_PROXIES") {
+            Some(raw) => parse_trusted_proxies(&raw)?,
+            None => Vec::new(),
+        };
+        let positive = |name: &str, default: u64, max: u64| -> Result<u64, String> {
+            match var(name) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or(format!("{name} invalide « {raw} » (un entier de 1 à {max})")),
+            }
+        };
+        let hsts_max_age = match var("LMS_HSTS_MAX_AGE") {
+            None => None,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(0) => None,
+                Ok(seconds) => Some(seconds),
+                Err(_) => return Err(format!("LMS_HSTS_MAX_AGE invalide « {raw} » (secondes, 0 pour désactiver)")),
+            },
+        };
+        let header_timeout = std::time::Duration::from_secs(positive("LMS_HEADER_TIMEOUT_SECS", 10, 300)?);
+        let max_connections = usize::try_from(positive("LMS_MAX_CONNECTIONS", 1024, 100_000)?).unwrap_or(1024);
         let public_url = var("LMS_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(format!("LMS_PUBLIC_URL invalide « {public_url} » (http:// ou https://)"));
@@ -97,6 +135,10 @@ impl Config {
             startup_data,
             pool_size,
             travel,
+            trusted_proxies,
+            hsts_max_age,
+            header_timeout,
+            max_connections,
         })
     }
 
@@ -115,8 +157,26 @@ impl Config {
             smtp_url: None,
             mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
             travel: TravelModel::default(),
+            trusted_proxies: Vec::new(),
+            hsts_max_age: None,
+            header_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
         }
     }
+}
+
+/// `LMS_TRUSTED_PROXIES`: addresses (`10.0.0.5`, `::1`) or networks (`10.0.0.0/8`), comma- or
+/// space-separated.
+fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>().or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from)).map_err(
+                |_| format!("LMS_TRUSTED_PROXIES invalide : « {item} » n'est ni une adresse ni un réseau CIDR"),
+            )
+        })
+        .collect()
 }
 
 /// The travel model from `LMS_TRAVEL_*`, each constant defaulting on its own; a decimal comma is
@@ -140,6 +200,16 @@ fn travel_model_from(var: &dyn Fn(&str) -> Option<String>) -> Result<TravelModel
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let Ok(parsed) = parse_trusted_proxies("10.0.0.0/8, 127.0.0.1 ::1") else { panic!("a valid list refused") };
+        assert_eq!(parsed.len(), 3);
+        assert!(parsed[0].contains(&std::net::IpAddr::from([10, 1, 2, 3])));
+        assert_eq!(parsed[1].prefix_len(), 32);
+        assert!(parse_trusted_proxies("10.0.0.0/33").is_err());
+        assert!(parse_trusted_proxies("proxy.example").is_err());
+    }
 
     #[test]
     fn the_travel_model_reads_its_three_variables() {

@@ -13,11 +13,9 @@ mod pages;
 mod state;
 mod templates;
 
-use std::net::SocketAddr;
-
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -57,9 +55,19 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin_only))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        // Outside the limit, so that its bare 413 is answered like every other refusal (and then
-        // gets the security headers below).
-        .layer(axum::middleware::from_fn_with_state(state, pages::explain_payload_too_large));
+        // Outside the limit, so that its bare 413 — and the plain-text refusals of axum's
+        // extractors — are answered like every other refusal (JSON for the API, a French page
+        // elsewhere), and then get the headers below.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::explain_refusals));
+    if let Some(max_age) = state.hsts_max_age()
+        && let Ok(value) = HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains"))
+    {
+        router = router.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value));
+    }
+    // Pages name the logged-in person and API answers carry personal data: nothing is kept by
+    // browsers or shared caches unless a route says otherwise (the stylesheet does).
+    router = router
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
@@ -104,12 +112,78 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("impossible d'écouter sur {}", config.bind))?;
     let address = listener.local_addr().context("adresse d'écoute inconnue")?;
     tracing::info!(%address, database = %config.database.redacted(), "lms-server prêt");
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("le serveur s'est arrêté sur une erreur")?;
+    serve_on(listener, &config, state, shutdown_signal()).await;
     tracing::info!("lms-server arrêté proprement");
     Ok(())
+}
+
+/// How long requests in flight may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves `listener` until `shutdown` completes. Each connection must send a whole request head
+/// within `config.header_timeout` (the first one and each next one on a kept-alive connection),
+/// so a client trickling bytes cannot hold a connection; at most `config.max_connections` are
+/// served at once, the others wait in the listen queue.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: &Config,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let router = app(state);
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(config.header_timeout);
+    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(config.header_timeout));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = std::sync::Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(%error, "connexion refusée");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connexion terminée sur une erreur");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("signal d'arrêt reçu : fin des requêtes en cours");
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("arrêt : des connexions n'ont pas fini à temps"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -131,5 +205,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("signal d'arrêt reçu : fin des requêtes en cours");
 }

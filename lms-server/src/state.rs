@@ -33,6 +33,8 @@ struct Inner {
     public_url: String,
     mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    hsts_max_age: Option<u64>,
 }
 
 impl AppState {
@@ -82,6 +84,8 @@ impl AppState {
                 public_url: config.public_url.clone(),
                 mailer,
                 travel: config.travel,
+                trusted_proxies: config.trusted_proxies.clone(),
+                hsts_max_age: config.hsts_max_age,
             }),
         })
     }
@@ -166,6 +170,16 @@ impl AppState {
     /// The travel-time model configured for this instance (`LMS_TRAVEL_*`).
     pub fn travel_model(&self) -> TravelModel {
         self.inner.travel
+    }
+
+    /// Reverse proxies whose forwarding headers are believed (`LMS_TRUSTED_PROXIES`).
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.inner.trusted_proxies
+    }
+
+    /// `Strict-Transport-Security` max-age, when enabled (`LMS_HSTS_MAX_AGE`).
+    pub fn hsts_max_age(&self) -> Option<u64> {
+        self.inner.hsts_max_age
     }
 
     /// `sqlite` or `postgresql`.

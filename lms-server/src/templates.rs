@@ -10,6 +10,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
     ("password.html", include_str!("../templates/password.html")),
+    ("security.html", include_str!("../templates/security.html")),
     ("me.html", include_str!("../templates/me.html")),
     ("course.html", include_str!("../templates/course.html")),
     ("course_details.html", include_str!("../templates/course_details.html")),

@@ -38,6 +38,7 @@ const ITS_TRAINER: &[Actor] = &[Trainer];
 const ITS_READERS: &[Actor] = &[Trainer, Admin];
 const ANY_TRAINER_OR_ADMIN: &[Actor] = &[Trainer, OtherTrainer, Admin];
 const THE_TRAINEE_AND_READERS: &[Actor] = &[Trainee, Trainer, Admin];
+const NOBODY: &[Actor] = &[];
 
 /// (method, path, who may) — everyone else must be refused (401, 403, 404, or sent to /login).
 const RULES: &[(&str, &str, &[Actor])] = &[
@@ -51,6 +52,11 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/logout", LOGGED_IN),
     ("GET", "/me", LOGGED_IN),
     ("GET", "/me/password", LOGGED_IN),
+    ("GET", "/me/securite", LOGGED_IN),
+    // The matrix's id is nobody's login session or token: everyone is refused (404); ending
+    // one's own is tested in `attack`.
+    ("POST", "/me/securite/connexions/{id}/fermer", NOBODY),
+    ("POST", "/me/securite/jetons/{id}/revoquer", NOBODY),
     ("POST", "/me/password", LOGGED_IN),
     ("GET", "/me/convocations/{id}", THE_TRAINEE),
     ("GET", "/courses/{code}", EVERYONE),

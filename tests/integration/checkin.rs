@@ -171,10 +171,12 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
     let later = now + Duration::seconds(CODE_VALIDITY_SECONDS + 1);
     assert!(matches!(refused(&mut conn, &lea, &issued.code, later), AttendanceError::ExpiredCheckinCode));
     let outsider = caller(&mut conn, OUTSIDER);
-    assert!(matches!(refused(&mut conn, &outsider, &issued.code, now), AttendanceError::NotATrainee));
+    // Someone outside the session learns nothing about a code, not even that it is valid.
+    assert!(matches!(refused(&mut conn, &outsider, &issued.code, now), AttendanceError::UnknownCheckinCode));
+    assert!(matches!(refused(&mut conn, &outsider, &issued.code, later), AttendanceError::UnknownCheckinCode));
     // A trainee of another session cannot use this session's code either.
     let other = caller(&mut conn, "nadia.haddad@example.org");
-    assert!(matches!(refused(&mut conn, &other, &issued.code, now), AttendanceError::NotATrainee));
+    assert!(matches!(refused(&mut conn, &other, &issued.code, now), AttendanceError::UnknownCheckinCode));
     assert_eq!(entry_count(&mut conn), before);
 
     // Codes are issued only by a trainer of the session, only while the half-day is under way.

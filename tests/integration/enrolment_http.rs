@@ -32,7 +32,7 @@ async fn two_hundred_concurrent_http_clients_respect_capacity_and_waitlist_order
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(created.status(), StatusCode::CREATED);
+            assert_eq!(created.status(), StatusCode::ACCEPTED);
             let token: Value = client
                 .post(format!("{base}/auth/token"))
                 .json(&serde_json::json!({"email": email, "password": PASSWORD}))

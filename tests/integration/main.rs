@@ -4,6 +4,7 @@
 
 mod accounts;
 mod assess_import;
+mod attack;
 mod attendance;
 mod attendance_support;
 mod authorization;

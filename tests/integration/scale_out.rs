@@ -80,7 +80,7 @@ async fn sign_up_and_token(client: &reqwest::Client, sign_up_on: &str, token_fro
         .send()
         .await
         .expect("sign up");
-    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.status(), StatusCode::ACCEPTED);
     let token: Value = client
         .post(format!("{token_from}/api/v1/auth/token"))
         .json(&serde_json::json!({"email": email, "password": PASSWORD}))

@@ -369,14 +369,20 @@ pub async fn browser_login(app: &axum::Router, email: &str, password: &str) -> S
 
 /// A real server on 127.0.0.1 (random port) in this process, for concurrency tests.
 pub async fn spawn_server(db: &TestDb) -> std::net::SocketAddr {
+    spawn_server_with(db, |_| {}).await
+}
+
+/// [`spawn_server`] with its configuration adjusted first (trusted proxies, timeouts, limits),
+/// served by the same connection loop as `lms-server`.
+pub async fn spawn_server_with(db: &TestDb, adjust: impl FnOnce(&mut lms_server::Config)) -> std::net::SocketAddr {
     let mut config = lms_server::Config::for_tests(db.url.clone());
     config.pool_size = Some(12);
+    adjust(&mut config);
     let state = lms_server::AppState::open(&config).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
-        let app = lms_server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let _ = axum::serve(listener, app).await;
+        lms_server::serve_on(listener, &config, state, std::future::pending()).await;
     });
     address
 }

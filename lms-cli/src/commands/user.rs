@@ -4,6 +4,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use lms_core::access::accounts;
 use lms_core::people::{self, NewUser, Role};
 
 use crate::{Context, Failure, output};
@@ -42,7 +43,37 @@ pub enum UserCommand {
         #[arg(long, value_parser = ["trainee", "trainer", "admin"])]
         role: String,
     },
-    /// Remplace le mot de passe d'un compte (lu sur l'entrée standard).
+    /// Retire un rôle à un compte (effet immédiat sur ses connexions et jetons).
+    RemoveRole {
+        /// Adresse e-mail du compte.
+        #[arg(long)]
+        email: String,
+        /// Rôle à retirer.
+        #[arg(long, value_parser = ["trainee", "trainer", "admin"])]
+        role: String,
+    },
+    /// Désactive un compte : plus de connexion possible ; ses connexions et jetons sont fermés.
+    /// Ses inscriptions, émargements et certificats sont conservés.
+    Deactivate {
+        /// Adresse e-mail du compte.
+        #[arg(long)]
+        email: String,
+    },
+    /// Réactive un compte désactivé (il se reconnecte avec son mot de passe).
+    Reactivate {
+        /// Adresse e-mail du compte.
+        #[arg(long)]
+        email: String,
+    },
+    /// Révoque tous les jetons d'API du compte et ferme toutes ses connexions (son mot de passe
+    /// reste valable).
+    RevokeTokens {
+        /// Adresse e-mail du compte.
+        #[arg(long)]
+        email: String,
+    },
+    /// Remplace le mot de passe d'un compte (lu sur l'entrée standard) ; toutes ses connexions et
+    /// tous ses jetons d'API sont fermés.
     SetPassword {
         /// Adresse e-mail du compte.
         #[arg(long)]
@@ -78,6 +109,10 @@ fn render(context: &Context, users: &[people::UserView]) -> Result<ExitCode, Fai
     output::listing(context, users, &["e-mail", "nom", "rôles", "état"], rows)
 }
 
+fn ended_summary(ended: &accounts::AccessEnded) -> String {
+    format!("{} connexion(s) fermée(s), {} jeton(s) d'API révoqué(s).", ended.login_sessions, ended.api_tokens)
+}
+
 /// Runs a user command.
 pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure> {
     match command {
@@ -107,11 +142,45 @@ pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure>
         UserCommand::SetPassword { email, .. } => {
             let password = read_password()?;
             let mut conn = context.connect()?;
-            people::set_password(&mut conn, &email, &password)?;
+            let ended = accounts::set_password_and_end_logins(&mut conn, &email, &password, lms_core::db::now())?;
             if context.json {
-                return output::json(&serde_json::json!({ "email": email, "password_changed": true }));
+                return output::json(&serde_json::json!({
+                    "email": ended.email,
+                    "password_changed": true,
+                    "login_sessions_ended": ended.login_sessions,
+                    "api_tokens_revoked": ended.api_tokens,
+                }));
             }
-            println!("Mot de passe modifié.");
+            println!("Mot de passe modifié. {}", ended_summary(&ended));
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::RemoveRole { email, role } => {
+            let role = Role::parse(&role)?;
+            let mut conn = context.connect()?;
+            let user = accounts::remove_role(&mut conn, &email, role)?;
+            render(context, std::slice::from_ref(&user))
+        }
+        UserCommand::Deactivate { email } => {
+            let mut conn = context.connect()?;
+            let ended = accounts::deactivate(&mut conn, &email, lms_core::db::now())?;
+            if context.json {
+                return output::json(&ended);
+            }
+            println!("Compte {} désactivé. {}", ended.email, ended_summary(&ended));
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Reactivate { email } => {
+            let mut conn = context.connect()?;
+            let user = accounts::reactivate(&mut conn, &email, lms_core::db::now())?;
+            render(context, std::slice::from_ref(&user))
+        }
+        UserCommand::RevokeTokens { email } => {
+            let mut conn = context.connect()?;
+            let ended = accounts::revoke_all_logins(&mut conn, &email, lms_core::db::now())?;
+            if context.json {
+                return output::json(&ended);
+            }
+            println!("{}", ended_summary(&ended));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -13,15 +13,26 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::ids::{ApiTokenId, LoginSessionId, UserId};
-use crate::db::schema::{api_tokens, login_attempts, login_sessions, users};
+use crate::db::schema::{api_tokens, login_sessions, users};
 use crate::db::{self, DbConn, DbError};
 use crate::people::{self, PeopleError, UserView};
 use crate::{Classify, ErrorKind};
 
+pub mod accounts;
+pub mod limiter;
+
+use limiter::{Limit, Locked};
+
 /// How long a browser login lasts without activity.
 pub const LOGIN_SESSION_DAYS: i64 = 14;
-/// Failed attempts allowed per account within the window before it is locked.
+/// Failed attempts allowed for one account from one client address within the window before
+/// that pair is locked (the account stays open from other addresses).
 pub const MAX_FAILURES_PER_ACCOUNT: i32 = 5;
+/// Failed attempts allowed for one account from all addresses together within
+/// [`BACKSTOP_WINDOW_MINUTES`] before the account is locked everywhere.
+pub const MAX_FAILURES_PER_ACCOUNT_ANYWHERE: i32 = 50;
+/// Window of the account-wide backstop, and how long its lock lasts.
+pub const BACKSTOP_WINDOW_MINUTES: i64 = 60;
 /// Failed attempts allowed per client address within the window.
 pub const MAX_FAILURES_PER_ADDRESS: i32 = 20;
 /// Window over which failures are counted, and how long a lock lasts.
@@ -39,6 +50,9 @@ pub enum AccessError {
         /// Minutes until the lock ends.
         minutes: i64,
     },
+    /// No such login session or token among the caller's own.
+    #[error("connexion ou jeton introuvable (peut-être déjà fermé)")]
+    UnknownLogin,
     /// The current password given to change it is wrong.
     #[error("mot de passe actuel incorrect")]
     WrongCurrentPassword,
@@ -56,6 +70,7 @@ impl Classify for AccessError {
             AccessError::InvalidCredentials => ErrorKind::Unauthenticated,
             AccessError::TooManyAttempts { .. } => ErrorKind::RateLimited,
             AccessError::WrongCurrentPassword => ErrorKind::Invalid,
+            AccessError::UnknownLogin => ErrorKind::NotFound,
             AccessError::People(e) => e.kind(),
             AccessError::Db(e) => e.kind(),
         }
@@ -65,6 +80,7 @@ impl Classify for AccessError {
             AccessError::InvalidCredentials => "invalid_credentials",
             AccessError::TooManyAttempts { .. } => "too_many_attempts",
             AccessError::WrongCurrentPassword => "wrong_current_password",
+            AccessError::UnknownLogin => "unknown_login",
             AccessError::People(e) => e.code(),
             AccessError::Db(e) => e.code(),
         }
@@ -126,73 +142,28 @@ pub fn secrets_match(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Limiter keys for an attempt: the account and the client address (IPv6 by /64).
-fn attempt_keys(email: &str, client: &ClientInfo) -> Vec<(String, i32)> {
-    // Control characters dropped: no address has them (see `normalize_email`), and PostgreSQL
-    // cannot store NUL — a login typed with one must be a plain failure, not a server error.
+/// The counters a login attempt is charged to: this account from this address (the lock people
+/// meet), this address whatever the account (password spraying), and this account from anywhere
+/// (a slower backstop against an attacker with many addresses).
+fn login_limits(email: &str, client: &ClientInfo) -> Vec<Limit> {
     let account: String = email.trim().to_lowercase().chars().filter(|c| !c.is_control()).take(254).collect();
-    let mut keys = vec![(format!("account:{account}"), MAX_FAILURES_PER_ACCOUNT)];
-    if let Some(ip) = &client.ip {
-        let prefix = if ip.contains(':') { ip.split(':').take(4).collect::<Vec<_>>().join(":") } else { ip.clone() };
-        keys.push((format!("address:{prefix}"), MAX_FAILURES_PER_ADDRESS));
-    }
-    keys
+    let address = client.ip.as_deref().map(limiter::address_key).unwrap_or_else(|| "-".into());
+    vec![
+        Limit::new(
+            format!("login:account+address:{account}|{address}"),
+            MAX_FAILURES_PER_ACCOUNT,
+            FAILURE_WINDOW_MINUTES,
+        ),
+        Limit::new(format!("login:address:{address}"), MAX_FAILURES_PER_ADDRESS, FAILURE_WINDOW_MINUTES),
+        Limit::new(format!("login:account:{account}"), MAX_FAILURES_PER_ACCOUNT_ANYWHERE, BACKSTOP_WINDOW_MINUTES),
+    ]
 }
 
-fn locked_minutes(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime) -> Result<Option<i64>, DbError> {
-    let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-    let locks: Vec<Option<NaiveDateTime>> = login_attempts::table
-        .filter(login_attempts::attempt_key.eq_any(names))
-        .select(login_attempts::locked_until)
-        .load(conn)?;
-    Ok(locks
-        .into_iter()
-        .flatten()
-        .filter(|until| *until > now)
-        .map(|until| ((until - now).num_seconds() + 59) / 60)
-        .max())
-}
-
-fn record_failure(conn: &mut DbConn, keys: &[(String, i32)], now: NaiveDateTime) -> Result<(), DbError> {
-    let window = Duration::minutes(FAILURE_WINDOW_MINUTES);
-    for (key, limit) in keys {
-        let row: Option<(NaiveDateTime, i32)> = login_attempts::table
-            .find(key)
-            .select((login_attempts::window_start, login_attempts::failures))
-            .first(conn)
-            .optional()?;
-        let (window_start, failures) = match row {
-            Some((start, failures)) if now - start < window => (start, failures + 1),
-            _ => (now, 1),
-        };
-        let locked_until = (failures >= *limit).then_some(now + window);
-        if row.is_some() {
-            diesel::update(login_attempts::table.find(key))
-                .set((
-                    login_attempts::window_start.eq(window_start),
-                    login_attempts::failures.eq(failures),
-                    login_attempts::locked_until.eq(locked_until),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(login_attempts::table)
-                .values((
-                    login_attempts::attempt_key.eq(key),
-                    login_attempts::window_start.eq(window_start),
-                    login_attempts::failures.eq(failures),
-                    login_attempts::locked_until.eq(locked_until),
-                ))
-                .execute(conn)?;
-        }
-    }
-    Ok(())
-}
-
-/// A login attempt in progress: the limiter said yes and the stored hash is loaded. Checking the
-/// password ([`LoginAttempt::verify`]) is CPU work that needs no database connection.
+/// A login attempt in progress: the limiter has counted it and the stored hash is loaded.
+/// Checking the password ([`LoginAttempt::verify`]) is CPU work that needs no database connection.
 #[derive(Debug, Clone)]
 pub struct LoginAttempt {
-    keys: Vec<(String, i32)>,
+    limits: Vec<Limit>,
     credentials: people::StoredCredentials,
 }
 
@@ -203,44 +174,38 @@ impl LoginAttempt {
     }
 }
 
-/// First step of a login: refused while the account or the client address is locked.
+/// First step of a login: the attempt is counted *before* the password is checked, so that many
+/// simultaneous guesses cannot all be checked; refused while a counter is locked.
 pub fn begin_login(
     conn: &mut DbConn,
     email: &str,
     client: &ClientInfo,
     now: NaiveDateTime,
 ) -> Result<LoginAttempt, AccessError> {
-    let keys = attempt_keys(email, client);
-    if let Some(minutes) = locked_minutes(conn, &keys, now)? {
+    let limits = login_limits(email, client);
+    if let Err(Locked { minutes }) = limiter::reserve(conn, &limits, now)? {
         return Err(AccessError::TooManyAttempts { minutes });
     }
-    Ok(LoginAttempt { keys, credentials: people::stored_credentials(conn, email)? })
+    Ok(LoginAttempt { limits, credentials: people::stored_credentials(conn, email)? })
 }
 
-/// Last step of a login: a failure is counted; a success clears the account's counter (it is
-/// never slowed down) and gives the account.
+/// Last step of a login: a failure stays counted; a success clears this account's counter for
+/// this address (a success is never slowed down), gives back its share of the others, and gives
+/// the account.
 pub fn finish_login(
     conn: &mut DbConn,
     attempt: &LoginAttempt,
     verified: bool,
-    now: NaiveDateTime,
+    _now: NaiveDateTime,
 ) -> Result<UserView, AccessError> {
     match (verified, attempt.credentials.user_id()) {
         (true, Some(user)) => {
-            diesel::delete(login_attempts::table.find(&attempt.keys[0].0)).execute(conn).map_err(DbError::from)?;
+            let (pair, others) = attempt.limits.split_at(1);
+            let others: Vec<&Limit> = others.iter().collect();
+            db::write_transaction(conn, |conn| limiter::release(conn, &[&pair[0]], &others))?;
             Ok(people::find_user(conn, user)?)
         }
-        _ => {
-            // Two failures racing to create the same counter: the loser retries as an update.
-            let recorded = db::write_transaction(conn, |conn| record_failure(conn, &attempt.keys, now));
-            match recorded {
-                Err(e) if e.unique_violation().is_some() => {
-                    db::write_transaction(conn, |conn| record_failure(conn, &attempt.keys, now))?;
-                }
-                other => other?,
-            }
-            Err(AccessError::InvalidCredentials)
-        }
+        _ => Err(AccessError::InvalidCredentials),
     }
 }
 
@@ -306,6 +271,17 @@ fn active_user(conn: &mut DbConn, id: &UserId) -> Result<Option<UserView>, Acces
 }
 
 type LoginSessionRow = (LoginSessionId, UserId, String, NaiveDateTime, NaiveDateTime);
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct ApiTokenRow {
+    id: ApiTokenId,
+    user_id: UserId,
+    last_used_at: Option<NaiveDateTime>,
+    expires_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
 
 /// The caller behind a login-session cookie, if it is valid. Activity extends the session (at
 /// most one write per hour per session).
@@ -397,22 +373,31 @@ pub fn caller_from_api_token(
     if token.len() > 100 {
         return Ok(None);
     }
-    let row: Option<(UserId, Option<NaiveDateTime>, Option<NaiveDateTime>)> = api_tokens::table
+    let row: Option<ApiTokenRow> = api_tokens::table
         .filter(api_tokens::token_hash.eq(token_hash(token)))
-        .select((api_tokens::user_id, api_tokens::expires_at, api_tokens::revoked_at))
+        .select(ApiTokenRow::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    match row {
-        Some((user_id, expires_at, None)) if expires_at.is_none_or(|e| e > now) => {
-            Ok(active_user(conn, &user_id)?.map(|user| Caller { user, login_session: None, csrf_token: None }))
-        }
-        _ => Ok(None),
+    let Some(row) = row else { return Ok(None) };
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
     }
+    let Some(user) = active_user(conn, &row.user_id)? else {
+        return Ok(None);
+    };
+    // The owner's list of tokens shows when each was last used (to the hour: one write an hour).
+    if row.last_used_at.is_none_or(|last| now - last > Duration::hours(1)) {
+        diesel::update(api_tokens::table.find(&row.id))
+            .set(api_tokens::last_used_at.eq(Some(now)))
+            .execute(conn)
+            .map_err(DbError::from)?;
+    }
+    Ok(Some(Caller { user, login_session: None, csrf_token: None }))
 }
 
-/// Changes a password after checking the current one; every other login session of the account
-/// is closed, and the current one keeps working.
+/// Changes a password after checking the current one; every other login session and every API
+/// token of the account ends, and the current login session keeps working.
 pub fn change_password(
     conn: &mut DbConn,
     caller: &Caller,
@@ -423,14 +408,10 @@ pub fn change_password(
         return Err(AccessError::WrongCurrentPassword);
     }
     people::check_password_rules(new_password, &caller.user.email)?;
+    let hash = people::hash_password(new_password)?;
     db::write_transaction(conn, |conn| {
-        people::set_password(conn, &caller.user.email, new_password)?;
-        let mut others =
-            diesel::delete(login_sessions::table.filter(login_sessions::user_id.eq(&caller.user.id))).into_boxed();
-        if let Some(keep) = &caller.login_session {
-            others = others.filter(login_sessions::id.ne(keep.clone()));
-        }
-        others.execute(conn).map_err(DbError::from)?;
+        people::store_password_hash(conn, &caller.user.id, &hash)?;
+        accounts::end_logins(conn, &caller.user.id, caller.login_session.as_ref(), db::now())?;
         Ok(())
     })
 }
@@ -451,17 +432,24 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_clients_are_limited_by_prefix() {
-        let keys = attempt_keys("A@B.fr", &ClientInfo { ip: Some("2001:db8:1:2:3:4:5:6".into()), user_agent: None });
-        assert_eq!(keys[0].0, "account:a@b.fr");
-        assert_eq!(keys[1].0, "address:2001:db8:1:2");
+    fn logins_are_limited_by_account_and_address_by_address_and_by_account() {
+        let limits = login_limits("A@B.fr", &ClientInfo { ip: Some("2001:db8:1:2:3:4:5:6".into()), user_agent: None });
+        let keys: Vec<&str> = limits.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "login:account+address:a@b.fr|2001:db8:1:2::/64",
+                "login:address:2001:db8:1:2::/64",
+                "login:account:a@b.fr"
+            ]
+        );
     }
 
     #[test]
     fn attempt_keys_can_be_stored_whatever_was_typed() {
         // Regression (security corpus on PostgreSQL): a NUL in the e-mail made the failure
         // counter's key unstorable, and the login a 500.
-        let keys = attempt_keys("ava\0nt\u{1b}@b.fr", &ClientInfo::default());
-        assert_eq!(keys[0].0, "account:avant@b.fr");
+        let limits = login_limits("ava\0nt\u{1b}@b.fr", &ClientInfo::default());
+        assert_eq!(limits[2].key, "login:account:avant@b.fr");
     }
 }

@@ -24,6 +24,7 @@ use super::{
     AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, is_confirmed_trainee,
     latest_status_entry, load_half_day, lock_cursor, push_status, sha256_hex,
 };
+use crate::access::limiter::{self, Limit, Locked};
 use crate::access::{Caller, ClientInfo};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId};
 use crate::db::schema::{checkin_codes, half_days};
@@ -151,6 +152,29 @@ pub struct CheckinOutcome {
     pub evidence_sha256: String,
 }
 
+/// Wrong codes allowed per account within [`CHECKIN_WINDOW_MINUTES`].
+pub const MAX_WRONG_CODES_PER_ACCOUNT: i32 = 10;
+/// Wrong codes allowed per client address (a room of trainees shares one) within the window.
+pub const MAX_WRONG_CODES_PER_ADDRESS: i32 = 60;
+/// Window of the check-in limiter, and how long its lock lasts.
+pub const CHECKIN_WINDOW_MINUTES: i64 = 15;
+
+fn checkin_limits(caller: &Caller, client: &ClientInfo) -> Vec<Limit> {
+    let mut limits = vec![Limit::new(
+        format!("checkin:account:{}", caller.user.id),
+        MAX_WRONG_CODES_PER_ACCOUNT,
+        CHECKIN_WINDOW_MINUTES,
+    )];
+    if let Some(ip) = &client.ip {
+        limits.push(Limit::new(
+            format!("checkin:address:{}", limiter::address_key(ip)),
+            MAX_WRONG_CODES_PER_ADDRESS,
+            CHECKIN_WINDOW_MINUTES,
+        ));
+    }
+    limits
+}
+
 /// The trainee signs the half-day a code was issued for.
 pub fn check_in(
     conn: &mut DbConn,
@@ -160,6 +184,12 @@ pub fn check_in(
     now: NaiveDateTime,
 ) -> Result<CheckinOutcome, AttendanceError> {
     let code = normalize_code(raw_code).ok_or(AttendanceError::UnknownCheckinCode)?;
+    // Every well-formed code is a guess until proven right: it is counted before the lookup, so
+    // that parallel guesses cannot all be tried.
+    let limits = checkin_limits(caller, client);
+    if let Err(Locked { minutes }) = limiter::reserve(conn, &limits, now)? {
+        return Err(AttendanceError::TooManyCheckinAttempts { minutes });
+    }
     let hash = code_hash(&code);
     db::write_transaction(conn, |conn| {
         let issued: Vec<(String, HalfDayId, NaiveDateTime)> = checkin_codes::table
@@ -168,21 +198,28 @@ pub fn check_in(
             .select((checkin_codes::id, checkin_codes::half_day_id, checkin_codes::expires_at))
             .load(conn)
             .map_err(DbError::from)?;
-        let (code_id, half_day, _) = match issued.iter().find(|(_, _, expires_at)| *expires_at > now) {
-            Some(live) => live.clone(),
-            None if issued.is_empty() => return Err(AttendanceError::UnknownCheckinCode),
-            None => return Err(AttendanceError::ExpiredCheckinCode),
+        let Some((code_id, half_day, expires_at)) = issued.first().cloned() else {
+            return Err(AttendanceError::UnknownCheckinCode);
         };
         let session: TrainingSessionId = half_days::table
             .find(&half_day)
             .select(half_days::training_session_id)
             .first(conn)
             .map_err(DbError::from)?;
-        let mut cursor = lock_cursor(conn, &session)?;
         let trainee = &caller.user.id;
+        // Someone who is not a trainee of the code's session learns nothing about the code, not
+        // even that it exists.
         if !is_confirmed_trainee(conn, &session, trainee)? {
-            return Err(AttendanceError::NotATrainee);
+            return Err(AttendanceError::UnknownCheckinCode);
         }
+        if expires_at <= now {
+            return Err(AttendanceError::ExpiredCheckinCode);
+        }
+        let mut cursor = lock_cursor(conn, &session)?;
+        // A right code: this account's wrong guesses are forgiven.
+        let (account, address) = limits.split_at(1);
+        let address: Vec<&Limit> = address.iter().collect();
+        limiter::release(conn, &[&account[0]], &address)?;
         let context = load_half_day(conn, &session, &half_day)?;
         if now < context.starts_at {
             return Err(AttendanceError::NotStarted);

@@ -78,6 +78,12 @@ pub enum AttendanceError {
     /// The check-in code was valid but has expired.
     #[error("code d'émargement expiré : demandez le nouveau code affiché par votre formateur·rice")]
     ExpiredCheckinCode,
+    /// Too many wrong check-in codes from this account or address: guessing is slowed down.
+    #[error("trop de codes d'émargement erronés : réessayez dans {minutes} minute(s)")]
+    TooManyCheckinAttempts {
+        /// Minutes until codes are accepted again.
+        minutes: i64,
+    },
     /// The trainee already signed this half-day (a code cannot be replayed).
     #[error("vous avez déjà émargé cette demi-journée")]
     AlreadySigned,
@@ -112,6 +118,7 @@ impl Classify for AttendanceError {
             | AttendanceError::AlreadySigned => ErrorKind::Conflict,
             AttendanceError::UnknownTrainingSession | AttendanceError::NoTrainingRecord => ErrorKind::NotFound,
             AttendanceError::Forbidden(_) => ErrorKind::Forbidden,
+            AttendanceError::TooManyCheckinAttempts { .. } => ErrorKind::RateLimited,
             AttendanceError::InSheet { source, .. } => source.kind(),
             AttendanceError::Document(e) => e.kind(),
             AttendanceError::Db(e) => e.kind(),
@@ -132,6 +139,7 @@ impl Classify for AttendanceError {
             AttendanceError::UnknownCheckinCode => "unknown_checkin_code",
             AttendanceError::ExpiredCheckinCode => "expired_checkin_code",
             AttendanceError::AlreadySigned => "already_signed",
+            AttendanceError::TooManyCheckinAttempts { .. } => "too_many_checkin_attempts",
             AttendanceError::InSheet { source, .. } => source.code(),
             AttendanceError::Document(e) => e.code(),
             AttendanceError::Db(e) => e.code(),

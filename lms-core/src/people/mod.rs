@@ -71,6 +71,14 @@ pub enum PeopleError {
     /// No account with that e-mail.
     #[error("aucun compte pour {0}")]
     UnknownUser(String),
+    /// The account does not hold the role to remove.
+    #[error("{email} n'a pas le rôle {role}")]
+    RoleNotHeld {
+        /// The account.
+        email: String,
+        /// The role.
+        role: &'static str,
+    },
     /// Hashing failed (should not happen).
     #[error("échec du hachage du mot de passe")]
     Hashing,
@@ -85,6 +93,7 @@ impl Classify for PeopleError {
             PeopleError::Invalid(_) | PeopleError::WeakPassword(_) => ErrorKind::Invalid,
             PeopleError::EmailTaken(_) => ErrorKind::Conflict,
             PeopleError::UnknownUser(_) => ErrorKind::NotFound,
+            PeopleError::RoleNotHeld { .. } => ErrorKind::Conflict,
             PeopleError::Hashing => ErrorKind::Internal,
             PeopleError::Db(e) => e.kind(),
         }
@@ -95,6 +104,7 @@ impl Classify for PeopleError {
             PeopleError::WeakPassword(_) => "weak_password",
             PeopleError::EmailTaken(_) => "email_taken",
             PeopleError::UnknownUser(_) => "unknown_user",
+            PeopleError::RoleNotHeld { .. } => "role_not_held",
             PeopleError::Hashing => "hashing_failed",
             PeopleError::Db(e) => e.code(),
         }
@@ -249,6 +259,23 @@ impl NewUser {
     }
 }
 
+impl PreparedUser {
+    /// The normalised e-mail address.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// The normalised display name.
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+
+    /// The same account with another initial role.
+    pub fn with_role(&self, role: Role) -> PreparedUser {
+        PreparedUser { role, ..self.clone() }
+    }
+}
+
 /// Stores a prepared account (refused if the e-mail is taken).
 pub fn insert_prepared_user(conn: &mut DbConn, prepared: &PreparedUser) -> Result<UserView, PeopleError> {
     db::write_transaction(conn, |conn| {
@@ -390,6 +417,32 @@ pub fn grant_role(conn: &mut DbConn, email: &str, role: Role) -> Result<UserView
             .map_err(DbError::from)?;
     }
     find_user_by_email(conn, email)
+}
+
+/// Takes a role away (refused if the account does not hold it).
+pub fn revoke_role(conn: &mut DbConn, email: &str, role: Role) -> Result<UserView, PeopleError> {
+    let user = find_user_by_email(conn, email)?;
+    let removed = diesel::delete(
+        user_roles::table.filter(user_roles::user_id.eq(&user.id)).filter(user_roles::role.eq(role.as_str())),
+    )
+    .execute(conn)
+    .map_err(DbError::from)?;
+    if removed == 0 {
+        return Err(PeopleError::RoleNotHeld { email: user.email, role: role.as_str() });
+    }
+    find_user_by_email(conn, email)
+}
+
+/// Stores a password hash made by [`hash_password`] (inside the caller's transaction).
+pub fn store_password_hash(conn: &mut DbConn, user: &UserId, hash: &str) -> Result<(), PeopleError> {
+    let updated = diesel::update(users::table.find(user))
+        .set((users::password_hash.eq(Some(hash)), users::updated_at.eq(db::now())))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    if updated == 0 {
+        return Err(PeopleError::UnknownUser(user.to_string()));
+    }
+    Ok(())
 }
 
 /// What is needed to check a password without holding a database connection.

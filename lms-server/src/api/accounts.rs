@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use lms_core::access;
-use lms_core::people::{self, NewUser, Role};
+use lms_core::people::{NewUser, Role};
 use serde::{Deserialize, Serialize};
 
 use super::ApiJson;
@@ -25,14 +25,19 @@ pub(super) struct SignUpBody {
     password: String,
 }
 
-/// The account just created (never the password or its hash).
+/// The answer to a sign-up, the same whether the address was free or already had an account
+/// (never the password or its hash, nor anything saying which case it was).
 #[derive(Debug, Serialize)]
-struct AccountBody {
-    id: String,
+struct SignUpAccepted {
     email: String,
     name: String,
     roles: Vec<Role>,
+    message: &'static str,
 }
+
+/// What every accepted sign-up is told, on the API and the page.
+pub const SIGN_UP_RECEIVED: &str = "Inscription reçue : si cette adresse n'avait pas encore de compte, il est créé. \
+     Connectez-vous avec votre adresse et votre mot de passe.";
 
 impl SignUpBody {
     pub(super) fn into_new_user(self) -> NewUser {
@@ -42,15 +47,32 @@ impl SignUpBody {
 
 async fn sign_up(
     State(state): State<AppState>,
+    Client(client): Client,
     ApiJson(body): ApiJson<SignUpBody>,
-) -> Result<(StatusCode, Json<AccountBody>), ApiError> {
-    let new = body.into_new_user();
-    let prepared = state.cpu(move || new.prepare()).await??;
-    let user = state.db(move |conn| people::insert_prepared_user(conn, &prepared)).await?;
+) -> Result<(StatusCode, Json<SignUpAccepted>), ApiError> {
+    let receipt = register(&state, body.into_new_user(), client).await?;
     Ok((
-        StatusCode::CREATED,
-        Json(AccountBody { id: user.id.to_string(), email: user.email, name: user.name, roles: user.roles }),
+        StatusCode::ACCEPTED,
+        Json(SignUpAccepted {
+            email: receipt.email,
+            name: receipt.name,
+            roles: receipt.roles,
+            message: SIGN_UP_RECEIVED,
+        }),
     ))
+}
+
+/// A sign-up from either door: checked (cheap), counted by the limiter, hashed without holding a
+/// connection, then stored by the core.
+pub async fn register(
+    state: &AppState,
+    new: NewUser,
+    client: access::ClientInfo,
+) -> Result<access::accounts::SignUpReceipt, ApiError> {
+    new.validate()?;
+    state.db(move |conn| access::accounts::reserve_sign_up(conn, &client, lms_core::db::now())).await?;
+    let prepared = state.cpu(move || new.prepare()).await??;
+    state.db(move |conn| access::accounts::sign_up(conn, &prepared)).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
-use lms_core::people::{self, NewUser, Role};
+use lms_core::people::{NewUser, Role};
 use minijinja::context;
 use serde::Deserialize;
 
@@ -180,23 +180,9 @@ async fn sign_up(
         role: Role::Trainee,
         password: form.password.clone(),
     };
-    let created = match state.cpu(move || new.prepare()).await {
-        Ok(Ok(prepared)) => {
-            state
-                .db(move |conn| {
-                    let user = people::insert_prepared_user(conn, &prepared)?;
-                    access::open_login_session(conn, user, &client, lms_core::db::now())
-                })
-                .await
-        }
-        Ok(Err(error)) => Err(error.into()),
-        Err(error) => Err(error),
-    };
-    match created {
-        Ok(login) => {
-            (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to("/me?info=welcome"))
-                .into_response()
-        }
+    // The same answer whether the address was free or not: the login page, with the message.
+    match crate::api::register(&state, new, client).await {
+        Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
         Err(error) => {
             let status = error.status;
             again(&state, jar, status, error.message, &form)

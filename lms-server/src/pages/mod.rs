@@ -6,6 +6,7 @@ mod catalogue_pages;
 mod checkin;
 mod home;
 mod me;
+mod security;
 mod trainee_records;
 mod trainer;
 
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(catalogue_pages::router())
         .merge(me::router())
+        .merge(security::router())
         .merge(trainer::router())
         .merge(checkin::router())
         .merge(trainee_records::router())
@@ -57,9 +59,14 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
         }
         "already" => "Vous étiez déjà inscrit·e à cette session.",
         "cancelled" => "Votre inscription est annulée.",
-        "password_changed" => "Votre mot de passe a été modifié. Vos autres connexions ont été fermées.",
+        "password_changed" => {
+            "Votre mot de passe a été modifié. Vos autres connexions et vos jetons d'API ont été fermés."
+        }
         "welcome" => "Bienvenue ! Votre compte est créé et vous êtes connecté·e.",
         "logged_out" => "Vous êtes déconnecté·e.",
+        "signup_received" => crate::api::SIGN_UP_RECEIVED,
+        "login_ended" => "La connexion a été fermée.",
+        "token_revoked" => "Le jeton a été révoqué : il ne permet plus d'accéder à votre compte.",
         _ => return None,
     })
 }
@@ -114,25 +121,87 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// Answers a body over [`crate::MAX_BODY_BYTES`] (refused up front by its `Content-Length`, or
-/// while being read) with the API's JSON error or a French page, instead of a bare text 413.
-pub async fn explain_payload_too_large(
+/// Paths whose answers are JSON, refusals included.
+fn answers_json(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/.well-known/") || path == "/healthz"
+}
+
+/// Every refusal in the shape of its door: JSON `{"error": …}` for the API, a French page
+/// elsewhere. Catches the bare refusals of layers and extractors — a body over
+/// [`crate::MAX_BODY_BYTES`], a path or query string that does not parse, a form of the wrong
+/// type — and an API-shaped refusal reaching a page.
+pub async fn explain_refusals(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let api = request.uri().path().starts_with("/api/");
+    let json_door = answers_json(request.uri().path());
     let response = next.run(request).await;
-    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let error = ApiError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "payload_too_large",
-        message: format!("Requête trop volumineuse ({} Ko au plus).", crate::MAX_BODY_BYTES / 1024),
-        details: None,
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let is_json = content_type.starts_with("application/json");
+    // A bare 413 is rewritten whatever its shape, so that it always says the limit.
+    let well_formed = (json_door && is_json) || (!json_door && content_type.starts_with("text/html"));
+    if well_formed && status != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let error = if is_json && status != StatusCode::PAYLOAD_TOO_LARGE {
+        // An API-shaped refusal on a page: keep its code and message.
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+        let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let message = parsed["error"]["message"].as_str().map(str::to_owned);
+        let mut error = refusal_for(status);
+        if let Some(message) = message {
+            error.message = message;
+        }
+        error
+    } else {
+        refusal_for(status)
     };
-    if api { error.into_response() } else { error_page(&state, error) }
+    let mut answer = if json_door { error.into_response() } else { error_page(&state, error) };
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
+}
+
+/// A stable code and a French message for a refusal that came without one.
+fn refusal_for(status: StatusCode) -> ApiError {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => {
+            ("bad_request", "Requête invalide : vérifiez l'adresse et ses paramètres.".to_owned())
+        }
+        StatusCode::NOT_FOUND => ("not_found", "Page introuvable.".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "Méthode non autorisée pour cette adresse.".to_owned())
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload_too_large", format!("Requête trop volumineuse ({} Ko au plus).", crate::MAX_BODY_BYTES / 1024))
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "Type de contenu non pris en charge : envoyez un formulaire (ou du JSON pour l'API).".to_owned(),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ("invalid_request", "Données incomplètes ou invalides : vérifiez les champs du formulaire.".to_owned())
+        }
+        StatusCode::FORBIDDEN => ("forbidden", "Accès refusé.".to_owned()),
+        StatusCode::UNAUTHORIZED => ("unauthenticated", "Authentification requise.".to_owned()),
+        StatusCode::TOO_MANY_REQUESTS => {
+            ("rate_limited", "Trop de requêtes : réessayez dans quelques minutes.".to_owned())
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ("unavailable", "Service momentanément indisponible : réessayez.".to_owned())
+        }
+        other if other.is_server_error() => ("internal_error", "Erreur interne du serveur.".to_owned()),
+        _ => ("bad_request", "Requête refusée.".to_owned()),
+    };
+    ApiError { status, code, message, details: None }
 }
 
 /// Unknown paths: JSON under `/api/`, a French page elsewhere.
