@@ -19,6 +19,7 @@ mod exports;
 mod fixtures;
 mod generate;
 mod geo;
+mod input_hardening;
 mod reports;
 mod scale_out;
 mod search;

@@ -2,6 +2,9 @@
 //! sent through every text input of the product (JSON API, HTML forms, query strings, the CSV
 //! import, CLI arguments). Each payload is either refused with a clear 4xx and nothing written, or
 //! stored verbatim (read back through the core) and rendered escaped on every page that shows it.
+//! Which of the two is decided per kind of field: free text ([`must_accept`] / [`must_refuse`])
+//! or a person's name ([`must_accept_as_name`] / [`must_refuse_as_name`]), which also refuses bidi
+//! and invisible format characters.
 //! (Authorisation, CSRF, cookies and headers are in `authorization`, `accounts` and `server`.)
 
 use axum::http::StatusCode;
@@ -39,16 +42,66 @@ fn payloads() -> Vec<String> {
     ]
 }
 
-/// Payloads every free-text input must accept (no control character, short): refusing them
-/// would be a bug, not a defence.
+/// The bidi embeddings, overrides and isolates: they make a line read backwards, so every input
+/// refuses them, free text included.
+fn has_bidi_override(payload: &str) -> bool {
+    payload.chars().any(|c| matches!(u32::from(c), 0x202A..=0x202E | 0x2066..=0x2069))
+}
+
+/// Invisible format characters a name refuses: the bidi marks and controls, zero-width space,
+/// word joiner, byte-order mark, soft hyphen, and the rest of general category Cf — but not
+/// ZWNJ / ZWJ (U+200C, U+200D), which scripts and emoji sequences need.
+fn has_forbidden_name_format(payload: &str) -> bool {
+    has_bidi_override(payload)
+        || payload.chars().any(|c| {
+            matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
+                || (lms_core::text::is_format_character(c) && !matches!(c, '\u{200C}' | '\u{200D}'))
+        })
+}
+
+/// Payloads every free-text input must accept (no control character, no bidi override, short):
+/// refusing them would be a bug, not a defence.
 fn must_accept(payload: &str) -> bool {
-    !payload.chars().any(char::is_control) && payload.chars().count() <= 120
+    !payload.chars().any(char::is_control) && !has_bidi_override(payload) && payload.chars().count() <= 120
 }
 
 /// Payloads every input must refuse: NUL cannot be stored on PostgreSQL, and one rule holds on
-/// both backends.
+/// both backends; a bidi override would make the stored line read backwards on sheets and in
+/// the terminal.
 fn must_refuse(payload: &str) -> bool {
-    payload.contains('\0') || payload.chars().count() > 4_000
+    payload.contains('\0') || payload.chars().count() > 4_000 || has_bidi_override(payload)
+}
+
+/// Payloads a person's name (display name) must refuse: any control character, any forbidden
+/// format character, more than 120 characters. Names have no grey zone: every other payload
+/// is accepted ([`must_accept_as_name`]).
+fn must_refuse_as_name(payload: &str) -> bool {
+    let folded = payload.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded.chars().any(char::is_control) || has_forbidden_name_format(&folded) || folded.chars().count() > 120
+}
+
+/// Payloads a person's name must accept.
+fn must_accept_as_name(payload: &str) -> bool {
+    !must_refuse_as_name(payload)
+}
+
+/// The classification itself, for the payloads whose fate differs by field: the bidi override
+/// is refused everywhere; the invisible characters are refused in names and kept in notes; the
+/// long payload is too long for a name.
+#[test]
+fn the_corpus_classification_says_where_bidi_and_invisible_payloads_go() {
+    let corpus = payloads();
+    let find = |needle: &str| corpus.iter().find(|p| p.contains(needle)).cloned().unwrap();
+    let bidi = find("fdp.exe");
+    assert!(must_refuse(&bidi) && must_refuse_as_name(&bidi));
+    let invisible = find("invisible");
+    assert!(must_accept(&invisible) && must_refuse_as_name(&invisible));
+    let long = find("<a href=\"javascript:alert(1)\">x</a><a");
+    assert!(!must_accept(&long) && must_refuse_as_name(&long));
+    for plain in ["<script>alert(1)</script>", "'; DROP TABLE users; --"] {
+        assert!(must_accept(plain) && must_accept_as_name(plain));
+    }
+    assert!(must_accept_as_name("Awa 👩🏽\u{200D}🏫") && must_accept_as_name("Kh\u{200C}osravi"));
 }
 
 /// What minijinja's auto-escaping makes of `raw` (the same six characters).
@@ -363,7 +416,7 @@ async fn corpus_through_sign_up_api_and_page() {
         let body = json!({"email": email, "name": payload, "password": "un mot de passe solide"}).to_string();
         let (status, _, text) = send(&app, json_request("POST", "/api/v1/accounts", &body, None)).await;
         if status == StatusCode::ACCEPTED {
-            assert!(!must_refuse(payload), "{where_}: accepted");
+            assert!(!must_refuse_as_name(payload), "{where_}: accepted");
             let stored = lms_core::people::find_user_by_email(&mut conn, &email).unwrap().name;
             // Names are stored with runs of spaces folded, nothing else changed.
             assert_eq!(stored, payload.split_whitespace().collect::<Vec<_>>().join(" "), "{where_}");
@@ -373,7 +426,7 @@ async fn corpus_through_sign_up_api_and_page() {
             assert_rendered_escaped(&page, &stored, &where_);
             assert_no_live_markup(&page, &where_);
         } else {
-            assert!(!must_accept(payload), "{where_}: refused {status} {text}");
+            assert!(!must_accept_as_name(payload), "{where_}: refused {status} {text}");
             assert_api_refusal(status, &text, &where_);
             assert_eq!(count_users(&mut conn), before, "{where_}: nothing written");
         }
@@ -415,13 +468,14 @@ async fn corpus_through_sign_up_api_and_page() {
         ];
         let (status, headers, page) = send(&app, form_request("/signup", &fields, &cookie)).await;
         if status == StatusCode::SEE_OTHER {
+            assert!(!must_refuse_as_name(payload), "{where_}: accepted");
             assert_eq!(headers["location"], "/login?info=signup_received", "{where_}");
             let (cookie, _) = login_cookie(&mut conn, &email);
             let (_, _, page) = send(&app, get_with_cookies("/me", &cookie)).await;
             let stored = lms_core::people::find_user_by_email(&mut conn, &email).unwrap().name;
             assert_rendered_escaped(&page, &stored, &where_);
         } else {
-            assert!(!must_accept(payload), "{where_}: refused {status}");
+            assert!(!must_accept_as_name(payload), "{where_}: refused {status}");
             assert_page_refusal(status, &page, &where_);
             assert_eq!(count_users(&mut conn), before, "{where_}: nothing written");
         }
@@ -873,10 +927,11 @@ fn corpus_through_cli_arguments() {
             Some("un mot de passe solide\n"),
         );
         if out.code == 0 {
+            assert!(!must_refuse_as_name(payload), "{where_}: accepted");
             let stored = lms_core::people::find_user_by_email(&mut conn, &email).unwrap().name;
             assert_eq!(stored, payload.split_whitespace().collect::<Vec<_>>().join(" "), "{where_}");
         } else {
-            assert!(!must_accept(payload), "{where_}: refused {}", out.stderr);
+            assert!(!must_accept_as_name(payload), "{where_}: refused {}", out.stderr);
             assert_eq!(out.code, 1, "{where_}");
             assert!(!out.stderr.trim().is_empty());
             assert_eq!(count_users(&mut conn), before, "{where_}: nothing written");

@@ -25,7 +25,8 @@ pub enum JuryCommand {
         /// Décision : admitted (admis·e), refused (refusé·e) ou deferred (ajourné·e).
         #[arg(long, value_parser = ["admitted", "refused", "deferred"])]
         decision: String,
-        /// Date du jury (AAAA-MM-JJ), pas dans le futur.
+        /// Date du jury (AAAA-MM-JJ) : au plus tôt le jour de la dernière demi-journée de la
+        /// session, au plus tard aujourd'hui.
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
         /// Membre du jury, « Nom, fonction » ; répétable.
@@ -85,9 +86,8 @@ pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure>
             let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?;
-            let inputs = jury::parse_jury_csv(&text)?;
             let mut conn = context.connect()?;
-            let views = jury::record_decisions(&mut conn, &session, &inputs, None, today)?;
+            let views = jury::import_jury_csv(&mut conn, &session, &text, None, today)?;
             render(context, &views)
         }
         JuryCommand::List { session } => {

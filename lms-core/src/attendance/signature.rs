@@ -5,6 +5,12 @@
 //! the canvas size in pixels and integer coordinates inside it. The stored text is the canonical
 //! re-encoding of what was received (sorted keys, integers), and its SHA-256 is the evidence hash
 //! kept in the ledger entry next to it.
+//!
+//! A signature must be a drawing, not a tap or a dot: at least [`MIN_DISTINCT_POINTS`] different
+//! points (after rounding and clamping to the canvas), spread over at least [`min_extent`] units
+//! in width or in height. The thresholds are low on purpose (a short paraph on the 600 × 220 pad
+//! of the trainer's page spans far more): they refuse what cannot be anyone's signature, such as
+//! five identical points or a scribble a few pixels wide, not a small signature.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +22,18 @@ pub const MAX_STROKES: usize = 60;
 pub const MAX_POINTS: usize = 5_000;
 /// Fewest points that make a signature (refuses an empty pad or a stray tap).
 pub const MIN_POINTS: usize = 5;
+/// Fewest different points that make a signature (refuses the same point sent again and again).
+pub const MIN_DISTINCT_POINTS: usize = 5;
+/// Smallest extent, in canvas units, that a signature must reach in width or in height, whatever
+/// the canvas.
+pub const MIN_EXTENT_UNITS: u32 = 10;
+
+/// The extent a signature must reach in width or in height on a `width` × `height` canvas:
+/// 1/40 of the longer side (15 units on the trainer's 600 × 220 pad), never under
+/// [`MIN_EXTENT_UNITS`].
+pub fn min_extent(width: u32, height: u32) -> u32 {
+    (width.max(height) / 40).max(MIN_EXTENT_UNITS)
+}
 
 /// A signature as received.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,8 +56,44 @@ pub struct DrawnSignature {
 }
 
 impl DrawnSignature {
-    /// Parses and checks a signature sent by a client. Points outside the canvas are clamped.
+    /// Parses and checks a signature sent by a client. Points outside the canvas are clamped; a
+    /// signature that is not a drawing (too few different points, too small) is refused.
     pub fn parse(raw: &str) -> Result<Self, AttendanceError> {
+        let signature = Self::decode(raw)?;
+        signature.check_drawing()?;
+        Ok(signature)
+    }
+
+    /// Refuses a signature that cannot be a drawing (see the module documentation).
+    fn check_drawing(&self) -> Result<(), AttendanceError> {
+        let not_drawn = |why: String| {
+            AttendanceError::Invalid(format!("signature tracée refusée : {why} ; signez à nouveau dans le cadre"))
+        };
+        let mut distinct: Vec<[u32; 2]> = self.strokes.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < MIN_DISTINCT_POINTS {
+            return Err(not_drawn(format!(
+                "{} point(s) différent(s), il en faut au moins {MIN_DISTINCT_POINTS}",
+                distinct.len()
+            )));
+        }
+        let span = |axis: usize| {
+            let values = distinct.iter().map(|p| p[axis]);
+            values.clone().max().unwrap_or(0) - values.min().unwrap_or(0)
+        };
+        let (span_x, span_y) = (span(0), span(1));
+        let needed = min_extent(self.width, self.height);
+        if span_x < needed && span_y < needed {
+            return Err(not_drawn(format!(
+                "tracé trop petit ({span_x} × {span_y}), il doit couvrir au moins {needed} en largeur ou en hauteur"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses the format only (frame, limits, clamping), without the drawing check.
+    fn decode(raw: &str) -> Result<Self, AttendanceError> {
         let invalid = |why: &str| AttendanceError::Invalid(format!("signature tracée invalide : {why}"));
         if raw.len() > 200_000 {
             return Err(invalid("trop volumineuse"));
@@ -87,8 +141,9 @@ impl DrawnSignature {
     }
 
     /// Reads back a stored canonical signature (None if it is not one, e.g. older free-form data).
+    /// A signature stored before the drawing check existed is still read back and drawn.
     pub fn from_stored(stored: &str) -> Option<Self> {
-        Self::parse(stored).ok()
+        Self::decode(stored).ok()
     }
 
     /// Strokes scaled to fit a box of `box_width` × `box_height` (aspect ratio kept, centred),
@@ -157,5 +212,44 @@ mod tests {
         ] {
             assert!(DrawnSignature::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn signature(points: &[[i64; 2]]) -> String {
+        serde_json::json!({"width": 600, "height": 220, "strokes": [points]}).to_string()
+    }
+
+    #[test]
+    fn degenerate_signatures_are_refused_with_a_reason() {
+        let five_same = signature(&[[100, 100]; 5]);
+        let message = DrawnSignature::parse(&five_same).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("1 point(s) différent(s)") && message.contains("au moins 5"), "{message}");
+        // Many points, but only four different ones (a tap repeated).
+        let taps: Vec<[i64; 2]> = (0..400).map(|i| [100 + (i % 2) * 90, 100 + (i / 2 % 2) * 90]).collect();
+        assert!(DrawnSignature::parse(&signature(&taps)).is_err());
+        // Points outside the canvas clamp to one corner.
+        assert!(
+            DrawnSignature::parse(&signature(&[[-5, -5], [-9, -1], [-3, -8], [-7, -7], [-1, -2], [-4, -4]])).is_err()
+        );
+        // Different points, but a dot: 14 × 14 on a 600 × 220 pad (15 needed).
+        let dot: Vec<[i64; 2]> = (0..15).map(|i| [300 + i, 100 + (14 - i)]).collect();
+        let message = DrawnSignature::parse(&signature(&dot)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("trop petit (14 × 14)") && message.contains("15"), "{message}");
+        // The same dot one unit wider is accepted (the threshold is the threshold), and so is a
+        // flat stroke (a long paraph) or a tall one.
+        let wider: Vec<[i64; 2]> = (0..16).map(|i| [300 + i, 100]).chain([[300, 101]]).collect();
+        assert!(DrawnSignature::parse(&signature(&wider)).is_ok());
+        let tall: Vec<[i64; 2]> = (0..6).map(|i| [300, 100 + i * 3]).collect();
+        assert!(DrawnSignature::parse(&signature(&tall)).is_ok());
+        // On the smallest canvas the floor applies.
+        assert_eq!(min_extent(50, 30), MIN_EXTENT_UNITS);
+        assert_eq!(min_extent(600, 220), 15);
+        assert_eq!(min_extent(4_000, 3_000), 100);
+    }
+
+    #[test]
+    fn stored_signatures_from_before_the_drawing_check_are_still_drawn() {
+        let old = r#"{"height":220,"strokes":[[[0,0],[0,0],[0,0],[0,0],[0,0]]],"width":600}"#;
+        assert!(DrawnSignature::parse(old).is_err());
+        assert!(DrawnSignature::from_stored(old).is_some_and(|s| s.strokes[0].len() == 5));
     }
 }

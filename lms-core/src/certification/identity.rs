@@ -1,5 +1,6 @@
 //! The holder identity the registries need (Accrochage `titulaire`): birth name, usage name, first
 //! names, birth date, birth commune (INSEE) or country, sex. Optional until a certificate is issued.
+//! Names and the birth place follow the person-name character rule of [`crate::text`].
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -57,6 +58,17 @@ fn clean(raw: &str) -> String {
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// An identity that passed every check that needs no database, in stored form.
+#[derive(Debug, Clone, PartialEq)]
+struct CheckedIdentity {
+    birth_name: String,
+    first_names: String,
+    usage_name: Option<String>,
+    label: Option<String>,
+    insee: Option<String>,
+    country: Option<String>,
+}
+
 /// Checks and stores a person's identity (one transaction).
 pub fn set_identity(
     conn: &mut DbConn,
@@ -64,44 +76,7 @@ pub fn set_identity(
     input: &IdentityInput,
     today: NaiveDate,
 ) -> Result<IdentityView, CertifyError> {
-    let birth_name = clean(&input.birth_name);
-    let first_names = clean(&input.first_names);
-    let usage_name = input.usage_name.as_deref().map(clean).filter(|s| !s.is_empty());
-    let label = input.birth_place_label.as_deref().map(clean).filter(|s| !s.is_empty());
-    let insee = input.birth_commune_insee.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
-    let country = input.birth_country_code.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
-    let mut problems = Vec::new();
-    for (field, value) in [("nom de naissance", &birth_name), ("prénom", &first_names)] {
-        let n = value.chars().count();
-        if n == 0 || n > 60 || value.chars().any(char::is_control) {
-            problems.push(format!("{field} : de 1 à 60 caractères"));
-        }
-    }
-    if usage_name.as_ref().is_some_and(|u| u.chars().count() > 60) {
-        problems.push("nom d'usage : 60 caractères au plus".into());
-    }
-    if label.as_ref().is_some_and(|u| u.chars().count() > 40) {
-        problems.push("lieu de naissance : 40 caractères au plus".into());
-    }
-    if input.birth_date > today || input.birth_date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
-        problems.push(format!("date de naissance invraisemblable : {}", input.birth_date));
-    }
-    if !matches!(input.sex.trim(), "M" | "F") {
-        problems.push("sexe : M ou F (valeurs du registre)".into());
-    }
-    match (&insee, &country) {
-        (None, None) => problems.push("commune de naissance (code INSEE) ou pays de naissance requis".into()),
-        (Some(code), _) if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            problems.push(format!("code INSEE invalide « {code} » (5 caractères)"));
-        }
-        (_, Some(code)) if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            problems.push(format!("code pays invalide « {code} » (3 caractères au plus)"));
-        }
-        _ => {}
-    }
-    if !problems.is_empty() {
-        return Err(CertifyError::Invalid(problems.join(" ; ")));
-    }
+    let CheckedIdentity { birth_name, first_names, usage_name, label, insee, country } = check(input, today)?;
     let email = email.trim().to_lowercase();
     db::write_transaction(conn, |conn| {
         if let Some(code) = &insee
@@ -129,6 +104,60 @@ pub fn set_identity(
         Ok(())
     })?;
     show_identity(conn, &email)
+}
+
+/// Every check of [`set_identity`] that needs no database (all problems reported at once).
+fn check(input: &IdentityInput, today: NaiveDate) -> Result<CheckedIdentity, CertifyError> {
+    let birth_name = clean(&input.birth_name);
+    let first_names = clean(&input.first_names);
+    let usage_name = input.usage_name.as_deref().map(clean).filter(|s| !s.is_empty());
+    let label = input.birth_place_label.as_deref().map(clean).filter(|s| !s.is_empty());
+    let insee = input.birth_commune_insee.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
+    let country = input.birth_country_code.as_deref().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty());
+    let mut problems = Vec::new();
+    for (field, value) in [("nom de naissance", &birth_name), ("prénom", &first_names)] {
+        let n = value.chars().count();
+        if n == 0 || n > 60 {
+            problems.push(format!("{field} : de 1 à 60 caractères"));
+        }
+    }
+    // The same character rule as every person name (no control, bidi or invisible character).
+    for (field, value) in [
+        ("nom de naissance", Some(&birth_name)),
+        ("prénom", Some(&first_names)),
+        ("nom d'usage", usage_name.as_ref()),
+        ("lieu de naissance", label.as_ref()),
+    ] {
+        if let Some(problem) = value.and_then(|v| crate::text::name_character_problem(v)) {
+            problems.push(format!("{field} : {problem}"));
+        }
+    }
+    if usage_name.as_ref().is_some_and(|u| u.chars().count() > 60) {
+        problems.push("nom d'usage : 60 caractères au plus".into());
+    }
+    if label.as_ref().is_some_and(|u| u.chars().count() > 40) {
+        problems.push("lieu de naissance : 40 caractères au plus".into());
+    }
+    if input.birth_date > today || input.birth_date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+        problems.push(format!("date de naissance invraisemblable : {}", input.birth_date));
+    }
+    if !matches!(input.sex.trim(), "M" | "F") {
+        problems.push("sexe : M ou F (valeurs du registre)".into());
+    }
+    match (&insee, &country) {
+        (None, None) => problems.push("commune de naissance (code INSEE) ou pays de naissance requis".into()),
+        (Some(code), _) if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            problems.push(format!("code INSEE invalide « {code} » (5 caractères)"));
+        }
+        (_, Some(code)) if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            problems.push(format!("code pays invalide « {code} » (3 caractères au plus)"));
+        }
+        _ => {}
+    }
+    if !problems.is_empty() {
+        return Err(CertifyError::Invalid(problems.join(" ; ")));
+    }
+    Ok(CheckedIdentity { birth_name, first_names, usage_name, label, insee, country })
 }
 
 /// A person's stored identity.
@@ -180,4 +209,53 @@ pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, Cer
         birth_country_code,
         sex,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> IdentityInput {
+        IdentityInput {
+            birth_name: "Martin".into(),
+            usage_name: None,
+            first_names: "Zoé Awa".into(),
+            birth_date: NaiveDate::from_ymd_opt(1990, 4, 2).unwrap_or_default(),
+            birth_commune_insee: Some("86194".into()),
+            birth_place_label: None,
+            birth_country_code: None,
+            sex: "F".into(),
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default()
+    }
+
+    #[test]
+    fn identity_names_refuse_bidi_invisible_and_control_characters() {
+        type Setter = fn(&mut IdentityInput, &str);
+        let cases: [(Setter, &str); 4] = [
+            (|i, v| i.birth_name = v.into(), "nom de naissance"),
+            (|i, v| i.first_names = v.into(), "prénom"),
+            (|i, v| i.usage_name = Some(v.into()), "nom d'usage"),
+            (|i, v| i.birth_place_label = Some(v.into()), "lieu de naissance"),
+        ];
+        for (set, field) in cases {
+            for (bad, code) in [
+                ("Mar\u{202E}tin", "U+202E"),
+                ("\u{FEFF}Martin", "U+FEFF"),
+                ("Mar\u{200B}tin", "U+200B"),
+                ("M\u{1B}[0m", "U+001B"),
+            ] {
+                let mut identity = input();
+                set(&mut identity, bad);
+                let message = check(&identity, today()).err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(message.contains(field) && message.contains(code), "{field} {bad:?}: {message}");
+            }
+            let mut identity = input();
+            set(&mut identity, "Kh\u{200C}osravi 👩🏽\u{200D}🏫");
+            assert!(check(&identity, today()).is_ok(), "{field}: joiners stay");
+        }
+    }
 }

@@ -1,6 +1,11 @@
 //! Jury decisions (procès-verbal): admitted, refused or deferred, by whom, on which date. Kept for
 //! good: a new decision (a re-sit) is a new row, and the latest one counts; nothing is ever edited
 //! or deleted.
+//!
+//! A decision is dated between the session's last half-day (a jury rules on a completed
+//! training) and today (a procès-verbal records a decision already taken, never a planned one).
+//! Member names follow the person-name character rule of [`crate::text`]. A CSV import is all or
+//! nothing, every problem reported with its line number in the file.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -8,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::eligibility::{CertifyError, certification_of_session};
 use crate::db::ids::{AuditEntryId, JuryDecisionId, TrainingSessionId, UserId};
-use crate::db::schema::{audit_log, enrolments, jury_decisions, users};
+use crate::db::schema::{audit_log, enrolments, half_days, jury_decisions, users};
 use crate::db::{self, DbConn, DbError};
 
 /// A jury's decision.
@@ -41,7 +46,7 @@ impl JuryVerdict {
             "deferred" => Ok(JuryVerdict::Deferred),
             other => Err(CertifyError::Invalid(format!(
                 "décision inconnue « {} » (attendu : admitted, refused ou deferred)",
-                other.chars().take(40).collect::<String>()
+                crate::text::printable(other, 40)
             ))),
         }
     }
@@ -90,7 +95,11 @@ fn validate(input: &JuryDecisionInput, today: NaiveDate) -> Result<(Vec<String>,
     if members.is_empty() {
         return Err("au moins un membre du jury (« Nom, fonction ») est requis".into());
     }
-    for member in &members {
+    for (index, member) in members.iter().enumerate() {
+        // Checked before any message quotes the member: it may hold an escape or a bidi override.
+        if let Some(problem) = crate::text::name_character_problem(member) {
+            return Err(format!("membre n° {} du jury : {problem}", index + 1));
+        }
         let Some((name, role)) = member.split_once(',') else {
             return Err(format!("membre « {member} » : format attendu « Nom, fonction »"));
         };
@@ -106,6 +115,17 @@ fn validate(input: &JuryDecisionInput, today: NaiveDate) -> Result<(Vec<String>,
         return Err(format!("notes : {problem}"));
     }
     Ok((members, notes))
+}
+
+/// Refuses a jury date before the session's last half-day (none scheduled: nothing to compare).
+fn check_after_training(decided_on: NaiveDate, last_day: Option<NaiveDate>) -> Result<(), String> {
+    match last_day {
+        Some(last) if decided_on < last => Err(format!(
+            "date du jury ({decided_on}) antérieure à la dernière demi-journée de la session ({last}) : \
+             le jury se prononce après la formation"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Records one decision (one transaction).
@@ -129,6 +149,35 @@ pub fn record_decisions(
     recorded_by: Option<&UserId>,
     today: NaiveDate,
 ) -> Result<Vec<JuryDecisionView>, CertifyError> {
+    let lines: Vec<Option<usize>> =
+        if inputs.len() > 1 { (1..=inputs.len()).map(Some).collect() } else { vec![None; inputs.len()] };
+    record_numbered(conn, session, inputs, &lines, recorded_by, today)
+}
+
+/// Imports a jury CSV ([`parse_jury_csv`]) and records every decision in it, or none: problems
+/// carry the line number in the file.
+pub fn import_jury_csv(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    text: &str,
+    recorded_by: Option<&UserId>,
+    today: NaiveDate,
+) -> Result<Vec<JuryDecisionView>, CertifyError> {
+    let (lines, inputs): (Vec<Option<usize>>, Vec<JuryDecisionInput>) =
+        parse_jury_csv_lines(text)?.into_iter().map(|(line, input)| (Some(line), input)).unzip();
+    record_numbered(conn, session, &inputs, &lines, recorded_by, today)
+}
+
+/// Records `inputs`, `lines[i]` being the line number that problems of `inputs[i]` are reported
+/// with (none: reported bare).
+fn record_numbered(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    inputs: &[JuryDecisionInput],
+    lines: &[Option<usize>],
+    recorded_by: Option<&UserId>,
+    today: NaiveDate,
+) -> Result<Vec<JuryDecisionView>, CertifyError> {
     if inputs.is_empty() {
         return Err(CertifyError::Invalid("aucune décision à enregistrer".into()));
     }
@@ -139,11 +188,21 @@ pub fn record_decisions(
             Some(id) => id.clone(),
             None => default_recorder(conn)?,
         };
+        let last_day: Option<NaiveDate> = half_days::table
+            .filter(half_days::training_session_id.eq(session))
+            .select(diesel::dsl::max(half_days::day))
+            .first(conn)
+            .map_err(DbError::from)?;
         let mut problems = Vec::new();
         let mut rows = Vec::new();
         for (index, input) in inputs.iter().enumerate() {
-            let line = |p: String| if inputs.len() > 1 { format!("ligne {} : {p}", index + 1) } else { p };
-            let (members, notes) = match validate(input, today) {
+            let line = |p: String| match lines.get(index).copied().flatten() {
+                Some(number) => format!("ligne {number} : {p}"),
+                None => p,
+            };
+            let checked =
+                validate(input, today).and_then(|ok| check_after_training(input.decided_on, last_day).map(|()| ok));
+            let (members, notes) = match checked {
                 Ok(ok) => ok,
                 Err(p) => {
                     problems.push(line(p));
@@ -250,6 +309,11 @@ pub(crate) fn audit(
 /// Parses a jury CSV: header `trainee,decision,date,members,notes`; members separated by `;`.
 /// Every malformed line is reported.
 pub fn parse_jury_csv(text: &str) -> Result<Vec<JuryDecisionInput>, CertifyError> {
+    Ok(parse_jury_csv_lines(text)?.into_iter().map(|(_, input)| input).collect())
+}
+
+/// [`parse_jury_csv`], each decision with its line number in the file (the header is line 1).
+fn parse_jury_csv_lines(text: &str) -> Result<Vec<(usize, JuryDecisionInput)>, CertifyError> {
     #[derive(Deserialize)]
     struct Line {
         trainee: String,
@@ -259,30 +323,53 @@ pub fn parse_jury_csv(text: &str) -> Result<Vec<JuryDecisionInput>, CertifyError
         #[serde(default)]
         notes: Option<String>,
     }
+    // A spreadsheet may save a byte-order mark before the header.
+    let text = text.trim_start_matches('\u{feff}');
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    for (index, record) in reader.deserialize::<Line>().enumerate() {
-        let line_no = index + 2;
-        match record {
-            Err(e) => problems.push(format!("ligne {line_no} : {}", csv_message(&e))),
-            Ok(line) => {
-                let verdict = JuryVerdict::parse(&line.decision);
-                let date = NaiveDate::parse_from_str(&line.date, "%Y-%m-%d");
-                match (verdict, date) {
-                    (Ok(verdict), Ok(decided_on)) => out.push(JuryDecisionInput {
-                        trainee_email: line.trainee,
-                        verdict,
-                        decided_on,
-                        members: line.members.split(';').map(str::to_owned).filter(|m| !m.trim().is_empty()).collect(),
-                        notes: line.notes,
-                    }),
-                    (Err(e), _) => problems.push(format!("ligne {line_no} : {e}")),
-                    (_, Err(_)) => {
-                        problems.push(format!("ligne {line_no} : date invalide « {} » (AAAA-MM-JJ)", line.date))
-                    }
-                }
+    let headers = reader
+        .headers()
+        .map_err(|e| CertifyError::Invalid(format!("en-tête illisible : {}", csv_message(&e))))?
+        .clone();
+    for (index, record) in reader.records().enumerate() {
+        // The line where the record starts in the file (a quoted note may span lines).
+        let line_of = |position: Option<&csv::Position>| {
+            position.and_then(|p| usize::try_from(p.line()).ok()).unwrap_or(index + 2)
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                problems.push(format!("ligne {} : {}", line_of(e.position()), csv_message(&e)));
+                continue;
             }
+        };
+        let line_no = line_of(record.position());
+        let line: Line = match record.deserialize(Some(&headers)) {
+            Ok(line) => line,
+            Err(e) => {
+                problems.push(format!("ligne {line_no} : {}", csv_message(&e)));
+                continue;
+            }
+        };
+        let verdict = JuryVerdict::parse(&line.decision);
+        let date = NaiveDate::parse_from_str(&line.date, "%Y-%m-%d");
+        match (verdict, date) {
+            (Ok(verdict), Ok(decided_on)) => out.push((
+                line_no,
+                JuryDecisionInput {
+                    trainee_email: line.trainee,
+                    verdict,
+                    decided_on,
+                    members: line.members.split(';').map(str::to_owned).filter(|m| !m.trim().is_empty()).collect(),
+                    notes: line.notes,
+                },
+            )),
+            (Err(e), _) => problems.push(format!("ligne {line_no} : {e}")),
+            (_, Err(_)) => problems.push(format!(
+                "ligne {line_no} : date invalide « {} » (AAAA-MM-JJ)",
+                crate::text::printable(&line.date, 40)
+            )),
         }
     }
     if !problems.is_empty() {
@@ -351,5 +438,56 @@ mod tests {
         let bad = "trainee,decision,date,members,notes\nx@y.fr,maybe,2026-06-30,\"A, b\",\ny@y.fr,admitted,30/06/2026,\"A, b\",\n";
         let error = parse_jury_csv(bad).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("ligne 2") && error.contains("ligne 3"), "{error}");
+    }
+
+    fn decision(members: &[&str], decided_on: NaiveDate) -> JuryDecisionInput {
+        JuryDecisionInput {
+            trainee_email: "lea@example.org".into(),
+            verdict: JuryVerdict::Admitted,
+            decided_on,
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+            notes: None,
+        }
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn member_names_follow_the_name_rule_and_are_not_echoed() {
+        for (bad, code) in [
+            ("Ana \u{1B}[31mDupont, présidente", "U+001B"),
+            ("Ana \u{202E}tnopuD, présidente", "U+202E"),
+            ("Ana\u{200B} Dupont, présidente", "U+200B"),
+        ] {
+            let problem =
+                validate(&decision(&["Paul Roy, professionnel", bad], day(10)), day(20)).err().unwrap_or_default();
+            assert!(problem.contains("membre n° 2") && problem.contains(code), "{bad:?}: {problem}");
+            assert!(!problem.contains('\u{1B}') && !problem.contains('\u{202E}'), "{problem:?}");
+        }
+        assert!(validate(&decision(&["Awa Diop\u{200D}, présidente"], day(10)), day(20)).is_ok());
+    }
+
+    #[test]
+    fn a_jury_sits_after_the_last_half_day_and_not_in_the_future() {
+        assert!(check_after_training(day(9), Some(day(10))).is_err_and(|p| p.contains("2026-06-10")));
+        assert!(check_after_training(day(10), Some(day(10))).is_ok(), "the afternoon of the last day");
+        assert!(check_after_training(day(1), None).is_ok());
+        assert!(validate(&decision(&["A B, présidente"], day(21)), day(20)).is_err_and(|p| p.contains("futur")));
+    }
+
+    #[test]
+    fn csv_problems_carry_the_line_of_the_file() {
+        let text = "\u{feff}trainee,decision,date,members,notes\n\
+                    a@example.org,admitted,2026-06-30,\"A B, présidente\",\"sur\ndeux lignes\"\n\
+                    b@example.org,maybe,2026-06-30,\"A B, présidente\",\n";
+        let error = parse_jury_csv(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("ligne 4 : décision inconnue"), "{error}");
+        let lines = parse_jury_csv_lines(&text.replace("maybe", "refused")).unwrap_or_default();
+        assert_eq!(lines.iter().map(|(line, _)| *line).collect::<Vec<_>>(), [2, 4]);
+        let error =
+            parse_jury_csv(&text.replace("maybe", "\u{1B}[2J")).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(!error.contains('\u{1B}') && error.contains("ligne 4"), "{error:?}");
     }
 }

@@ -159,8 +159,13 @@ pub struct NewUser {
     pub password: String,
 }
 
-/// Normalises and checks an e-mail address (a pragmatic check: one `@`, a dot in the domain).
+/// Normalises and checks an e-mail address (a pragmatic check: one `@`, a dot in the domain; no
+/// control or invisible format character, see [`crate::text::email_character_problem`]).
 pub fn normalize_email(raw: &str) -> Result<String, PeopleError> {
+    // Checked first, and the address is not echoed: it may hold an escape or a bidi override.
+    if let Some(problem) = crate::text::email_character_problem(raw) {
+        return Err(PeopleError::Invalid(format!("adresse e-mail invalide : {problem}")));
+    }
     let email = raw.trim().to_lowercase();
     let invalid = || {
         PeopleError::Invalid(format!("adresse e-mail invalide « {} »", raw.trim().chars().take(80).collect::<String>()))
@@ -181,10 +186,15 @@ pub fn normalize_email(raw: &str) -> Result<String, PeopleError> {
     Ok(email)
 }
 
+/// Folds runs of white space (line breaks included) and checks a display name: 1 to 120 characters, none of those
+/// [`crate::text::name_character_problem`] refuses.
 fn normalize_display_name(raw: &str) -> Result<String, PeopleError> {
     let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(problem) = crate::text::name_character_problem(&name) {
+        return Err(PeopleError::Invalid(problem));
+    }
     let chars = name.chars().count();
-    if chars == 0 || chars > 120 || name.chars().any(char::is_control) {
+    if chars == 0 || chars > 120 {
         return Err(PeopleError::Invalid("le nom doit faire de 1 à 120 caractères".into()));
     }
     Ok(name)
@@ -560,6 +570,42 @@ mod tests {
         for bad in ["", "alice", "@example.fr", "alice@", "alice@fr", "a b@x.fr", "a@b@c.fr", "<script>@x.fr", "a@.fr"]
         {
             assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_addresses_with_invisible_characters_are_refused_naming_the_code_point() {
+        for (bad, code) in [
+            ("zo\u{200B}e@example.org", "U+200B"),
+            ("\u{FEFF}zoe@example.org", "U+FEFF"),
+            ("zoe@exam\u{00AD}ple.org", "U+00AD"),
+            ("zoe\u{202E}gro.elpmaxe@x.fr", "U+202E"),
+            ("zoe\u{200D}@example.org", "U+200D"),
+            ("zoe\u{1B}[31m@example.org", "U+001B"),
+        ] {
+            let message = normalize_email(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(code) && message.contains("e-mail"), "{bad:?}: {message}");
+            assert!(!message.contains(bad.trim()), "the address is not echoed: {message}");
+        }
+    }
+
+    #[test]
+    fn display_names_refuse_bidi_and_invisible_characters_but_keep_joiners() {
+        for (bad, code) in [
+            ("Zoé \u{202E}fdp.exe\u{202C}", "U+202E"),
+            ("Zoé\u{2066}x", "U+2066"),
+            ("\u{200F}עברית", "U+200F"),
+            ("\u{FEFF}\u{200B}invisible", "U+FEFF"),
+            ("Zo\u{2060}é", "U+2060"),
+            ("Zo\u{00AD}é", "U+00AD"),
+            ("bip\u{7}", "U+0007"),
+        ] {
+            let message = normalize_display_name(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(code), "{bad:?}: {message}");
+        }
+        for good in ["Zoé  Martin", "👩🏽\u{200D}🏫 Awa", "می\u{200C}خواهم", "العربية עברית", "Ligne\nsuivante"]
+        {
+            assert!(normalize_display_name(good).is_ok(), "{good:?}");
         }
     }
 
