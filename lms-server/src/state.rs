@@ -33,6 +33,9 @@ struct Inner {
     public_url: String,
     mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
+    /// Shared lock on a SQLite database, held for the server's whole life so that `lms restore`
+    /// refuses to replace the file under it (`None` on PostgreSQL).
+    _database_lock: Option<db::lock::DatabaseLock>,
 }
 
 impl AppState {
@@ -46,6 +49,8 @@ impl AppState {
         if config.default_database {
             db::ensure_sqlite_parent(&config.database).context("impossible de créer le dossier data/")?;
         }
+        // Before the first connection: a restore in progress finishes before this server opens the file.
+        let database_lock = db::lock::hold_shared(&config.database)?;
         let mut options = PoolOptions::default_for(&config.database);
         if let Some(size) = config.pool_size {
             options.max_size = size;
@@ -82,6 +87,7 @@ impl AppState {
                 public_url: config.public_url.clone(),
                 mailer,
                 travel: config.travel,
+                _database_lock: database_lock,
             }),
         })
     }
