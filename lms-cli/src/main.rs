@@ -2,10 +2,22 @@
 //!
 //! Each command parses its arguments, opens the database, calls one use case of `lms-core` and
 //! renders the result as a table or, with `--json`, as JSON for scripts. Exit codes: 0 success,
-//! 1 refused or invalid (one line on stderr), 2 usage error (clap).
+//! 1 refused or invalid (one line on stderr, at most [`MAX_ERROR_CHARS`] characters, no colour
+//! codes), 2 usage error (clap). Output to a closed pipe (`lms … | head`) ends the program quietly.
+
+/// `println!` that never panics: writes one line to standard output through
+/// [`output::line`], which ends the program quietly when the reader has gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
 
 mod commands;
 mod output;
+
+/// Longest error line printed; longer messages (one echoing a huge input) are cut with « … ».
+pub const MAX_ERROR_CHARS: usize = 500;
 
 use std::process::ExitCode;
 
@@ -88,9 +100,8 @@ pub struct Failure(String);
 
 impl<E: lms_core::Classify + std::fmt::Display> From<E> for Failure {
     fn from(error: E) -> Self {
-        if error.kind() == lms_core::ErrorKind::Internal {
-            tracing::error!(code = error.code(), "{error}");
-        }
+        // The `erreur : …` line says it once; the code is for those who ask (LMS_LOG=debug).
+        tracing::debug!(code = error.code(), "{error}");
         Failure(error.to_string())
     }
 }
@@ -138,10 +149,42 @@ impl Context {
     }
 }
 
+/// The one stderr line of a refusal: control characters (newlines, escape sequences an input
+/// may carry) become spaces, and the message is cut at [`MAX_ERROR_CHARS`] characters.
+fn error_line(message: &str) -> String {
+    let clean: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean = clean.trim();
+    let mut line = String::from("erreur : ");
+    if clean.chars().count() > MAX_ERROR_CHARS {
+        line.extend(clean.chars().take(MAX_ERROR_CHARS));
+        line.push('…');
+    } else {
+        line.push_str(clean);
+    }
+    line
+}
+
+/// A `println!` left in a command and a closed pipe panics ("failed printing to stdout"): that
+/// is not a failure of the command, so end quietly instead of printing a panic message.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout")) {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LMS_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
     let context = Context { database_url: cli.database_url, json: cli.json };
@@ -167,8 +210,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            // One line, whatever the message.
-            eprintln!("erreur : {}", message.replace('\n', " "));
+            use std::io::Write as _;
+            // One line, whatever the message; a closed stderr is nobody left to tell.
+            let _ = writeln!(std::io::stderr().lock(), "{}", error_line(&message));
             ExitCode::from(1)
         }
     }

@@ -1,5 +1,9 @@
 //! Rendering: a table for people, JSON for scripts (the same view types the API uses).
+//!
+//! Everything goes through [`line`]: when the reader of a pipe has gone (`lms … | head`), the
+//! program ends quietly with success instead of panicking like `println!`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_BORDERS_ONLY};
@@ -7,10 +11,25 @@ use serde::Serialize;
 
 use crate::{Context, Failure};
 
+/// Writes one line to standard output. A closed pipe ends the program quietly (exit 0: the
+/// reader asked for no more); any other write error ends it with the usual one-line refusal.
+pub fn line(text: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let written = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr().lock(), "erreur : écriture sur la sortie standard impossible : {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Prints `value` as pretty JSON.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<ExitCode, Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::new(format!("JSON : {e}")))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -25,7 +44,7 @@ pub fn listing<T: Serialize + ?Sized>(
         return json(value);
     }
     if rows.is_empty() {
-        println!("(aucun résultat)");
+        outln!("(aucun résultat)");
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = Table::new();
@@ -33,6 +52,6 @@ pub fn listing<T: Serialize + ?Sized>(
     for row in rows {
         table.add_row(row);
     }
-    println!("{table}");
+    outln!("{table}");
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,9 @@ struct Inner {
     travel: TravelModel,
     trusted_proxies: Vec<ipnet::IpNet>,
     hsts_max_age: Option<u64>,
+    /// Shared lock on a SQLite database, held for the server's whole life so that `lms restore`
+    /// refuses to replace the file under it (`None` on PostgreSQL).
+    _database_lock: Option<db::lock::DatabaseLock>,
 }
 
 impl AppState {
@@ -48,6 +51,8 @@ impl AppState {
         if config.default_database {
             db::ensure_sqlite_parent(&config.database).context("impossible de créer le dossier data/")?;
         }
+        // Before the first connection: a restore in progress finishes before this server opens the file.
+        let database_lock = db::lock::hold_shared(&config.database)?;
         let mut options = PoolOptions::default_for(&config.database);
         if let Some(size) = config.pool_size {
             options.max_size = size;
@@ -86,6 +91,7 @@ impl AppState {
                 travel: config.travel,
                 trusted_proxies: config.trusted_proxies.clone(),
                 hsts_max_age: config.hsts_max_age,
+                _database_lock: database_lock,
             }),
         })
     }

@@ -79,8 +79,14 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     browser.fill("password_confirmation", "un mot de passe solide").await;
     browser.screenshot("signup").await;
     browser.click("form.stack button").await;
-    browser.wait_for_text("Bienvenue").await;
-    browser.check(browser.url().await.contains("/me"), "landed on /me after sign-up").await;
+    // Sign-up answers the same whether or not the address had an account: log in next.
+    browser.wait_for_text("Inscription reçue").await;
+    assert_page_quality(&browser, javascript, "signup-received").await;
+    browser.fill("email", "agnes@example.org").await;
+    browser.fill("password", "un mot de passe solide").await;
+    browser.click("form.stack button").await;
+    browser.wait_for_text("Mes inscriptions").await;
+    browser.check(browser.url().await.contains("/me"), "landed on /me after sign-up and login").await;
 
     browser.open(&format!("{base}/?near=Puymoyen%20(16)&minutes=30")).await;
     browser.click(".cards li h3 a").await;

@@ -18,8 +18,9 @@ pub struct BackupArgs {
 /// `lms restore`.
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Sauvegarde à restaurer (créée par `lms backup`). Arrêtez le serveur d'abord ; l'ancienne
-    /// base est gardée à côté (.before-restore).
+    /// Sauvegarde à restaurer (créée par `lms backup`). Refusée tant qu'un serveur utilise la
+    /// base : arrêtez-le d'abord. L'ancienne base (journal -wal compris) est gardée à côté
+    /// (.before-restore).
     file: PathBuf,
 }
 
@@ -38,7 +39,7 @@ pub fn backup(context: &Context, args: BackupArgs) -> Result<ExitCode, Failure> 
     if context.json {
         return output::json(&report);
     }
-    println!("Sauvegarde de {} écrite dans {} ({} octets)", report.database, report.file, report.bytes);
+    outln!("Sauvegarde de {} écrite dans {} ({} octets)", report.database, report.file, report.bytes);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -49,6 +50,6 @@ pub fn restore(context: &Context, args: RestoreArgs) -> Result<ExitCode, Failure
     if context.json {
         return output::json(&report);
     }
-    println!("{} restaurée depuis {}", report.database, report.file);
+    outln!("{} restaurée depuis {}", report.database, report.file);
     Ok(ExitCode::SUCCESS)
 }

@@ -21,11 +21,11 @@ fn print(context: &Context, info: &KeyInfo) -> Result<ExitCode, Failure> {
     if context.json {
         return output::json(info);
     }
-    println!("Dossier : {}", info.dir);
-    println!("Identifiant (kid) : {}", info.kid);
-    println!("Algorithme : {} (Ed25519)", info.alg);
-    println!("Clé publique (x) : {}", info.public_jwk.x);
-    println!("Droits du fichier secret : {}", info.secret_file_mode);
+    outln!("Dossier : {}", info.dir);
+    outln!("Identifiant (kid) : {}", info.kid);
+    outln!("Algorithme : {} (Ed25519)", info.alg);
+    outln!("Clé publique (x) : {}", info.public_jwk.x);
+    outln!("Droits du fichier secret : {}", info.secret_file_mode);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -36,7 +36,7 @@ pub fn run(context: &Context, command: KeysCommand) -> Result<ExitCode, Failure>
         KeysCommand::Init => {
             let info = store.init()?;
             if !context.json {
-                println!("Clé de signature créée.");
+                outln!("Clé de signature créée.");
             }
             print(context, &info)
         }

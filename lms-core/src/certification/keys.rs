@@ -6,6 +6,10 @@
 //!   printed or logged; loading refuses a file readable by group or others;
 //! - `signing-key.pub.jwk`: the public key as a JSON Web Key (RFC 8037, `kty` OKP, `crv` Ed25519)
 //!   with its RFC 7638 thumbprint as `kid`. The server publishes it as a JWKS and needs nothing else.
+//!
+//! The folder and both files must not be writable by group or others (whoever could write there
+//! could swap the key); every read checks it and names the `chmod` that fixes it. `lms keys show`
+//! loads the secret too and checks that it matches the public key, so a damaged file is reported.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,8 +39,18 @@ pub enum KeyError {
     #[error("aucune clé de signature dans {0} : lancez `lms keys init`")]
     Missing(String),
     /// The secret key file is readable by others.
-    #[error("la clé secrète {0} est lisible par d'autres comptes : `chmod 600` puis réessayez")]
+    #[error("la clé secrète {0} est lisible par d'autres comptes : `chmod 600 {0}` puis réessayez")]
     TooOpen(String),
+    /// The keys folder or a key file can be modified by other accounts.
+    #[error("{path} est modifiable par d'autres comptes (droits {mode:o}) : `chmod {fix} {path}` puis réessayez")]
+    Writable {
+        /// The folder or file.
+        path: String,
+        /// Its permissions, octal.
+        mode: u32,
+        /// The mode to give it (`700` for the folder, `600` / `644` for the files).
+        fix: &'static str,
+    },
     /// A key file is malformed.
     #[error("fichier de clé invalide : {0}")]
     Malformed(String),
@@ -55,7 +69,7 @@ impl Classify for KeyError {
         match self {
             KeyError::AlreadyExists(_) => ErrorKind::Conflict,
             KeyError::Missing(_) => ErrorKind::NotFound,
-            KeyError::TooOpen(_) | KeyError::Malformed(_) => ErrorKind::Invalid,
+            KeyError::TooOpen(_) | KeyError::Writable { .. } | KeyError::Malformed(_) => ErrorKind::Invalid,
             KeyError::Io { .. } => ErrorKind::Unavailable,
         }
     }
@@ -63,7 +77,7 @@ impl Classify for KeyError {
         match self {
             KeyError::AlreadyExists(_) => "key_exists",
             KeyError::Missing(_) => "key_missing",
-            KeyError::TooOpen(_) => "key_permissions",
+            KeyError::TooOpen(_) | KeyError::Writable { .. } => "key_permissions",
             KeyError::Malformed(_) => "key_malformed",
             KeyError::Io { .. } => "key_io",
         }
@@ -170,6 +184,7 @@ impl KeyStore {
             return Err(KeyError::AlreadyExists(self.dir.display().to_string()));
         }
         create_private_dir(&self.dir)?;
+        self.check_not_writable_by_others(&self.dir, "700")?;
         let mut seed = [0_u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
         let signing = SigningKey::from_bytes(&seed);
@@ -182,10 +197,19 @@ impl KeyStore {
         self.info()
     }
 
-    /// The public description of the key, after checking the secret file's permissions.
+    /// The public description of the key, after checking the permissions and that both files are
+    /// whole: the secret must parse and match the public key.
     pub fn info(&self) -> Result<KeyInfo, KeyError> {
         let mode = self.check_secret_permissions()?;
         let jwk = self.public_jwk()?;
+        let signer = self.signing_key()?;
+        if signer.jwk() != &jwk {
+            return Err(KeyError::Malformed(format!(
+                "{} ne correspond pas à la clé secrète {} : l'un des deux fichiers a été modifié ou remplacé",
+                self.public_path().display(),
+                self.secret_path().display()
+            )));
+        }
         Ok(KeyInfo {
             dir: self.dir.display().to_string(),
             kid: jwk.kid.clone(),
@@ -197,7 +221,9 @@ impl KeyStore {
 
     /// The public key only (what the server reads).
     pub fn public_jwk(&self) -> Result<PublicJwk, KeyError> {
+        self.check_not_writable_by_others(&self.dir, "700")?;
         let path = self.public_path();
+        self.check_not_writable_by_others(&path, "644")?;
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -231,9 +257,32 @@ impl KeyStore {
         Ok(Signer { key, jwk })
     }
 
+    /// Refuses a folder or file that group or others may write (a missing one is left to the
+    /// read that follows, which says how to create the key).
+    #[cfg(unix)]
+    fn check_not_writable_by_others(&self, path: &Path, fix: &'static str) -> Result<(), KeyError> {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(path, e)),
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(KeyError::Writable { path: path.display().to_string(), mode, fix });
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn check_not_writable_by_others(&self, _path: &Path, _fix: &'static str) -> Result<(), KeyError> {
+        Ok(())
+    }
+
     #[cfg(unix)]
     fn check_secret_permissions(&self) -> Result<u32, KeyError> {
         use std::os::unix::fs::PermissionsExt;
+        self.check_not_writable_by_others(&self.dir, "700")?;
         let path = self.secret_path();
         let metadata = match std::fs::metadata(&path) {
             Ok(m) => m,

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod ids;
+pub mod lock;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -61,9 +62,42 @@ pub enum DbError {
     /// A migration failed.
     #[error("échec de la migration : {0}")]
     Migration(String),
+    /// A backup or restore was refused or failed; the message names the file concerned.
+    #[error("{0}")]
+    Backup(String),
+    /// Another process (a running `lms-server`) holds the database, so it cannot be replaced.
+    #[error("{0}")]
+    InUse(String),
+    /// The database file (or its folder) is read-only and the command needs to write.
+    #[error("la base de données est en lecture seule (fichier ou dossier non modifiable) : cette commande doit écrire")]
+    ReadOnly,
     /// Any other query error.
-    #[error("erreur de base de données : {0}")]
+    #[error("{}", describe_query_error(.0))]
     Query(DieselError),
+}
+
+/// The message of a query error: a constraint the database enforced is said in French (the raw
+/// driver text, such as `CHECK constraint failed: …`, means nothing to an administrator).
+fn describe_query_error(error: &DieselError) -> String {
+    let DieselError::DatabaseError(kind, info) = error else {
+        return format!("erreur de base de données : {error}");
+    };
+    let what = info.constraint_name().map(str::to_owned).unwrap_or_else(|| {
+        // SQLite: "CHECK constraint failed: lat BETWEEN -90 AND 90" → the part after the colon.
+        info.message().split_once(": ").map(|(_, rest)| rest.to_owned()).unwrap_or_default()
+    });
+    let what = if what.is_empty() { String::new() } else { format!(" ({what})") };
+    match kind {
+        DatabaseErrorKind::CheckViolation => {
+            format!("valeur refusée : elle sort des limites permises par la base de données{what}")
+        }
+        DatabaseErrorKind::NotNullViolation => format!("valeur obligatoire manquante{what}"),
+        DatabaseErrorKind::UniqueViolation => format!("cette valeur existe déjà{what}"),
+        DatabaseErrorKind::ForeignKeyViolation => {
+            format!("référence à un élément inexistant ou encore utilisé ailleurs{what}")
+        }
+        _ => format!("erreur de base de données : {}", info.message()),
+    }
 }
 
 /// Fragments of libpq messages that mean the server went away.
@@ -94,6 +128,11 @@ impl From<DieselError> for DbError {
                 if LOST_CONNECTION_MESSAGES.iter().any(|m| info.message().contains(m)) =>
             {
                 DbError::Unavailable(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("readonly database") || info.message().contains("read-only") =>
+            {
+                DbError::ReadOnly
             }
             DieselError::BrokenTransactionManager => DbError::Unavailable("connexion interrompue".into()),
             _ => DbError::Query(error),
@@ -144,7 +183,8 @@ impl DbError {
 impl crate::Classify for DbError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
-            DbError::InvalidUrl(_) => crate::ErrorKind::Invalid,
+            DbError::InvalidUrl(_) | DbError::Backup(_) => crate::ErrorKind::Invalid,
+            DbError::InUse(_) | DbError::ReadOnly => crate::ErrorKind::Conflict,
             DbError::Busy | DbError::Unavailable(_) | DbError::Connect { .. } => crate::ErrorKind::Unavailable,
             DbError::Query(DieselError::NotFound) => crate::ErrorKind::NotFound,
             error if error.is_constraint_violation() => crate::ErrorKind::Conflict,
@@ -155,6 +195,9 @@ impl crate::Classify for DbError {
     fn code(&self) -> &'static str {
         match self {
             DbError::InvalidUrl(_) => "invalid_database_url",
+            DbError::Backup(_) => "backup_refused",
+            DbError::InUse(_) => "database_in_use",
+            DbError::ReadOnly => "database_read_only",
             DbError::Busy => "database_busy",
             DbError::Unavailable(_) | DbError::Connect { .. } => "database_unavailable",
             DbError::Query(DieselError::NotFound) => "not_found",
@@ -241,9 +284,15 @@ impl DatabaseUrl {
                 }
                 let path_str =
                     path.to_str().ok_or_else(|| DbError::InvalidUrl("le chemin SQLite n'est pas en UTF-8".into()))?;
-                let mut conn = SqliteConnection::establish(path_str)
+                let access = sqlite_access(path);
+                let target = match access {
+                    SqliteAccess::ReadWrite => path_str.to_owned(),
+                    SqliteAccess::ReadOnly => format!("file:{}?mode=ro", uri_escape(path_str)),
+                    SqliteAccess::Immutable => format!("file:{}?immutable=1", uri_escape(path_str)),
+                };
+                let mut conn = SqliteConnection::establish(&target)
                     .map_err(|e| DbError::Connect { url: self.redacted(), reason: e.to_string() })?;
-                apply_sqlite_pragmas(&mut conn)
+                apply_sqlite_pragmas(&mut conn, access == SqliteAccess::ReadWrite)
                     .map_err(|e| DbError::Connect { url: self.redacted(), reason: e.to_string() })?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -262,10 +311,50 @@ fn redact_password(url: &str) -> String {
     url.to_owned()
 }
 
+/// How a SQLite file can be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteAccess {
+    /// The normal case (also a file that does not exist yet: SQLite creates it).
+    ReadWrite,
+    /// The file is not writable: `?mode=ro`, so read-only commands work and writes are refused
+    /// with [`DbError::ReadOnly`] instead of failing at the first PRAGMA.
+    ReadOnly,
+    /// The file and its folder are read-only and no `-wal` exists: nobody can change the file,
+    /// and a read-only WAL database cannot create its `-shm` there, so open it `?immutable=1`.
+    Immutable,
+}
+
+/// Decides [`SqliteAccess`] from the file's permission bits (which also speak for root, who could
+/// write anyway: a file an administrator made read-only is left untouched) and, for other
+/// accounts, from whether it can be opened for writing.
+fn sqlite_access(path: &Path) -> SqliteAccess {
+    let Ok(metadata) = std::fs::metadata(path) else { return SqliteAccess::ReadWrite };
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    let folder_read_only = std::fs::metadata(folder).map(|m| m.permissions().readonly()).unwrap_or(false);
+    let file_read_only = metadata.permissions().readonly()
+        || std::fs::OpenOptions::new().append(true).open(path).is_err_and(|e| {
+            matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem)
+        });
+    let wal_exists = Path::new(&format!("{}-wal", path.display())).exists();
+    match (file_read_only, folder_read_only) {
+        (false, false) => SqliteAccess::ReadWrite,
+        (_, true) if !wal_exists => SqliteAccess::Immutable,
+        _ => SqliteAccess::ReadOnly,
+    }
+}
+
+/// Escapes a path for a `file:` URI (SQLite decodes `%XX`; `?` and `#` would end the path).
+fn uri_escape(path: &str) -> String {
+    path.replace('%', "%25").replace('?', "%3f").replace('#', "%23")
+}
+
 /// Per-connection SQLite settings. busy_timeout comes first so the others wait for locks too.
-fn apply_sqlite_pragmas(conn: &mut SqliteConnection) -> Result<(), DieselError> {
+/// `writable` is false for a read-only file: the journal mode (stored in the file) is left as is.
+fn apply_sqlite_pragmas(conn: &mut SqliteConnection, writable: bool) -> Result<(), DieselError> {
     conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
-    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    if writable {
+        conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
     // NORMAL is safe with WAL: a power cut may lose the last commits, never corrupt the file.
     conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
@@ -382,6 +471,32 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
             applied
         }
     }
+}
+
+/// Versions recorded as applied in the database that this binary does not know: the database was
+/// migrated by a newer version of the application (diesel itself ignores them).
+pub fn unknown_applied_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    use diesel::migration::MigrationSource;
+    let migration_error = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    let (known, applied): (Vec<String>, Vec<String>) = match conn {
+        DbConn::Sqlite(c) => (
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(migration_error)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations().map_err(migration_error)?.iter().map(ToString::to_string).collect(),
+        ),
+        DbConn::Pg(c) => (
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(migration_error)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+            c.applied_migrations().map_err(migration_error)?.iter().map(ToString::to_string).collect(),
+        ),
+    };
+    Ok(applied.into_iter().filter(|version| !known.contains(version)).collect())
 }
 
 /// Names of migrations embedded in this binary but not yet applied.
@@ -513,11 +628,13 @@ pub fn sqlite_snapshot(conn: &mut DbConn, target: &Path) -> Result<(), DbError> 
     use diesel::sql_types::Text;
     match conn {
         DbConn::Sqlite(c) => {
-            let target = target.to_str().ok_or_else(|| DbError::InvalidUrl("chemin de sauvegarde non UTF-8".into()))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| DbError::Backup(format!("{} : chemin de sauvegarde non UTF-8", target.display())))?;
             diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(target).execute(c)?;
             Ok(())
         }
-        DbConn::Pg(_) => Err(DbError::Migration("la sauvegarde PostgreSQL se fait avec pg_dump (voir README)".into())),
+        DbConn::Pg(_) => Err(DbError::Backup("la sauvegarde PostgreSQL se fait avec pg_dump (voir README)".into())),
     }
 }
 
