@@ -37,7 +37,7 @@ async fn two_hundred_concurrent_http_clients_respect_capacity_and_waitlist_order
                 .await
                 .unwrap();
             assert_eq!(created.status(), StatusCode::ACCEPTED);
-            let token: Value = client
+            let token: Value = signing_up
                 .post(format!("{base}/auth/token"))
                 .json(&serde_json::json!({"email": email, "password": PASSWORD}))
                 .send()

@@ -33,8 +33,9 @@ pub const MAX_FAILURES_PER_ACCOUNT: i32 = 5;
 pub const MAX_FAILURES_PER_ACCOUNT_ANYWHERE: i32 = 50;
 /// Window of the account-wide backstop, and how long its lock lasts.
 pub const BACKSTOP_WINDOW_MINUTES: i64 = 60;
-/// Failed attempts allowed per client address within the window.
-pub const MAX_FAILURES_PER_ADDRESS: i32 = 20;
+/// Attempts allowed per client address within the window (a classroom behind one address logs
+/// in at once: attempts in flight count until they succeed).
+pub const MAX_FAILURES_PER_ADDRESS: i32 = 50;
 /// Window over which failures are counted, and how long a lock lasts.
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
