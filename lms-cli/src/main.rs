@@ -118,6 +118,9 @@ pub struct Context {
     database_url: Option<String>,
     /// Print JSON instead of tables.
     pub json: bool,
+    /// The shared lock on a SQLite database, held until the command ends, so that `lms restore`
+    /// cannot swap the file under a command at work (and a command waits for a restore).
+    database_lock: std::cell::RefCell<Option<lms_core::db::lock::DatabaseLock>>,
 }
 
 impl Context {
@@ -145,6 +148,13 @@ impl Context {
                 url
             }
         };
+        if self.database_lock.borrow().is_none() {
+            // A database in a read-only place cannot have its lock file created: nothing can
+            // restore over it either, so the command goes on without the lock.
+            if let Ok(lock) = lms_core::db::lock::hold_shared(&url) {
+                *self.database_lock.borrow_mut() = lock;
+            }
+        }
         Ok(lms_core::db::connect(&url)?)
     }
 }
@@ -187,7 +197,8 @@ fn main() -> ExitCode {
         .with_ansi(false)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LMS_LOG").unwrap_or_else(|_| "warn".into()))
         .init();
-    let context = Context { database_url: cli.database_url, json: cli.json };
+    let context =
+        Context { database_url: cli.database_url, json: cli.json, database_lock: std::cell::RefCell::new(None) };
     let result = match cli.command {
         Command::Db(command) => commands::db::run(&context, command),
         Command::Fixtures(command) => commands::fixtures::run(&context, command),

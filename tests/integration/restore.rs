@@ -248,3 +248,46 @@ fn backup_and_restore_errors_name_the_file_not_the_database_url() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains(existing.to_str().unwrap()) && !out.stderr.contains("DATABASE_URL"), "{}", out.stderr);
 }
+
+#[test]
+fn a_command_at_work_blocks_a_restore_and_waits_for_one() {
+    if skip_on_postgres("a_command_at_work_blocks_a_restore_and_waits_for_one") {
+        return;
+    }
+    let db = TestDb::new(Seed::Reference);
+    let database = sqlite_path(&db);
+    // A restore in progress (the exclusive lock): a command waits instead of reading a file
+    // that is being replaced…
+    let restoring = lms_core::db::lock::try_exclusive(&database).unwrap();
+    let mut command = Command::new(binary("lms"))
+        .args(["venue", "list"])
+        .env("DATABASE_URL", &db.url_string)
+        .env("LMS_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(command.try_wait().unwrap().is_none(), "the command did not wait for the restore");
+    // …and goes on as soon as it is over.
+    drop(restoring);
+    let started = Instant::now();
+    loop {
+        if let Some(status) = command.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the command never resumed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // While a command holds the database, a restore is refused: the test holds the shared lock
+    // the way `lms` does.
+    let working = lms_core::db::lock::hold_shared(&db.url).unwrap();
+    let backup = database.with_extension("backup.db");
+    assert_eq!(lms(&db, &["backup", "--out", backup.to_str().unwrap()], None).code, 0);
+    let refused = lms(&db, &["restore", backup.to_str().unwrap()], None);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("utilisée par un autre processus"), "{}", refused.stderr);
+    drop(working);
+    assert_eq!(lms(&db, &["restore", backup.to_str().unwrap()], None).code, 0);
+}

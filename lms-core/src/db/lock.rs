@@ -1,7 +1,7 @@
 //! The process lock of a SQLite database: `<database>.lock`, beside the file.
 //!
-//! Every `lms-server` on a SQLite file holds a *shared* lock on it for its whole life (several
-//! servers on one file stay possible); `lms restore` takes an *exclusive* lock, without waiting,
+//! Every `lms-server` on a SQLite file holds a *shared* lock on it for its whole life, and every
+//! `lms` command while it works (several servers on one file stay possible); `lms restore` takes an *exclusive* lock, without waiting,
 //! and holds it while it swaps the files. So a restore is refused while any server runs, and a
 //! server that starts during a restore waits for it to finish. The lock is the operating
 //! system's (`flock` on Unix, `LockFileEx` on Windows): it is released when the process ends,
@@ -45,10 +45,18 @@ fn open_lock_file(database: &Path) -> Result<(File, PathBuf), DbError> {
     Ok((file, path))
 }
 
-/// Takes the shared lock a running server holds on its SQLite database (waits while a restore
-/// holds the exclusive one). `None` for PostgreSQL.
+/// Takes the shared lock a running server (or an `lms` command) holds on its SQLite database
+/// (waits while a restore holds the exclusive one). `None` for PostgreSQL, and for a database in
+/// a read-only folder.
 pub fn hold_shared(url: &DatabaseUrl) -> Result<Option<DatabaseLock>, DbError> {
     let DatabaseUrl::Sqlite(database) = url else { return Ok(None) };
+    // A database in a read-only folder (by its permission bits, which speak for root too) cannot
+    // be restored over — a restore renames files in that folder — and no lock file is created
+    // there.
+    let folder = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    if std::fs::metadata(folder).is_ok_and(|m| m.permissions().readonly()) {
+        return Ok(None);
+    }
     let (file, path) = open_lock_file(database)?;
     match file.try_lock_shared() {
         Ok(()) => {}
