@@ -94,22 +94,25 @@ enum Command {
     Assess(commands::assess::AssessCommand),
 }
 
-/// A refusal to report on stderr with exit code 1.
+/// A refusal to report on stderr with exit code 1: `erreur [code] : message`, the code being the
+/// same stable code the API returns for the same refusal.
 #[derive(Debug)]
-pub struct Failure(String);
+pub struct Failure {
+    code: &'static str,
+    message: String,
+}
 
 impl<E: lms_core::Classify + std::fmt::Display> From<E> for Failure {
     fn from(error: E) -> Self {
-        // The `erreur : …` line says it once; the code is for those who ask (LMS_LOG=debug).
-        tracing::debug!(code = error.code(), "{error}");
-        Failure(error.to_string())
+        Failure { code: error.code(), message: error.to_string() }
     }
 }
 
 impl Failure {
-    /// A refusal with a message of our own.
-    pub fn new(message: impl Into<String>) -> Self {
-        Failure(message.into())
+    /// A refusal of the command line itself (a file it cannot read, a report that fails), with
+    /// its stable code.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
     }
 }
 
@@ -129,10 +132,13 @@ impl Context {
         let mut conn = self.connect_unchecked()?;
         let pending = lms_core::db::pending_migrations(&mut conn)?;
         if !pending.is_empty() {
-            return Err(Failure::new(format!(
-                "la base n'est pas à jour ({} migration(s) en attente) : lancez `lms db migrate`",
-                pending.len()
-            )));
+            return Err(Failure::new(
+                "pending_migrations",
+                format!(
+                    "la base n'est pas à jour ({} migration(s) en attente) : lancez `lms db migrate`",
+                    pending.len()
+                ),
+            ));
         }
         Ok(conn)
     }
@@ -144,7 +150,7 @@ impl Context {
             None => {
                 let url = lms_core::DatabaseUrl::default_sqlite();
                 lms_core::db::ensure_sqlite_parent(&url)
-                    .map_err(|e| Failure::new(format!("impossible de créer le dossier data/ : {e}")))?;
+                    .map_err(|e| Failure::new("io_error", format!("impossible de créer le dossier data/ : {e}")))?;
                 url
             }
         };
@@ -161,10 +167,10 @@ impl Context {
 
 /// The one stderr line of a refusal: control characters (newlines, escape sequences an input
 /// may carry) become spaces, and the message is cut at [`MAX_ERROR_CHARS`] characters.
-fn error_line(message: &str) -> String {
+fn error_line(code: &str, message: &str) -> String {
     let clean: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let clean = clean.trim();
-    let mut line = String::from("erreur : ");
+    let mut line = format!("erreur [{code}] : ");
     if clean.chars().count() > MAX_ERROR_CHARS {
         line.extend(clean.chars().take(MAX_ERROR_CHARS));
         line.push('…');
@@ -220,10 +226,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Failure(message)) => {
+        Err(Failure { code, message }) => {
             use std::io::Write as _;
             // One line, whatever the message; a closed stderr is nobody left to tell.
-            let _ = writeln!(std::io::stderr().lock(), "{}", error_line(&message));
+            let _ = writeln!(std::io::stderr().lock(), "{}", error_line(code, &message));
             ExitCode::from(1)
         }
     }

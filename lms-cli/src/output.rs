@@ -20,7 +20,10 @@ pub fn line(text: std::fmt::Arguments<'_>) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
-            let _ = writeln!(std::io::stderr().lock(), "erreur : écriture sur la sortie standard impossible : {e}");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "erreur [io_error] : écriture sur la sortie standard impossible : {e}"
+            );
             std::process::exit(1);
         }
     }
@@ -28,7 +31,8 @@ pub fn line(text: std::fmt::Arguments<'_>) {
 
 /// Prints `value` as pretty JSON.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<ExitCode, Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::new(format!("JSON : {e}")))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| Failure::new("internal_error", format!("JSON : {e}")))?;
     outln!("{text}");
     Ok(ExitCode::SUCCESS)
 }

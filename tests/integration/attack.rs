@@ -187,7 +187,7 @@ async fn administrators_can_cut_an_account_off_from_the_command_line() {
     // Unknown accounts: a clear refusal with the API's code, nothing written.
     let out = lms(&db, &["user", "deactivate", "--email", "personne@example.org"], None);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("aucun compte"), "{}", out.stderr);
+    assert!(out.stderr.starts_with("erreur [unknown_user] : aucun compte"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,6 +214,7 @@ async fn a_removed_role_stops_working_at_once() {
     // Removing a role the account does not hold is refused and changes nothing.
     let out = lms(&db, &["user", "remove-role", "--email", trainer, "--role", "trainer"], None);
     assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("erreur [role_not_held] : "), "{}", out.stderr);
     assert!(out.stderr.contains("n'a pas le rôle trainer"), "{}", out.stderr);
 }
 

@@ -23,7 +23,7 @@ async fn two_hundred_concurrent_http_clients_respect_capacity_and_waitlist_order
     let tokens = Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for i in 0..200 {
-        let (client, base, tokens) = (client.clone(), base.clone(), Arc::clone(&tokens));
+        let (base, tokens) = (base.clone(), Arc::clone(&tokens));
         tasks.push(tokio::spawn(async move {
             let email = format!("client{i}@example.org");
             // Five sign-ups per loopback address: under the per-address sign-up limit.

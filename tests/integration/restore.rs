@@ -140,7 +140,7 @@ async fn restore_is_refused_while_the_server_runs_and_keeps_every_acknowledged_w
     let refused = lms(&db, &["restore", backup.to_str().unwrap()], None);
     assert_eq!(refused.code, 1, "restore must be refused while lms-server runs: {}", refused.stdout);
     assert_eq!(refused.stderr.trim_end().lines().count(), 1, "{}", refused.stderr);
-    assert!(refused.stderr.starts_with("erreur : "), "{}", refused.stderr);
+    assert!(refused.stderr.starts_with("erreur [database_in_use] : "), "{}", refused.stderr);
     assert!(refused.stderr.contains("utilisée par un autre processus"), "{}", refused.stderr);
     assert!(!with_suffix(&path, ".before-restore").exists(), "nothing written by a refused restore");
     // The server still works on the same file, and sees every write.

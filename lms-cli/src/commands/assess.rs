@@ -37,12 +37,14 @@ fn read_input(file: &PathBuf) -> Result<String, Failure> {
     let bytes = if file.as_os_str() == "-" {
         let mut buffer = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
-            .map_err(|e| Failure::new(format!("lecture de l'entrée standard impossible : {e}")))?;
+            .map_err(|e| Failure::new("io_error", format!("lecture de l'entrée standard impossible : {e}")))?;
         buffer
     } else {
-        std::fs::read(file).map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?
+        std::fs::read(file)
+            .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?
     };
-    String::from_utf8(bytes).map_err(|_| Failure::new(format!("{} n'est pas en UTF-8", file.display())))
+    String::from_utf8(bytes)
+        .map_err(|_| Failure::new("invalid_encoding", format!("{} n'est pas en UTF-8", file.display())))
 }
 
 /// Runs an assessment command.

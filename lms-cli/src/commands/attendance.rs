@@ -57,7 +57,7 @@ pub fn write_document(out: &std::path::Path, document: &RenderedDocument) -> Res
     let temporary = out.with_extension("pdf.part");
     std::fs::write(&temporary, &document.bytes).and_then(|()| std::fs::rename(&temporary, out)).map_err(|e| {
         let _ = std::fs::remove_file(&temporary);
-        Failure::new(format!("écriture de {} impossible : {e}", out.display()))
+        Failure::new("io_error", format!("écriture de {} impossible : {e}", out.display()))
     })
 }
 
@@ -91,8 +91,9 @@ pub fn report_document(
 pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Failure> {
     match command {
         AttendanceCommand::Verify { session } => {
-            let session =
-                session.map(|s| TrainingSessionId::parse(&s).map_err(|e| Failure::new(e.to_string()))).transpose()?;
+            let session = session
+                .map(|s| TrainingSessionId::parse(&s).map_err(|e| Failure::new("invalid_id", e.to_string())))
+                .transpose()?;
             let mut conn = context.connect()?;
             let report = lms_core::attendance::verify_ledger(&mut conn, session.as_ref())?;
             if context.json {
@@ -117,14 +118,18 @@ pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Fa
             if report.problems.is_empty() {
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(Failure::new(format!("registre d'émargement altéré : {} problème(s)", report.problems.len())))
+                Err(Failure::new(
+                    "ledger_tampered",
+                    format!("registre d'émargement altéré : {} problème(s)", report.problems.len()),
+                ))
             }
         }
         AttendanceCommand::Sheet { session, out, half_day, blank } => {
             let mut conn = context.connect()?;
             let session = records::find_session(&mut conn, &session)?;
-            let half_day =
-                half_day.map(|h| HalfDayId::parse(&h).map_err(|e| Failure::new(e.to_string()))).transpose()?;
+            let half_day = half_day
+                .map(|h| HalfDayId::parse(&h).map_err(|e| Failure::new("invalid_id", e.to_string())))
+                .transpose()?;
             let now = lms_core::db::now();
             let document = match (&half_day, blank) {
                 (Some(half_day), true) => records::blank_sheet_pdf(&mut conn, Actor::Console, &session, half_day, now)?,
@@ -144,11 +149,17 @@ pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Fa
             }
             match (check.matches, check.chain_intact) {
                 (true, _) => Ok(ExitCode::SUCCESS),
-                (false, false) => Err(Failure::new("registre d'émargement altéré : lancez `lms attendance verify`")),
-                (false, true) => Err(Failure::new(format!(
-                    "l'empreinte imprimée ne correspond pas à l'entrée n° {seq} du registre{}",
-                    if check.stored_hash.is_none() { " (entrée inexistante)" } else { "" }
-                ))),
+                (false, false) => Err(Failure::new(
+                    "ledger_tampered",
+                    "registre d'émargement altéré : lancez `lms attendance verify`",
+                )),
+                (false, true) => Err(Failure::new(
+                    "ledger_tampered",
+                    format!(
+                        "l'empreinte imprimée ne correspond pas à l'entrée n° {seq} du registre{}",
+                        if check.stored_hash.is_none() { " (entrée inexistante)" } else { "" }
+                    ),
+                )),
             }
         }
     }

@@ -114,7 +114,7 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 }
 
 fn parse_session(raw: &str) -> Result<TrainingSessionId, Failure> {
-    TrainingSessionId::parse(raw).map_err(|e| Failure::new(e.to_string()))
+    TrainingSessionId::parse(raw).map_err(|e| Failure::new("invalid_id", e.to_string()))
 }
 
 fn certificate_rows(certificates: &[CertificateView]) -> Vec<Vec<String>> {
@@ -187,7 +187,7 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
                 (None, _) => issuing::eligible_candidates(&mut conn, &session)?,
             };
             if trainees.is_empty() {
-                return Err(Failure::new("aucun·e candidat·e éligible dans cette session"));
+                return Err(Failure::new("no_eligible_candidate", "aucun·e candidat·e éligible dans cette session"));
             }
             let bar = ProgressBar::new(trainees.len() as u64);
             if context.json {
@@ -224,7 +224,11 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
                     );
                 }
             }
-            if failures.is_empty() { Ok(ExitCode::SUCCESS) } else { Err(Failure::new(failures.join(" ; "))) }
+            if failures.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(Failure::new("not_issued", failures.join(" ; ")))
+            }
         }
         CertifyCommand::Revoke { number, reason } => {
             let mut conn = context.connect()?;
@@ -270,7 +274,7 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             let path = PathBuf::from(&code_or_file);
             let input = if path.is_file() {
                 let bytes = std::fs::read(&path)
-                    .map_err(|e| Failure::new(format!("lecture de {code_or_file} impossible : {e}")))?;
+                    .map_err(|e| Failure::new("io_error", format!("lecture de {code_or_file} impossible : {e}")))?;
                 if bytes.starts_with(b"%PDF") {
                     VerifyInput::Pdf(bytes)
                 } else {
@@ -294,7 +298,10 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if report.is_valid() {
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(Failure::new(format!("certificat non valide : {}", report.problems.join(" ; "))))
+                Err(Failure::new(
+                    "invalid_certificate",
+                    format!("certificat non valide : {}", report.problems.join(" ; ")),
+                ))
             }
         }
         CertifyCommand::Identity {

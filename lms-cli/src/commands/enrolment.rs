@@ -22,7 +22,7 @@ pub enum EnrolmentCommand {
 pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Failure> {
     match command {
         EnrolmentCommand::List { session } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let mut conn = context.connect()?;
             lms_core::catalogue::find_training_session(&mut conn, &session)?;
             let enrolments = lms_core::enrolment::list_enrolments(&mut conn, &session)?;

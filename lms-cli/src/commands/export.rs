@@ -88,7 +88,7 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
         }
         ExportCommand::AccrochageReport { file } => {
             let text = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?;
+                .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?;
             let mut conn = context.connect()?;
             let result = accrochage::import_report(&mut conn, &text, now)?;
             if context.json {

@@ -70,7 +70,7 @@ pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure>
     let today = lms_core::catalogue::paris_today();
     match command {
         JuryCommand::Record { session, trainee, decision, date, members, notes } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let verdict = JuryVerdict::parse(&decision)?;
             let mut conn = context.connect()?;
             let view = jury::record_decision(
@@ -83,15 +83,15 @@ pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure>
             render(context, std::slice::from_ref(&view))
         }
         JuryCommand::Import { session, file } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let text = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::new(format!("lecture de {} impossible : {e}", file.display())))?;
+                .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?;
             let mut conn = context.connect()?;
             let views = jury::import_jury_csv(&mut conn, &session, &text, None, today)?;
             render(context, &views)
         }
         JuryCommand::List { session } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new(e.to_string()))?;
+            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let mut conn = context.connect()?;
             let views = jury::list_decisions(&mut conn, &session)?;
             render(context, &views)

@@ -62,7 +62,7 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 }
 
 fn parse_id(raw: &str) -> Result<TrainingSessionId, Failure> {
-    TrainingSessionId::parse(raw).map_err(|e| Failure::new(e.to_string()))
+    TrainingSessionId::parse(raw).map_err(|e| Failure::new("invalid_id", e.to_string()))
 }
 
 fn rows(sessions: &[TrainingSessionView]) -> Vec<Vec<String>> {

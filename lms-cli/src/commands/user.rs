@@ -89,7 +89,7 @@ fn read_password() -> Result<String, Failure> {
     std::io::stdin()
         .take(4096)
         .read_to_string(&mut raw)
-        .map_err(|e| Failure::new(format!("lecture du mot de passe impossible : {e}")))?;
+        .map_err(|e| Failure::new("io_error", format!("lecture du mot de passe impossible : {e}")))?;
     // Only the line terminator is stripped: spaces inside a password are legitimate.
     Ok(raw.trim_end_matches(['\n', '\r']).to_owned())
 }
