@@ -73,7 +73,14 @@ impl Drop for ServerProcess {
     }
 }
 
-async fn sign_up_and_token(client: &reqwest::Client, sign_up_on: &str, token_from: &str, email: &str) -> String {
+async fn sign_up_and_token(_client: &reqwest::Client, sign_up_on: &str, token_from: &str, email: &str) -> String {
+    // Each trainee from their own loopback address (127.0.3.x, 127.0.4.x…), as real trainees
+    // are: one address would trip the per-address sign-up limit.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let [_, _, high, low] = (n + 3 * 256 + 1).to_be_bytes();
+    let from = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, high.max(3), low.max(1)));
+    let client = reqwest::Client::builder().local_address(from).build().expect("client");
     let created = client
         .post(format!("{sign_up_on}/api/v1/accounts"))
         .json(&serde_json::json!({"email": email, "name": email, "password": PASSWORD}))
