@@ -25,7 +25,10 @@ use axum::{Extension, Json, Router};
 use lms_core::certification::keys::KeyStore;
 use lms_core::certification::registry::{self, PublicCertificate};
 use minijinja::context;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::api::{ErrorResponse, convert};
 use crate::error::ApiError;
 use crate::pages::{error_page, render};
 use crate::state::AppState;
@@ -124,7 +127,46 @@ async fn verify_page(
     }
 }
 
-async fn verify_api(
+/// A certificate as anyone may verify it (nothing personal but the holder's name).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CertificateResponse {
+    /// Certificate number.
+    number: String,
+    /// `valid` or `revoked`.
+    status: String,
+    /// Holder's name.
+    holder_name: String,
+    /// Certification title.
+    certification: String,
+    /// Registry code (`RS5142`).
+    registry_code: String,
+    /// Certifying body.
+    certifier: String,
+    /// Award date (`YYYY-MM-DD`).
+    awarded_on: String,
+    /// Units certified.
+    units: Vec<String>,
+    /// When it was revoked (UTC).
+    revoked_at: Option<String>,
+    /// Why.
+    revocation_reason: Option<String>,
+}
+
+/// Verifies a certificate by the code printed on it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/certificates/{code}",
+    tag = "certificates",
+    params(("code" = String, Path, description = "Verification code printed on the certificate.")),
+    responses(
+        (status = 200, description = "The certificate.", body = CertificateResponse),
+        (status = 404, description = "Unknown code (nothing more is said).", body = ErrorResponse),
+        (status = 429, description = "Too many unknown codes from this address.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(crate) async fn verify_api(
     State(state): State<AppState>,
     Extension(limiter): Extension<GuessLimiter>,
     Path(code): Path<String>,
@@ -132,7 +174,10 @@ async fn verify_api(
 ) -> Response {
     let client = client_of(&request);
     match lookup(&state, &limiter, &client, code).await {
-        Ok(certificate) => no_store(Json(certificate).into_response()),
+        Ok(certificate) => match convert::<_, CertificateResponse>(certificate) {
+            Ok(body) => no_store(Json(body).into_response()),
+            Err(error) => error.into_response(),
+        },
         Err(error) => error.into_response(),
     }
 }

@@ -67,6 +67,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/resultats", EVERYONE),
     ("GET", "/.well-known/jwks.json", EVERYONE),
     ("GET", "/api/v1/certificates/{code}", EVERYONE),
+    ("GET", "/api/v1/openapi.json", EVERYONE),
     ("POST", "/api/v1/accounts", EVERYONE),
     ("POST", "/api/v1/auth/token", EVERYONE),
     ("GET", "/api/v1/courses", EVERYONE),

@@ -21,6 +21,7 @@ mod fixtures;
 mod generate;
 mod geo;
 mod input_hardening;
+mod openapi;
 mod reports;
 mod restore;
 mod scale_out;

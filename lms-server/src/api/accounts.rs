@@ -7,8 +7,11 @@ use axum::{Json, Router};
 use lms_core::access;
 use lms_core::people::{NewUser, Role};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::ApiJson;
+use super::openapi::ErrorResponse;
+use super::views::convert;
 use crate::auth::Client;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,21 +20,29 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/accounts", post(sign_up)).route("/auth/token", post(token))
 }
 
-#[derive(Debug, Deserialize)]
+/// A trainee's sign-up.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SignUpBody {
+    /// E-mail address (the login).
     email: String,
+    /// Display name.
     name: String,
+    /// Password (checked against the password rules).
     password: String,
 }
 
 /// The answer to a sign-up, the same whether the address was free or already had an account
 /// (never the password or its hash, nor anything saying which case it was).
-#[derive(Debug, Serialize)]
-struct SignUpAccepted {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SignUpAccepted {
+    /// The address as stored.
     email: String,
+    /// The name as stored.
     name: String,
-    roles: Vec<Role>,
+    /// Roles (`trainee`).
+    roles: Vec<String>,
+    /// What to do next (French).
     message: &'static str,
 }
 
@@ -45,7 +56,23 @@ impl SignUpBody {
     }
 }
 
-async fn sign_up(
+/// Signs up as a trainee. The answer is the same whether the address was free or not.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    request_body = SignUpBody,
+    responses(
+        (status = 202, description = "Sign-up received.", body = SignUpAccepted),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Invalid address, name or password.", body = ErrorResponse),
+        (status = 429, description = "Too many sign-ups from this address (10 an hour).", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(body): ApiJson<SignUpBody>,
@@ -56,7 +83,7 @@ async fn sign_up(
         Json(SignUpAccepted {
             email: receipt.email,
             name: receipt.name,
-            roles: receipt.roles,
+            roles: convert(receipt.roles)?,
             message: SIGN_UP_RECEIVED,
         }),
     ))
@@ -75,19 +102,41 @@ pub async fn register(
     state.db(move |conn| access::accounts::sign_up(conn, &prepared)).await
 }
 
-#[derive(Debug, Deserialize)]
+/// Credentials for an API token.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TokenRequest {
+    /// E-mail address.
     email: String,
+    /// Password.
     password: String,
 }
 
-#[derive(Debug, Serialize)]
-struct TokenBody {
+/// A new API token.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TokenBody {
+    /// Send it as `Authorization: Bearer <token>`.
     token: String,
 }
 
-async fn token(
+/// Exchanges credentials for an API token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "accounts",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A new token.", body = TokenBody),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "Wrong address or password.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Body of the wrong shape.", body = ErrorResponse),
+        (status = 429, description = "Too many failed logins from this address.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn token(
     State(state): State<AppState>,
     Client(client): Client,
     ApiJson(body): ApiJson<TokenRequest>,

@@ -5,12 +5,15 @@
 use axum::extract::{Path, Request, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use lms_core::assessment::grid::{self, AssessmentGrid, GridOutcome, ResultInput, TraineeAssessment};
+use lms_core::assessment::grid::{self, ResultInput};
 use lms_core::assessment::{AssessmentError, AssessmentResult};
 use lms_core::attendance::Actor;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::catalogue::session_id;
+use super::openapi::ErrorResponse;
+use super::views::{GridTrainee, SessionHeader, TraineeAssessmentResponse, Unit, convert};
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,17 +25,51 @@ pub fn router() -> Router<AppState> {
         .route("/me/assessments", get(my_results))
 }
 
-async fn read_grid(
+/// A session's assessment grid: trainees × competences, grouped by unit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AssessmentGridResponse {
+    /// The session.
+    session: SessionHeader,
+    /// `teaches`, `oversees` or `console`.
+    right: String,
+    /// Registry code of the certification prepared (`RS5142`), if any.
+    certification: Option<String>,
+    /// Units and competences, in référentiel order.
+    units: Vec<Unit>,
+    /// Number of competences.
+    competences: u64,
+    /// Confirmed trainees, by name.
+    trainees: Vec<GridTrainee>,
+}
+
+/// A session's assessment grid.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/assessments",
+    tag = "assessment",
+    params(("id" = String, Path, description = "Training session id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The grid.", body = AssessmentGridResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Neither its trainer nor an administrator.", body = ErrorResponse),
+        (status = 404, description = "No such session.", body = ErrorResponse),
+        (status = 409, description = "The session prepares no certification.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn read_grid(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<AssessmentGrid>, ApiError> {
+) -> Result<Json<AssessmentGridResponse>, ApiError> {
     let session = session_id(&id)?;
-    Ok(Json(state.db(move |conn| grid::assessment_grid(conn, Actor::Person(&caller), &session)).await?))
+    Ok(Json(convert(state.db(move |conn| grid::assessment_grid(conn, Actor::Person(&caller), &session)).await?)?))
 }
 
 /// One result in a request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResultBody {
     /// User id or e-mail address.
@@ -46,9 +83,11 @@ struct ResultBody {
     evidence: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Results to record, in one request.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResultsBody {
+    /// The results.
     results: Vec<ResultBody>,
 }
 
@@ -72,30 +111,96 @@ impl ResultsBody {
     }
 }
 
-async fn record(
+/// What recording results did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GridOutcomeResponse {
+    /// New results recorded.
+    recorded: u64,
+    /// Lines identical to the current result, left alone.
+    unchanged: u64,
+}
+
+/// Records results in one request (the session's trainer).
+#[utoipa::path(
+    put,
+    path = "/api/v1/sessions/{id}/assessments",
+    tag = "assessment",
+    params(("id" = String, Path, description = "Training session id.")),
+    request_body = ResultsBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded.", body = GridOutcomeResponse),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
+        (status = 404, description = "No such session, trainee or competence.", body = ErrorResponse),
+        (status = 409, description = "The session prepares no certification, or results are frozen.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Invalid result.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn record(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     request: Request,
-) -> Result<Json<GridOutcome>, ApiError> {
+) -> Result<Json<GridOutcomeResponse>, ApiError> {
     let session = session_id(&id)?;
     let body: ResultsBody = super::attendance::trainer_body(&state, &caller, &session, request).await?;
     let inputs = body.into_inputs()?;
-    Ok(Json(state.db(move |conn| grid::record_results(conn, &caller, &session, &inputs, lms_core::db::now())).await?))
+    Ok(Json(convert(
+        state.db(move |conn| grid::record_results(conn, &caller, &session, &inputs, lms_core::db::now())).await?,
+    )?))
 }
 
-async fn trainee_results(
+/// One trainee's results in a session, with history (the trainee, or the session's readers).
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/assessments/{trainee}",
+    tag = "assessment",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("trainee" = String, Path, description = "User id or e-mail address."),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The trainee's results.", body = TraineeAssessmentResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Neither the trainee nor a reader of the session.", body = ErrorResponse),
+        (status = 404, description = "No such session or trainee in it.", body = ErrorResponse),
+        (status = 409, description = "The session prepares no certification.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn trainee_results(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path((id, trainee)): Path<(String, String)>,
-) -> Result<Json<TraineeAssessment>, ApiError> {
+) -> Result<Json<TraineeAssessmentResponse>, ApiError> {
     let session = session_id(&id)?;
-    Ok(Json(state.db(move |conn| grid::trainee_assessment(conn, Actor::Person(&caller), &session, &trainee)).await?))
+    Ok(Json(convert(
+        state.db(move |conn| grid::trainee_assessment(conn, Actor::Person(&caller), &session, &trainee)).await?,
+    )?))
 }
 
-async fn my_results(
+/// The caller's own results, per session.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/assessments",
+    tag = "assessment",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One item per session assessed.", body = Vec<TraineeAssessmentResponse>),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn my_results(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<TraineeAssessment>>, ApiError> {
-    Ok(Json(state.db(move |conn| grid::my_results(conn, &caller.user.id)).await?))
+) -> Result<Json<Vec<TraineeAssessmentResponse>>, ApiError> {
+    Ok(Json(convert(state.db(move |conn| grid::my_results(conn, &caller.user.id)).await?)?))
 }

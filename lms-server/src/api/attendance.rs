@@ -8,15 +8,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lms_core::access::ClientInfo;
-use lms_core::attendance::checkin::{self, CheckinOutcome};
-use lms_core::attendance::recording::{self, SheetInput, SheetLine, SheetOutcome, SignatureOutcome};
-use lms_core::attendance::sheets::{self, MyAttendance, SessionAttendance, Sheet, TaughtSession};
+use lms_core::attendance::checkin;
+use lms_core::attendance::recording::{self, SheetInput, SheetLine};
+use lms_core::attendance::sheets;
 use lms_core::attendance::{Actor, AttendanceError, AttendanceStatus, SignatureMethod};
 use lms_core::db::ids::HalfDayId;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::catalogue::session_id;
 use super::json::ApiJson;
+use super::openapi::ErrorResponse;
+use super::views::{HalfDayInfo, LedgerPosition, SessionHeader, Sheet, convert};
 use crate::auth::{ApiCaller, ApiSessionTrainer, Client};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -64,54 +67,213 @@ pub fn public_base(headers: &HeaderMap, secure: bool) -> String {
     }
 }
 
-async fn my_sessions(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<TaughtSession>>, ApiError> {
-    Ok(Json(state.db(move |conn| sheets::sessions_for(conn, &caller, lms_core::db::now())).await?))
+/// A session on the trainer's list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TaughtSessionResponse {
+    /// Identifier.
+    id: String,
+    /// Human reference.
+    reference: String,
+    /// Course code.
+    course_code: String,
+    /// Course title.
+    course_title: String,
+    /// First day (`YYYY-MM-DD`).
+    start: String,
+    /// Last day (`YYYY-MM-DD`).
+    end: String,
+    /// Session status.
+    status: String,
+    /// Trainers' display names.
+    trainers: Vec<String>,
+    /// `teaches`, `oversees` or `console`.
+    right: String,
+    /// Confirmed trainees.
+    trainees: i64,
+    /// Half-days scheduled.
+    half_days: i64,
+    /// Half-days waiting for the trainer's co-signature.
+    half_days_to_cosign: i64,
+    /// Start of the next half-day (UTC).
+    next_half_day_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The sessions the caller teaches (or oversees).
+#[utoipa::path(
+    get,
+    path = "/api/v1/trainer/sessions",
+    tag = "attendance",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's sessions.", body = Vec<TaughtSessionResponse>),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not a trainer or administrator.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn my_sessions(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<TaughtSessionResponse>>, ApiError> {
+    Ok(Json(convert(state.db(move |conn| sheets::sessions_for(conn, &caller, lms_core::db::now())).await?)?))
+}
+
+/// The absence alert threshold.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct AlertQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct AlertQuery {
+    /// Consecutive absent half-days that raise an alert (default 2).
     threshold: Option<u32>,
 }
 
-async fn half_days(
+/// A half-day of a session's schedule with what has been recorded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HalfDaySummary {
+    /// Identifier.
+    id: String,
+    /// Local date (`YYYY-MM-DD`).
+    date: String,
+    /// `morning` or `afternoon`.
+    slot: String,
+    /// Start (UTC).
+    starts_at: String,
+    /// End (UTC).
+    ends_at: String,
+    /// Scheduled minutes.
+    minutes: i64,
+    /// Venue name.
+    venue: String,
+    /// Venue commune.
+    commune: String,
+    /// Module.
+    module: Option<String>,
+    /// `upcoming`, `in_progress`, `awaiting_cosign` or `closed`.
+    state: String,
+    /// Trainees with a status.
+    recorded: i64,
+    /// Trainees who attended.
+    attended: i64,
+    /// Trainees absent.
+    absent: i64,
+    /// Trainees who signed themselves.
+    signed: i64,
+    /// Who co-signed.
+    cosigned_by: Option<String>,
+    /// When (UTC).
+    cosigned_at: Option<String>,
+}
+
+/// A trainee absent on the last consecutive half-days.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AbsenceAlert {
+    /// User id.
+    trainee: String,
+    /// Name.
+    name: String,
+    /// E-mail.
+    email: String,
+    /// Consecutive absent half-days.
+    consecutive: u32,
+    /// Of which excused.
+    excused: u32,
+    /// Since (`YYYY-MM-DD`).
+    since: String,
+}
+
+/// A session's attendance at a glance.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SessionAttendanceResponse {
+    /// The session.
+    session: SessionHeader,
+    /// `teaches`, `oversees` or `console`.
+    right: String,
+    /// Confirmed trainees.
+    trainees: i64,
+    /// The half-days, in order.
+    half_days: Vec<HalfDaySummary>,
+    /// The threshold used.
+    alert_threshold: u32,
+    /// Absence alerts.
+    alerts: Vec<AbsenceAlert>,
+    /// Chain position.
+    ledger: LedgerPosition,
+}
+
+/// A session's half-days with absence alerts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/half-days",
+    tag = "attendance",
+    params(("id" = String, Path, description = "Training session id."), AlertQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session's attendance.", body = SessionAttendanceResponse),
+        (status = 400, description = "Invalid query string.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Neither its trainer nor an administrator.", body = ErrorResponse),
+        (status = 404, description = "No such session.", body = ErrorResponse),
+        (status = 422, description = "Invalid threshold.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn half_days(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Query(query): Query<AlertQuery>,
-) -> Result<Json<SessionAttendance>, ApiError> {
+) -> Result<Json<SessionAttendanceResponse>, ApiError> {
     let session = session_id(&id)?;
     let threshold = query.threshold.unwrap_or(sheets::DEFAULT_ABSENCE_ALERT);
-    Ok(Json(
+    Ok(Json(convert(
         state
             .db(move |conn| {
                 sheets::session_attendance(conn, Actor::Person(&caller), &session, threshold, lms_core::db::now())
             })
             .await?,
-    ))
+    )?))
 }
 
-async fn sheet(
+/// A half-day's attendance sheet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}/half-days/{half_day}/sheet",
+    tag = "attendance",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("half_day" = String, Path, description = "Half-day id."),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The sheet.", body = Sheet),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Neither its trainer nor an administrator.", body = ErrorResponse),
+        (status = 404, description = "No such session or half-day of it.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn sheet(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path((id, half_day)): Path<(String, String)>,
 ) -> Result<Json<Sheet>, ApiError> {
     let session = session_id(&id)?;
     let half_day = half_day_id(&half_day)?;
-    Ok(Json(
+    Ok(Json(convert(
         state
             .db(move |conn| {
                 sheets::half_day_sheet(conn, Actor::Person(&caller), &session, &half_day, lms_core::db::now())
             })
             .await?,
-    ))
+    )?))
 }
 
 /// One line of a sheet in a request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SheetLineBody {
     /// User id or e-mail address.
@@ -127,9 +289,10 @@ struct SheetLineBody {
 }
 
 /// A whole sheet in one request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SheetBody {
+    /// One line per trainee.
     entries: Vec<SheetLineBody>,
     /// `trainer_entry` (default) or `paper_scan`.
     #[serde(default)]
@@ -170,31 +333,90 @@ impl SheetBody {
     }
 }
 
-async fn record_sheet(
+/// What recording a sheet did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SheetOutcomeResponse {
+    /// New entries recorded.
+    recorded: u64,
+    /// Lines identical to the current status, left alone.
+    unchanged: u64,
+    /// The new entries' ids.
+    entries: Vec<String>,
+    /// Chain position after recording.
+    ledger: LedgerPosition,
+}
+
+/// Records a whole sheet in one request (the session's trainer).
+#[utoipa::path(
+    put,
+    path = "/api/v1/sessions/{id}/half-days/{half_day}/sheet",
+    tag = "attendance",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("half_day" = String, Path, description = "Half-day id."),
+    ),
+    request_body = SheetBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded.", body = SheetOutcomeResponse),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
+        (status = 404, description = "No such session, half-day or trainee.", body = ErrorResponse),
+        (status = 409, description = "Half-day not open for recording (upcoming, co-signed without a correction reason…).", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Invalid sheet.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn record_sheet(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     request: Request,
-) -> Result<Json<SheetOutcome>, ApiError> {
+) -> Result<Json<SheetOutcomeResponse>, ApiError> {
     let session = session_id(&id)?;
     let body: SheetBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
     let input = body.into_input()?;
-    Ok(Json(
+    Ok(Json(convert(
         state
             .db(move |conn| recording::record_sheet(conn, &caller, &session, &half_day, &input, lms_core::db::now()))
             .await?,
-    ))
+    )?))
 }
 
 /// The co-signature just recorded.
-#[derive(Debug, Serialize)]
-struct CosignBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CosignBody {
+    /// The co-signature's attendance entry.
     entry: String,
+    /// The sheet after it.
     sheet: Sheet,
 }
 
-async fn cosign(
+/// Co-signs a half-day's sheet (the session's trainer), closing it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/half-days/{half_day}/cosign",
+    tag = "attendance",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("half_day" = String, Path, description = "Half-day id."),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Co-signed.", body = CosignBody),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
+        (status = 404, description = "No such session or half-day of it.", body = ErrorResponse),
+        (status = 409, description = "Not ready to co-sign (upcoming, statuses missing, already co-signed).", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn cosign(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
@@ -206,22 +428,63 @@ async fn cosign(
             let now = lms_core::db::now();
             let entry = recording::cosign_sheet(conn, &caller, &session, &half_day, now)?;
             let sheet = sheets::half_day_sheet(conn, Actor::Person(&caller), &session, &half_day, now)?;
-            Ok::<_, AttendanceError>(CosignBody { entry: entry.to_string(), sheet })
+            Ok::<_, AttendanceError>((entry.to_string(), sheet))
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(body)))
+    let (entry, sheet) = body;
+    Ok((StatusCode::CREATED, Json(CosignBody { entry, sheet: convert(sheet)? })))
 }
 
-/// A check-in code to show, with the URL a phone opens and its QR code.
-#[derive(Debug, Serialize)]
-struct CodeBody {
-    #[serde(flatten)]
-    code: checkin::IssuedCode,
+/// A check-in code as issued by the core.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuedCode {
+    code: String,
+    session: String,
+    half_day: String,
+    expires_at: String,
+    refresh_seconds: i64,
+}
+
+/// A check-in code to show (once: only its hash is kept), with the URL a phone opens and its QR code.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CodeBody {
+    /// The code.
+    code: String,
+    /// Training session id.
+    session: String,
+    /// Half-day id.
+    half_day: String,
+    /// When it expires (UTC).
+    expires_at: String,
+    /// Seconds after which to show a new one.
+    refresh_seconds: i64,
+    /// The URL a phone opens.
     url: String,
+    /// Its QR code (SVG).
     qr_svg: String,
 }
 
-async fn issue_code(
+/// Issues a check-in code for a half-day (the session's trainer).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/half-days/{half_day}/checkin-codes",
+    tag = "attendance",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("half_day" = String, Path, description = "Half-day id."),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A new code.", body = CodeBody),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
+        (status = 404, description = "No such session or half-day of it.", body = ErrorResponse),
+        (status = 409, description = "Half-day not open for check-in.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn issue_code(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     headers: HeaderMap,
@@ -232,17 +495,31 @@ async fn issue_code(
     let code = state
         .db(move |conn| checkin::issue_checkin_code(conn, &caller, &session, &half_day, lms_core::db::now()))
         .await?;
+    let code: IssuedCode = convert(code)?;
     let url = format!("{}/checkin?code={}", public_base(&headers, state.secure_cookies()), code.code);
     let qr_svg = lms_core::documents::qr::qr_svg(&url, 240)?;
-    Ok((StatusCode::CREATED, Json(CodeBody { code, url, qr_svg })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CodeBody {
+            code: code.code,
+            session: code.session,
+            half_day: code.half_day,
+            expires_at: code.expires_at,
+            refresh_seconds: code.refresh_seconds,
+            url,
+            qr_svg,
+        }),
+    ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A signature drawn on the trainer's device.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SignatureBody {
     /// User id or e-mail address.
     trainee: String,
-    /// `{"width", "height", "strokes"}`.
+    /// `{"width", "height", "strokes"}`, as an object or as the text of one.
+    #[schema(value_type = Object)]
     signature: serde_json::Value,
 }
 
@@ -256,12 +533,48 @@ impl SignatureBody {
     }
 }
 
-async fn drawn_signature(
+/// What recording a drawn signature did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignatureOutcomeResponse {
+    /// The attendance entry.
+    entry: String,
+    /// SHA-256 of the signature (hex).
+    signature_sha256: String,
+    /// The status recorded (`present`, `late`…).
+    status: String,
+}
+
+/// Records a trainee's signature drawn on the trainer's device (the session's trainer).
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/half-days/{half_day}/signatures",
+    tag = "attendance",
+    params(
+        ("id" = String, Path, description = "Training session id."),
+        ("half_day" = String, Path, description = "Half-day id."),
+    ),
+    request_body = SignatureBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded.", body = SignatureOutcomeResponse),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
+        (status = 404, description = "No such session, half-day or trainee.", body = ErrorResponse),
+        (status = 409, description = "Half-day not open, or already signed.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Invalid signature.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn drawn_signature(
     State(state): State<AppState>,
     ApiSessionTrainer(caller): ApiSessionTrainer,
     Path((id, half_day)): Path<(String, String)>,
     request: Request,
-) -> Result<(StatusCode, Json<SignatureOutcome>), ApiError> {
+) -> Result<(StatusCode, Json<SignatureOutcomeResponse>), ApiError> {
     let session = session_id(&id)?;
     let body: SignatureBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
@@ -279,30 +592,133 @@ async fn drawn_signature(
             )
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(outcome)))
+    Ok((StatusCode::CREATED, Json(convert(outcome)?)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A check-in code typed or scanned by the trainee.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CheckinBody {
+    /// The code shown by the trainer.
     code: String,
 }
 
-async fn check_in(
+/// What a successful check-in recorded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckinResponse {
+    /// Training session id.
+    session: String,
+    /// Course title.
+    course_title: String,
+    /// The half-day.
+    half_day: HalfDayInfo,
+    /// `present` or `late`.
+    status: String,
+    /// Minutes late.
+    late_minutes: i64,
+    /// The attendance entry.
+    entry: String,
+    /// When (UTC).
+    recorded_at: String,
+    /// SHA-256 of the evidence (hex).
+    evidence_sha256: String,
+}
+
+/// Checks the caller (a trainee) in with a code shown by the trainer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/checkin",
+    tag = "attendance",
+    request_body = CheckinBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Checked in.", body = CheckinResponse),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Not enrolled in that session.", body = ErrorResponse),
+        (status = 404, description = "Unknown code.", body = ErrorResponse),
+        (status = 409, description = "Code expired, half-day closed, or already signed.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 415, description = "Not JSON.", body = ErrorResponse),
+        (status = 422, description = "Body of the wrong shape.", body = ErrorResponse),
+        (status = 429, description = "Too many wrong codes.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn check_in(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Client(client): Client,
     ApiJson(body): ApiJson<CheckinBody>,
-) -> Result<(StatusCode, Json<CheckinOutcome>), ApiError> {
+) -> Result<(StatusCode, Json<CheckinResponse>), ApiError> {
     let client = ClientInfo { ip: client.ip, user_agent: client.user_agent };
     let outcome =
         state.db(move |conn| checkin::check_in(conn, &caller, &body.code, &client, lms_core::db::now())).await?;
-    Ok((StatusCode::CREATED, Json(outcome)))
+    Ok((StatusCode::CREATED, Json(convert(outcome)?)))
 }
 
-async fn my_attendance(
+/// A half-day as the trainee sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MyHalfDayAttendance {
+    /// Half-day id.
+    half_day: String,
+    /// Local date (`YYYY-MM-DD`).
+    date: String,
+    /// `morning` or `afternoon`.
+    slot: String,
+    /// Start (UTC).
+    starts_at: String,
+    /// End (UTC).
+    ends_at: String,
+    /// Scheduled minutes.
+    minutes: i64,
+    /// My status, once recorded.
+    status: Option<String>,
+    /// Minutes attended.
+    attended_minutes: i64,
+    /// Whether I signed.
+    signed: bool,
+    /// Whether the half-day is closed.
+    closed: bool,
+}
+
+/// The caller's attendance in one session.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MyAttendanceResponse {
+    /// The session.
+    session: SessionHeader,
+    /// Minutes scheduled.
+    scheduled_minutes: i64,
+    /// Minutes of the half-days already past.
+    elapsed_minutes: i64,
+    /// Minutes attended.
+    attended_minutes: i64,
+    /// The half-days.
+    half_days: Vec<MyHalfDayAttendance>,
+    /// Whether the completion certificate can be downloaded.
+    completion_available: bool,
+    /// Whether the attendance attestation can be downloaded.
+    attestation_available: bool,
+}
+
+/// The caller's own attendance, per session.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/attendance",
+    tag = "attendance",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One item per session the caller is enrolled in.", body = Vec<MyAttendanceResponse>),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn my_attendance(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<MyAttendance>>, ApiError> {
-    Ok(Json(state.db(move |conn| sheets::my_attendance(conn, &caller.user.id, lms_core::db::now())).await?))
+) -> Result<Json<Vec<MyAttendanceResponse>>, ApiError> {
+    Ok(Json(convert(state.db(move |conn| sheets::my_attendance(conn, &caller.user.id, lms_core::db::now())).await?)?))
 }

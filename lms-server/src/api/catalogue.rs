@@ -3,9 +3,13 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use lms_core::catalogue::{self, CourseView, TrainingSessionDetail, TrainingSessionStatus};
+use lms_core::catalogue::{self, TrainingSessionStatus};
 use lms_core::db::ids::TrainingSessionId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::ErrorResponse;
+use super::views::{HalfDay, convert};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,12 +20,125 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}", get(session))
 }
 
-async fn courses(State(state): State<AppState>) -> Result<Json<Vec<CourseView>>, ApiError> {
-    Ok(Json(state.db(catalogue::list_courses).await?))
+/// A course of the catalogue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CourseResponse {
+    /// Identifier.
+    id: String,
+    /// Code.
+    code: String,
+    /// Title.
+    title: String,
+    /// Summary.
+    summary: String,
+    /// Objectives.
+    objectives: Vec<String>,
+    /// Prerequisites.
+    prerequisites: Vec<String>,
+    /// Audience.
+    audience: String,
+    /// Content blocks.
+    content: Vec<String>,
+    /// Module names.
+    modules: Vec<String>,
+    /// Days.
+    duration_days: i64,
+    /// Hours (may be fractional).
+    duration_hours: f64,
+    /// Modalities.
+    modalities: String,
+    /// Price per trainee in cents.
+    price_cents: i64,
+    /// Pricing note.
+    pricing_note: String,
+    /// Accessibility statement.
+    accessibility: String,
+    /// Evaluation modalities.
+    evaluation_modalities: String,
+    /// Registry code of the certification prepared.
+    certification: Option<String>,
+    /// NSF code.
+    nsf_code: String,
+    /// Formacode.
+    formacode: String,
+    /// Nature.
+    nature: String,
+    /// BPF objective category.
+    objective_category: String,
 }
 
-async fn course(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<CourseView>, ApiError> {
-    Ok(Json(state.db(move |conn| catalogue::find_course(conn, &code)).await?))
+/// A published training session with its schedule and trainers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SessionDetailResponse {
+    /// Identifier.
+    id: String,
+    /// Human reference.
+    reference: String,
+    /// Course code.
+    course: String,
+    /// Course title.
+    course_title: String,
+    /// Main venue's slug.
+    venue: String,
+    /// Main venue's name.
+    venue_name: String,
+    /// Main venue's commune.
+    commune: String,
+    /// First day (`YYYY-MM-DD`).
+    start: String,
+    /// Last day (`YYYY-MM-DD`).
+    end: String,
+    /// Seats.
+    capacity: i64,
+    /// Confirmed enrolments.
+    confirmed: i64,
+    /// Waitlisted enrolments.
+    waitlisted: i64,
+    /// Seats left.
+    seats_left: i64,
+    /// `published`, `cancelled` or `completed`.
+    status: String,
+    /// The schedule, in order.
+    half_days: Vec<HalfDay>,
+    /// Trainers' display names.
+    trainers: Vec<String>,
+    /// Scheduled hours in total.
+    scheduled_hours: f64,
+}
+
+/// Lists the catalogue's courses.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses",
+    tag = "catalogue",
+    responses(
+        (status = 200, description = "Every course.", body = Vec<CourseResponse>),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn courses(State(state): State<AppState>) -> Result<Json<Vec<CourseResponse>>, ApiError> {
+    Ok(Json(convert(state.db(catalogue::list_courses).await?)?))
+}
+
+/// One course by its code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{code}",
+    tag = "catalogue",
+    params(("code" = String, Path, description = "Course code.")),
+    responses(
+        (status = 200, description = "The course.", body = CourseResponse),
+        (status = 404, description = "No such course.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn course(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<CourseResponse>, ApiError> {
+    Ok(Json(convert(state.db(move |conn| catalogue::find_course(conn, &code)).await?)?))
 }
 
 /// A session id from the path; anything malformed is simply unknown.
@@ -30,15 +147,27 @@ pub fn session_id(raw: &str) -> Result<TrainingSessionId, ApiError> {
         .map_err(|_| ApiError::from(catalogue::CatalogueError::UnknownTrainingSession(raw.chars().take(40).collect())))
 }
 
-async fn session(
+/// One published training session.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}",
+    tag = "catalogue",
+    params(("id" = String, Path, description = "Training session id.")),
+    responses(
+        (status = 200, description = "The session.", body = SessionDetailResponse),
+        (status = 404, description = "No such published session.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn session(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<TrainingSessionDetail>, ApiError> {
+) -> Result<Json<SessionDetailResponse>, ApiError> {
     let id = session_id(&id)?;
     let detail = state.db(move |conn| catalogue::show_training_session(conn, &id)).await?;
     // Drafts are not public.
     if detail.session.status == TrainingSessionStatus::Draft {
         return Err(catalogue::CatalogueError::UnknownTrainingSession(detail.session.id.to_string()).into());
     }
-    Ok(Json(detail))
+    Ok(Json(convert(detail)?))
 }

@@ -6,12 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus, MyEnrolment, MyHalfDay};
-use lms_core::notifications::{self, NotificationView};
-use lms_core::people::{Role, UserView};
+use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus};
+use lms_core::notifications;
+use lms_core::people::Role;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::catalogue::session_id;
+use super::openapi::ErrorResponse;
+use super::views::{TrainingSession, convert};
 use crate::auth::{ApiCaller, Forbidden};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,23 +26,31 @@ pub fn router() -> Router<AppState> {
         .route("/me", get(me))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What a trainee may say when enrolling (the whole body is optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EnrolBody {
+    /// How the training is funded.
     #[serde(default)]
     funding_source: Option<String>,
+    /// Trainee category.
     #[serde(default)]
     trainee_category: Option<String>,
+    /// Answers to the positioning questions.
     #[serde(default)]
     positioning_answers: Option<String>,
 }
 
 /// The answer to an enrolment: a seat or a rank.
-#[derive(Debug, Serialize)]
-struct EnrolmentBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct EnrolmentBody {
+    /// Enrolment id.
     enrolment_id: String,
+    /// Training session id.
     session_id: String,
-    status: EnrolmentStatus,
+    /// `confirmed` or `waitlisted`.
+    status: String,
+    /// Rank on the waitlist.
     waitlist_position: Option<i64>,
 }
 
@@ -65,7 +76,28 @@ impl EnrolBody {
     }
 }
 
-async fn enrol(
+/// Enrols the caller (a trainee) in a session: a seat, or a place on the waitlist.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions/{id}/enrolments",
+    tag = "enrolment",
+    params(("id" = String, Path, description = "Training session id.")),
+    request_body(content = Option<EnrolBody>, description = "Optional: `{}` or no body at all."),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Enrolled (or waitlisted) now.", body = EnrolmentBody),
+        (status = 200, description = "Already enrolled: the existing enrolment.", body = EnrolmentBody),
+        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 403, description = "Only trainees enrol.", body = ErrorResponse),
+        (status = 404, description = "No such session.", body = ErrorResponse),
+        (status = 409, description = "Enrolment closed or refused.", body = ErrorResponse),
+        (status = 413, description = "Body too large.", body = ErrorResponse),
+        (status = 422, description = "Invalid body.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn enrol(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
@@ -89,19 +121,37 @@ async fn enrol(
         Json(EnrolmentBody {
             enrolment_id: outcome.enrolment_id.to_string(),
             session_id: session.to_string(),
-            status: outcome.status,
+            status: convert(outcome.status)?,
             waitlist_position: outcome.waitlist_position,
         }),
     ))
 }
 
-#[derive(Debug, Serialize)]
-struct CancellationBody {
-    status: EnrolmentStatus,
-    previous_status: EnrolmentStatus,
+/// A cancelled enrolment.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CancellationBody {
+    /// `cancelled`.
+    status: String,
+    /// What it was (`confirmed` or `waitlisted`).
+    previous_status: String,
 }
 
-async fn cancel(
+/// Cancels the caller's enrolment in a session (the first on the waitlist may get the seat).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}/enrolments/me",
+    tag = "enrolment",
+    params(("id" = String, Path, description = "Training session id.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled.", body = CancellationBody),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 404, description = "No such session or no enrolment in it.", body = ErrorResponse),
+        (status = 409, description = "Already cancelled or no longer cancellable.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn cancel(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
@@ -114,18 +164,116 @@ async fn cancel(
         state.email_promotion(session, promoted);
     }
     // Who was promoted is that person's business: not told here.
-    Ok(Json(CancellationBody { status: EnrolmentStatus::Cancelled, previous_status: outcome.previous_status }))
+    Ok(Json(CancellationBody {
+        status: convert(EnrolmentStatus::Cancelled)?,
+        previous_status: convert(outcome.previous_status)?,
+    }))
 }
 
-#[derive(Debug, Serialize)]
-struct MeBody {
-    user: UserView,
-    enrolments: Vec<MyEnrolment>,
-    next_half_days: Vec<MyHalfDay>,
-    notifications: Vec<NotificationView>,
+/// The caller as shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MeUser {
+    /// User id.
+    id: String,
+    /// E-mail address.
+    email: String,
+    /// Display name.
+    name: String,
+    /// Roles, sorted (`trainee`, `trainer`, `admin`).
+    roles: Vec<String>,
+    /// Whether the account may log in.
+    active: bool,
+    /// Creation time (UTC, RFC 3339).
+    created_at: String,
 }
 
-async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Result<Json<MeBody>, ApiError> {
+/// One of my enrolments.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MyEnrolmentBody {
+    /// The session.
+    session: TrainingSession,
+    /// `confirmed`, `waitlisted`, `cancelled`, `completed` or `abandoned`.
+    status: String,
+    /// Rank on the waitlist.
+    waitlist_position: Option<i64>,
+}
+
+/// One of my next half-days, with where to go.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MyHalfDayBody {
+    /// Half-day id.
+    half_day: String,
+    /// Training session id.
+    session: String,
+    /// Course title.
+    course_title: String,
+    /// Local date (`YYYY-MM-DD`).
+    date: String,
+    /// `morning` or `afternoon`.
+    slot: String,
+    /// Start (UTC).
+    starts_at: String,
+    /// End (UTC).
+    ends_at: String,
+    /// Module.
+    module: Option<String>,
+    /// Venue name.
+    venue_name: String,
+    /// Venue street address, when known.
+    address: Option<String>,
+    /// Venue postcode.
+    postcode: Option<String>,
+    /// Venue commune.
+    commune: String,
+}
+
+/// A notification.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NotificationBody {
+    /// Identifier.
+    id: String,
+    /// Kind (`waitlist_promoted`…).
+    kind: String,
+    /// French message.
+    message: String,
+    /// Where to look.
+    link: Option<String>,
+    /// When (UTC).
+    created_at: String,
+    /// When it was seen (UTC).
+    read_at: Option<String>,
+}
+
+/// The caller, their enrolments, next half-days and notifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct MeBody {
+    /// The caller.
+    user: MeUser,
+    /// Their enrolments.
+    enrolments: Vec<MyEnrolmentBody>,
+    /// Their next half-days (at most 20).
+    next_half_days: Vec<MyHalfDayBody>,
+    /// Their latest notifications (at most 20).
+    notifications: Vec<NotificationBody>,
+}
+
+/// The caller's own page: who they are, enrolments, next half-days, notifications.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "enrolment",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's overview.", body = MeBody),
+        (status = 401, description = "No valid token.", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Result<Json<MeBody>, ApiError> {
     let user = caller.user.clone();
     let id = user.id.clone();
     let (enrolments, next_half_days, notifications) = state
@@ -137,5 +285,10 @@ async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Resu
             Ok::<_, enrolment::EnrolmentError>((enrolments, next, notes))
         })
         .await?;
-    Ok(Json(MeBody { user, enrolments, next_half_days, notifications }))
+    Ok(Json(MeBody {
+        user: convert(user)?,
+        enrolments: convert(enrolments)?,
+        next_half_days: convert(next_half_days)?,
+        notifications: convert(notifications)?,
+    }))
 }

@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`: one module per resource, each with its typed request and response
 //! structs (distinct from the core's types, so the contract changes only on purpose) and its
 //! `router()`. Errors answer `{"error": {"code", "message", …}}` through [`crate::ApiError`].
+//! The contract is written down as an OpenAPI 3.1 document (`openapi::ApiDoc`, served at
+//! `GET /api/v1/openapi.json`); response types mirror the core's JSON (see `views`).
 
 mod accounts;
 mod assessment;
@@ -8,9 +10,12 @@ mod attendance;
 mod catalogue;
 mod enrolments;
 mod json;
+mod openapi;
 mod search;
+mod views;
 
 use axum::Router;
+use axum::routing::get;
 
 use crate::state::AppState;
 
@@ -18,6 +23,8 @@ pub use accounts::{SIGN_UP_RECEIVED, register};
 pub use attendance::{half_day_id, public_base};
 pub use catalogue::session_id;
 pub use json::ApiJson;
+pub(crate) use openapi::ErrorResponse;
+pub(crate) use views::convert;
 
 /// Every API route, relative to `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -28,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(attendance::router())
         .merge(assessment::router())
+        .route("/openapi.json", get(openapi::openapi_json))
 }
 
 /// Fuzzing entry (`tests/fuzz`, target `api_json`): `data` as the body of every JSON request

@@ -13,10 +13,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use lms_core::catalogue::{self, Near, SearchError, SearchQuery, SearchResults, SessionNearby};
-use lms_core::db::ids::TrainingSessionId;
-use lms_core::geo::{Place, PlaceKind, TravelModel};
+use lms_core::geo::{Place, TravelModel};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::ErrorResponse;
+use super::views::convert;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,33 +30,43 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The query string, every value as text (see the module docs).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SearchParams {
+    /// Postcode, commune, `Name (17)`, `Name 17100` or `lat,lon` (or give `lat` and `lon`).
     near: Option<String>,
+    /// Latitude in decimal degrees (with `lon`).
     lat: Option<String>,
+    /// Longitude in decimal degrees (with `lat`).
     lon: Option<String>,
+    /// Travel time in minutes (default 20, 5–120).
     minutes: Option<String>,
+    /// Earliest start, `YYYY-MM-DD` (default today).
     from: Option<String>,
+    /// Course code.
     course: Option<String>,
+    /// Most results (default 50, at most 200).
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct SearchResponse {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SearchResponse {
     place: PlaceBody,
     minutes: u32,
     radius_km: f64,
-    from: NaiveDate,
+    /// Earliest start (`YYYY-MM-DD`).
+    from: String,
     course: Option<String>,
     more: bool,
     travel_model: TravelModelBody,
     results: Vec<SessionResult>,
 }
 
-#[derive(Debug, Serialize)]
-struct PlaceBody {
-    kind: PlaceKind,
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct PlaceBody {
+    /// `commune`, `former_commune` or `coordinates`.
+    kind: String,
     label: String,
     name: Option<String>,
     insee: Option<String>,
@@ -66,23 +78,25 @@ struct PlaceBody {
     uncertainty_km: f64,
 }
 
-#[derive(Debug, Serialize)]
-struct TravelModelBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct TravelModelBody {
     detour_factor: f64,
     speed_kmh: f64,
     fixed_minutes: f64,
     method: String,
 }
 
-#[derive(Debug, Serialize)]
-struct SessionResult {
-    id: TrainingSessionId,
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct SessionResult {
+    id: String,
     reference: String,
     course: CourseBody,
     venue: VenueBody,
     venue_count: u32,
-    start: NaiveDate,
-    end: NaiveDate,
+    /// First day (`YYYY-MM-DD`).
+    start: String,
+    /// Last day (`YYYY-MM-DD`).
+    end: String,
     travel_minutes: u32,
     travel_band: BandBody,
     distance_km: f64,
@@ -91,14 +105,14 @@ struct SessionResult {
     enrolment_open: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct CourseBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CourseBody {
     code: String,
     title: String,
 }
 
-#[derive(Debug, Serialize)]
-struct VenueBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct VenueBody {
     name: String,
     slug: String,
     commune: String,
@@ -109,16 +123,16 @@ struct VenueBody {
     approximate_position: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct BandBody {
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct BandBody {
     min: u32,
     max: u32,
 }
 
-impl From<Place> for PlaceBody {
-    fn from(p: Place) -> Self {
-        PlaceBody {
-            kind: p.kind,
+impl PlaceBody {
+    fn new(p: Place) -> Result<Self, ApiError> {
+        Ok(PlaceBody {
+            kind: convert(p.kind)?,
             label: p.label,
             name: p.name,
             insee: p.insee,
@@ -128,14 +142,14 @@ impl From<Place> for PlaceBody {
             lat: p.lat,
             lon: p.lon,
             uncertainty_km: p.uncertainty_km,
-        }
+        })
     }
 }
 
 impl From<SessionNearby> for SessionResult {
     fn from(s: SessionNearby) -> Self {
         SessionResult {
-            id: s.id,
+            id: s.id.to_string(),
             reference: s.reference,
             course: CourseBody { code: s.course.code, title: s.course.title },
             venue: VenueBody {
@@ -149,8 +163,8 @@ impl From<SessionNearby> for SessionResult {
                 approximate_position: s.venue.approximate_position,
             },
             venue_count: s.venue_count,
-            start: s.start,
-            end: s.end,
+            start: s.start.to_string(),
+            end: s.end.to_string(),
             travel_minutes: s.travel.minutes,
             travel_band: BandBody { min: s.travel.min, max: s.travel.max },
             distance_km: s.distance_km,
@@ -162,12 +176,12 @@ impl From<SessionNearby> for SessionResult {
 }
 
 impl SearchResponse {
-    fn new(results: SearchResults, model: &TravelModel) -> Self {
-        SearchResponse {
-            place: results.place.into(),
+    fn new(results: SearchResults, model: &TravelModel) -> Result<Self, ApiError> {
+        Ok(SearchResponse {
+            place: PlaceBody::new(results.place)?,
             minutes: results.minutes,
             radius_km: results.radius_km,
-            from: results.from,
+            from: results.from.to_string(),
             course: results.course,
             more: results.more,
             travel_model: TravelModelBody {
@@ -177,7 +191,7 @@ impl SearchResponse {
                 method: model.method_fr(),
             },
             results: results.sessions.into_iter().map(SessionResult::from).collect(),
-        }
+        })
     }
 }
 
@@ -257,7 +271,21 @@ pub(super) fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError>
     })
 }
 
-async fn search(
+/// Sessions open for enrolment near a place, ranked by estimated travel time then start date.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/search",
+    tag = "catalogue",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "The place understood and the sessions found.", body = SearchResponse),
+        (status = 400, description = "Unknown parameter or malformed query string.", body = ErrorResponse),
+        (status = 404, description = "Unknown place.", body = ErrorResponse),
+        (status = 422, description = "Invalid parameter (the error names it) or ambiguous place (the error lists `candidates`).", body = ErrorResponse),
+        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+    ),
+)]
+pub(super) async fn search(
     State(state): State<AppState>,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchResponse>, ApiError> {
@@ -265,5 +293,5 @@ async fn search(
     let query = to_query(params)?;
     let model = state.travel_model();
     let results = state.db(move |conn| catalogue::search_sessions(conn, &query, &model)).await?;
-    Ok(Json(SearchResponse::new(results, &model)))
+    Ok(Json(SearchResponse::new(results, &model)?))
 }
