@@ -216,7 +216,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
         let half_day = open_half_day_started(&mut conn, &session, Duration::minutes(3));
         // How the trainee's space names it (its calendar day and slot are those of the fixture).
         let moved = schedule(&mut conn, &session).into_iter().find(|h| h.id == half_day).unwrap();
-        let slot = if moved.slot == "morning" { "matin" } else { "après-midi" };
+        let slot = moved.slot.label_fr_lower();
         let label = format!("{}, {slot} — ", lms_core::locale::short_date_fr(moved.date));
         let trainees: Vec<String> = DEMO_TRAINEES.iter().map(|email| user(&mut conn, email).to_string()).collect();
         (session, half_day, label, trainees)

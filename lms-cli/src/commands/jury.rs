@@ -23,7 +23,7 @@ pub enum JuryCommand {
         #[arg(long)]
         trainee: String,
         /// Décision : admitted (admis·e), refused (refusé·e) ou deferred (ajourné·e).
-        #[arg(long, value_parser = ["admitted", "refused", "deferred"])]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(JuryVerdict::ALL.map(JuryVerdict::as_str)))]
         decision: String,
         /// Date du jury (AAAA-MM-JJ) : au plus tôt le jour de la dernière demi-journée de la
         /// session, au plus tard aujourd'hui.
@@ -60,7 +60,7 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 fn render(context: &Context, decisions: &[JuryDecisionView]) -> Result<ExitCode, Failure> {
     let rows = decisions
         .iter()
-        .map(|d| vec![d.trainee.clone(), d.decision.clone(), d.decided_on.to_string(), d.members.join(" ; ")])
+        .map(|d| vec![d.trainee.clone(), d.decision.to_string(), d.decided_on.to_string(), d.members.join(" ; ")])
         .collect();
     output::listing(context, decisions, &["candidat·e", "décision", "date", "jury"], rows)
 }

@@ -47,7 +47,7 @@ pub enum SessionCommand {
         #[arg(long)]
         course: Option<String>,
         /// Seulement ce statut.
-        #[arg(long, value_parser = ["draft", "published", "cancelled", "completed"])]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(catalogue::TrainingSessionStatus::ALL.map(catalogue::TrainingSessionStatus::as_str)))]
         status: Option<String>,
     },
     /// Affiche une session et son calendrier de demi-journées.
@@ -150,7 +150,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
                 .map(|h| {
                     vec![
                         h.date.to_string(),
-                        if h.slot == "morning" { "matin".into() } else { "après-midi".into() },
+                        h.slot.label_fr_lower().into(),
                         format!("{} ({})", h.venue_name, h.commune),
                         h.module.clone().unwrap_or_default(),
                     ]

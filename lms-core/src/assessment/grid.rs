@@ -100,13 +100,13 @@ pub(crate) fn referentiel_of(
 pub(crate) struct StoredResult {
     pub(crate) trainee: UserId,
     pub(crate) competence: CompetenceId,
-    pub(crate) result: String,
+    pub(crate) result: AssessmentResult,
     pub(crate) evidence: Option<String>,
     pub(crate) assessor: UserId,
     pub(crate) assessed_at: NaiveDateTime,
 }
 
-type ResultRow = (UserId, CompetenceId, String, Option<String>, UserId, NaiveDateTime);
+type ResultRow = (UserId, CompetenceId, AssessmentResult, Option<String>, UserId, NaiveDateTime);
 
 /// Results of a session (or of one trainee), oldest first (time, then record order).
 pub(crate) fn stored_results(
@@ -170,7 +170,7 @@ pub fn assessment_grid(
         let mut cells: HashMap<(UserId, String), GridCell> = HashMap::new();
         for stored in &results {
             let Some(code) = code_of.get(&stored.competence) else { continue };
-            let Ok(result) = AssessmentResult::parse(&stored.result) else { continue };
+            let result = stored.result;
             let key = (stored.trainee.clone(), code.clone());
             let history = cells.get(&key).map(|c| c.history).unwrap_or(0) + 1;
             cells.insert(
@@ -271,9 +271,8 @@ pub(crate) fn write_lines(
     let mut outcome = GridOutcome { recorded: 0, unchanged: 0 };
     for line in lines {
         let current = latest.get(&(line.trainee.clone(), line.competence.clone()));
-        let same = current.is_some_and(|c| {
-            c.result == line.result.as_str() && line.evidence.as_ref().is_none_or(|e| e == &c.evidence)
-        });
+        let same =
+            current.is_some_and(|c| c.result == line.result && line.evidence.as_ref().is_none_or(|e| e == &c.evidence));
         if same {
             outcome.unchanged += 1;
             continue;
@@ -430,7 +429,7 @@ pub(crate) fn trainee_record(
     let assessor_names = names(conn, &assessors)?;
     let mut by_competence: HashMap<CompetenceId, Vec<HistoryItem>> = HashMap::new();
     for stored in results {
-        let Ok(result) = AssessmentResult::parse(&stored.result) else { continue };
+        let result = stored.result;
         by_competence.entry(stored.competence.clone()).or_default().push(HistoryItem {
             result,
             evidence: stored.evidence,

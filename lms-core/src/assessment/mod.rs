@@ -12,7 +12,6 @@ pub mod import;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use crate::db::ids::{AssessmentId, CompetenceId, TrainingSessionId, UserId};
 use crate::db::schema::{assessments, certification_units, competences, courses, enrolments, training_sessions};
@@ -89,37 +88,19 @@ impl Classify for AssessmentError {
     }
 }
 
-/// A result on one competence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AssessmentResult {
-    /// Acquise.
-    Acquired,
-    /// En cours d'acquisition.
-    InProgress,
-    /// Non acquise.
-    NotAcquired,
+crate::text_enum! {
+    /// A result on one competence.
+    pub enum AssessmentResult: "résultat" {
+        /// Acquise.
+        Acquired = "acquired", "Acquise";
+        /// En cours d'acquisition.
+        InProgress = "in_progress", "En cours d'acquisition";
+        /// Non acquise.
+        NotAcquired = "not_acquired", "Non acquise";
+    }
 }
 
 impl AssessmentResult {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssessmentResult::Acquired => "acquired",
-            AssessmentResult::InProgress => "in_progress",
-            AssessmentResult::NotAcquired => "not_acquired",
-        }
-    }
-
-    /// French label.
-    pub fn label_fr(self) -> &'static str {
-        match self {
-            AssessmentResult::Acquired => "Acquise",
-            AssessmentResult::InProgress => "En cours d'acquisition",
-            AssessmentResult::NotAcquired => "Non acquise",
-        }
-    }
-
     /// Parses `acquired`, `in_progress` or `not_acquired` (and, for people typing a CSV file, the
     /// French `acquise`, `en cours`, `non acquise`, case and accents ignored).
     pub fn parse(raw: &str) -> Result<Self, AssessmentError> {
@@ -201,7 +182,7 @@ pub fn record_assessment(
             enrolments::table
                 .filter(enrolments::training_session_id.eq(session))
                 .filter(enrolments::trainee_id.eq(trainee))
-                .filter(enrolments::status.eq_any(["confirmed", "completed"])),
+                .filter(enrolments::status.eq_any(crate::enrolment::EnrolmentStatus::SEATED)),
         ))
         .get_result(conn)
         .map_err(DbError::from)?;

@@ -147,62 +147,31 @@ impl Classify for AttendanceError {
     }
 }
 
-/// A trainee's status on a half-day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttendanceStatus {
-    /// Présent.
-    Present,
-    /// En retard (minutes).
-    Late,
-    /// Parti plus tôt (minutes).
-    LeftEarly,
-    /// Absent.
-    Absent,
-    /// Absence excusée (reason).
-    Excused,
+crate::text_enum! {
+    /// A trainee's status on a half-day.
+    pub enum AttendanceStatus: "statut" {
+        /// Présent.
+        Present = "present", "Présent·e";
+        /// En retard (minutes).
+        Late = "late", "En retard";
+        /// Parti plus tôt (minutes).
+        LeftEarly = "left_early", "Parti·e plus tôt";
+        /// Absent.
+        Absent = "absent", "Absent·e";
+        /// Absence excusée (reason).
+        Excused = "excused", "Absence excusée";
+    }
 }
 
 impl AttendanceStatus {
-    /// Every status, in the order forms list them.
-    pub const ALL: [AttendanceStatus; 5] = [
-        AttendanceStatus::Present,
-        AttendanceStatus::Late,
-        AttendanceStatus::LeftEarly,
-        AttendanceStatus::Absent,
-        AttendanceStatus::Excused,
-    ];
-
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttendanceStatus::Present => "present",
-            AttendanceStatus::Late => "late",
-            AttendanceStatus::LeftEarly => "left_early",
-            AttendanceStatus::Absent => "absent",
-            AttendanceStatus::Excused => "excused",
-        }
-    }
-
-    /// Parses the stored form.
+    /// Parses user input (the stored form, surrounding spaces ignored).
     pub fn parse(raw: &str) -> Result<Self, AttendanceError> {
-        AttendanceStatus::ALL.into_iter().find(|s| s.as_str() == raw.trim()).ok_or_else(|| {
+        AttendanceStatus::from_stored(raw.trim()).map_err(|_| {
             AttendanceError::Invalid(format!(
                 "statut inconnu « {} » (attendu : present, late, left_early, absent ou excused)",
                 raw.chars().take(30).collect::<String>()
             ))
         })
-    }
-
-    /// French label for pages and documents.
-    pub fn label_fr(self) -> &'static str {
-        match self {
-            AttendanceStatus::Present => "Présent·e",
-            AttendanceStatus::Late => "En retard",
-            AttendanceStatus::LeftEarly => "Parti·e plus tôt",
-            AttendanceStatus::Absent => "Absent·e",
-            AttendanceStatus::Excused => "Absence excusée",
-        }
     }
 
     /// True for the statuses that mean the trainee was there for at least part of the half-day.
@@ -211,42 +180,24 @@ impl AttendanceStatus {
     }
 }
 
-/// How the evidence was collected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignatureMethod {
-    /// The trainee checked in from their phone with the half-day's code.
-    SelfCheckin,
-    /// Signature drawn on the trainer's device.
-    DrawnSignature,
-    /// Status entered by the trainer (absences, lateness).
-    TrainerEntry,
-    /// Recorded from a scanned paper sheet (its hash is the evidence).
-    PaperScan,
+crate::text_enum! {
+    /// How the evidence was collected.
+    pub enum SignatureMethod: "mode d'émargement" {
+        /// The trainee checked in from their phone with the half-day's code.
+        SelfCheckin = "self_checkin", "code sur téléphone";
+        /// Signature drawn on the trainer's device.
+        DrawnSignature = "drawn_signature", "signature tracée";
+        /// Status entered by the trainer (absences, lateness).
+        TrainerEntry = "trainer_entry", "saisie du formateur";
+        /// Recorded from a scanned paper sheet (its hash is the evidence).
+        PaperScan = "paper_scan", "feuille papier numérisée";
+    }
 }
 
 impl SignatureMethod {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignatureMethod::SelfCheckin => "self_checkin",
-            SignatureMethod::DrawnSignature => "drawn_signature",
-            SignatureMethod::TrainerEntry => "trainer_entry",
-            SignatureMethod::PaperScan => "paper_scan",
-        }
-    }
-
-    /// Parses the stored form.
+    /// Parses user input (the stored form, surrounding spaces ignored).
     pub fn parse(raw: &str) -> Result<Self, AttendanceError> {
-        [
-            SignatureMethod::SelfCheckin,
-            SignatureMethod::DrawnSignature,
-            SignatureMethod::TrainerEntry,
-            SignatureMethod::PaperScan,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == raw.trim())
-        .ok_or_else(|| {
+        SignatureMethod::from_stored(raw.trim()).map_err(|_| {
             AttendanceError::Invalid(format!(
                 "mode d'émargement inconnu « {} »",
                 raw.chars().take(30).collect::<String>()
@@ -257,16 +208,6 @@ impl SignatureMethod {
     /// True when the entry carries the trainee's own signature (not just the trainer's word).
     pub fn is_signature(self) -> bool {
         matches!(self, SignatureMethod::SelfCheckin | SignatureMethod::DrawnSignature | SignatureMethod::PaperScan)
-    }
-
-    /// French label.
-    pub fn label_fr(self) -> &'static str {
-        match self {
-            SignatureMethod::SelfCheckin => "code sur téléphone",
-            SignatureMethod::DrawnSignature => "signature tracée",
-            SignatureMethod::TrainerEntry => "saisie du formateur",
-            SignatureMethod::PaperScan => "feuille papier numérisée",
-        }
     }
 }
 
@@ -476,7 +417,7 @@ fn load_half_day(
 }
 
 /// Enrolment statuses whose trainees sign attendance.
-const SIGNING_ENROLMENTS: [&str; 2] = ["confirmed", "completed"];
+const SIGNING_ENROLMENTS: [crate::enrolment::EnrolmentStatus; 2] = crate::enrolment::EnrolmentStatus::SEATED;
 
 fn is_confirmed_trainee(conn: &mut DbConn, session: &TrainingSessionId, trainee: &UserId) -> Result<bool, DbError> {
     diesel::select(diesel::dsl::exists(

@@ -85,10 +85,6 @@ pub fn find_person(conn: &mut DbConn, id_or_email: &str) -> Result<Option<UserId
     crate::people::user_id_by_email(conn, id_or_email)
 }
 
-fn slot_label(slot: &str) -> &'static str {
-    if slot == "morning" { "Matin" } else { "Après-midi" }
-}
-
 fn status_label(row: &SheetRow) -> String {
     match row.status {
         None => "Non renseigné".into(),
@@ -145,7 +141,7 @@ fn half_day_sheet(
 ) -> HalfDaySheet {
     HalfDaySheet {
         date: info.date,
-        slot: slot_label(&info.slot).into(),
+        slot: info.slot.label_fr().into(),
         hours: format!("{} – {}", time_fr(info.starts_at), time_fr(info.ends_at)),
         duration: duration(info.minutes),
         venue: info.venue.clone(),
@@ -304,7 +300,8 @@ pub fn blank_sheet_pdf(
 
 /// Enrolment statuses that entitle a trainee to documents about the hours they attended (one who
 /// abandoned still gets the certificate of the hours done).
-pub(crate) const DOCUMENT_ENROLMENTS: [&str; 3] = ["confirmed", "completed", "abandoned"];
+pub(crate) const DOCUMENT_ENROLMENTS: [crate::enrolment::EnrolmentStatus; 3] =
+    crate::enrolment::EnrolmentStatus::STARTED;
 
 /// Resolves the trainee of a document and checks that `actor` may see it.
 pub(crate) fn document_trainee(
@@ -369,7 +366,7 @@ pub fn completion_pdf(
                     None => "Non renseigné".to_owned(),
                 };
                 (
-                    format!("{}, {}", short_date_fr(h.date), slot_label(&h.slot).to_lowercase()),
+                    format!("{}, {}", short_date_fr(h.date), h.slot.label_fr_lower()),
                     status,
                     h.attended_minutes,
                     i64::from(h.minutes),

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::authz::{self, Actor, SessionRight};
 use super::{AttendanceError, AttendanceStatus, LedgerPosition, SIGNING_ENROLMENTS, SignatureMethod};
 use crate::access::Caller;
+use crate::catalogue::{Slot, TrainingSessionStatus};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
 use crate::db::schema::{
     attendance_entries, communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues,
@@ -77,14 +78,14 @@ pub struct SessionHeader {
     /// Last day.
     pub end: NaiveDate,
     /// Session status (`published`, `completed`…).
-    pub status: String,
+    pub status: TrainingSessionStatus,
     /// Trainers' names.
     pub trainers: Vec<String>,
 }
 
 /// Loads a session's header (404 when unknown).
 pub fn session_header(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionHeader, AttendanceError> {
-    let row: Option<(String, String, String, NaiveDate, NaiveDate, String)> = training_sessions::table
+    let row: Option<(String, String, String, NaiveDate, NaiveDate, TrainingSessionStatus)> = training_sessions::table
         .inner_join(courses::table)
         .filter(training_sessions::id.eq(session))
         .select((
@@ -192,7 +193,7 @@ pub struct HalfDaySummary {
     /// Local date.
     pub date: NaiveDate,
     /// `morning` or `afternoon`.
-    pub slot: String,
+    pub slot: Slot,
     /// Start (UTC).
     pub starts_at: NaiveDateTime,
     /// End (UTC).
@@ -257,7 +258,7 @@ pub struct SessionAttendance {
     pub ledger: LedgerPosition,
 }
 
-type HalfDayRow = (HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String);
+type HalfDayRow = (HalfDayId, NaiveDate, Slot, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String);
 
 /// One ledger entry without its (possibly large) signature data.
 #[derive(Debug, Clone)]
@@ -468,7 +469,7 @@ pub fn session_attendance(
             let mut summary = HalfDaySummary {
                 id: id.clone(),
                 date: *date,
-                slot: slot.clone(),
+                slot: *slot,
                 starts_at: *starts_at,
                 ends_at: *ends_at,
                 minutes: *minutes,
@@ -569,7 +570,7 @@ pub struct HalfDayInfo {
     /// Local date.
     pub date: NaiveDate,
     /// `morning` or `afternoon`.
-    pub slot: String,
+    pub slot: Slot,
     /// Start (UTC).
     pub starts_at: NaiveDateTime,
     /// End (UTC).
@@ -718,7 +719,7 @@ pub(crate) fn half_day_info(
     type Row = (
         TrainingSessionId,
         NaiveDate,
-        String,
+        Slot,
         NaiveDateTime,
         NaiveDateTime,
         i32,
@@ -945,7 +946,7 @@ pub struct MyHalfDayAttendance {
     /// Local date.
     pub date: NaiveDate,
     /// `morning` or `afternoon`.
-    pub slot: String,
+    pub slot: Slot,
     /// Start (UTC).
     pub starts_at: NaiveDateTime,
     /// End (UTC).
@@ -1037,7 +1038,7 @@ pub(crate) fn one_attendance(
         half_days.push(MyHalfDayAttendance {
             half_day: id.clone(),
             date: *date,
-            slot: slot.clone(),
+            slot: *slot,
             starts_at: *starts_at,
             ends_at: *ends_at,
             minutes: *minutes,

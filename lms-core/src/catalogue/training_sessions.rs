@@ -18,59 +18,46 @@ pub const MAX_SESSION_DAYS: u32 = 60;
 /// Largest cohort accepted.
 pub const MAX_CAPACITY: i32 = 500;
 
-/// Lifecycle of a training session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrainingSessionStatus {
-    /// Being prepared; not visible to trainees.
-    Draft,
-    /// Open to the public (enrolment follows its window).
-    Published,
-    /// Called off.
-    Cancelled,
-    /// Over, with results recorded.
-    Completed,
+crate::text_enum! {
+    /// Lifecycle of a training session.
+    pub enum TrainingSessionStatus: "statut de session" {
+        /// Being prepared; not visible to trainees.
+        Draft = "draft", "Brouillon";
+        /// Open to the public (enrolment follows its window).
+        Published = "published", "Publiée";
+        /// Called off.
+        Cancelled = "cancelled", "Annulée";
+        /// Over, with results recorded.
+        Completed = "completed", "Terminée";
+    }
 }
 
 impl TrainingSessionStatus {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrainingSessionStatus::Draft => "draft",
-            TrainingSessionStatus::Published => "published",
-            TrainingSessionStatus::Cancelled => "cancelled",
-            TrainingSessionStatus::Completed => "completed",
-        }
-    }
-
     /// Parses the stored form.
     pub fn parse(raw: &str) -> Result<Self, CatalogueError> {
-        match raw {
-            "draft" => Ok(TrainingSessionStatus::Draft),
-            "published" => Ok(TrainingSessionStatus::Published),
-            "cancelled" => Ok(TrainingSessionStatus::Cancelled),
-            "completed" => Ok(TrainingSessionStatus::Completed),
-            other => Err(CatalogueError::Invalid(format!("statut de session inconnu « {other} »"))),
-        }
+        Self::from_stored(raw).map_err(|e| CatalogueError::Invalid(e.to_string()))
     }
+
+    /// The statuses of sessions shown to the public (published, or over).
+    pub const PUBLIC: [TrainingSessionStatus; 2] = [TrainingSessionStatus::Published, TrainingSessionStatus::Completed];
 }
 
-/// Morning or afternoon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Slot {
-    /// Matin.
-    Morning,
-    /// Après-midi.
-    Afternoon,
+crate::text_enum! {
+    /// Morning or afternoon.
+    pub enum Slot: "créneau" {
+        /// Matin.
+        Morning = "morning", "Matin";
+        /// Après-midi.
+        Afternoon = "afternoon", "Après-midi";
+    }
 }
 
 impl Slot {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
+    /// The French label inside a sentence (« le 3 mars, matin »).
+    pub fn label_fr_lower(self) -> &'static str {
         match self {
-            Slot::Morning => "morning",
-            Slot::Afternoon => "afternoon",
+            Slot::Morning => "matin",
+            Slot::Afternoon => "après-midi",
         }
     }
 
@@ -229,7 +216,7 @@ pub(crate) fn insert_training_session(
             training_sessions::id.eq(&id),
             training_sessions::reference.eq(&reference),
             training_sessions::course_id.eq(&course.id),
-            training_sessions::status.eq(status.as_str()),
+            training_sessions::status.eq(status),
             training_sessions::capacity.eq(new.capacity),
             training_sessions::seats_taken.eq(0),
             training_sessions::waitlist_next_seq.eq(1_i64),
@@ -267,7 +254,7 @@ pub(crate) fn insert_training_session(
                     half_days::id.eq(HalfDayId::generate()),
                     half_days::training_session_id.eq(&id),
                     half_days::day.eq(day.date),
-                    half_days::slot.eq(slot.as_str()),
+                    half_days::slot.eq(slot),
                     half_days::starts_at.eq(starts_at),
                     half_days::ends_at.eq(ends_at),
                     half_days::minutes.eq(i32::try_from((ends_at - starts_at).num_minutes()).unwrap_or(0)),
@@ -320,8 +307,20 @@ pub struct TrainingSessionView {
     pub status: TrainingSessionStatus,
 }
 
-type SessionListRow =
-    (TrainingSessionId, String, String, String, String, String, String, NaiveDate, NaiveDate, i32, i32, String);
+type SessionListRow = (
+    TrainingSessionId,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    NaiveDate,
+    i32,
+    i32,
+    TrainingSessionStatus,
+);
 
 /// Filters for [`list_training_sessions`].
 #[derive(Debug, Clone, Default)]
@@ -372,7 +371,7 @@ pub fn list_training_sessions(
         query = query.filter(courses::code.eq(code.trim().to_uppercase()));
     }
     if let Some(status) = filter.status {
-        query = query.filter(training_sessions::status.eq(status.as_str()));
+        query = query.filter(training_sessions::status.eq(status));
     }
     if let Some(from) = filter.from {
         query = query.filter(training_sessions::starts_on.ge(from));
@@ -397,7 +396,7 @@ pub fn list_training_sessions(
                     capacity,
                     confirmed: i64::from(taken),
                     seats_left: i64::from(capacity - taken),
-                    status: TrainingSessionStatus::parse(&status)?,
+                    status,
                 })
             },
         )
@@ -410,7 +409,7 @@ fn waitlist_counts(conn: &mut DbConn, ids: &[TrainingSessionId]) -> Result<HashM
     for chunk in ids.chunks(5_000) {
         let rows: Vec<(TrainingSessionId, i64)> = enrolments::table
             .filter(enrolments::training_session_id.eq_any(chunk))
-            .filter(enrolments::status.eq("waitlisted"))
+            .filter(enrolments::status.eq(crate::enrolment::EnrolmentStatus::Waitlisted))
             .group_by(enrolments::training_session_id)
             .select((enrolments::training_session_id, diesel::dsl::count_star()))
             .load(conn)?;
@@ -433,7 +432,7 @@ pub struct HalfDayView {
     /// Local date.
     pub date: NaiveDate,
     /// Morning or afternoon.
-    pub slot: String,
+    pub slot: Slot,
     /// Start (UTC).
     pub starts_at: NaiveDateTime,
     /// End (UTC).
@@ -451,7 +450,7 @@ pub struct HalfDayView {
 }
 
 type HalfDayRow =
-    (HalfDayId, NaiveDate, String, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String);
+    (HalfDayId, NaiveDate, Slot, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String);
 
 /// Everything about one training session: listing fields, schedule, trainers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -523,19 +522,19 @@ pub fn publish_training_session(
     id: &TrainingSessionId,
 ) -> Result<TrainingSessionView, CatalogueError> {
     db::write_transaction(conn, |conn| {
-        let status: String = training_sessions::table
+        let status: TrainingSessionStatus = training_sessions::table
             .find(id)
             .select(training_sessions::status)
             .first(conn)
             .optional()
             .map_err(DbError::from)?
             .ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))?;
-        match TrainingSessionStatus::parse(&status)? {
+        match status {
             TrainingSessionStatus::Published => Ok(()),
             TrainingSessionStatus::Draft => {
                 diesel::update(training_sessions::table.find(id))
                     .set((
-                        training_sessions::status.eq(TrainingSessionStatus::Published.as_str()),
+                        training_sessions::status.eq(TrainingSessionStatus::Published),
                         training_sessions::updated_at.eq(db::now()),
                     ))
                     .execute(conn)

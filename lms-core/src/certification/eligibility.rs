@@ -19,8 +19,10 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::jury::JuryVerdict;
 use super::keys::KeyError;
 use super::{CertificationRow, UnitView};
+use crate::assessment::AssessmentResult;
 use crate::db::ids::{AssessmentId, CertificationId, HalfDayId, JuryDecisionId, TrainingSessionId, UserId};
 use crate::db::schema::{
     assessments, certification_units, certifications, competences, courses, enrolments, half_days, jury_decisions,
@@ -142,7 +144,7 @@ pub struct CandidateEligibility {
     /// Numbers of the units validated.
     pub units_validated: Vec<i32>,
     /// Latest jury decision, if any.
-    pub jury_decision: Option<String>,
+    pub jury_decision: Option<JuryVerdict>,
     #[serde(skip)]
     pub(crate) trainee_id: UserId,
     #[serde(skip)]
@@ -215,7 +217,7 @@ pub(crate) fn evaluate(
     let mut query = enrolments::table
         .inner_join(users::table)
         .filter(enrolments::training_session_id.eq(session))
-        .filter(enrolments::status.eq_any(["confirmed", "completed"]))
+        .filter(enrolments::status.eq_any(crate::enrolment::EnrolmentStatus::SEATED))
         .select((
             users::id,
             users::email,
@@ -236,23 +238,24 @@ pub(crate) fn evaluate(
     let ids: Vec<UserId> = candidates.iter().map(|c| c.0.clone()).collect();
 
     // Latest result per (trainee, competence), over every session preparing this certification.
-    let results: Vec<(UserId, crate::db::ids::CompetenceId, String, NaiveDateTime, AssessmentId)> = assessments::table
-        .inner_join(competences::table.inner_join(certification_units::table))
-        .filter(certification_units::certification_id.eq(&certification.id))
-        .filter(assessments::trainee_id.eq_any(&ids))
-        .select((
-            assessments::trainee_id,
-            assessments::competence_id,
-            assessments::result,
-            assessments::assessed_at,
-            assessments::id,
-        ))
-        .load(conn)
-        .map_err(DbError::from)?;
-    let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), (NaiveDateTime, AssessmentId, String)> =
+    let results: Vec<(UserId, crate::db::ids::CompetenceId, AssessmentResult, NaiveDateTime, AssessmentId)> =
+        assessments::table
+            .inner_join(competences::table.inner_join(certification_units::table))
+            .filter(certification_units::certification_id.eq(&certification.id))
+            .filter(assessments::trainee_id.eq_any(&ids))
+            .select((
+                assessments::trainee_id,
+                assessments::competence_id,
+                assessments::result,
+                assessments::assessed_at,
+                assessments::id,
+            ))
+            .load(conn)
+            .map_err(DbError::from)?;
+    let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), (NaiveDateTime, AssessmentId, AssessmentResult)> =
         HashMap::new();
     for (trainee, competence, result, at, id) in results {
-        let entry = latest.entry((trainee, competence)).or_insert((at, id.clone(), result.clone()));
+        let entry = latest.entry((trainee, competence)).or_insert((at, id.clone(), result));
         if (at, &id) > (entry.0, &entry.1) {
             *entry = (at, id, result);
         }
@@ -267,7 +270,7 @@ pub(crate) fn evaluate(
     let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().collect();
     let attended = attended_minutes(conn, session, &ids, &minutes_of)?;
 
-    let decisions: Vec<(UserId, JuryDecisionId, String, NaiveDate, NaiveDateTime)> = jury_decisions::table
+    let decisions: Vec<(UserId, JuryDecisionId, JuryVerdict, NaiveDate, NaiveDateTime)> = jury_decisions::table
         .filter(jury_decisions::training_session_id.eq(session))
         .filter(jury_decisions::trainee_id.eq_any(&ids))
         .select((
@@ -279,7 +282,7 @@ pub(crate) fn evaluate(
         ))
         .load(conn)
         .map_err(DbError::from)?;
-    let mut last_decision: HashMap<UserId, (NaiveDate, NaiveDateTime, JuryDecisionId, String)> = HashMap::new();
+    let mut last_decision: HashMap<UserId, (NaiveDate, NaiveDateTime, JuryDecisionId, JuryVerdict)> = HashMap::new();
     for (trainee, id, decision, on, at) in decisions {
         let candidate = (on, at, id, decision);
         match last_decision.get(&trainee) {
@@ -299,7 +302,9 @@ pub(crate) fn evaluate(
             let missing: Vec<&str> = unit
                 .competences
                 .iter()
-                .filter(|c| latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| r.as_str()) != Some("acquired"))
+                .filter(|c| {
+                    latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| *r) != Some(AssessmentResult::Acquired)
+                })
                 .map(|c| c.code.as_str())
                 .collect();
             if missing.is_empty() {
@@ -337,16 +342,16 @@ pub(crate) fn evaluate(
         let mut admitted_decision = None;
         match decision {
             None => unmet.push(UnmetRule { code: "no_jury_decision", message: "aucune décision du jury".into() }),
-            Some((on, _, decision_id, d)) if d == "admitted" => admitted_decision = Some((decision_id.clone(), *on)),
+            Some((on, _, decision_id, JuryVerdict::Admitted)) => admitted_decision = Some((decision_id.clone(), *on)),
             Some((on, _, _, d)) => unmet.push(UnmetRule {
                 code: "jury_not_admitted",
                 message: format!(
                     "décision du jury du {} : {}",
                     on,
-                    match d.as_str() {
-                        "refused" => "refusé",
-                        "deferred" => "ajourné",
-                        other => other,
+                    match d {
+                        JuryVerdict::Refused => "refusé",
+                        JuryVerdict::Deferred => "ajourné",
+                        JuryVerdict::Admitted => "admis",
                     }
                 ),
             }),
@@ -383,7 +388,7 @@ pub(crate) fn evaluate(
             reason_codes: unmet.iter().map(|u| u.code).collect(),
             attendance_percent: (percent * 10.0).round() / 10.0,
             units_validated: validated,
-            jury_decision: decision.map(|d| d.3.clone()),
+            jury_decision: decision.map(|d| d.3),
             trainee_id: id,
             admitted_decision,
         });

@@ -16,39 +16,27 @@ use crate::db::ids::{AuditEntryId, JuryDecisionId, TrainingSessionId, UserId};
 use crate::db::schema::{audit_log, enrolments, half_days, jury_decisions, users};
 use crate::db::{self, DbConn, DbError};
 
-/// A jury's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JuryVerdict {
-    /// Admis·e: the certification may be issued.
-    Admitted,
-    /// Refusé·e.
-    Refused,
-    /// Ajourné·e (deferred to a later jury).
-    Deferred,
+crate::text_enum! {
+    /// A jury's decision.
+    pub enum JuryVerdict: "décision" {
+        /// Admis·e: the certification may be issued.
+        Admitted = "admitted", "Admis·e";
+        /// Refusé·e.
+        Refused = "refused", "Refusé·e";
+        /// Ajourné·e (deferred to a later jury).
+        Deferred = "deferred", "Ajourné·e";
+    }
 }
 
 impl JuryVerdict {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JuryVerdict::Admitted => "admitted",
-            JuryVerdict::Refused => "refused",
-            JuryVerdict::Deferred => "deferred",
-        }
-    }
-
     /// Parses `admitted`, `refused` or `deferred`.
     pub fn parse(raw: &str) -> Result<Self, CertifyError> {
-        match raw.trim() {
-            "admitted" => Ok(JuryVerdict::Admitted),
-            "refused" => Ok(JuryVerdict::Refused),
-            "deferred" => Ok(JuryVerdict::Deferred),
-            other => Err(CertifyError::Invalid(format!(
+        JuryVerdict::from_stored(raw.trim()).map_err(|_| {
+            CertifyError::Invalid(format!(
                 "décision inconnue « {} » (attendu : admitted, refused ou deferred)",
-                crate::text::printable(other, 40)
-            ))),
-        }
+                crate::text::printable(raw.trim(), 40)
+            ))
+        })
     }
 }
 
@@ -75,7 +63,7 @@ pub struct JuryDecisionView {
     /// Candidate's e-mail.
     pub trainee: String,
     /// `admitted`, `refused` or `deferred`.
-    pub decision: String,
+    pub decision: JuryVerdict,
     /// Date of the jury.
     pub decided_on: NaiveDate,
     /// Members.
@@ -219,7 +207,7 @@ fn record_numbered(
                 enrolments::table
                     .filter(enrolments::training_session_id.eq(session))
                     .filter(enrolments::trainee_id.eq(&trainee))
-                    .filter(enrolments::status.eq_any(["confirmed", "completed"])),
+                    .filter(enrolments::status.eq_any(crate::enrolment::EnrolmentStatus::SEATED)),
             ))
             .get_result(conn)
             .map_err(DbError::from)?;
@@ -243,7 +231,7 @@ fn record_numbered(
                     jury_decisions::training_session_id.eq(session),
                     jury_decisions::trainee_id.eq(&trainee),
                     jury_decisions::certification_id.eq(&certification.id),
-                    jury_decisions::decision.eq(verdict.as_str()),
+                    jury_decisions::decision.eq(verdict),
                     jury_decisions::decided_on.eq(decided_on),
                     jury_decisions::members.eq(&members_json),
                     jury_decisions::notes.eq(&notes),
@@ -256,7 +244,7 @@ fn record_numbered(
             views.push(JuryDecisionView {
                 id,
                 trainee: email,
-                decision: verdict.as_str().into(),
+                decision: verdict,
                 decided_on,
                 members,
                 notes,
@@ -395,7 +383,7 @@ fn csv_message(error: &csv::Error) -> String {
 
 /// The procès-verbal of a session: every decision ever recorded, oldest first.
 pub fn list_decisions(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<JuryDecisionView>, CertifyError> {
-    type DecisionRow = (JuryDecisionId, String, String, NaiveDate, String, Option<String>, NaiveDateTime);
+    type DecisionRow = (JuryDecisionId, String, JuryVerdict, NaiveDate, String, Option<String>, NaiveDateTime);
     let rows: Vec<DecisionRow> = jury_decisions::table
         .inner_join(users::table.on(users::id.eq(jury_decisions::trainee_id)))
         .filter(jury_decisions::training_session_id.eq(session))

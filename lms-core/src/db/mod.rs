@@ -8,6 +8,7 @@ pub mod backup;
 pub mod ids;
 pub mod lock;
 pub mod schema;
+pub mod text_enum;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -81,44 +81,28 @@ impl Classify for EnrolmentError {
     }
 }
 
-/// Where an enrolment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EnrolmentStatus {
-    /// Has a seat.
-    Confirmed,
-    /// Waiting for a seat.
-    Waitlisted,
-    /// Withdrawn.
-    Cancelled,
-    /// Went to the end.
-    Completed,
-    /// Dropped out.
-    Abandoned,
+crate::text_enum! {
+    /// Where an enrolment stands.
+    pub enum EnrolmentStatus: "statut d'inscription" {
+        /// Has a seat.
+        Confirmed = "confirmed", "Confirmée";
+        /// Waiting for a seat.
+        Waitlisted = "waitlisted", "En liste d'attente";
+        /// Withdrawn.
+        Cancelled = "cancelled", "Annulée";
+        /// Went to the end.
+        Completed = "completed", "Terminée";
+        /// Dropped out.
+        Abandoned = "abandoned", "Abandonnée";
+    }
 }
 
 impl EnrolmentStatus {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnrolmentStatus::Confirmed => "confirmed",
-            EnrolmentStatus::Waitlisted => "waitlisted",
-            EnrolmentStatus::Cancelled => "cancelled",
-            EnrolmentStatus::Completed => "completed",
-            EnrolmentStatus::Abandoned => "abandoned",
-        }
-    }
-
-    pub(crate) fn parse(raw: &str) -> Result<Self, EnrolmentError> {
-        Ok(match raw {
-            "confirmed" => EnrolmentStatus::Confirmed,
-            "waitlisted" => EnrolmentStatus::Waitlisted,
-            "cancelled" => EnrolmentStatus::Cancelled,
-            "completed" => EnrolmentStatus::Completed,
-            "abandoned" => EnrolmentStatus::Abandoned,
-            other => return Err(EnrolmentError::Invalid(format!("statut d'inscription inconnu « {other} »"))),
-        })
-    }
+    /// The statuses of trainees who hold (or held to the end) a seat: they sign and are assessed.
+    pub const SEATED: [EnrolmentStatus; 2] = [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed];
+    /// The statuses of trainees who started the training (seated, or dropped out on the way).
+    pub const STARTED: [EnrolmentStatus; 3] =
+        [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed, EnrolmentStatus::Abandoned];
 }
 
 /// Funding sources (BPF cadre C).
@@ -205,7 +189,7 @@ pub struct CancellationOutcome {
 
 #[derive(Queryable)]
 struct SessionState {
-    status: String,
+    status: TrainingSessionStatus,
     capacity: i32,
     seats_taken: i32,
     waitlist_next_seq: i64,
@@ -234,7 +218,7 @@ fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Sessio
 fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<i64, DbError> {
     enrolments::table
         .filter(enrolments::training_session_id.eq(session))
-        .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted.as_str()))
+        .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
         .filter(enrolments::waitlist_seq.le(seq))
         .count()
         .get_result(conn)
@@ -253,7 +237,7 @@ pub fn enrol(
     request.validate()?;
     db::write_transaction(conn, |conn| {
         let state = lock_session(conn, session)?;
-        let existing: Option<(EnrolmentId, String, Option<i64>)> = enrolments::table
+        let existing: Option<(EnrolmentId, EnrolmentStatus, Option<i64>)> = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::trainee_id.eq(trainee))
             .select((enrolments::id, enrolments::status, enrolments::waitlist_seq))
@@ -261,7 +245,7 @@ pub fn enrol(
             .optional()
             .map_err(DbError::from)?;
         if let Some((id, status, seq)) = &existing {
-            match EnrolmentStatus::parse(status)? {
+            match *status {
                 EnrolmentStatus::Confirmed => {
                     return Ok(EnrolmentOutcome {
                         enrolment_id: id.clone(),
@@ -283,7 +267,7 @@ pub fn enrol(
                 EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
             }
         }
-        if TrainingSessionStatus::parse(&state.status).ok() != Some(TrainingSessionStatus::Published) {
+        if state.status != TrainingSessionStatus::Published {
             return Err(EnrolmentError::NotOpen);
         }
         if state.enrolment_opens_at.is_some_and(|opens| now < opens) {
@@ -317,7 +301,7 @@ pub fn enrol(
             Some((id, _, _)) => {
                 diesel::update(enrolments::table.find(&id))
                     .set((
-                        enrolments::status.eq(status.as_str()),
+                        enrolments::status.eq(status),
                         enrolments::waitlist_seq.eq(seq),
                         enrolments::funding_source.eq(request.funding_source.as_deref()),
                         enrolments::trainee_category.eq(request.trainee_category.as_deref()),
@@ -337,7 +321,7 @@ pub fn enrol(
                         enrolments::id.eq(&id),
                         enrolments::training_session_id.eq(session),
                         enrolments::trainee_id.eq(trainee),
-                        enrolments::status.eq(status.as_str()),
+                        enrolments::status.eq(status),
                         enrolments::waitlist_seq.eq(seq),
                         enrolments::funding_source.eq(request.funding_source.as_deref()),
                         enrolments::trainee_category.eq(request.trainee_category.as_deref()),
@@ -370,7 +354,7 @@ pub fn cancel(
 ) -> Result<CancellationOutcome, EnrolmentError> {
     db::write_transaction(conn, |conn| {
         lock_session(conn, session)?;
-        let (id, status): (EnrolmentId, String) = enrolments::table
+        let (id, previous_status): (EnrolmentId, EnrolmentStatus) = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::trainee_id.eq(trainee))
             .select((enrolments::id, enrolments::status))
@@ -378,7 +362,6 @@ pub fn cancel(
             .optional()
             .map_err(DbError::from)?
             .ok_or(EnrolmentError::NotEnrolled)?;
-        let previous_status = EnrolmentStatus::parse(&status)?;
         match previous_status {
             EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => {}
             EnrolmentStatus::Cancelled => return Err(EnrolmentError::NotEnrolled),
@@ -386,7 +369,7 @@ pub fn cancel(
         }
         diesel::update(enrolments::table.find(&id))
             .set((
-                enrolments::status.eq(EnrolmentStatus::Cancelled.as_str()),
+                enrolments::status.eq(EnrolmentStatus::Cancelled),
                 enrolments::waitlist_seq.eq(None::<i64>),
                 enrolments::cancelled_at.eq(Some(now)),
                 enrolments::updated_at.eq(now),
@@ -399,7 +382,7 @@ pub fn cancel(
 
         let next: Option<(EnrolmentId, UserId)> = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted.as_str()))
+            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
             .order(enrolments::waitlist_seq.asc())
             .select((enrolments::id, enrolments::trainee_id))
             .first(conn)
@@ -418,7 +401,7 @@ pub fn cancel(
                 // The seat passes straight from one trainee to the next: seats_taken is unchanged.
                 diesel::update(enrolments::table.find(&promoted_id))
                     .set((
-                        enrolments::status.eq(EnrolmentStatus::Confirmed.as_str()),
+                        enrolments::status.eq(EnrolmentStatus::Confirmed),
                         enrolments::waitlist_seq.eq(None::<i64>),
                         enrolments::confirmed_at.eq(Some(now)),
                         enrolments::updated_at.eq(now),
@@ -463,7 +446,7 @@ pub struct EnrolmentView {
     pub trainee_category: Option<String>,
 }
 
-type EnrolmentRow = (EnrolmentId, String, String, String, Option<i64>, Option<String>, Option<String>);
+type EnrolmentRow = (EnrolmentId, String, String, EnrolmentStatus, Option<i64>, Option<String>, Option<String>);
 
 /// Enrolments of a session: confirmed first, then the waitlist in order, then the others.
 pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<EnrolmentView>, EnrolmentError> {
@@ -486,7 +469,6 @@ pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result
     let mut views = Vec::with_capacity(rows.len());
     let mut position = 0;
     for (id, email, name, status, seq, funding_source, trainee_category) in rows {
-        let status = EnrolmentStatus::parse(&status)?;
         let waitlist_position = seq.map(|_| {
             position += 1;
             position

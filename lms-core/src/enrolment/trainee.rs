@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{EnrolmentError, EnrolmentStatus};
-use crate::catalogue::{self, TrainingSessionDetail, TrainingSessionFilter, TrainingSessionView};
+use crate::catalogue::{self, Slot, TrainingSessionDetail, TrainingSessionFilter, TrainingSessionView};
 use crate::db::ids::{HalfDayId, TrainingSessionId, UserId};
 use crate::db::schema::{communes, courses, enrolments, half_days, training_sessions, users, venues};
 use crate::db::{DbConn, DbError};
@@ -27,7 +27,7 @@ pub fn standing(
     session: &TrainingSessionId,
     trainee: &UserId,
 ) -> Result<Option<(EnrolmentStatus, Option<i64>)>, EnrolmentError> {
-    let row: Option<(String, Option<i64>)> = enrolments::table
+    let row: Option<(EnrolmentStatus, Option<i64>)> = enrolments::table
         .filter(enrolments::training_session_id.eq(session))
         .filter(enrolments::trainee_id.eq(trainee))
         .select((enrolments::status, enrolments::waitlist_seq))
@@ -39,12 +39,12 @@ pub fn standing(
         Some(seq) => Some(super::waitlist_position(conn, session, seq)?),
         None => None,
     };
-    Ok(Some((EnrolmentStatus::parse(&status)?, position)))
+    Ok(Some((status, position)))
 }
 
 /// Every enrolment of a trainee (cancelled ones last), by session start.
 pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolment>, EnrolmentError> {
-    let rows: Vec<(TrainingSessionId, String, Option<i64>)> = enrolments::table
+    let rows: Vec<(TrainingSessionId, EnrolmentStatus, Option<i64>)> = enrolments::table
         .filter(enrolments::trainee_id.eq(trainee))
         .select((enrolments::training_session_id, enrolments::status, enrolments::waitlist_seq))
         .load(conn)
@@ -61,7 +61,7 @@ pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolm
             Some(seq) => Some(super::waitlist_position(conn, &session_id, seq)?),
             None => None,
         };
-        mine.push(MyEnrolment { session, status: EnrolmentStatus::parse(&status)?, waitlist_position });
+        mine.push(MyEnrolment { session, status, waitlist_position });
     }
     let rank = |s: EnrolmentStatus| match s {
         EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => 0,
@@ -84,7 +84,7 @@ pub struct MyHalfDay {
     /// Local date.
     pub date: NaiveDate,
     /// `morning` or `afternoon`.
-    pub slot: String,
+    pub slot: Slot,
     /// Start (UTC).
     pub starts_at: NaiveDateTime,
     /// End (UTC).
@@ -106,7 +106,7 @@ type MyHalfDayRow = (
     TrainingSessionId,
     String,
     NaiveDate,
-    String,
+    Slot,
     NaiveDateTime,
     NaiveDateTime,
     Option<String>,
@@ -130,12 +130,12 @@ pub fn my_next_half_days(
             half_days::training_session_id.eq_any(
                 enrolments::table
                     .filter(enrolments::trainee_id.eq(trainee))
-                    .filter(enrolments::status.eq(EnrolmentStatus::Confirmed.as_str()))
+                    .filter(enrolments::status.eq(EnrolmentStatus::Confirmed))
                     .select(enrolments::training_session_id),
             ),
         )
         .filter(half_days::ends_at.gt(now))
-        .filter(training_sessions::status.ne("cancelled"))
+        .filter(training_sessions::status.ne(crate::catalogue::TrainingSessionStatus::Cancelled))
         .order(half_days::starts_at.asc())
         .limit(limit.clamp(1, 200))
         .select((

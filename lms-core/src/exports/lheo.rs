@@ -86,7 +86,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .map(|(id, registry, code)| (id, (registry, code)))
         .collect();
     let sessions: Vec<SessionRow> = training_sessions::table
-        .filter(training_sessions::status.eq_any(["published", "completed"]))
+        .filter(training_sessions::status.eq_any(crate::catalogue::TrainingSessionStatus::PUBLIC))
         .order((training_sessions::starts_on.asc(), training_sessions::reference.asc()))
         .select((
             training_sessions::id,

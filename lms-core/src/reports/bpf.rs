@@ -63,7 +63,7 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
         // Sessions overlapping the year.
         let rows: Vec<EnrolmentRow> = enrolments::table
             .inner_join(training_sessions::table.inner_join(courses::table))
-            .filter(enrolments::status.eq_any(["confirmed", "completed", "abandoned"]))
+            .filter(enrolments::status.eq_any(crate::enrolment::EnrolmentStatus::STARTED))
             .filter(training_sessions::starts_on.le(last))
             .filter(training_sessions::ends_on.ge(first))
             .select((

@@ -65,7 +65,7 @@ pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<
             venues::id.eq_any(
                 half_days::table
                     .inner_join(training_sessions::table)
-                    .filter(training_sessions::status.eq_any(["published", "completed"]))
+                    .filter(training_sessions::status.eq_any(crate::catalogue::TrainingSessionStatus::PUBLIC))
                     .select(half_days::venue_id),
             ),
         )

@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::ReportError;
+use crate::certification::jury::JuryVerdict;
 use crate::db::schema::{certificates, courses, enrolments, jury_decisions, survey_responses, training_sessions};
 use crate::db::{DbConn, DbError};
+use crate::enrolment::EnrolmentStatus;
 
 /// Published indicators, for one course or for everything.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -54,19 +56,19 @@ fn rate(numerator: i64, denominator: i64) -> Option<f64> {
 /// Computes the outcome indicators over all time.
 pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError> {
     crate::db::read_transaction(conn, |conn| {
-        let rows: Vec<(String, String)> = enrolments::table
+        let rows: Vec<(String, EnrolmentStatus)> = enrolments::table
             .inner_join(training_sessions::table.inner_join(courses::table))
-            .filter(enrolments::status.eq_any(["confirmed", "completed", "abandoned"]))
+            .filter(enrolments::status.eq_any(EnrolmentStatus::STARTED))
             .select((courses::code, enrolments::status))
             .load(conn)
             .map_err(DbError::from)?;
-        let mut grouped: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+        let mut grouped: std::collections::BTreeMap<(String, EnrolmentStatus), i64> = std::collections::BTreeMap::new();
         for key in rows {
             *grouped.entry(key).or_default() += 1;
         }
-        let statuses: Vec<(String, String, i64)> = grouped.into_iter().map(|((c, s), n)| (c, s, n)).collect();
+        let statuses: Vec<(String, EnrolmentStatus, i64)> = grouped.into_iter().map(|((c, s), n)| (c, s, n)).collect();
         // Latest decision per (session, trainee) decides whether they sat.
-        let decisions: Vec<(String, String, String, String, chrono::NaiveDate, chrono::NaiveDateTime)> =
+        let decisions: Vec<(String, String, String, JuryVerdict, chrono::NaiveDate, chrono::NaiveDateTime)> =
             jury_decisions::table
                 .inner_join(training_sessions::table.inner_join(courses::table))
                 .select((
@@ -81,10 +83,10 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
                 .map_err(DbError::from)?;
         let mut latest: std::collections::HashMap<
             (String, String),
-            (chrono::NaiveDate, chrono::NaiveDateTime, String, String),
+            (chrono::NaiveDate, chrono::NaiveDateTime, JuryVerdict, String),
         > = std::collections::HashMap::new();
         for (course, session, trainee, decision, on, at) in decisions {
-            let slot = latest.entry((session, trainee)).or_insert((on, at, decision.clone(), course.clone()));
+            let slot = latest.entry((session, trainee)).or_insert((on, at, decision, course.clone()));
             if (on, at) > (slot.0, slot.1) {
                 *slot = (on, at, decision, course);
             }
@@ -109,13 +111,19 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
         codes.dedup();
         let indicators = |course: Option<&str>| {
             let matches = |code: &str| course.is_none_or(|c| c == code);
-            let count = |status: &str| -> i64 {
-                statuses.iter().filter(|(c, s, _)| matches(c) && s == status).map(|(_, _, n)| n).sum()
+            let count = |status: EnrolmentStatus| -> i64 {
+                statuses.iter().filter(|(c, s, _)| matches(c) && *s == status).map(|(_, _, n)| n).sum()
             };
-            let (confirmed, completed, abandoned) = (count("confirmed"), count("completed"), count("abandoned"));
+            let (confirmed, completed, abandoned) = (
+                count(EnrolmentStatus::Confirmed),
+                count(EnrolmentStatus::Completed),
+                count(EnrolmentStatus::Abandoned),
+            );
             let enrolled = confirmed + completed + abandoned;
-            let sat =
-                latest.values().filter(|(_, _, d, c)| matches(c) && (d == "admitted" || d == "refused")).count() as i64;
+            let sat = latest
+                .values()
+                .filter(|(_, _, d, c)| matches(c) && matches!(d, JuryVerdict::Admitted | JuryVerdict::Refused))
+                .count() as i64;
             let certified: i64 = certified.iter().filter(|(c, _)| matches(c)).map(|(_, n)| n).sum();
             let scores: Vec<i32> = satisfaction.iter().filter(|(c, _)| matches(c)).map(|(_, s)| *s).collect();
             OutcomeIndicators {

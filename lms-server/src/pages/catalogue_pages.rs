@@ -126,7 +126,7 @@ async fn session_page(
         .iter()
         .map(|h| HalfDayRow {
             date: locale::date_fr(h.date),
-            slot: if h.slot == "morning" { "Matin" } else { "Après-midi" },
+            slot: h.slot.label_fr(),
             hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
             module: h.module.clone(),
             venue_name: h.venue_name.clone(),

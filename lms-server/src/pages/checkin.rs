@@ -63,7 +63,7 @@ async fn check_in(
                     half_day => format!(
                         "{}, {}",
                         date_fr(done.half_day.date),
-                        if done.half_day.slot == "morning" { "matin" } else { "après-midi" }
+                        done.half_day.slot.label_fr_lower()
                     ),
                     venue => done.half_day.venue,
                     at => time_fr(done.recorded_at),

@@ -70,7 +70,7 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
             session: h.session.to_string(),
             course_title: h.course_title,
             date: locale::date_fr(h.date),
-            slot: if h.slot == "morning" { "matin" } else { "après-midi" },
+            slot: h.slot.label_fr_lower(),
             hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
             module: h.module,
             venue_name: h.venue_name,
@@ -123,7 +123,7 @@ async fn convocation(
                 .map(|h| {
                     context! {
                         date => locale::date_fr(h.date),
-                        slot => if h.slot == "morning" { "matin" } else { "après-midi" },
+                        slot => h.slot.label_fr_lower(),
                         hours => format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
                         venue => format!("{} ({})", h.venue_name, h.commune),
                         module => h.module.clone(),

@@ -58,7 +58,7 @@ pub async fn records_context(state: &AppState, caller: &Caller) -> Result<miniji
                 attestation => a.attestation_available,
                 half_days => a.half_days.iter().map(|h| context! {
                     date => short_date_fr(h.date),
-                    slot => if h.slot == "morning" { "matin" } else { "après-midi" },
+                    slot => h.slot.label_fr_lower(),
                     status => h.status.map(|s| s.label_fr()).unwrap_or("Non renseigné"),
                     counted => hours_fr(h.attended_minutes),
                     signed => h.signed,

@@ -82,10 +82,6 @@ fn at_fr(utc: NaiveDateTime) -> String {
     format!("{} à {}", date_fr(to_paris(utc).date()), time_fr(utc))
 }
 
-fn slot_fr(slot: &str) -> &'static str {
-    if slot == "morning" { "Matin" } else { "Après-midi" }
-}
-
 fn short_hash(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
@@ -121,7 +117,7 @@ struct SessionCard {
     reference: String,
     course_title: String,
     dates: String,
-    status: String,
+    status: lms_core::catalogue::TrainingSessionStatus,
     trainees: i64,
     half_days: i64,
     to_cosign: i64,
@@ -217,7 +213,7 @@ async fn session_page(
         .map(|h| HalfDayLine {
             id: h.id.to_string(),
             date: date_fr(h.date),
-            slot: slot_fr(&h.slot),
+            slot: h.slot.label_fr(),
             hours: format!("{} – {}", time_fr(h.starts_at), time_fr(h.ends_at)),
             venue: format!("{} ({})", h.venue, h.commune),
             module: h.module.clone(),
@@ -431,7 +427,7 @@ async fn render_sheet(
             half_day => context! {
                 id => sheet.half_day.id.to_string(),
                 date => date_fr(sheet.half_day.date),
-                slot => slot_fr(&sheet.half_day.slot),
+                slot => sheet.half_day.slot.label_fr(),
                 hours => format!("{} – {}", time_fr(sheet.half_day.starts_at), time_fr(sheet.half_day.ends_at)),
                 venue => sheet.half_day.venue,
                 address => sheet.half_day.venue_address,
@@ -700,7 +696,7 @@ async fn checkin_code(
         context! {
             session => sheet.session,
             half_day_id => half_day,
-            half_day_label => format!("{}, {}", date_fr(sheet.half_day.date), slot_fr(&sheet.half_day.slot).to_lowercase()),
+            half_day_label => format!("{}, {}", date_fr(sheet.half_day.date), sheet.half_day.slot.label_fr_lower()),
             code => grouped,
             url => url,
             qr_svg => qr,
@@ -753,7 +749,7 @@ async fn signature_page(
         context! {
             session => sheet.session,
             half_day_id => half_day,
-            half_day_label => format!("{}, {}", date_fr(sheet.half_day.date), slot_fr(&sheet.half_day.slot).to_lowercase()),
+            half_day_label => format!("{}, {}", date_fr(sheet.half_day.date), sheet.half_day.slot.label_fr_lower()),
             trainee => row.trainee.to_string(),
             name => row.name,
             already => row.signature.is_some(),
@@ -819,8 +815,12 @@ struct GridRowView {
     cells: Vec<GridCellView>,
 }
 
-const RESULT_CHOICES: [(&str, &str); 3] =
-    [("acquired", "Acquise"), ("in_progress", "En cours"), ("not_acquired", "Non acquise")];
+/// Grid choices: stored value and the short label of the grid's buttons.
+const RESULT_CHOICES: [(&str, &str); 3] = [
+    (AssessmentResult::Acquired.as_str(), "Acquise"),
+    (AssessmentResult::InProgress.as_str(), "En cours"),
+    (AssessmentResult::NotAcquired.as_str(), "Non acquise"),
+];
 
 async fn grid_page(
     State(state): State<AppState>,
