@@ -113,58 +113,6 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/api/v1/me/assessments", LOGGED_IN),
 ];
 
-/// Every (method, path) the server registers, read from its source.
-fn routes_in_source() -> BTreeSet<(String, String)> {
-    let root = workspace_root().join("lms-server/src");
-    let mut files = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let prefix = if file.starts_with(root.join("api")) { "/api/v1" } else { "" };
-        for (start, _) in source.match_indices(".route(") {
-            // The argument list, up to the matching parenthesis.
-            let mut depth = 0;
-            let mut end = start;
-            for (offset, ch) in source[start + 6..].char_indices() {
-                match ch {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = start + 6 + offset;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let call = &source[start..=end];
-            let Some(path) = call.split('"').nth(1) else { continue };
-            for method in ["get", "post", "put", "delete", "patch"] {
-                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
-                    let before = call[..i].chars().last();
-                    matches!(before, Some('(' | '.' | ' ' | '\n'))
-                });
-                if used {
-                    routes.insert((method.to_uppercase(), format!("{prefix}{path}")));
-                }
-            }
-        }
-    }
-    routes
-}
-
 #[test]
 fn every_route_has_an_entry_in_the_matrix() {
     let routes = routes_in_source();

@@ -10,60 +10,9 @@ use axum::http::StatusCode;
 use lms_tests::*;
 use serde_json::Value;
 
-/// `(METHOD, /api/v1/path)` for every `.route(…)` under `/api/v1` in the server's source (the
-/// API modules are nested under `/api/v1`; other modules spell the full path).
+/// `(METHOD, /api/v1/path)` for every API route of the server's source.
 fn api_routes_in_source() -> BTreeSet<(String, String)> {
-    let root = workspace_root().join("lms-server/src");
-    let mut files = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut routes = BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let prefix = if file.starts_with(root.join("api")) { "/api/v1" } else { "" };
-        for (start, _) in source.match_indices(".route(") {
-            let mut depth = 0;
-            let mut end = start;
-            for (offset, ch) in source[start + 6..].char_indices() {
-                match ch {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = start + 6 + offset;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let call = &source[start..=end];
-            let Some(path) = call.split('"').nth(1) else { continue };
-            let path = format!("{prefix}{path}");
-            if !path.starts_with("/api/v1/") {
-                continue;
-            }
-            for method in ["get", "post", "put", "delete", "patch"] {
-                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
-                    let before = call[..i].chars().last();
-                    matches!(before, Some('(' | '.' | ' ' | '\n'))
-                });
-                if used {
-                    routes.insert((method.to_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    routes
+    routes_in_source().into_iter().filter(|(_, path)| path.starts_with("/api/v1/")).collect()
 }
 
 async fn served_document() -> Value {

@@ -7,12 +7,12 @@
 //! PostgreSQL pass these tests only check that `lms restore` refuses and says so, then skip loudly.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use diesel::connection::SimpleConnection;
-use lms_tests::{Backend, Seed, TestDb, backend, binary, lms, lms_with_url, spawn_server};
+use lms_tests::{Backend, Seed, ServerProcess, TestDb, backend, binary, lms, lms_with_url, spawn_server};
 use serde_json::Value;
 
 const PASSWORD: &str = "un mot de passe solide";
@@ -48,54 +48,6 @@ fn emails_in(path: &Path) -> Vec<String> {
     assert_eq!(out.code, 0, "{}: {}", path.display(), out.stderr);
     let users: Value = serde_json::from_str(&out.stdout).expect("JSON");
     users.as_array().expect("array").iter().map(|u| u["email"].as_str().expect("email").to_owned()).collect()
-}
-
-/// A real `lms-server` process on 127.0.0.1; killed (SIGKILL) on drop.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> ServerProcess {
-        let port =
-            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-        let child = Command::new(binary("lms-server"))
-            .env("DATABASE_URL", database_url)
-            .env("LMS_BIND", format!("127.0.0.1:{port}"))
-            .env("LMS_STARTUP_DATA", "none")
-            .env("LMS_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("lms-server");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        loop {
-            if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-                && response.status() == StatusCode::OK
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "lms-server did not start within 30 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        ServerProcess { child, base }
-    }
-
-    /// `kill -9`: no shutdown, no checkpoint; the last commits are only in the `-wal` file.
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("wait");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Signs up `count` accounts through the server; returns the e-mails it acknowledged (202).

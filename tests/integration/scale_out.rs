@@ -2,76 +2,17 @@
 //! and attendance through both), an instance stopped under load, and a database outage. (Runs in
 //! the PostgreSQL pass; on SQLite there is one process by design, so these tests return at once.)
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use lms_core::enrolment::{self, EnrolmentStatus};
-use lms_tests::{Backend, Seed, TestDb, backend, binary};
+use lms_tests::{Backend, Seed, ServerProcess, TestDb, backend};
 use serde_json::Value;
 
 use crate::enrolment::published_session;
 
 const PASSWORD: &str = "un mot de passe solide";
-
-/// An `lms-server` process on 127.0.0.1; killed on drop.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> ServerProcess {
-        let port = free_port();
-        let child = Command::new(binary("lms-server"))
-            .env("DATABASE_URL", database_url)
-            .env("LMS_BIND", format!("127.0.0.1:{port}"))
-            .env("LMS_STARTUP_DATA", "none")
-            .env("LMS_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("lms-server");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        loop {
-            if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-                && response.status() == StatusCode::OK
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "lms-server did not start within 30 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        ServerProcess { child, base }
-    }
-
-    /// SIGTERM, then wait (bounded) for the graceful exit.
-    fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn sign_up_and_token(_client: &reqwest::Client, sign_up_on: &str, token_from: &str, email: &str) -> String {
     // Each trainee from their own loopback address (127.0.3.x, 127.0.4.x…), as real trainees

@@ -386,3 +386,125 @@ pub async fn spawn_server_with(db: &TestDb, adjust: impl FnOnce(&mut lms_server:
     });
     address
 }
+
+/// Every (METHOD, path) the server registers, read from the `.route(…)` calls of its source (the
+/// API modules are nested under `/api/v1`; other modules spell the full path). Shared by the
+/// authorisation matrix and the OpenAPI test, so both check the same list.
+pub fn routes_in_source() -> std::collections::BTreeSet<(String, String)> {
+    let root = workspace_root().join("lms-server/src");
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut routes = std::collections::BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let prefix = if file.starts_with(root.join("api")) { "/api/v1" } else { "" };
+        for (start, _) in source.match_indices(".route(") {
+            // The argument list, up to the matching parenthesis.
+            let mut depth = 0;
+            let mut end = start;
+            for (offset, ch) in source[start + 6..].char_indices() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + 6 + offset;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let call = &source[start..=end];
+            let Some(path) = call.split('"').nth(1) else { continue };
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
+                    let before = call[..i].chars().last();
+                    matches!(before, Some('(' | '.' | ' ' | '\n'))
+                });
+                if used {
+                    routes.insert((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// A real `lms-server` process (the built binary) on a free port of 127.0.0.1, for tests that
+/// stop, kill or run several instances; killed on drop.
+pub struct ServerProcess {
+    /// The process.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `lms-server` on `database_url` (no startup data) and waits, 30 s at most, until
+    /// `/healthz` answers.
+    pub async fn start(database_url: &str) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let child = Command::new(binary("lms-server"))
+            .env("DATABASE_URL", database_url)
+            .env("LMS_BIND", format!("127.0.0.1:{port}"))
+            .env("LMS_STARTUP_DATA", "none")
+            .env("LMS_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("lms-server");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+                && response.status() == axum::http::StatusCode::OK
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "lms-server did not start within 30 s");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        ServerProcess { child, base }
+    }
+
+    /// SIGTERM, then wait (20 s at most) for the graceful exit.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+    }
+
+    /// `kill -9`: no shutdown, no checkpoint; on SQLite the last commits are only in the `-wal`.
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
