@@ -244,34 +244,31 @@ async fn people_see_and_end_their_own_logins_and_tokens() {
         .unwrap();
     let token_id: String =
         lms_core::db::schema::api_tokens::table.select(lms_core::db::schema::api_tokens::id).first(&mut conn).unwrap();
+    let paths =
+        [format!("/me/securite/connexions/{phone_id}/fermer"), format!("/me/securite/jetons/{token_id}/revoquer")];
+    let end_both_as = |cookie: String, csrf: String| {
+        let (client, paths) = (client.clone(), paths.clone());
+        async move {
+            let mut statuses = Vec::new();
+            for path in paths {
+                let response = client
+                    .post(format!("http://{address}{path}"))
+                    .header("cookie", &cookie)
+                    .form(&[("csrf", &csrf)])
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status());
+            }
+            statuses
+        }
+    };
     // Another person cannot end them (404), and nothing changes.
     let other_csrf = csrf_of(&mut conn, &someone_else);
-    for path in
-        [format!("/me/securite/connexions/{phone_id}/fermer"), format!("/me/securite/jetons/{token_id}/revoquer")]
-    {
-        let response = client
-            .post(format!("http://{address}{path}"))
-            .header("cookie", &someone_else)
-            .form(&[("csrf", &other_csrf)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-    }
+    assert_eq!(end_both_as(someone_else.clone(), other_csrf).await, [StatusCode::NOT_FOUND; 2]);
     assert_eq!((me_page(address, &phone).await, api_me(address, &token).await), (200, 200));
     // The owner can.
-    for path in
-        [format!("/me/securite/connexions/{phone_id}/fermer"), format!("/me/securite/jetons/{token_id}/revoquer")]
-    {
-        let response = client
-            .post(format!("http://{address}{path}"))
-            .header("cookie", &mine)
-            .form(&[("csrf", &csrf)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-    }
+    assert_eq!(end_both_as(mine.clone(), csrf.clone()).await, [StatusCode::SEE_OTHER; 2]);
     assert_eq!((me_page(address, &phone).await, api_me(address, &token).await), (303, 401));
     assert_eq!(me_page(address, &mine).await, 200);
 }
