@@ -8,6 +8,7 @@ mod auth;
 mod certificates;
 mod config;
 mod error;
+mod extract;
 mod mailer;
 mod pages;
 mod state;

@@ -27,7 +27,6 @@ struct Inner {
     db_wait: std::time::Duration,
     /// Bounds concurrent password hashing: argon2 takes ~19 MiB and a core for tens of ms each.
     cpu_permits: tokio::sync::Semaphore,
-    templates: minijinja::Environment<'static>,
     backend: &'static str,
     secure_cookies: bool,
     public_url: String,
@@ -83,7 +82,6 @@ impl AppState {
                 db_permits: Arc::new(tokio::sync::Semaphore::new(options.max_size as usize)),
                 db_wait: options.connection_timeout,
                 pool,
-                templates: crate::templates::environment(),
                 backend,
                 secure_cookies: config.secure_cookies,
                 public_url: config.public_url.clone(),
@@ -143,7 +141,7 @@ impl AppState {
 
     /// The template environment.
     pub fn templates(&self) -> &minijinja::Environment<'static> {
-        &self.inner.templates
+        crate::templates::shared()
     }
 
     /// Tells a trainee promoted from a waitlist by e-mail, when a mailer is configured (the page

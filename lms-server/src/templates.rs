@@ -1,5 +1,7 @@
 //! Templates and static assets, embedded in the binary so one file is the whole server.
 
+use std::sync::LazyLock;
+
 use minijinja::{Environment, Value};
 
 /// Every template, by name.
@@ -32,8 +34,14 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// The stylesheet served at `/static/style.css`.
 pub const STYLE_CSS: &str = include_str!("../static/style.css");
 
+/// The one template environment of the process, built on first use.
+pub fn shared() -> &'static Environment<'static> {
+    static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(environment);
+    &ENVIRONMENT
+}
+
 /// Builds the template environment (auto-escaping on for `.html`).
-pub fn environment() -> Environment<'static> {
+fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     for (name, source) in TEMPLATES {
         if let Err(error) = env.add_template(name, source) {

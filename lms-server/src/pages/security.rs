@@ -1,9 +1,8 @@
 //! `/me/securite`: the caller's own login sessions and API tokens, each of which they can end.
 
-use axum::Form;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access::accounts::{self, MyAccess};
@@ -12,9 +11,9 @@ use lms_core::locale;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{base_context, error_page, info_message, render};
+use super::{base_context, info_message, render};
 use crate::auth::{self, PageCaller};
-use crate::error::ApiError;
+use crate::extract::{CsrfForm, IdPath, NoFields, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -82,14 +81,9 @@ async fn overview(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
     Query(query): Query<InfoQuery>,
-) -> Response {
+) -> PageResult {
     let who = caller.clone();
-    let access: Result<MyAccess, ApiError> =
-        state.db(move |conn| accounts::my_access(conn, &who, lms_core::db::now())).await;
-    let access = match access {
-        Ok(access) => access,
-        Err(error) => return error_page(&state, error),
-    };
+    let access: MyAccess = state.db(move |conn| accounts::my_access(conn, &who, lms_core::db::now())).await?;
     let logins: Vec<LoginLine> = access
         .login_sessions
         .into_iter()
@@ -113,7 +107,7 @@ async fn overview(
             expires: t.expires_at.map(when),
         })
         .collect();
-    render(
+    Ok(render(
         &state,
         "security.html",
         context! {
@@ -122,56 +116,35 @@ async fn overview(
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },
-    )
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfOnly {
-    csrf: String,
+    ))
 }
 
 async fn end_login(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<LoginSessionId>,
     jar: CookieJar,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
-    }
-    let Ok(id) = id.parse::<LoginSessionId>() else {
-        return error_page(&state, ApiError::not_found());
-    };
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> PageResult {
     let current = caller.login_session.as_ref() == Some(&id);
     let who = caller.clone();
-    if let Err(error) = state.db(move |conn| accounts::end_my_login_session(conn, &who, &id)).await {
-        return error_page(&state, error);
-    }
+    state.db(move |conn| accounts::end_my_login_session(conn, &who, &id)).await?;
     if current {
-        return (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
-            .into_response();
+        return Ok((
+            jar.add(auth::expired_session_cookie(state.secure_cookies())),
+            Redirect::to("/login?info=logged_out"),
+        )
+            .into_response());
     }
-    Redirect::to("/me/securite?info=login_ended").into_response()
+    Ok(Redirect::to("/me/securite?info=login_ended").into_response())
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
-    }
-    let Ok(id) = id.parse::<ApiTokenId>() else {
-        return error_page(&state, ApiError::not_found());
-    };
-    let who = caller.clone();
-    match state.db(move |conn| accounts::revoke_my_api_token(conn, &who, &id, lms_core::db::now())).await {
-        Ok(()) => Redirect::to("/me/securite?info=token_revoked").into_response(),
-        Err(error) => error_page(&state, error),
-    }
+    IdPath(id): IdPath<ApiTokenId>,
+    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+) -> PageResult {
+    state.db(move |conn| accounts::revoke_my_api_token(conn, &caller, &id, lms_core::db::now())).await?;
+    Ok(Redirect::to("/me/securite?info=token_revoked").into_response())
 }
 
 #[cfg(test)]
