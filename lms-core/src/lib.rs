@@ -35,6 +35,8 @@ pub mod locale;
 pub mod notifications;
 pub mod people;
 pub mod reports;
+pub mod rights;
+pub mod roster;
 pub mod text;
 pub mod venues;
 

@@ -7,7 +7,6 @@ use diesel::prelude::*;
 
 use super::AssessmentError;
 use super::grid::trainee_record;
-use crate::attendance::authz::Actor;
 use crate::attendance::records::{RenderedDocument, document_trainee};
 use crate::attendance::sheets::one_attendance;
 use crate::db::ids::TrainingSessionId;
@@ -16,6 +15,7 @@ use crate::db::{self, DbConn, DbError};
 use crate::documents::attestation::{AttestationDocument, UnitResults, render_attestation};
 use crate::documents::organisation::OrganisationIdentity;
 use crate::locale::to_paris;
+use crate::rights::Actor;
 
 fn nature_label(nature: &str) -> &'static str {
     match nature {

@@ -14,13 +14,13 @@ use serde::Serialize;
 
 use super::{AssessmentError, AssessmentResult};
 use crate::access::Caller;
-use crate::attendance::authz::{self, Actor, SessionRight};
-use crate::attendance::records::find_person;
 use crate::attendance::sheets::{SessionHeader, session_header};
 use crate::certification::{UnitView, units_of};
 use crate::db::ids::{AssessmentId, CertificationId, CompetenceId, TrainingSessionId, UserId};
-use crate::db::schema::{assessments, certifications, courses, enrolments, training_sessions, users};
+use crate::db::schema::{assessments, certifications, courses, training_sessions};
 use crate::db::{self, DbConn, DbError};
+use crate::rights::{self as authz, Actor, SessionRight};
+use crate::roster::{self, find_person};
 
 /// Most lines accepted in one recording.
 pub const MAX_LINES: usize = 5_000;
@@ -74,10 +74,16 @@ pub struct AssessmentGrid {
     pub trainees: Vec<GridTrainee>,
 }
 
-/// The référentiel of the session's course (none when the course prepares no certification).
 /// A certification's id, code and title.
-type CertificationSummary = (CertificationId, String, String);
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certifications)]
+pub(crate) struct CertificationSummary {
+    pub(crate) id: CertificationId,
+    pub(crate) code: String,
+    pub(crate) title: String,
+}
 
+/// The référentiel of the session's course (none when the course prepares no certification).
 pub(crate) fn referentiel_of(
     conn: &mut DbConn,
     session: &TrainingSessionId,
@@ -85,28 +91,30 @@ pub(crate) fn referentiel_of(
     let certification: Option<CertificationSummary> = training_sessions::table
         .inner_join(courses::table.inner_join(certifications::table))
         .filter(training_sessions::id.eq(session))
-        .select((certifications::id, certifications::code, certifications::title))
+        .select(CertificationSummary::as_select())
         .first(conn)
         .optional()?;
     let units = match &certification {
-        Some((id, _, _)) => units_of(conn, id)?,
+        Some(certification) => units_of(conn, &certification.id)?,
         None => Vec::new(),
     };
     Ok((certification, units))
 }
 
 /// One stored result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = assessments)]
 pub(crate) struct StoredResult {
+    #[diesel(column_name = trainee_id)]
     pub(crate) trainee: UserId,
+    #[diesel(column_name = competence_id)]
     pub(crate) competence: CompetenceId,
     pub(crate) result: AssessmentResult,
     pub(crate) evidence: Option<String>,
+    #[diesel(column_name = assessor_id)]
     pub(crate) assessor: UserId,
     pub(crate) assessed_at: NaiveDateTime,
 }
-
-type ResultRow = (UserId, CompetenceId, AssessmentResult, Option<String>, UserId, NaiveDateTime);
 
 /// Results of a session (or of one trainee), oldest first (time, then record order).
 pub(crate) fn stored_results(
@@ -117,39 +125,16 @@ pub(crate) fn stored_results(
     let mut query = assessments::table
         .filter(assessments::training_session_id.eq(session))
         .order((assessments::assessed_at.asc(), assessments::id.asc()))
-        .select((
-            assessments::trainee_id,
-            assessments::competence_id,
-            assessments::result,
-            assessments::evidence,
-            assessments::assessor_id,
-            assessments::assessed_at,
-        ))
+        .select(StoredResult::as_select())
         .into_boxed();
     if let Some(trainee) = trainee {
         query = query.filter(assessments::trainee_id.eq(trainee.clone()));
     }
-    let rows: Vec<ResultRow> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(trainee, competence, result, evidence, assessor, assessed_at)| StoredResult {
-            trainee,
-            competence,
-            result,
-            evidence,
-            assessor,
-            assessed_at,
-        })
-        .collect())
-}
-
-/// Confirmed (or completed) trainees of the session, by name.
-fn trainees_of(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<(UserId, String, String)>, DbError> {
-    crate::attendance::sheets::confirmed_trainees(conn, session)
+    query.load(conn).map_err(DbError::from)
 }
 
 fn names(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, String>, DbError> {
-    Ok(crate::attendance::sheets::people(conn, ids)?.into_iter().map(|(id, (name, _))| (id, name)).collect())
+    Ok(roster::members(conn, ids)?.into_iter().map(|(id, member)| (id, member.name)).collect())
 }
 
 /// The grid: trainers of the session and administrators.
@@ -184,9 +169,9 @@ pub fn assessment_grid(
                 },
             );
         }
-        let trainees = trainees_of(conn, session)?
+        let trainees = roster::confirmed_trainees(conn, session)?
             .into_iter()
-            .map(|(trainee, name, email)| {
+            .map(|roster::Member { id: trainee, name, email }| {
                 let results: BTreeMap<String, GridCell> = code_of
                     .values()
                     .filter_map(|code| cells.get(&(trainee.clone(), code.clone())).map(|c| (code.clone(), c.clone())))
@@ -198,7 +183,7 @@ pub fn assessment_grid(
         Ok(AssessmentGrid {
             session: header,
             right,
-            certification: certification.map(|(_, code, _)| code),
+            certification: certification.map(|c| c.code),
             competences: code_of.len(),
             units,
             trainees,
@@ -327,7 +312,7 @@ pub fn record_results(
         let (_, units) = referentiel_of(conn, session)?;
         let competences: HashMap<String, CompetenceId> =
             units.iter().flat_map(|u| u.competences.iter()).map(|c| (c.code.clone(), c.id.clone())).collect();
-        let enrolled: HashSet<UserId> = trainees_of(conn, session)?.into_iter().map(|(id, _, _)| id).collect();
+        let enrolled: HashSet<UserId> = roster::confirmed_trainees(conn, session)?.into_iter().map(|m| m.id).collect();
         let mut seen = HashSet::new();
         let mut lines = Vec::with_capacity(inputs.len());
         for input in inputs {
@@ -422,8 +407,8 @@ pub(crate) fn trainee_record(
 ) -> Result<TraineeAssessment, AssessmentError> {
     let header = session_header(conn, session)?;
     let (certification, units) = referentiel_of(conn, session)?;
-    let (name, email): (String, String) =
-        users::table.find(trainee).select((users::display_name, users::email)).first(conn).map_err(DbError::from)?;
+    let roster::Member { name, email, .. } =
+        roster::members(conn, std::slice::from_ref(trainee))?.remove(trainee).ok_or(AssessmentError::NotATrainee)?;
     let results = stored_results(conn, session, Some(trainee))?;
     let assessors: Vec<UserId> = results.iter().map(|r| r.assessor.clone()).collect();
     let assessor_names = names(conn, &assessors)?;
@@ -466,7 +451,7 @@ pub(crate) fn trainee_record(
         .collect();
     Ok(TraineeAssessment {
         session: header,
-        certification: certification.map(|(_, code, title)| format!("{code} — {title}")),
+        certification: certification.map(|c| format!("{} — {}", c.code, c.title)),
         trainee: trainee.clone(),
         name,
         email,
@@ -491,15 +476,7 @@ pub fn trainee_assessment(
             return Err(AssessmentError::NotATrainee);
         };
         authz::ensure_can_read_trainee(conn, actor, session, &trainee)?;
-        let enrolled: bool = diesel::select(diesel::dsl::exists(
-            enrolments::table
-                .filter(enrolments::training_session_id.eq(session))
-                .filter(enrolments::trainee_id.eq(&trainee))
-                .filter(enrolments::status.eq_any(crate::attendance::records::DOCUMENT_ENROLMENTS)),
-        ))
-        .get_result(conn)
-        .map_err(DbError::from)?;
-        if !enrolled {
+        if roster::started_trainee_name(conn, session, &trainee)?.is_none() {
             return Err(AssessmentError::NotATrainee);
         }
         trainee_record(conn, session, &trainee)
@@ -509,12 +486,7 @@ pub fn trainee_assessment(
 /// Every session where `trainee` is (or was) a trainee, with their results.
 pub fn my_results(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<TraineeAssessment>, AssessmentError> {
     db::read_transaction(conn, |conn| {
-        let sessions: Vec<TrainingSessionId> = enrolments::table
-            .filter(enrolments::trainee_id.eq(trainee))
-            .filter(enrolments::status.eq_any(crate::attendance::records::DOCUMENT_ENROLMENTS))
-            .select(enrolments::training_session_id)
-            .load(conn)
-            .map_err(DbError::from)?;
+        let sessions = roster::sessions_of_trainee(conn, trainee, &roster::STARTED)?;
         let mut out = Vec::with_capacity(sessions.len());
         for session in sessions {
             out.push(trainee_record(conn, &session, trainee)?);

@@ -19,11 +19,11 @@ use serde::Serialize;
 use super::AssessmentError;
 use super::AssessmentResult;
 use super::grid::{CheckedLine, clean_evidence, referentiel_of, write_lines};
-use crate::attendance::authz::teaches;
-use crate::attendance::sheets::confirmed_trainees;
 use crate::db::ids::{CompetenceId, TrainingSessionId, UserId};
 use crate::db::{self, DbConn};
 use crate::people::{self, Role};
+use crate::rights::teaches;
+use crate::roster::confirmed_trainees;
 
 /// Most data lines accepted in one file.
 pub const MAX_ROWS: usize = 20_000;
@@ -205,7 +205,7 @@ pub fn import_csv(
         let competences: HashMap<String, CompetenceId> =
             units.iter().flat_map(|u| u.competences.iter()).map(|c| (c.code.clone(), c.id.clone())).collect();
         let trainees: HashMap<String, UserId> =
-            confirmed_trainees(conn, session)?.into_iter().map(|(id, _, email)| (email, id)).collect();
+            confirmed_trainees(conn, session)?.into_iter().map(|m| (m.email, m.id)).collect();
         let mut assessors: HashMap<String, Option<UserId>> = HashMap::new();
         let mut problems: Vec<ImportProblem> = parsed.problems.clone();
         let mut lines: Vec<CheckedLine> = Vec::new();
@@ -291,9 +291,9 @@ pub fn csv_template(conn: &mut DbConn, session: &TrainingSessionId) -> Result<St
     let trainees = confirmed_trainees(conn, session).map_err(AssessmentError::from)?;
     let mut out = String::from("trainee,competence,result,evidence,assessor\n");
     let codes: Vec<&str> = units.iter().flat_map(|u| u.competences.iter()).map(|c| c.code.as_str()).collect();
-    for (_, _, email) in trainees {
+    for trainee in trainees {
         for code in &codes {
-            out.push_str(&format!("{email},{code},,,\n"));
+            out.push_str(&format!("{},{code},,,\n", trainee.email));
         }
     }
     Ok(out)

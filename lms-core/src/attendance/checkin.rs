@@ -17,18 +17,20 @@ use diesel::prelude::*;
 use rand::Rng;
 use serde::Serialize;
 
-use super::authz::ensure_trainer_of;
+use super::ledger::Ledger;
 use super::recording::already_signed;
 use super::sheets::{HalfDayInfo, half_day_info, session_header};
 use super::{
-    AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, is_confirmed_trainee,
-    latest_status_entry, load_half_day, lock_cursor, push_status, sha256_hex,
+    AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, latest_status_entry, load_half_day,
+    sha256_hex,
 };
 use crate::access::limiter::{self, Limit, Locked};
 use crate::access::{Caller, ClientInfo};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId};
 use crate::db::schema::{checkin_codes, half_days};
 use crate::db::{self, DbConn, DbError};
+use crate::rights::ensure_trainer_of;
+use crate::roster::is_confirmed_trainee;
 
 /// How long a code is accepted after it is shown.
 pub const CODE_VALIDITY_SECONDS: i64 = 120;
@@ -54,6 +56,15 @@ pub struct IssuedCode {
     pub expires_at: NaiveDateTime,
     /// When the trainer's page should show a new one (seconds).
     pub refresh_seconds: i64,
+}
+
+/// A code issued for a half-day (the latest one when a code was issued twice).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = checkin_codes)]
+struct StoredCode {
+    id: String,
+    half_day_id: HalfDayId,
+    expires_at: NaiveDateTime,
 }
 
 fn code_hash(code: &str) -> String {
@@ -192,13 +203,14 @@ pub fn check_in(
     }
     let hash = code_hash(&code);
     db::write_transaction(conn, |conn| {
-        let issued: Vec<(String, HalfDayId, NaiveDateTime)> = checkin_codes::table
+        let issued: Option<StoredCode> = checkin_codes::table
             .filter(checkin_codes::code_hash.eq(&hash))
             .order(checkin_codes::expires_at.desc())
-            .select((checkin_codes::id, checkin_codes::half_day_id, checkin_codes::expires_at))
-            .load(conn)
+            .select(StoredCode::as_select())
+            .first(conn)
+            .optional()
             .map_err(DbError::from)?;
-        let Some((code_id, half_day, expires_at)) = issued.first().cloned() else {
+        let Some(StoredCode { id: code_id, half_day_id: half_day, expires_at }) = issued else {
             return Err(AttendanceError::UnknownCheckinCode);
         };
         let session: TrainingSessionId = half_days::table
@@ -215,7 +227,7 @@ pub fn check_in(
         if expires_at <= now {
             return Err(AttendanceError::ExpiredCheckinCode);
         }
-        let mut cursor = lock_cursor(conn, &session)?;
+        let mut ledger = Ledger::open(conn, &session)?;
         // A right code: this account's wrong guesses are forgiven.
         let (account, address) = limits.split_at(1);
         let address: Vec<&Limit> = address.iter().collect();
@@ -249,24 +261,20 @@ pub fn check_in(
         .to_string();
         let evidence_sha256 = sha256_hex(evidence.as_bytes());
         let previous = latest_status_entry(conn, &half_day, trainee)?;
-        let entry = push_status(
-            conn,
-            &session,
-            &mut cursor,
-            &StatusEntry {
-                half_day: &half_day,
-                trainee,
-                clean: &clean,
-                method: SignatureMethod::SelfCheckin,
-                signature_data: Some(&evidence),
-                evidence_sha256: Some(&evidence_sha256),
-                supersedes: previous.as_ref().map(|p| &p.id),
-                correction_reason: None,
-                recorded_by: trainee,
-                recorded_at: now,
-            },
-        )?;
-        cursor.store(conn, &session)?;
+        let entry = StatusEntry {
+            half_day: &half_day,
+            trainee,
+            clean: &clean,
+            method: SignatureMethod::SelfCheckin,
+            signature_data: Some(&evidence),
+            evidence_sha256: Some(&evidence_sha256),
+            supersedes: previous.as_ref().map(|p| &p.id),
+            correction_reason: None,
+            recorded_by: trainee,
+            recorded_at: now,
+        }
+        .append_to(conn, &mut ledger)?;
+        ledger.close(conn)?;
         Ok(CheckinOutcome {
             course_title: session_header(conn, &session)?.course_title,
             half_day: half_day_info(conn, &session, &half_day)?,

@@ -7,7 +7,9 @@
 //! last entries is detected too. A correction never edits: it appends an entry that supersedes.
 //!
 //! Around the ledger:
-//! - [`authz`]: who may read or write a session's attendance (the only home of that rule);
+//! - [`ledger`]: the chain itself, its one append path and its verification;
+//! - [`authz`]: who may read or write a session's attendance, re-exported from
+//!   [`crate::rights`] (the only home of that rule); who is in a session is [`crate::roster`];
 //! - [`sheets`]: what trainers and trainees read (sessions, half-days, sheets with history,
 //!   absence alerts, hours actually attended);
 //! - [`recording`]: what trainers write (a whole sheet in one transaction, drawn signatures,
@@ -16,8 +18,8 @@
 //! - [`signature`]: the vector format of drawn signatures;
 //! - [`records`]: the data printed on the feuille d'émargement and the certificat de réalisation.
 
-pub mod authz;
 pub mod checkin;
+pub mod ledger;
 pub mod recording;
 pub mod records;
 pub mod sheets;
@@ -25,19 +27,22 @@ pub mod signature;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
-use crate::db::schema::{attendance_entries, enrolments, half_days, training_sessions};
-use crate::db::{self, DbConn, DbError, LockableTable};
+use crate::db::schema::{attendance_entries, half_days};
+use crate::db::{self, DbConn, DbError};
+use crate::roster::is_confirmed_trainee;
 use crate::{Classify, ErrorKind};
 
-pub use authz::{Actor, SessionRight, ensure_can_read, ensure_trainer_of};
+pub use crate::rights as authz;
+pub use crate::rights::{Actor, SessionRight, ensure_can_read, ensure_trainer_of};
+pub use ledger::{
+    EntryKind, GENESIS_HASH, LedgerPosition, LedgerProblem, LedgerReport, entry_hash_at, ledger_position, sha256_hex,
+    verify_ledger,
+};
 pub use sheets::{attended_minutes, attended_minutes_with_schedule};
 
-/// `prev_hash` of the first entry of every chain.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+use ledger::{Ledger, NewEntry};
 
 /// Errors of attendance use cases.
 #[derive(Debug, thiserror::Error)]
@@ -191,18 +196,23 @@ crate::text_enum! {
         TrainerEntry = "trainer_entry", "saisie du formateur";
         /// Recorded from a scanned paper sheet (its hash is the evidence).
         PaperScan = "paper_scan", "feuille papier numérisée";
+        /// The trainer's co-signature of a whole half-day (only on [`EntryKind::TrainerCosign`]
+        /// entries; never accepted from input).
+        Cosign = "cosign", "contresignature du formateur";
     }
 }
 
 impl SignatureMethod {
-    /// Parses user input (the stored form, surrounding spaces ignored).
+    /// Parses user input (the stored form, surrounding spaces ignored). A co-signature is not a
+    /// way to record a status: it is refused like any unknown text.
     pub fn parse(raw: &str) -> Result<Self, AttendanceError> {
-        SignatureMethod::from_stored(raw.trim()).map_err(|_| {
-            AttendanceError::Invalid(format!(
+        match SignatureMethod::from_stored(raw.trim()) {
+            Ok(method) if method != SignatureMethod::Cosign => Ok(method),
+            _ => Err(AttendanceError::Invalid(format!(
                 "mode d'émargement inconnu « {} »",
                 raw.chars().take(30).collect::<String>()
-            ))
-        })
+            ))),
+        }
     }
 
     /// True when the entry carries the trainee's own signature (not just the trainer's word).
@@ -234,155 +244,11 @@ pub struct TraineeStatusInput {
     pub evidence_sha256: Option<String>,
 }
 
-/// One row of the ledger, as hashed. Field order here is the canonical order.
-struct CanonicalEntry<'a> {
-    id: &'a str,
-    training_session_id: &'a str,
-    seq: i64,
-    half_day_id: &'a str,
-    subject_id: &'a str,
-    kind: &'a str,
-    status: Option<&'a str>,
-    late_minutes: i32,
-    left_early_minutes: i32,
-    reason: Option<&'a str>,
-    method: &'a str,
-    signature_data: Option<&'a str>,
-    evidence_sha256: Option<&'a str>,
-    supersedes_id: Option<&'a str>,
-    correction_reason: Option<&'a str>,
-    recorded_by: &'a str,
-    recorded_at: NaiveDateTime,
-}
-
-impl CanonicalEntry<'_> {
-    /// `key=value` lines; absent values are written `-`, text values are JSON-quoted so that a
-    /// newline inside a reason cannot forge another field.
-    fn hash(&self, prev_hash: &str) -> String {
-        let text = |v: Option<&str>| v.map(|s| serde_json::Value::from(s).to_string()).unwrap_or_else(|| "-".into());
-        let canonical = format!(
-            "v1\nid={}\nsession={}\nseq={}\nhalf_day={}\nsubject={}\nkind={}\nstatus={}\nlate={}\nleft_early={}\nreason={}\nmethod={}\nsignature={}\nevidence={}\nsupersedes={}\ncorrection={}\nby={}\nat={}\nprev={}\n",
-            self.id,
-            self.training_session_id,
-            self.seq,
-            self.half_day_id,
-            self.subject_id,
-            self.kind,
-            self.status.unwrap_or("-"),
-            self.late_minutes,
-            self.left_early_minutes,
-            text(self.reason),
-            self.method,
-            text(self.signature_data),
-            text(self.evidence_sha256),
-            self.supersedes_id.unwrap_or("-"),
-            text(self.correction_reason),
-            self.recorded_by,
-            self.recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-            prev_hash,
-        );
-        hex(&Sha256::digest(canonical.as_bytes()))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of `bytes`, lower-case hex (the form evidence hashes are stored in).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Inserts one entry (without moving the session's head); returns its hash.
-fn insert_entry(conn: &mut DbConn, entry: &CanonicalEntry<'_>, prev_hash: &str) -> Result<String, DbError> {
-    let entry_hash = entry.hash(prev_hash);
-    diesel::insert_into(attendance_entries::table)
-        .values((
-            attendance_entries::id.eq(entry.id),
-            attendance_entries::training_session_id.eq(entry.training_session_id),
-            attendance_entries::seq.eq(entry.seq),
-            attendance_entries::half_day_id.eq(entry.half_day_id),
-            attendance_entries::subject_id.eq(entry.subject_id),
-            attendance_entries::kind.eq(entry.kind),
-            attendance_entries::status.eq(entry.status),
-            attendance_entries::late_minutes.eq(entry.late_minutes),
-            attendance_entries::left_early_minutes.eq(entry.left_early_minutes),
-            attendance_entries::reason.eq(entry.reason),
-            attendance_entries::method.eq(entry.method),
-            attendance_entries::signature_data.eq(entry.signature_data),
-            attendance_entries::evidence_sha256.eq(entry.evidence_sha256),
-            attendance_entries::supersedes_id.eq(entry.supersedes_id),
-            attendance_entries::correction_reason.eq(entry.correction_reason),
-            attendance_entries::recorded_by.eq(entry.recorded_by),
-            attendance_entries::recorded_at.eq(entry.recorded_at),
-            attendance_entries::prev_hash.eq(prev_hash),
-            attendance_entries::entry_hash.eq(&entry_hash),
-        ))
-        .execute(conn)?;
-    Ok(entry_hash)
-}
-
-/// Appends one entry to the session's chain; the caller holds the session lock.
-fn append(
-    conn: &mut DbConn,
-    entry: &CanonicalEntry<'_>,
-    session: &TrainingSessionId,
-    prev_hash: &str,
-) -> Result<String, DbError> {
-    let entry_hash = insert_entry(conn, entry, prev_hash)?;
-    diesel::update(training_sessions::table.find(session))
-        .set((training_sessions::ledger_seq.eq(entry.seq), training_sessions::ledger_head.eq(&entry_hash)))
-        .execute(conn)?;
-    Ok(entry_hash)
-}
-
-/// The end of a session's chain while a use case appends several entries under the lock: the
-/// head is written back once, at the end ([`LedgerCursor::store`]).
-struct LedgerCursor {
-    seq: i64,
-    head: String,
-}
-
-impl LedgerCursor {
-    /// Inserts `entry` (whose `seq` must be `self.seq + 1`) and moves the cursor.
-    fn push(&mut self, conn: &mut DbConn, entry: &CanonicalEntry<'_>) -> Result<String, DbError> {
-        let hash = insert_entry(conn, entry, &self.head)?;
-        self.seq = entry.seq;
-        self.head = hash.clone();
-        Ok(hash)
-    }
-
-    /// Writes the head back to the session row.
-    fn store(&self, conn: &mut DbConn, session: &TrainingSessionId) -> Result<(), DbError> {
-        diesel::update(training_sessions::table.find(session))
-            .set((training_sessions::ledger_seq.eq(self.seq), training_sessions::ledger_head.eq(&self.head)))
-            .execute(conn)?;
-        Ok(())
-    }
-}
-
-fn lock_ledger(conn: &mut DbConn, session: &TrainingSessionId) -> Result<(i64, String), AttendanceError> {
-    db::lock_row_for_update(conn, LockableTable::TrainingSessions, session.as_str())?;
-    training_sessions::table
-        .find(session)
-        .select((training_sessions::ledger_seq, training_sessions::ledger_head))
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)?
-        .ok_or(AttendanceError::UnknownTrainingSession)
-}
-
-fn lock_cursor(conn: &mut DbConn, session: &TrainingSessionId) -> Result<LedgerCursor, AttendanceError> {
-    let (seq, head) = lock_ledger(conn, session)?;
-    Ok(LedgerCursor { seq, head })
-}
-
 fn is_cosigned(conn: &mut DbConn, half_day: &HalfDayId) -> Result<bool, DbError> {
     diesel::select(diesel::dsl::exists(
         attendance_entries::table
             .filter(attendance_entries::half_day_id.eq(half_day))
-            .filter(attendance_entries::kind.eq("trainer_cosign")),
+            .filter(attendance_entries::kind.eq(EntryKind::TrainerCosign)),
     ))
     .get_result(conn)
     .map_err(DbError::from)
@@ -402,39 +268,41 @@ fn load_half_day(
     session: &TrainingSessionId,
     half_day: &HalfDayId,
 ) -> Result<HalfDayContext, AttendanceError> {
-    let row: Option<(TrainingSessionId, NaiveDateTime, NaiveDateTime, i32)> = half_days::table
+    let row: Option<HalfDayRow> = half_days::table
         .find(half_day)
-        .select((half_days::training_session_id, half_days::starts_at, half_days::ends_at, half_days::minutes))
+        .select(HalfDayRow::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
     match row {
-        Some((owner, starts_at, ends_at, minutes)) if &owner == session => {
-            Ok(HalfDayContext { starts_at, ends_at, minutes, closed: is_cosigned(conn, half_day)? })
-        }
+        Some(row) if &row.training_session_id == session => Ok(HalfDayContext {
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            minutes: row.minutes,
+            closed: is_cosigned(conn, half_day)?,
+        }),
         _ => Err(AttendanceError::WrongHalfDay),
     }
 }
 
-/// Enrolment statuses whose trainees sign attendance.
-const SIGNING_ENROLMENTS: [crate::enrolment::EnrolmentStatus; 2] = crate::enrolment::EnrolmentStatus::SEATED;
-
-fn is_confirmed_trainee(conn: &mut DbConn, session: &TrainingSessionId, trainee: &UserId) -> Result<bool, DbError> {
-    diesel::select(diesel::dsl::exists(
-        enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::trainee_id.eq(trainee))
-            .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS)),
-    ))
-    .get_result(conn)
-    .map_err(DbError::from)
+/// The stored fields of a half-day a writer checks.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct HalfDayRow {
+    training_session_id: TrainingSessionId,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    minutes: i32,
 }
 
 /// The latest `trainee_status` entry of one trainee on one half-day.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attendance_entries)]
 struct LatestEntry {
+    #[diesel(column_name = subject_id)]
+    trainee: UserId,
     id: AttendanceEntryId,
-    status: Option<String>,
+    status: Option<AttendanceStatus>,
     late_minutes: i32,
     left_early_minutes: i32,
     reason: Option<String>,
@@ -445,27 +313,15 @@ fn latest_status_entry(
     half_day: &HalfDayId,
     trainee: &UserId,
 ) -> Result<Option<LatestEntry>, DbError> {
-    let row: Option<LatestEntryRow> = attendance_entries::table
+    attendance_entries::table
         .filter(attendance_entries::half_day_id.eq(half_day))
         .filter(attendance_entries::subject_id.eq(trainee))
-        .filter(attendance_entries::kind.eq("trainee_status"))
+        .filter(attendance_entries::kind.eq(EntryKind::TraineeStatus))
         .order(attendance_entries::seq.desc())
-        .select((
-            attendance_entries::id,
-            attendance_entries::status,
-            attendance_entries::late_minutes,
-            attendance_entries::left_early_minutes,
-            attendance_entries::reason,
-        ))
+        .select(LatestEntry::as_select())
         .first(conn)
-        .optional()?;
-    Ok(row.map(|(id, status, late_minutes, left_early_minutes, reason)| LatestEntry {
-        id,
-        status,
-        late_minutes,
-        left_early_minutes,
-        reason,
-    }))
+        .optional()
+        .map_err(DbError::from)
 }
 
 /// A status checked against the rules, with the fields that do not apply zeroed.
@@ -480,7 +336,7 @@ struct CleanStatus {
 impl CleanStatus {
     /// True when `latest` already says exactly this (re-sending a sheet adds no noise to history).
     fn same_as(&self, latest: &LatestEntry) -> bool {
-        latest.status.as_deref() == Some(self.status.as_str())
+        latest.status == Some(self.status)
             && latest.late_minutes == self.late_minutes
             && latest.left_early_minutes == self.left_early_minutes
             && latest.reason == self.reason
@@ -552,34 +408,29 @@ struct StatusEntry<'a> {
     recorded_at: NaiveDateTime,
 }
 
-fn push_status(
-    conn: &mut DbConn,
-    session: &TrainingSessionId,
-    cursor: &mut LedgerCursor,
-    entry: &StatusEntry<'_>,
-) -> Result<AttendanceEntryId, DbError> {
-    let id = AttendanceEntryId::generate();
-    let canonical = CanonicalEntry {
-        id: id.as_str(),
-        training_session_id: session.as_str(),
-        seq: cursor.seq + 1,
-        half_day_id: entry.half_day.as_str(),
-        subject_id: entry.trainee.as_str(),
-        kind: "trainee_status",
-        status: Some(entry.clean.status.as_str()),
-        late_minutes: entry.clean.late_minutes,
-        left_early_minutes: entry.clean.left_early_minutes,
-        reason: entry.clean.reason.as_deref(),
-        method: entry.method.as_str(),
-        signature_data: entry.signature_data,
-        evidence_sha256: entry.evidence_sha256,
-        supersedes_id: entry.supersedes.map(AttendanceEntryId::as_str),
-        correction_reason: entry.correction_reason,
-        recorded_by: entry.recorded_by.as_str(),
-        recorded_at: entry.recorded_at,
-    };
-    cursor.push(conn, &canonical)?;
-    Ok(id)
+impl StatusEntry<'_> {
+    /// Appends this status to the session's chain.
+    fn append_to(&self, conn: &mut DbConn, ledger: &mut Ledger) -> Result<AttendanceEntryId, DbError> {
+        ledger.append(
+            conn,
+            &NewEntry {
+                half_day: self.half_day,
+                subject: self.trainee,
+                kind: EntryKind::TraineeStatus,
+                status: Some(self.clean.status),
+                late_minutes: self.clean.late_minutes,
+                left_early_minutes: self.clean.left_early_minutes,
+                reason: self.clean.reason.as_deref(),
+                method: self.method,
+                signature_data: self.signature_data,
+                evidence_sha256: self.evidence_sha256,
+                supersedes: self.supersedes,
+                correction_reason: self.correction_reason,
+                recorded_by: self.recorded_by,
+                recorded_at: self.recorded_at,
+            },
+        )
+    }
 }
 
 /// Records a trainee's status on a half-day (one ledger entry). Only for a confirmed trainee of the
@@ -598,7 +449,7 @@ pub fn record_trainee_status(
     let clean = clean_status(input.status, input.late_minutes, input.left_early_minutes, input.reason.as_deref())?;
     check_evidence(input.signature_data.as_deref(), input.evidence_sha256.as_deref())?;
     db::write_transaction(conn, |conn| {
-        let mut cursor = lock_cursor(conn, session)?;
+        let mut ledger = Ledger::open(conn, session)?;
         let half_day = load_half_day(conn, session, &input.half_day)?;
         if now < half_day.starts_at {
             return Err(AttendanceError::NotStarted);
@@ -615,24 +466,20 @@ pub fn record_trainee_status(
         } else {
             None
         };
-        let id = push_status(
-            conn,
-            session,
-            &mut cursor,
-            &StatusEntry {
-                half_day: &input.half_day,
-                trainee: &input.trainee,
-                clean: &clean,
-                method: input.method,
-                signature_data: input.signature_data.as_deref(),
-                evidence_sha256: input.evidence_sha256.as_deref(),
-                supersedes: previous.as_ref().map(|p| &p.id),
-                correction_reason: correction_reason.as_deref(),
-                recorded_by,
-                recorded_at: now,
-            },
-        )?;
-        cursor.store(conn, session)?;
+        let id = StatusEntry {
+            half_day: &input.half_day,
+            trainee: &input.trainee,
+            clean: &clean,
+            method: input.method,
+            signature_data: input.signature_data.as_deref(),
+            evidence_sha256: input.evidence_sha256.as_deref(),
+            supersedes: previous.as_ref().map(|p| &p.id),
+            correction_reason: correction_reason.as_deref(),
+            recorded_by,
+            recorded_at: now,
+        }
+        .append_to(conn, &mut ledger)?;
+        ledger.close(conn)?;
         Ok(id)
     })
 }
@@ -649,7 +496,7 @@ pub fn cosign_half_day(
     now: NaiveDateTime,
 ) -> Result<AttendanceEntryId, AttendanceError> {
     db::write_transaction(conn, |conn| {
-        let (seq, head) = lock_ledger(conn, session)?;
+        let mut ledger = Ledger::open(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {
             return Err(AttendanceError::NotStarted);
@@ -657,248 +504,28 @@ pub fn cosign_half_day(
         if context.closed {
             return Err(AttendanceError::ClosedHalfDay);
         }
-        let id = AttendanceEntryId::generate();
-        let entry = CanonicalEntry {
-            id: id.as_str(),
-            training_session_id: session.as_str(),
-            seq: seq + 1,
-            half_day_id: half_day.as_str(),
-            subject_id: trainer.as_str(),
-            kind: "trainer_cosign",
-            status: None,
-            late_minutes: 0,
-            left_early_minutes: 0,
-            reason: None,
-            method: "cosign",
-            signature_data: None,
-            evidence_sha256: None,
-            supersedes_id: None,
-            correction_reason: None,
-            recorded_by: trainer.as_str(),
-            recorded_at: now,
-        };
-        append(conn, &entry, session, &head)?;
+        let id = ledger.append(
+            conn,
+            &NewEntry {
+                half_day,
+                subject: trainer,
+                kind: EntryKind::TrainerCosign,
+                status: None,
+                late_minutes: 0,
+                left_early_minutes: 0,
+                reason: None,
+                method: SignatureMethod::Cosign,
+                signature_data: None,
+                evidence_sha256: None,
+                supersedes: None,
+                correction_reason: None,
+                recorded_by: trainer,
+                recorded_at: now,
+            },
+        )?;
+        ledger.close(conn)?;
         Ok(id)
     })
-}
-
-/// Position of a session's chain: the last sequence number and its hash. Printed on sheets so
-/// that a paper copy can be matched against the data ([`entry_hash_at`]).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LedgerPosition {
-    /// Last sequence number (0 for an empty chain).
-    pub seq: i64,
-    /// Hash of that entry ([`GENESIS_HASH`] for an empty chain).
-    pub hash: String,
-}
-
-/// The current head of a session's chain.
-pub fn ledger_position(conn: &mut DbConn, session: &TrainingSessionId) -> Result<LedgerPosition, AttendanceError> {
-    training_sessions::table
-        .find(session)
-        .select((training_sessions::ledger_seq, training_sessions::ledger_head))
-        .first::<(i64, String)>(conn)
-        .optional()
-        .map_err(DbError::from)?
-        .map(|(seq, hash)| LedgerPosition { seq, hash })
-        .ok_or(AttendanceError::UnknownTrainingSession)
-}
-
-/// The stored hash of entry `seq` of a session's chain, if it exists. Together with
-/// [`verify_ledger`] (which proves stored hashes are genuine), this checks a printed sheet.
-pub fn entry_hash_at(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<Option<String>, DbError> {
-    if seq == 0 {
-        return Ok(Some(GENESIS_HASH.to_owned()));
-    }
-    attendance_entries::table
-        .filter(attendance_entries::training_session_id.eq(session))
-        .filter(attendance_entries::seq.eq(seq))
-        .select(attendance_entries::entry_hash)
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)
-}
-
-/// One problem found by [`verify_ledger`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LedgerProblem {
-    /// Session whose chain is broken.
-    pub session: String,
-    /// Sequence number concerned.
-    pub seq: i64,
-    /// Entry concerned, when it exists.
-    pub entry: Option<String>,
-    /// `edited`, `missing`, `inserted` or `truncated`.
-    pub problem: String,
-}
-
-/// Result of [`verify_ledger`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-pub struct LedgerReport {
-    /// Chains checked.
-    pub sessions: u64,
-    /// Entries checked.
-    pub entries: u64,
-    /// Everything that does not match.
-    pub problems: Vec<LedgerProblem>,
-}
-
-type StoredEntry = (
-    AttendanceEntryId,
-    TrainingSessionId,
-    i64,
-    HalfDayId,
-    UserId,
-    String,
-    Option<String>,
-    i32,
-    i32,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<AttendanceEntryId>,
-    Option<String>,
-    UserId,
-    NaiveDateTime,
-    String,
-    String,
-);
-
-/// Recomputes every chain (or one session's), reading entries in pages so memory stays flat
-/// whatever the ledger's size. Names each entry edited, deleted or inserted behind the application.
-pub fn verify_ledger(conn: &mut DbConn, only: Option<&TrainingSessionId>) -> Result<LedgerReport, AttendanceError> {
-    const PAGE: i64 = 5_000;
-    let mut report = LedgerReport::default();
-    let mut heads_query = training_sessions::table
-        .select((training_sessions::id, training_sessions::ledger_seq, training_sessions::ledger_head))
-        .order(training_sessions::id.asc())
-        .into_boxed();
-    if let Some(id) = only {
-        heads_query = heads_query.filter(training_sessions::id.eq(id.clone()));
-    }
-    let heads: Vec<(TrainingSessionId, i64, String)> = heads_query.load(conn).map_err(DbError::from)?;
-    if only.is_some() && heads.is_empty() {
-        return Err(AttendanceError::UnknownTrainingSession);
-    }
-    for (session, head_seq, head_hash) in heads {
-        report.sessions += 1;
-        let mut expected_seq = 1_i64;
-        let mut prev_hash = GENESIS_HASH.to_owned();
-        let mut last_seq = 0_i64;
-        loop {
-            let page: Vec<StoredEntry> = attendance_entries::table
-                .filter(attendance_entries::training_session_id.eq(&session))
-                .filter(attendance_entries::seq.gt(last_seq))
-                .order(attendance_entries::seq.asc())
-                .limit(PAGE)
-                .select((
-                    attendance_entries::id,
-                    attendance_entries::training_session_id,
-                    attendance_entries::seq,
-                    attendance_entries::half_day_id,
-                    attendance_entries::subject_id,
-                    attendance_entries::kind,
-                    attendance_entries::status,
-                    attendance_entries::late_minutes,
-                    attendance_entries::left_early_minutes,
-                    attendance_entries::reason,
-                    attendance_entries::method,
-                    attendance_entries::signature_data,
-                    attendance_entries::evidence_sha256,
-                    attendance_entries::supersedes_id,
-                    attendance_entries::correction_reason,
-                    attendance_entries::recorded_by,
-                    attendance_entries::recorded_at,
-                    attendance_entries::prev_hash,
-                    attendance_entries::entry_hash,
-                ))
-                .load(conn)
-                .map_err(DbError::from)?;
-            let page_len = page.len();
-            for row in page {
-                let (
-                    id,
-                    sid,
-                    seq,
-                    half_day,
-                    subject,
-                    kind,
-                    status,
-                    late,
-                    left,
-                    reason,
-                    method,
-                    signature,
-                    evidence,
-                    supersedes,
-                    correction,
-                    by,
-                    at,
-                    stored_prev,
-                    stored_hash,
-                ) = row;
-                report.entries += 1;
-                last_seq = seq;
-                let problem = |p: &str| LedgerProblem {
-                    session: session.to_string(),
-                    seq,
-                    entry: Some(id.to_string()),
-                    problem: p.to_owned(),
-                };
-                if seq > expected_seq {
-                    for missing in expected_seq..seq {
-                        report.problems.push(LedgerProblem {
-                            session: session.to_string(),
-                            seq: missing,
-                            entry: None,
-                            problem: "missing".into(),
-                        });
-                    }
-                }
-                let recomputed = CanonicalEntry {
-                    id: id.as_str(),
-                    training_session_id: sid.as_str(),
-                    seq,
-                    half_day_id: half_day.as_str(),
-                    subject_id: subject.as_str(),
-                    kind: &kind,
-                    status: status.as_deref(),
-                    late_minutes: late,
-                    left_early_minutes: left,
-                    reason: reason.as_deref(),
-                    method: &method,
-                    signature_data: signature.as_deref(),
-                    evidence_sha256: evidence.as_deref(),
-                    supersedes_id: supersedes.as_ref().map(AttendanceEntryId::as_str),
-                    correction_reason: correction.as_deref(),
-                    recorded_by: by.as_str(),
-                    recorded_at: at,
-                }
-                .hash(&stored_prev);
-                if recomputed != stored_hash {
-                    report.problems.push(problem("edited"));
-                } else if stored_prev != prev_hash {
-                    // Internally consistent but not linked to its predecessor: forged into the chain.
-                    report.problems.push(problem("inserted"));
-                }
-                prev_hash = stored_hash;
-                expected_seq = seq + 1;
-            }
-            if page_len < PAGE as usize {
-                break;
-            }
-        }
-        if last_seq != head_seq || (last_seq > 0 && prev_hash != head_hash) {
-            report.problems.push(LedgerProblem {
-                session: session.to_string(),
-                seq: head_seq,
-                entry: None,
-                problem: "truncated".into(),
-            });
-        }
-    }
-    Ok(report)
 }
 
 /// The latest `trainee_status` entry of every trainee on one half-day, in one query: what a whole
@@ -907,29 +534,12 @@ fn latest_status_entries(
     conn: &mut DbConn,
     half_day: &HalfDayId,
 ) -> Result<std::collections::HashMap<UserId, LatestEntry>, DbError> {
-    let rows: Vec<HalfDayStatusRow> = attendance_entries::table
+    let rows: Vec<LatestEntry> = attendance_entries::table
         .filter(attendance_entries::half_day_id.eq(half_day))
-        .filter(attendance_entries::kind.eq("trainee_status"))
+        .filter(attendance_entries::kind.eq(EntryKind::TraineeStatus))
         .order(attendance_entries::seq.asc())
-        .select((
-            attendance_entries::subject_id,
-            attendance_entries::id,
-            attendance_entries::status,
-            attendance_entries::late_minutes,
-            attendance_entries::left_early_minutes,
-            attendance_entries::reason,
-        ))
+        .select(LatestEntry::as_select())
         .load(conn)?;
     // In chain order, so the last entry of each trainee wins.
-    Ok(rows
-        .into_iter()
-        .map(|(subject, id, status, late_minutes, left_early_minutes, reason)| {
-            (subject, LatestEntry { id, status, late_minutes, left_early_minutes, reason })
-        })
-        .collect())
+    Ok(rows.into_iter().map(|entry| (entry.trainee.clone(), entry)).collect())
 }
-
-/// Id, status, late and left-early minutes and reason of a ledger entry.
-type LatestEntryRow = (AttendanceEntryId, Option<String>, i32, i32, Option<String>);
-/// The same with the trainee it is about.
-type HalfDayStatusRow = (UserId, AttendanceEntryId, Option<String>, i32, i32, Option<String>);

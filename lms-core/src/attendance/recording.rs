@@ -8,17 +8,17 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::authz::ensure_trainer_of;
-use super::sheets::confirmed_trainees;
+use super::ledger::Ledger;
 use super::signature::DrawnSignature;
 use super::{
-    AttendanceError, AttendanceStatus, CleanStatus, LedgerPosition, SignatureMethod, StatusEntry, clean_status,
-    clean_text, is_confirmed_trainee, latest_status_entries, latest_status_entry, load_half_day, lock_cursor,
-    push_status,
+    AttendanceError, AttendanceStatus, CleanStatus, EntryKind, LedgerPosition, SignatureMethod, StatusEntry,
+    clean_status, clean_text, latest_status_entries, latest_status_entry, load_half_day,
 };
 use crate::access::Caller;
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
 use crate::db::{self, DbConn, DbError};
+use crate::rights::ensure_trainer_of;
+use crate::roster::{confirmed_trainees, is_confirmed_trainee};
 
 /// Most lines accepted in one sheet.
 pub const MAX_SHEET_LINES: usize = 500;
@@ -106,7 +106,7 @@ fn check_sheet(input: &SheetInput) -> Result<CheckedSheet<'_>, AttendanceError> 
                 "l'empreinte d'un scan ne s'indique qu'avec le mode « feuille papier numérisée »".into(),
             ));
         }
-        (SignatureMethod::SelfCheckin | SignatureMethod::DrawnSignature, _) => {
+        (SignatureMethod::SelfCheckin | SignatureMethod::DrawnSignature | SignatureMethod::Cosign, _) => {
             return Err(AttendanceError::Invalid(
                 "une feuille s'enregistre en saisie du formateur ou depuis une feuille papier numérisée".into(),
             ));
@@ -146,13 +146,13 @@ pub fn record_sheet(
         // Who may write comes first: a refused caller learns nothing from the validation.
         ensure_trainer_of(conn, caller, session)?;
         let CheckedSheet { cleaned, evidence, correction_reason } = check_sheet(input)?;
-        let mut cursor = lock_cursor(conn, session)?;
+        let mut ledger = Ledger::open(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {
             return Err(AttendanceError::NotStarted);
         }
         let names: std::collections::HashMap<UserId, String> =
-            confirmed_trainees(conn, session)?.into_iter().map(|(id, name, _)| (id, name)).collect();
+            confirmed_trainees(conn, session)?.into_iter().map(|m| (m.id, m.name)).collect();
         let mut seen: HashSet<UserId> = HashSet::new();
         let mut resolved: Vec<(UserId, &SheetLine, &CleanStatus)> = Vec::with_capacity(cleaned.len());
         for (line, clean) in &cleaned {
@@ -185,34 +185,23 @@ pub fn record_sheet(
             } else {
                 None
             };
-            let id = push_status(
-                conn,
-                session,
-                &mut cursor,
-                &StatusEntry {
-                    half_day,
-                    trainee: &trainee,
-                    clean,
-                    method: input.method,
-                    signature_data: None,
-                    evidence_sha256: evidence.as_deref(),
-                    supersedes: previous.as_ref().map(|p| &p.id),
-                    correction_reason: correction,
-                    recorded_by: &caller.user.id,
-                    recorded_at: now,
-                },
-            )?;
+            let id = StatusEntry {
+                half_day,
+                trainee: &trainee,
+                clean,
+                method: input.method,
+                signature_data: None,
+                evidence_sha256: evidence.as_deref(),
+                supersedes: previous.as_ref().map(|p| &p.id),
+                correction_reason: correction,
+                recorded_by: &caller.user.id,
+                recorded_at: now,
+            }
+            .append_to(conn, &mut ledger)?;
             entries.push(id);
         }
-        if !entries.is_empty() {
-            cursor.store(conn, session)?;
-        }
-        Ok(SheetOutcome {
-            recorded: entries.len(),
-            unchanged,
-            entries,
-            ledger: LedgerPosition { seq: cursor.seq, hash: cursor.head.clone() },
-        })
+        let ledger = ledger.close(conn)?;
+        Ok(SheetOutcome { recorded: entries.len(), unchanged, entries, ledger })
     })
 }
 
@@ -244,7 +233,7 @@ pub fn record_drawn_signature(
         let signature = DrawnSignature::parse(signature_json)?;
         let canonical = signature.canonical();
         let digest = super::sha256_hex(canonical.as_bytes());
-        let mut cursor = lock_cursor(conn, session)?;
+        let mut ledger = Ledger::open(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {
             return Err(AttendanceError::NotStarted);
@@ -261,24 +250,20 @@ pub fn record_drawn_signature(
         }
         let previous = latest_status_entry(conn, half_day, &trainee)?;
         let clean = clean_status(AttendanceStatus::Present, 0, 0, None)?;
-        let entry = push_status(
-            conn,
-            session,
-            &mut cursor,
-            &StatusEntry {
-                half_day,
-                trainee: &trainee,
-                clean: &clean,
-                method: SignatureMethod::DrawnSignature,
-                signature_data: Some(&canonical),
-                evidence_sha256: Some(&digest),
-                supersedes: previous.as_ref().map(|p| &p.id),
-                correction_reason: None,
-                recorded_by: &caller.user.id,
-                recorded_at: now,
-            },
-        )?;
-        cursor.store(conn, session)?;
+        let entry = StatusEntry {
+            half_day,
+            trainee: &trainee,
+            clean: &clean,
+            method: SignatureMethod::DrawnSignature,
+            signature_data: Some(&canonical),
+            evidence_sha256: Some(&digest),
+            supersedes: previous.as_ref().map(|p| &p.id),
+            correction_reason: None,
+            recorded_by: &caller.user.id,
+            recorded_at: now,
+        }
+        .append_to(conn, &mut ledger)?;
+        ledger.close(conn)?;
         Ok(SignatureOutcome { entry, signature_sha256: digest.clone(), status: AttendanceStatus::Present })
     })
 }
@@ -291,11 +276,8 @@ pub(crate) fn already_signed(conn: &mut DbConn, half_day: &HalfDayId, trainee: &
         attendance_entries::table
             .filter(attendance_entries::half_day_id.eq(half_day))
             .filter(attendance_entries::subject_id.eq(trainee))
-            .filter(attendance_entries::kind.eq("trainee_status"))
-            .filter(
-                attendance_entries::method
-                    .eq_any([SignatureMethod::SelfCheckin.as_str(), SignatureMethod::DrawnSignature.as_str()]),
-            ),
+            .filter(attendance_entries::kind.eq(EntryKind::TraineeStatus))
+            .filter(attendance_entries::method.eq_any([SignatureMethod::SelfCheckin, SignatureMethod::DrawnSignature])),
     ))
     .get_result(conn)
     .map_err(DbError::from)
@@ -312,7 +294,7 @@ pub fn cosign_sheet(
 ) -> Result<AttendanceEntryId, AttendanceError> {
     db::write_transaction(conn, |conn| {
         ensure_trainer_of(conn, caller, session)?;
-        lock_cursor(conn, session)?;
+        Ledger::open(conn, session)?;
         let context = load_half_day(conn, session, half_day)?;
         if now < context.starts_at {
             return Err(AttendanceError::NotStarted);
@@ -321,8 +303,8 @@ pub fn cosign_sheet(
             return Err(AttendanceError::ClosedHalfDay);
         }
         let mut missing = 0;
-        for (trainee, _, _) in confirmed_trainees(conn, session)? {
-            if latest_status_entry(conn, half_day, &trainee)?.is_none() {
+        for trainee in confirmed_trainees(conn, session)? {
+            if latest_status_entry(conn, half_day, &trainee.id)?.is_none() {
                 missing += 1;
             }
         }

@@ -9,12 +9,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::authz::{self, Actor, SessionRight};
-use super::sheets::{self, HalfDayInfo, Sheet, SheetRow, half_day_info, one_attendance, session_header, sheet_inside};
+use super::sheets::{HalfDayInfo, Sheet, SheetRow, half_day_info, one_attendance, session_header, sheet_inside};
 use super::{AttendanceError, AttendanceStatus, LedgerPosition, SignatureMethod};
 use crate::attendance::signature::DrawnSignature;
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
-use crate::db::schema::{attendance_entries, courses, enrolments, half_days, training_sessions, users};
+use crate::db::schema::{attendance_entries, courses, half_days, training_sessions};
 use crate::db::{self, DbConn, DbError};
 use crate::documents::attendance_sheet::{
     AttendanceSheetDocument, CosignMark, HalfDaySheet, SheetDocumentRow, SignatureMark, render_attendance_sheet,
@@ -22,6 +21,8 @@ use crate::documents::attendance_sheet::{
 use crate::documents::completion::{CompletionDocument, hours_fr, render_completion};
 use crate::documents::organisation::OrganisationIdentity;
 use crate::locale::{date_fr, short_date_fr, time_fr, to_paris};
+use crate::rights::{self as authz, Actor, SessionRight};
+use crate::roster;
 
 /// A rendered document with what identifies it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -75,15 +76,7 @@ pub fn find_session(conn: &mut DbConn, id_or_reference: &str) -> Result<Training
         .ok_or(AttendanceError::UnknownTrainingSession)
 }
 
-/// A trainee by identifier or e-mail address.
-pub fn find_person(conn: &mut DbConn, id_or_email: &str) -> Result<Option<UserId>, DbError> {
-    if let Ok(id) = UserId::parse(id_or_email) {
-        let exists: bool =
-            diesel::select(diesel::dsl::exists(users::table.find(&id))).get_result(conn).map_err(DbError::from)?;
-        return Ok(exists.then_some(id));
-    }
-    crate::people::user_id_by_email(conn, id_or_email)
-}
+pub use crate::roster::find_person;
 
 fn status_label(row: &SheetRow) -> String {
     match row.status {
@@ -125,7 +118,7 @@ fn signature_mark(row: &SheetRow, drawings: &HashMap<AttendanceEntryId, String>)
             "Feuille papier (scan {}…)",
             signature.evidence_sha256.as_deref().map(|h| &h[..h.len().min(12)]).unwrap_or("?")
         )),
-        SignatureMethod::TrainerEntry => SignatureMark::Text("—".into()),
+        SignatureMethod::TrainerEntry | SignatureMethod::Cosign => SignatureMark::Text("—".into()),
     }
 }
 
@@ -210,7 +203,7 @@ pub fn attendance_sheet_pdf(
         }
         let drawings: HashMap<AttendanceEntryId, String> = attendance_entries::table
             .filter(attendance_entries::training_session_id.eq(session))
-            .filter(attendance_entries::method.eq(SignatureMethod::DrawnSignature.as_str()))
+            .filter(attendance_entries::method.eq(SignatureMethod::DrawnSignature))
             .filter(attendance_entries::signature_data.is_not_null())
             .select((attendance_entries::id, attendance_entries::signature_data.assume_not_null()))
             .load::<(AttendanceEntryId, String)>(conn)
@@ -267,9 +260,9 @@ pub fn blank_sheet_pdf(
         if super::is_cosigned(conn, half_day)? {
             return Err(AttendanceError::ClosedHalfDay);
         }
-        let rows = sheets::confirmed_trainees(conn, session)?
+        let rows = roster::confirmed_trainees(conn, session)?
             .into_iter()
-            .map(|(_, name, _)| SheetDocumentRow { name, status: String::new(), signature: SignatureMark::Blank })
+            .map(|m| SheetDocumentRow { name: m.name, status: String::new(), signature: SignatureMark::Blank })
             .collect();
         let ledger = super::ledger_position(conn, session)?;
         let organisation = OrganisationIdentity::load(conn)?;
@@ -298,11 +291,6 @@ pub fn blank_sheet_pdf(
     Ok(RenderedDocument::new(bytes, name, ledger, 1))
 }
 
-/// Enrolment statuses that entitle a trainee to documents about the hours they attended (one who
-/// abandoned still gets the certificate of the hours done).
-pub(crate) const DOCUMENT_ENROLMENTS: [crate::enrolment::EnrolmentStatus; 3] =
-    crate::enrolment::EnrolmentStatus::STARTED;
-
 /// Resolves the trainee of a document and checks that `actor` may see it.
 pub(crate) fn document_trainee(
     conn: &mut DbConn,
@@ -316,15 +304,7 @@ pub(crate) fn document_trainee(
         return Err(AttendanceError::NoTrainingRecord);
     };
     authz::ensure_can_read_trainee(conn, actor, session, &trainee_id)?;
-    let name: Option<String> = enrolments::table
-        .inner_join(users::table)
-        .filter(enrolments::training_session_id.eq(session))
-        .filter(enrolments::trainee_id.eq(&trainee_id))
-        .filter(enrolments::status.eq_any(DOCUMENT_ENROLMENTS))
-        .select(users::display_name)
-        .first(conn)
-        .optional()
-        .map_err(DbError::from)?;
+    let name = roster::started_trainee_name(conn, session, &trainee_id)?;
     Ok((trainee_id, name.ok_or(AttendanceError::NoTrainingRecord)?))
 }
 

@@ -11,15 +11,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::authz::{self, Actor, SessionRight};
-use super::{AttendanceError, AttendanceStatus, LedgerPosition, SIGNING_ENROLMENTS, SignatureMethod};
+use super::{AttendanceError, AttendanceStatus, EntryKind, LedgerPosition, SignatureMethod};
 use crate::access::Caller;
 use crate::catalogue::{Slot, TrainingSessionStatus};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
-use crate::db::schema::{
-    attendance_entries, communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues,
-};
+use crate::db::schema::{attendance_entries, communes, courses, half_days, training_sessions, venues};
 use crate::db::{self, DbConn, DbError};
+use crate::rights::{self, Actor, SessionRight};
+use crate::roster::{self, Member, confirmed_trainees};
 
 /// Default number of consecutive absent half-days that raises an alert.
 pub const DEFAULT_ABSENCE_ALERT: u32 = 2;
@@ -85,30 +84,38 @@ pub struct SessionHeader {
 
 /// Loads a session's header (404 when unknown).
 pub fn session_header(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionHeader, AttendanceError> {
-    let row: Option<(String, String, String, NaiveDate, NaiveDate, TrainingSessionStatus)> = training_sessions::table
+    let row: SessionHeaderRow = training_sessions::table
         .inner_join(courses::table)
         .filter(training_sessions::id.eq(session))
-        .select((
-            training_sessions::reference,
-            courses::code,
-            courses::title,
-            training_sessions::starts_on,
-            training_sessions::ends_on,
-            training_sessions::status,
-        ))
+        .select(SessionHeaderRow::as_select())
         .first(conn)
         .optional()
-        .map_err(DbError::from)?;
-    let (reference, course_code, course_title, start, end, status) =
-        row.ok_or(AttendanceError::UnknownTrainingSession)?;
-    let trainers: Vec<String> = session_trainers::table
-        .inner_join(users::table)
-        .filter(session_trainers::training_session_id.eq(session))
-        .order(users::display_name.asc())
-        .select(users::display_name)
-        .load(conn)
-        .map_err(DbError::from)?;
-    Ok(SessionHeader { id: session.clone(), reference, course_code, course_title, start, end, status, trainers })
+        .map_err(DbError::from)?
+        .ok_or(AttendanceError::UnknownTrainingSession)?;
+    Ok(SessionHeader {
+        id: session.clone(),
+        reference: row.reference,
+        course_code: row.course_code,
+        course_title: row.course_title,
+        start: row.starts_on,
+        end: row.ends_on,
+        status: row.status,
+        trainers: roster::trainer_names(conn, session)?,
+    })
+}
+
+/// The stored fields behind a [`SessionHeader`].
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = training_sessions)]
+struct SessionHeaderRow {
+    reference: String,
+    #[diesel(select_expression = courses::code)]
+    course_code: String,
+    #[diesel(select_expression = courses::title)]
+    course_title: String,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    status: TrainingSessionStatus,
 }
 
 /// A session on the trainer's list.
@@ -136,37 +143,29 @@ pub fn sessions_for(
     now: NaiveDateTime,
 ) -> Result<Vec<TaughtSession>, AttendanceError> {
     db::read_transaction(conn, |conn| {
-        let readable = authz::readable_sessions(conn, caller)?;
+        let readable = rights::readable_sessions(conn, caller)?;
         let mut out = Vec::with_capacity(readable.len());
         let ids: Vec<TrainingSessionId> = readable.iter().map(|(id, _)| id.clone()).collect();
         let mut schedule: HashMap<TrainingSessionId, Vec<(HalfDayId, NaiveDateTime)>> = HashMap::new();
         let mut cosigned: HashSet<HalfDayId> = HashSet::new();
-        let mut trainees: HashMap<TrainingSessionId, i64> = HashMap::new();
+        let trainees = roster::confirmed_counts(conn, &ids)?;
         // Chunked so the IN lists stay under both backends' bind-parameter limits.
         for chunk in ids.chunks(2_000) {
-            let rows: Vec<(TrainingSessionId, HalfDayId, NaiveDateTime)> = half_days::table
+            let rows: Vec<HalfDayStart> = half_days::table
                 .filter(half_days::training_session_id.eq_any(chunk))
-                .select((half_days::training_session_id, half_days::id, half_days::starts_at))
+                .select(HalfDayStart::as_select())
                 .load(conn)
                 .map_err(DbError::from)?;
-            for (session, half_day, starts_at) in rows {
-                schedule.entry(session).or_default().push((half_day, starts_at));
+            for row in rows {
+                schedule.entry(row.training_session_id).or_default().push((row.id, row.starts_at));
             }
             let closed: Vec<HalfDayId> = attendance_entries::table
                 .filter(attendance_entries::training_session_id.eq_any(chunk))
-                .filter(attendance_entries::kind.eq("trainer_cosign"))
+                .filter(attendance_entries::kind.eq(EntryKind::TrainerCosign))
                 .select(attendance_entries::half_day_id)
                 .load(conn)
                 .map_err(DbError::from)?;
             cosigned.extend(closed);
-            let counts: Vec<(TrainingSessionId, i64)> = enrolments::table
-                .filter(enrolments::training_session_id.eq_any(chunk))
-                .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
-                .group_by(enrolments::training_session_id)
-                .select((enrolments::training_session_id, diesel::dsl::count_star()))
-                .load(conn)
-                .map_err(DbError::from)?;
-            trainees.extend(counts);
         }
         for (id, right) in readable {
             let header = session_header(conn, &id)?;
@@ -183,6 +182,15 @@ pub fn sessions_for(
         out.sort_by(|a, b| b.session.start.cmp(&a.session.start).then(a.session.reference.cmp(&b.session.reference)));
         Ok(out)
     })
+}
+
+/// When a half-day of one of the listed sessions starts.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct HalfDayStart {
+    training_session_id: TrainingSessionId,
+    id: HalfDayId,
+    starts_at: NaiveDateTime,
 }
 
 /// A half-day of a session's schedule with what has been recorded.
@@ -258,45 +266,45 @@ pub struct SessionAttendance {
     pub ledger: LedgerPosition,
 }
 
-type HalfDayRow = (HalfDayId, NaiveDate, Slot, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String);
+/// A half-day of the schedule with its place.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct ScheduledHalfDay {
+    id: HalfDayId,
+    day: NaiveDate,
+    slot: Slot,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    minutes: i32,
+    module: Option<String>,
+    #[diesel(select_expression = venues::name)]
+    venue: String,
+    #[diesel(select_expression = communes::name)]
+    commune: String,
+}
 
 /// One ledger entry without its (possibly large) signature data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = attendance_entries)]
 pub(crate) struct EntryLine {
     pub(crate) id: AttendanceEntryId,
     pub(crate) seq: i64,
+    #[diesel(column_name = half_day_id)]
     pub(crate) half_day: HalfDayId,
+    #[diesel(column_name = subject_id)]
     pub(crate) subject: UserId,
-    pub(crate) kind: String,
-    pub(crate) status: Option<String>,
+    pub(crate) kind: EntryKind,
+    pub(crate) status: Option<AttendanceStatus>,
     pub(crate) late_minutes: i32,
     pub(crate) left_early_minutes: i32,
     pub(crate) reason: Option<String>,
-    pub(crate) method: String,
+    pub(crate) method: SignatureMethod,
     pub(crate) evidence_sha256: Option<String>,
     pub(crate) correction_reason: Option<String>,
     pub(crate) recorded_by: UserId,
     pub(crate) recorded_at: NaiveDateTime,
     pub(crate) entry_hash: String,
 }
-
-type EntryRow = (
-    AttendanceEntryId,
-    i64,
-    HalfDayId,
-    UserId,
-    String,
-    Option<String>,
-    i32,
-    i32,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    UserId,
-    NaiveDateTime,
-    String,
-);
 
 /// Entries of a session (or of one half-day), in chain order.
 pub(crate) fn load_entries(
@@ -307,115 +315,20 @@ pub(crate) fn load_entries(
     let mut query = attendance_entries::table
         .filter(attendance_entries::training_session_id.eq(session))
         .order(attendance_entries::seq.asc())
-        .select((
-            attendance_entries::id,
-            attendance_entries::seq,
-            attendance_entries::half_day_id,
-            attendance_entries::subject_id,
-            attendance_entries::kind,
-            attendance_entries::status,
-            attendance_entries::late_minutes,
-            attendance_entries::left_early_minutes,
-            attendance_entries::reason,
-            attendance_entries::method,
-            attendance_entries::evidence_sha256,
-            attendance_entries::correction_reason,
-            attendance_entries::recorded_by,
-            attendance_entries::recorded_at,
-            attendance_entries::entry_hash,
-        ))
+        .select(EntryLine::as_select())
         .into_boxed();
     if let Some(half_day) = half_day {
         query = query.filter(attendance_entries::half_day_id.eq(half_day.clone()));
     }
-    let rows: Vec<EntryRow> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                seq,
-                half_day,
-                subject,
-                kind,
-                status,
-                late_minutes,
-                left_early_minutes,
-                reason,
-                method,
-                evidence_sha256,
-                correction_reason,
-                recorded_by,
-                recorded_at,
-                entry_hash,
-            )| EntryLine {
-                id,
-                seq,
-                half_day,
-                subject,
-                kind,
-                status,
-                late_minutes,
-                left_early_minutes,
-                reason,
-                method,
-                evidence_sha256,
-                correction_reason,
-                recorded_by,
-                recorded_at,
-                entry_hash,
-            },
-        )
-        .collect())
+    query.load(conn).map_err(DbError::from)
 }
 
-/// Display names and e-mails of `ids`.
-pub(crate) fn people(conn: &mut DbConn, ids: &[UserId]) -> Result<HashMap<UserId, (String, String)>, DbError> {
-    let mut out = HashMap::new();
-    let mut unique: Vec<UserId> = ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    for chunk in unique.chunks(2_000) {
-        let rows: Vec<(UserId, String, String)> = users::table
-            .filter(users::id.eq_any(chunk))
-            .select((users::id, users::display_name, users::email))
-            .load(conn)?;
-        out.extend(rows.into_iter().map(|(id, name, email)| (id, (name, email))));
-    }
-    Ok(out)
-}
-
-/// Confirmed (or completed) trainees of a session, by name.
-pub(crate) fn confirmed_trainees(
-    conn: &mut DbConn,
-    session: &TrainingSessionId,
-) -> Result<Vec<(UserId, String, String)>, DbError> {
-    enrolments::table
-        .inner_join(users::table)
-        .filter(enrolments::training_session_id.eq(session))
-        .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
-        .order((users::display_name.asc(), users::email.asc()))
-        .select((users::id, users::display_name, users::email))
-        .load(conn)
-        .map_err(DbError::from)
-}
-
-fn schedule(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HalfDayRow>, DbError> {
+fn schedule(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<ScheduledHalfDay>, DbError> {
     half_days::table
         .inner_join(venues::table.inner_join(communes::table))
         .filter(half_days::training_session_id.eq(session))
         .order(half_days::starts_at.asc())
-        .select((
-            half_days::id,
-            half_days::day,
-            half_days::slot,
-            half_days::starts_at,
-            half_days::ends_at,
-            half_days::minutes,
-            half_days::module,
-            venues::name,
-            communes::name,
-        ))
+        .select(ScheduledHalfDay::as_select())
         .load(conn)
         .map_err(DbError::from)
 }
@@ -423,7 +336,7 @@ fn schedule(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HalfDa
 /// Latest trainee-status entry per (trainee, half-day), from entries in chain order.
 pub(crate) fn latest_by_trainee(entries: &[EntryLine]) -> HashMap<(UserId, HalfDayId), &EntryLine> {
     let mut latest = HashMap::new();
-    for entry in entries.iter().filter(|e| e.kind == "trainee_status") {
+    for entry in entries.iter().filter(|e| e.kind == EntryKind::TraineeStatus) {
         latest.insert((entry.subject.clone(), entry.half_day.clone()), entry);
     }
     latest
@@ -433,10 +346,10 @@ pub(crate) fn latest_by_trainee(entries: &[EntryLine]) -> HashMap<(UserId, HalfD
 /// trainer entry that kept them present after they signed.
 fn signature_of<'a>(entries: &'a [EntryLine], trainee: &UserId, half_day: &HalfDayId) -> Option<&'a EntryLine> {
     entries.iter().rfind(|e| {
-        e.kind == "trainee_status"
+        e.kind == EntryKind::TraineeStatus
             && &e.subject == trainee
             && &e.half_day == half_day
-            && SignatureMethod::parse(&e.method).is_ok_and(SignatureMethod::is_signature)
+            && e.method.is_signature()
     })
 }
 
@@ -450,7 +363,7 @@ pub fn session_attendance(
     now: NaiveDateTime,
 ) -> Result<SessionAttendance, AttendanceError> {
     db::read_transaction(conn, |conn| {
-        let right = authz::ensure_can_read(conn, actor, session)?;
+        let right = rights::ensure_can_read(conn, actor, session)?;
         if alert_threshold == 0 || alert_threshold > 100 {
             return Err(AttendanceError::Invalid("le seuil d'alerte va de 1 à 100 demi-journées".into()));
         }
@@ -460,37 +373,38 @@ pub fn session_attendance(
         let trainees = confirmed_trainees(conn, session)?;
         let latest = latest_by_trainee(&entries);
         let cosigns: HashMap<&HalfDayId, &EntryLine> =
-            entries.iter().filter(|e| e.kind == "trainer_cosign").map(|e| (&e.half_day, e)).collect();
+            entries.iter().filter(|e| e.kind == EntryKind::TrainerCosign).map(|e| (&e.half_day, e)).collect();
         let cosigners: Vec<UserId> = cosigns.values().map(|e| e.subject.clone()).collect();
-        let names = people(conn, &cosigners)?;
+        let names = roster::members(conn, &cosigners)?;
         let mut half_days = Vec::with_capacity(rows.len());
-        for (id, date, slot, starts_at, ends_at, minutes, module, venue, commune) in &rows {
+        for row in &rows {
+            let id = &row.id;
             let cosign = cosigns.get(id);
             let mut summary = HalfDaySummary {
                 id: id.clone(),
-                date: *date,
-                slot: *slot,
-                starts_at: *starts_at,
-                ends_at: *ends_at,
-                minutes: *minutes,
-                venue: venue.clone(),
-                commune: commune.clone(),
-                module: module.clone(),
-                state: HalfDayState::of(*starts_at, *ends_at, cosign.is_some(), now),
+                date: row.day,
+                slot: row.slot,
+                starts_at: row.starts_at,
+                ends_at: row.ends_at,
+                minutes: row.minutes,
+                venue: row.venue.clone(),
+                commune: row.commune.clone(),
+                module: row.module.clone(),
+                state: HalfDayState::of(row.starts_at, row.ends_at, cosign.is_some(), now),
                 recorded: 0,
                 attended: 0,
                 absent: 0,
                 signed: 0,
-                cosigned_by: cosign.and_then(|c| names.get(&c.subject)).map(|(name, _)| name.clone()),
+                cosigned_by: cosign.and_then(|c| names.get(&c.subject)).map(|m| m.name.clone()),
                 cosigned_at: cosign.map(|c| c.recorded_at),
             };
-            for (trainee, _, _) in &trainees {
-                let Some(entry) = latest.get(&(trainee.clone(), id.clone())) else { continue };
+            for trainee in &trainees {
+                let Some(entry) = latest.get(&(trainee.id.clone(), id.clone())) else { continue };
                 summary.recorded += 1;
-                match entry.status.as_deref().map(AttendanceStatus::parse) {
-                    Some(Ok(status)) if status.attended() => {
+                match entry.status {
+                    Some(status) if status.attended() => {
                         summary.attended += 1;
-                        if signature_of(&entries, trainee, id).is_some() {
+                        if signature_of(&entries, &trainee.id, id).is_some() {
                             summary.signed += 1;
                         }
                     }
@@ -516,27 +430,27 @@ pub fn session_attendance(
 /// Trainees whose latest recorded half-days, up to `threshold` or more in a row, are absences.
 /// Half-days without a status for the trainee neither break nor extend a run.
 fn absence_alerts(
-    schedule: &[HalfDayRow],
-    trainees: &[(UserId, String, String)],
+    schedule: &[ScheduledHalfDay],
+    trainees: &[Member],
     latest: &HashMap<(UserId, HalfDayId), &EntryLine>,
     threshold: u32,
     now: NaiveDateTime,
 ) -> Vec<AbsenceAlert> {
     let mut alerts = Vec::new();
-    for (trainee, name, email) in trainees {
+    for trainee in trainees {
         let mut run = 0_u32;
         let mut excused = 0_u32;
         let mut since = None;
-        for (half_day, date, ..) in schedule.iter().filter(|h| h.3 <= now) {
-            let Some(entry) = latest.get(&(trainee.clone(), half_day.clone())) else { continue };
-            match entry.status.as_deref() {
-                Some("absent") | Some("excused") => {
+        for half_day in schedule.iter().filter(|h| h.starts_at <= now) {
+            let Some(entry) = latest.get(&(trainee.id.clone(), half_day.id.clone())) else { continue };
+            match entry.status {
+                Some(AttendanceStatus::Absent | AttendanceStatus::Excused) => {
                     if run == 0 {
-                        since = Some(*date);
+                        since = Some(half_day.day);
                         excused = 0;
                     }
                     run += 1;
-                    if entry.status.as_deref() == Some("excused") {
+                    if entry.status == Some(AttendanceStatus::Excused) {
                         excused += 1;
                     }
                 }
@@ -550,9 +464,9 @@ fn absence_alerts(
             && let Some(since) = since
         {
             alerts.push(AbsenceAlert {
-                trainee: trainee.clone(),
-                name: name.clone(),
-                email: email.clone(),
+                trainee: trainee.id.clone(),
+                name: trainee.name.clone(),
+                email: trainee.email.clone(),
                 consecutive: run,
                 excused,
                 since,
@@ -706,7 +620,7 @@ pub fn half_day_sheet(
     now: NaiveDateTime,
 ) -> Result<Sheet, AttendanceError> {
     db::read_transaction(conn, |conn| {
-        let right = authz::ensure_can_read(conn, actor, session)?;
+        let right = rights::ensure_can_read(conn, actor, session)?;
         sheet_inside(conn, right, session, half_day, now)
     })
 }
@@ -716,64 +630,58 @@ pub(crate) fn half_day_info(
     session: &TrainingSessionId,
     half_day: &HalfDayId,
 ) -> Result<HalfDayInfo, AttendanceError> {
-    type Row = (
-        TrainingSessionId,
-        NaiveDate,
-        Slot,
-        NaiveDateTime,
-        NaiveDateTime,
-        i32,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-    );
-    let row: Option<Row> = half_days::table
+    let row: Option<HalfDayPlace> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
         .filter(half_days::id.eq(half_day))
-        .select((
-            half_days::training_session_id,
-            half_days::day,
-            half_days::slot,
-            half_days::starts_at,
-            half_days::ends_at,
-            half_days::minutes,
-            half_days::module,
-            venues::name,
-            venues::address,
-            venues::postcode,
-            communes::name,
-        ))
+        .select(HalfDayPlace::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
     match row {
-        Some((owner, date, slot, starts_at, ends_at, minutes, module, venue, address, postcode, commune))
-            if &owner == session =>
-        {
-            let place = match postcode {
-                Some(postcode) => format!("{postcode} {commune}"),
-                None => commune,
+        Some(row) if &row.training_session_id == session => {
+            let place = match row.postcode {
+                Some(postcode) => format!("{postcode} {}", row.commune),
+                None => row.commune,
             };
-            let venue_address = match address {
+            let venue_address = match row.address {
                 Some(address) if !address.trim().is_empty() => format!("{address}, {place}"),
                 _ => place,
             };
             Ok(HalfDayInfo {
                 id: half_day.clone(),
-                date,
-                slot,
-                starts_at,
-                ends_at,
-                minutes,
-                module,
-                venue,
+                date: row.day,
+                slot: row.slot,
+                starts_at: row.starts_at,
+                ends_at: row.ends_at,
+                minutes: row.minutes,
+                module: row.module,
+                venue: row.venue,
                 venue_address,
             })
         }
         _ => Err(AttendanceError::WrongHalfDay),
     }
+}
+
+/// A half-day with the full address of its venue.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct HalfDayPlace {
+    training_session_id: TrainingSessionId,
+    day: NaiveDate,
+    slot: Slot,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    minutes: i32,
+    module: Option<String>,
+    #[diesel(select_expression = venues::name)]
+    venue: String,
+    #[diesel(select_expression = venues::address)]
+    address: Option<String>,
+    #[diesel(select_expression = venues::postcode)]
+    postcode: Option<String>,
+    #[diesel(select_expression = communes::name)]
+    commune: String,
 }
 
 pub(crate) fn sheet_inside(
@@ -788,35 +696,35 @@ pub(crate) fn sheet_inside(
     let entries = load_entries(conn, session, Some(half_day))?;
     let confirmed = confirmed_trainees(conn, session)?;
     let mut everyone: Vec<UserId> = entries.iter().flat_map(|e| [e.subject.clone(), e.recorded_by.clone()]).collect();
-    everyone.extend(confirmed.iter().map(|(id, _, _)| id.clone()));
-    let names = people(conn, &everyone)?;
-    let name_of = |id: &UserId| names.get(id).map(|(n, _)| n.clone()).unwrap_or_else(|| id.to_string());
+    everyone.extend(confirmed.iter().map(|m| m.id.clone()));
+    let names = roster::members(conn, &everyone)?;
+    let name_of = |id: &UserId| names.get(id).map(|m| m.name.clone()).unwrap_or_else(|| id.to_string());
 
-    let mut order: Vec<(UserId, String, String, bool)> =
-        confirmed.iter().map(|(id, name, email)| (id.clone(), name.clone(), email.clone(), true)).collect();
-    let listed: HashSet<UserId> = order.iter().map(|r| r.0.clone()).collect();
+    // Confirmed trainees first, then anyone else with entries (by name): (member, enrolled).
+    let mut order: Vec<(Member, bool)> = confirmed.into_iter().map(|m| (m, true)).collect();
+    let listed: HashSet<UserId> = order.iter().map(|(m, _)| m.id.clone()).collect();
     let mut extra: BTreeMap<(String, UserId), String> = BTreeMap::new();
-    for entry in entries.iter().filter(|e| e.kind == "trainee_status" && !listed.contains(&e.subject)) {
-        let (name, email) = names.get(&entry.subject).cloned().unwrap_or_default();
+    for entry in entries.iter().filter(|e| e.kind == EntryKind::TraineeStatus && !listed.contains(&e.subject)) {
+        let (name, email) = names.get(&entry.subject).map(|m| (m.name.clone(), m.email.clone())).unwrap_or_default();
         extra.insert((name, entry.subject.clone()), email);
     }
-    order.extend(extra.into_iter().map(|((name, id), email)| (id, name, email, false)));
+    order.extend(extra.into_iter().map(|((name, id), email)| (Member { id, name, email }, false)));
 
     let mut rows = Vec::with_capacity(order.len());
-    for (trainee, name, email, enrolled) in order {
+    for (Member { id: trainee, name, email }, enrolled) in order {
         let mine: Vec<&EntryLine> =
-            entries.iter().filter(|e| e.kind == "trainee_status" && e.subject == trainee).collect();
+            entries.iter().filter(|e| e.kind == EntryKind::TraineeStatus && e.subject == trainee).collect();
         let last_seq = mine.last().map(|e| e.seq);
         let history: Vec<HistoryEntry> = mine
             .iter()
             .map(|e| HistoryEntry {
                 seq: e.seq,
                 entry: e.id.clone(),
-                status: e.status.as_deref().and_then(|s| AttendanceStatus::parse(s).ok()),
+                status: e.status,
                 late_minutes: e.late_minutes,
                 left_early_minutes: e.left_early_minutes,
                 reason: e.reason.clone(),
-                method: SignatureMethod::parse(&e.method).ok(),
+                method: Some(e.method),
                 recorded_by: name_of(&e.recorded_by),
                 recorded_at: e.recorded_at,
                 correction_reason: e.correction_reason.clone(),
@@ -825,16 +733,14 @@ pub(crate) fn sheet_inside(
             })
             .collect();
         let current = mine.last();
-        let status = current.and_then(|e| e.status.as_deref()).and_then(|s| AttendanceStatus::parse(s).ok());
+        let status = current.and_then(|e| e.status);
         let signature = signature_of(&entries, &trainee, half_day)
             .filter(|_| status.is_some_and(AttendanceStatus::attended))
-            .and_then(|e| {
-                Some(SignatureState {
-                    method: SignatureMethod::parse(&e.method).ok()?,
-                    at: e.recorded_at,
-                    evidence_sha256: e.evidence_sha256.clone(),
-                    entry: e.id.clone(),
-                })
+            .map(|e| SignatureState {
+                method: e.method,
+                at: e.recorded_at,
+                evidence_sha256: e.evidence_sha256.clone(),
+                entry: e.id.clone(),
             });
         rows.push(SheetRow {
             trainee,
@@ -845,13 +751,13 @@ pub(crate) fn sheet_inside(
             late_minutes: current.map(|e| e.late_minutes).unwrap_or(0),
             left_early_minutes: current.map(|e| e.left_early_minutes).unwrap_or(0),
             reason: current.and_then(|e| e.reason.clone()),
-            method: current.and_then(|e| SignatureMethod::parse(&e.method).ok()),
+            method: current.map(|e| e.method),
             recorded_at: current.map(|e| e.recorded_at),
             signature,
             history,
         });
     }
-    let cosign = entries.iter().find(|e| e.kind == "trainer_cosign").map(|e| Cosignature {
+    let cosign = entries.iter().find(|e| e.kind == EntryKind::TrainerCosign).map(|e| Cosignature {
         trainer: e.subject.clone(),
         name: name_of(&e.subject),
         at: e.recorded_at,
@@ -900,40 +806,49 @@ pub fn attended_minutes_with_schedule(
 ) -> Result<HashMap<UserId, i64>, DbError> {
     let mut totals: HashMap<UserId, i64> = HashMap::new();
     for chunk in trainees.chunks(2_000) {
-        let entries: Vec<(UserId, HalfDayId, i64, Option<String>, i32, i32)> = attendance_entries::table
+        let entries: Vec<CountedEntry> = attendance_entries::table
             .filter(attendance_entries::training_session_id.eq(session))
-            .filter(attendance_entries::kind.eq("trainee_status"))
+            .filter(attendance_entries::kind.eq(EntryKind::TraineeStatus))
             .filter(attendance_entries::subject_id.eq_any(chunk))
-            .select((
-                attendance_entries::subject_id,
-                attendance_entries::half_day_id,
-                attendance_entries::seq,
-                attendance_entries::status,
-                attendance_entries::late_minutes,
-                attendance_entries::left_early_minutes,
-            ))
+            .select(CountedEntry::as_select())
             .load(conn)?;
-        let mut latest: BTreeMap<(UserId, HalfDayId), LatestStatus> = BTreeMap::new();
-        for (trainee, half_day, seq, status, late, left) in entries {
-            let slot = latest.entry((trainee, half_day)).or_insert((seq, status.clone(), late, left));
-            if seq > slot.0 {
-                *slot = (seq, status, late, left);
+        let mut latest: BTreeMap<(UserId, HalfDayId), CountedEntry> = BTreeMap::new();
+        for entry in entries {
+            let key = (entry.subject_id.clone(), entry.half_day_id.clone());
+            match latest.get(&key) {
+                Some(kept) if kept.seq >= entry.seq => {}
+                _ => {
+                    latest.insert(key, entry);
+                }
             }
         }
-        for ((trainee, half_day), (_, status, late, left)) in latest {
+        for ((trainee, half_day), entry) in latest {
             let scheduled = i64::from(minutes_of.get(&half_day).copied().unwrap_or(0));
-            *totals.entry(trainee).or_default() += minutes_counted(status.as_deref(), scheduled, late, left);
+            *totals.entry(trainee).or_default() +=
+                minutes_counted(entry.status, scheduled, entry.late_minutes, entry.left_early_minutes);
         }
     }
     Ok(totals)
 }
 
+/// What a status entry counts towards the minutes attended.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = attendance_entries)]
+struct CountedEntry {
+    subject_id: UserId,
+    half_day_id: HalfDayId,
+    seq: i64,
+    status: Option<AttendanceStatus>,
+    late_minutes: i32,
+    left_early_minutes: i32,
+}
+
 /// Minutes a status counts on a half-day of `scheduled` minutes.
-pub fn minutes_counted(status: Option<&str>, scheduled: i64, late: i32, left_early: i32) -> i64 {
+pub fn minutes_counted(status: Option<AttendanceStatus>, scheduled: i64, late: i32, left_early: i32) -> i64 {
     match status {
-        Some("present") => scheduled,
-        Some("late") => (scheduled - i64::from(late)).max(0),
-        Some("left_early") => (scheduled - i64::from(left_early)).max(0),
+        Some(AttendanceStatus::Present) => scheduled,
+        Some(AttendanceStatus::Late) => (scheduled - i64::from(late)).max(0),
+        Some(AttendanceStatus::LeftEarly) => (scheduled - i64::from(left_early)).max(0),
         _ => 0,
     }
 }
@@ -989,12 +904,7 @@ pub fn my_attendance(
     now: NaiveDateTime,
 ) -> Result<Vec<MyAttendance>, AttendanceError> {
     db::read_transaction(conn, |conn| {
-        let sessions: Vec<TrainingSessionId> = enrolments::table
-            .filter(enrolments::trainee_id.eq(trainee))
-            .filter(enrolments::status.eq_any(SIGNING_ENROLMENTS))
-            .select(enrolments::training_session_id)
-            .load(conn)
-            .map_err(DbError::from)?;
+        let sessions = roster::sessions_of_trainee(conn, trainee, &roster::SIGNING)?;
         let mut out = Vec::with_capacity(sessions.len());
         for session in sessions {
             out.push(one_attendance(conn, &session, trainee, now)?);
@@ -1015,40 +925,38 @@ pub(crate) fn one_attendance(
     let rows = schedule(conn, session)?;
     let entries: Vec<EntryLine> = load_entries(conn, session, None)?
         .into_iter()
-        .filter(|e| &e.subject == trainee || e.kind == "trainer_cosign")
+        .filter(|e| &e.subject == trainee || e.kind == EntryKind::TrainerCosign)
         .collect();
     let latest = latest_by_trainee(&entries);
     let closed: HashSet<&HalfDayId> =
-        entries.iter().filter(|e| e.kind == "trainer_cosign").map(|e| &e.half_day).collect();
+        entries.iter().filter(|e| e.kind == EntryKind::TrainerCosign).map(|e| &e.half_day).collect();
     let mut half_days = Vec::new();
     let mut attended = 0_i64;
     let mut elapsed = 0_i64;
-    let scheduled: i64 = rows.iter().map(|r| i64::from(r.5)).sum();
-    for (id, date, slot, starts_at, ends_at, minutes, ..) in &rows {
-        if *starts_at > now {
-            continue;
-        }
-        elapsed += i64::from(*minutes);
+    let scheduled: i64 = rows.iter().map(|r| i64::from(r.minutes)).sum();
+    for row in rows.iter().filter(|r| r.starts_at <= now) {
+        let id = &row.id;
+        elapsed += i64::from(row.minutes);
         let entry = latest.get(&(trainee.clone(), id.clone()));
         let counted = entry
-            .map(|e| minutes_counted(e.status.as_deref(), i64::from(*minutes), e.late_minutes, e.left_early_minutes))
+            .map(|e| minutes_counted(e.status, i64::from(row.minutes), e.late_minutes, e.left_early_minutes))
             .unwrap_or(0);
         attended += counted;
-        let status = entry.and_then(|e| e.status.as_deref()).and_then(|s| AttendanceStatus::parse(s).ok());
+        let status = entry.and_then(|e| e.status);
         half_days.push(MyHalfDayAttendance {
             half_day: id.clone(),
-            date: *date,
-            slot: *slot,
-            starts_at: *starts_at,
-            ends_at: *ends_at,
-            minutes: *minutes,
+            date: row.day,
+            slot: row.slot,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            minutes: row.minutes,
             status,
             attended_minutes: counted,
             signed: status.is_some_and(AttendanceStatus::attended) && signature_of(&entries, trainee, id).is_some(),
             closed: closed.contains(id),
         });
     }
-    let last_end = rows.iter().map(|r| r.4).max();
+    let last_end = rows.iter().map(|r| r.ends_at).max();
     Ok(MyAttendance {
         session: header,
         scheduled_minutes: scheduled,
@@ -1059,6 +967,3 @@ pub(crate) fn one_attendance(
         half_days,
     })
 }
-
-/// The latest status of a trainee on a half-day: sequence, status, late and left-early minutes.
-type LatestStatus = (i64, Option<String>, i32, i32);

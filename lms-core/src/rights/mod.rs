@@ -1,5 +1,6 @@
-//! Who may read or write a training session's attendance and assessments — the one home of
-//! these rules, used by every door (pages, API, CLI) and by [`crate::assessment`].
+//! Who may act on a training session: read or write its attendance and assessments — the one
+//! home of these rules, used by every door (pages, API, CLI), by [`crate::attendance`] and by
+//! [`crate::assessment`].
 //!
 //! - a trainer reads and writes only the sessions they teach (listed in `session_trainers` and
 //!   holding the trainer role);
@@ -10,12 +11,13 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::AttendanceError;
 use crate::access::Caller;
+use crate::attendance::AttendanceError;
 use crate::db::ids::{TrainingSessionId, UserId};
-use crate::db::schema::{session_trainers, training_sessions};
+use crate::db::schema::training_sessions;
 use crate::db::{DbConn, DbError};
 use crate::people::Role;
+use crate::roster;
 
 /// Who is acting.
 #[derive(Debug, Clone, Copy)]
@@ -51,13 +53,7 @@ fn session_exists(conn: &mut DbConn, session: &TrainingSessionId) -> Result<bool
 
 /// True when `trainer` is listed as a trainer of `session`.
 pub fn teaches(conn: &mut DbConn, trainer: &UserId, session: &TrainingSessionId) -> Result<bool, DbError> {
-    diesel::select(diesel::dsl::exists(
-        session_trainers::table
-            .filter(session_trainers::training_session_id.eq(session))
-            .filter(session_trainers::trainer_id.eq(trainer)),
-    ))
-    .get_result(conn)
-    .map_err(DbError::from)
+    roster::is_listed_trainer(conn, trainer, session)
 }
 
 /// What `actor` may do with `session`: refused (403) unless they teach it or administer; 404 for
@@ -123,15 +119,8 @@ pub fn readable_sessions(
     conn: &mut DbConn,
     caller: &Caller,
 ) -> Result<Vec<(TrainingSessionId, SessionRight)>, AttendanceError> {
-    let taught: Vec<TrainingSessionId> = if caller.has_role(Role::Trainer) {
-        session_trainers::table
-            .filter(session_trainers::trainer_id.eq(&caller.user.id))
-            .select(session_trainers::training_session_id)
-            .load(conn)
-            .map_err(DbError::from)?
-    } else {
-        Vec::new()
-    };
+    let taught: Vec<TrainingSessionId> =
+        if caller.has_role(Role::Trainer) { roster::sessions_taught_by(conn, &caller.user.id)? } else { Vec::new() };
     let mut out: Vec<(TrainingSessionId, SessionRight)> =
         taught.iter().map(|id| (id.clone(), SessionRight::Teaches)).collect();
     if caller.has_role(Role::Admin) {
