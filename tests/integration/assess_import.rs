@@ -244,3 +244,25 @@ async fn the_grid_is_read_and_written_through_the_api_and_the_pages_with_history
     assert_eq!(demo["acquired"], 3);
     assert_eq!(demo["total"], 19);
 }
+
+#[test]
+fn a_corrupt_stored_objectives_list_is_an_error_not_an_empty_list_on_the_attestation() {
+    use diesel::prelude::*;
+    use lms_core::Classify;
+    use lms_core::assessment::{AssessmentError, attestation::attestation_pdf};
+    use lms_core::db::schema::{courses, training_sessions};
+
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let after_the_end =
+        schedule(&mut conn, &session).iter().map(|h| h.ends_at).max().unwrap() + chrono::Duration::hours(1);
+    attestation_pdf(&mut conn, Actor::Console, &session, TRAINEE, after_the_end).expect("the demo attestation renders");
+
+    let course: lms_core::db::ids::CourseId =
+        training_sessions::table.find(&session).select(training_sessions::course_id).first(&mut conn).unwrap();
+    diesel::update(courses::table.find(&course)).set(courses::objectives.eq("[\"tronqué")).execute(&mut conn).unwrap();
+    let refused = attestation_pdf(&mut conn, Actor::Console, &session, TRAINEE, after_the_end).unwrap_err();
+    assert!(matches!(refused, AssessmentError::CorruptObjectives { .. }), "{refused}");
+    assert_eq!(refused.code(), "corrupt_course_data");
+}

@@ -17,6 +17,16 @@ use crate::documents::organisation::OrganisationIdentity;
 use crate::locale::to_paris;
 use crate::rights::Actor;
 
+/// The course texts printed on the attestation.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = courses)]
+struct CourseText {
+    /// JSON list of texts.
+    objectives: String,
+    nature: String,
+    evaluation_modalities: String,
+}
+
 fn nature_label(nature: &str) -> &'static str {
     match nature {
         "bilan" => "bilan de compétences",
@@ -42,12 +52,15 @@ pub fn attestation_pdf(
             return Err(AssessmentError::NotFinished);
         }
         let record = trainee_record(conn, session, &trainee_id)?;
-        let (objectives, nature, evaluation): (String, String, String) = training_sessions::table
+        let course: CourseText = training_sessions::table
             .inner_join(courses::table)
             .filter(training_sessions::id.eq(session))
-            .select((courses::objectives, courses::nature, courses::evaluation_modalities))
+            .select(CourseText::as_select())
             .first(conn)
             .map_err(DbError::from)?;
+        let objectives: Vec<String> = serde_json::from_str(&course.objectives).map_err(|e| {
+            AssessmentError::CorruptObjectives { course: attendance.session.course_code.clone(), reason: e.to_string() }
+        })?;
         let organisation = OrganisationIdentity::load(conn)?;
         let ledger = crate::attendance::ledger_position(conn, session)?;
         let units: Vec<UnitResults> = record
@@ -91,14 +104,14 @@ pub fn attestation_pdf(
                 trainee_name: name,
                 course_title: attendance.session.course_title.clone(),
                 session_reference: attendance.session.reference.clone(),
-                nature: nature_label(&nature).to_owned(),
-                objectives: serde_json::from_str(&objectives).unwrap_or_default(),
+                nature: nature_label(&course.nature).to_owned(),
+                objectives,
                 start: attendance.session.start,
                 end: attendance.session.end,
                 scheduled_minutes: attendance.scheduled_minutes,
                 attended_minutes: attendance.attended_minutes,
                 certification: record.certification.clone(),
-                evaluation_modalities: evaluation,
+                evaluation_modalities: course.evaluation_modalities,
                 units,
                 summary,
                 issued_on: to_paris(now).date(),

@@ -48,6 +48,15 @@ pub enum AssessmentError {
     /// The attestation de fin de formation is handed out at the end of the training.
     #[error("l'attestation de fin de formation est disponible après la dernière demi-journée de la session")]
     NotFinished,
+    /// The stored objectives of the course are not a JSON list of texts: a legal document is
+    /// never printed with an empty list in their place.
+    #[error("objectifs de la formation {course} illisibles en base : {reason}")]
+    CorruptObjectives {
+        /// Course code.
+        course: String,
+        /// What the JSON decoder said.
+        reason: String,
+    },
     /// A document could not be rendered.
     #[error(transparent)]
     Document(#[from] crate::documents::PdfError),
@@ -64,6 +73,7 @@ impl Classify for AssessmentError {
             AssessmentError::InLine { source, .. } => source.kind(),
             AssessmentError::Document(e) => e.kind(),
             AssessmentError::NotFinished => ErrorKind::Conflict,
+            AssessmentError::CorruptObjectives { .. } => ErrorKind::Internal,
             _ => ErrorKind::Invalid,
         }
     }
@@ -76,6 +86,7 @@ impl Classify for AssessmentError {
             AssessmentError::InLine { source, .. } => source.code(),
             AssessmentError::ImportRejected(_) => "import_rejected",
             AssessmentError::NotFinished => "training_not_finished",
+            AssessmentError::CorruptObjectives { .. } => "corrupt_course_data",
             AssessmentError::Document(e) => e.code(),
             AssessmentError::Db(e) => e.code(),
         }
