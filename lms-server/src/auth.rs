@@ -403,44 +403,49 @@ async fn session_in_path(parts: &mut Parts) -> Option<String> {
     params.iter().find(|(name, _)| *name == "id").map(|(_, value)| value.to_owned())
 }
 
-/// An API caller who teaches the training session of the path's `{id}`. Checked before the body
-/// is read, so nobody else learns anything from validation messages.
+/// The session of the path's `{id}` (id or reference), refused unless `caller` teaches it. An
+/// early refusal, before any body is read, so nobody else learns anything from validation
+/// messages; the rule is the core's (`lms_core::rights::ensure_trainer_of`), and each write use
+/// case applies it again inside its transaction.
+async fn taught_session(
+    parts: &mut Parts,
+    state: &AppState,
+    caller: &Caller,
+) -> Result<lms_core::db::ids::TrainingSessionId, ApiError> {
+    let raw = session_in_path(parts).await.unwrap_or_default();
+    let session = crate::extract::resolve_session(state, raw).await?;
+    let (checked, target) = (caller.clone(), session.clone());
+    state.db(move |conn| lms_core::rights::ensure_trainer_of(conn, &checked, &target)).await?;
+    Ok(session)
+}
+
+/// An API caller who teaches the training session of the path's `{id}`, and that session.
 #[derive(Debug, Clone)]
-pub struct ApiSessionTrainer(pub Caller);
+pub struct ApiSessionTrainer(pub Caller, pub lms_core::db::ids::TrainingSessionId);
 
 impl FromRequestParts<AppState> for ApiSessionTrainer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ApiCaller(caller) = ApiCaller::from_request_parts(parts, state).await?;
-        let raw = session_in_path(parts).await.unwrap_or_default();
-        let session = crate::api::session_id(&raw)?;
-        let checked = caller.clone();
-        state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &checked, &session)).await?;
-        Ok(ApiSessionTrainer(caller))
+        let session = taught_session(parts, state, &caller).await?;
+        Ok(ApiSessionTrainer(caller, session))
     }
 }
 
-/// A logged-in page visitor who teaches the training session of the path's `{id}`.
+/// A logged-in page visitor who teaches the training session of the path's `{id}`, and that
+/// session.
 #[derive(Debug, Clone)]
-pub struct PageSessionTrainer(pub Caller);
+pub struct PageSessionTrainer(pub Caller, pub lms_core::db::ids::TrainingSessionId);
 
 impl FromRequestParts<AppState> for PageSessionTrainer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let PageCaller(caller) = PageCaller::from_request_parts(parts, state).await?;
-        let raw = session_in_path(parts).await.unwrap_or_default();
-        let checked = caller.clone();
-        let outcome = match crate::api::session_id(&raw) {
-            Ok(session) => {
-                state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &checked, &session)).await
-            }
-            Err(error) => Err(error),
-        };
-        match outcome {
-            Ok(()) => Ok(PageSessionTrainer(caller)),
-            Err(error) => Err(crate::pages::error_page(state, error)),
+        match taught_session(parts, state, &caller).await {
+            Ok(session) => Ok(PageSessionTrainer(caller, session)),
+            Err(error) => Err(crate::extract::PageError(error).into_response()),
         }
     }
 }

@@ -15,6 +15,9 @@ use serde_json::json;
 
 use crate::attendance_support::*;
 
+/// The public base URL the core is given in these tests.
+const PUBLIC: &str = "https://formation.example.org";
+
 fn client() -> ClientInfo {
     ClientInfo { ip: Some("192.0.2.7".into()), user_agent: Some("Téléphone de test".into()) }
 }
@@ -159,7 +162,7 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
     let half_day = open_half_day_started(&mut conn, &session, Duration::minutes(5));
     let trainer = caller(&mut conn, TRAINER);
     let now = lms_core::db::now();
-    let issued = checkin::issue_checkin_code(&mut conn, &trainer, &session, &half_day, now).unwrap();
+    let issued = checkin::issue_checkin_code(&mut conn, &trainer, &session, &half_day, PUBLIC, now).unwrap();
     let lea = caller(&mut conn, TRAINEE);
     let before = entry_count(&mut conn);
     let refused = |conn: &mut lms_core::DbConn, who: &lms_core::access::Caller, code: &str, at| {
@@ -182,22 +185,22 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
     // Codes are issued only by a trainer of the session, only while the half-day is under way.
     let other_trainer = caller(&mut conn, OTHER_TRAINER);
     assert!(matches!(
-        checkin::issue_checkin_code(&mut conn, &other_trainer, &session, &half_day, now),
+        checkin::issue_checkin_code(&mut conn, &other_trainer, &session, &half_day, PUBLIC, now),
         Err(AttendanceError::Forbidden(_))
     ));
     let admin = caller(&mut conn, ADMIN);
     assert!(matches!(
-        checkin::issue_checkin_code(&mut conn, &admin, &session, &half_day, now),
+        checkin::issue_checkin_code(&mut conn, &admin, &session, &half_day, PUBLIC, now),
         Err(AttendanceError::Forbidden(_))
     ));
     let future = future_half_day(&mut conn, &session);
     assert!(matches!(
-        checkin::issue_checkin_code(&mut conn, &trainer, &session, &future, now),
+        checkin::issue_checkin_code(&mut conn, &trainer, &session, &future, PUBLIC, now),
         Err(AttendanceError::NotStarted)
     ));
     let past = past_half_days(&mut conn, &session)[0].clone();
     assert!(matches!(
-        checkin::issue_checkin_code(&mut conn, &trainer, &session, &past, now),
+        checkin::issue_checkin_code(&mut conn, &trainer, &session, &past, PUBLIC, now),
         Err(AttendanceError::HalfDayOver)
     ));
 
@@ -205,7 +208,7 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
     let done = checkin::check_in(&mut conn, &lea, &issued.code, &client(), now).unwrap();
     assert_eq!(done.status, AttendanceStatus::Present);
     assert!(matches!(refused(&mut conn, &lea, &issued.code, now), AttendanceError::AlreadySigned));
-    let fresh = checkin::issue_checkin_code(&mut conn, &trainer, &session, &half_day, now).unwrap();
+    let fresh = checkin::issue_checkin_code(&mut conn, &trainer, &session, &half_day, PUBLIC, now).unwrap();
     assert!(matches!(refused(&mut conn, &lea, &fresh.code, now), AttendanceError::AlreadySigned));
     assert_eq!(entry_count(&mut conn), before + 1);
 
@@ -328,4 +331,48 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
     .execute(&mut conn)
     .unwrap();
     assert_eq!(ledger_problems(&mut conn), ["edited"]);
+}
+
+#[tokio::test]
+async fn the_checkin_url_is_built_from_the_configured_public_url_never_from_a_forged_host() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let half_day = open_half_day(&mut conn, &session);
+    let trainer_token = token(&mut conn, TRAINER);
+    let mut config = lms_server::Config::for_tests(db.url.clone());
+    config.public_url = format!("{PUBLIC}/");
+    let app = lms_server::app(lms_server::AppState::open(&config).await.unwrap());
+
+    let mut request = json_request(
+        "POST",
+        &format!("/api/v1/sessions/{session}/half-days/{half_day}/checkin-codes"),
+        "",
+        Some(&trainer_token),
+    );
+    request.headers_mut().insert("host", axum::http::HeaderValue::from_static("evil.example"));
+    let (status, _, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let issued = json_body(&body);
+    let code = issued["code"].as_str().unwrap();
+    assert_eq!(issued["url"], format!("{PUBLIC}/checkin?code={code}"));
+
+    // The trainer's page shows the same kind of link, whatever Host the browser sent.
+    let (cookie, _) = browser(&app, TRAINER).await;
+    let mut page_request =
+        get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{half_day}/checkin"), &cookie);
+    page_request.headers_mut().insert("host", axum::http::HeaderValue::from_static("evil.example"));
+    let (status, _, page) = send(&app, page_request).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // Auto-escaping writes the slashes as entities: look for the host.
+    assert!(page.contains("formation.example.org"), "{page}");
+    assert!(!page.contains("evil.example"));
+}
+
+#[test]
+fn the_core_builds_the_checkin_url_from_the_base_it_is_given() {
+    assert_eq!(
+        checkin::checkin_url("https://lms.example.org/ ", "K7M2QX"),
+        "https://lms.example.org/checkin?code=K7M2QX"
+    );
 }

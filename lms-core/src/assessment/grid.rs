@@ -483,6 +483,30 @@ pub fn trainee_assessment(
     })
 }
 
+/// One trainee's results as the trainer's page shows them, with what the caller may do there.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraineeResultsView {
+    /// The results.
+    pub record: TraineeAssessment,
+    /// The caller's right on the session.
+    pub right: SessionRight,
+}
+
+/// [`trainee_assessment`] and the caller's right on the session, in one transaction; only for
+/// those who may read the session (trainers, administrators, the console).
+pub fn trainee_results_view(
+    conn: &mut DbConn,
+    actor: Actor<'_>,
+    session: &TrainingSessionId,
+    trainee: &str,
+) -> Result<TraineeResultsView, AssessmentError> {
+    db::read_transaction(conn, |conn| {
+        let record = trainee_assessment(conn, actor, session, trainee)?;
+        let right = authz::ensure_can_read(conn, actor, session)?;
+        Ok(TraineeResultsView { record, right })
+    })
+}
+
 /// Every session where `trainee` is (or was) a trainee, with their results.
 pub fn my_results(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<TraineeAssessment>, AssessmentError> {
     db::read_transaction(conn, |conn| {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::ledger::Ledger;
 use super::recording::already_signed;
-use super::sheets::{HalfDayInfo, half_day_info, session_header};
+use super::sheets::{HalfDayInfo, Sheet, half_day_info, half_day_sheet, session_header};
 use super::{
     AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, latest_status_entry, load_half_day,
     sha256_hex,
@@ -29,7 +29,7 @@ use crate::access::{Caller, ClientInfo};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId};
 use crate::db::schema::{checkin_codes, half_days};
 use crate::db::{self, DbConn, DbError};
-use crate::rights::ensure_trainer_of;
+use crate::rights::{Actor, ensure_trainer_of};
 use crate::roster::is_confirmed_trainee;
 
 /// How long a code is accepted after it is shown.
@@ -56,6 +56,21 @@ pub struct IssuedCode {
     pub expires_at: NaiveDateTime,
     /// When the trainer's page should show a new one (seconds).
     pub refresh_seconds: i64,
+    /// The URL a phone opens to check in with this code ([`checkin_url`]).
+    pub url: String,
+}
+
+impl IssuedCode {
+    /// The QR code of [`IssuedCode::url`], as SVG at least `size` pixels wide.
+    pub fn qr_svg(&self, size: u32) -> Result<String, AttendanceError> {
+        Ok(crate::documents::qr::qr_svg(&self.url, size)?)
+    }
+}
+
+/// The URL a phone opens to check in with `code`: always under the configured public base URL
+/// (given by the caller, read once at start), never under a host named by a request.
+pub fn checkin_url(public_base: &str, code: &str) -> String {
+    format!("{}/checkin?code={code}", public_base.trim().trim_end_matches('/'))
 }
 
 /// A code issued for a half-day (the latest one when a code was issued twice).
@@ -91,12 +106,14 @@ fn random_code() -> String {
     (0..CODE_LENGTH).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// Issues a new code for a half-day under way. Only a trainer of the session.
+/// Issues a new code for a half-day under way, with its check-in URL under `public_base`. Only a
+/// trainer of the session.
 pub fn issue_checkin_code(
     conn: &mut DbConn,
     caller: &Caller,
     session: &TrainingSessionId,
     half_day: &HalfDayId,
+    public_base: &str,
     now: NaiveDateTime,
 ) -> Result<IssuedCode, AttendanceError> {
     db::write_transaction(conn, |conn| {
@@ -133,12 +150,38 @@ pub fn issue_checkin_code(
             .execute(conn)
             .map_err(DbError::from)?;
         Ok(IssuedCode {
+            url: checkin_url(public_base, &code),
             code,
             session: session.clone(),
             half_day: half_day.clone(),
             expires_at,
             refresh_seconds: ROTATION_SECONDS,
         })
+    })
+}
+
+/// The trainer's check-in screen: a fresh code and the sheet (who signed so far).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CodeScreen {
+    /// The code just issued.
+    pub code: IssuedCode,
+    /// The half-day's sheet.
+    pub sheet: Sheet,
+}
+
+/// [`issue_checkin_code`], then the half-day's sheet, in one transaction.
+pub fn code_screen(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    public_base: &str,
+    now: NaiveDateTime,
+) -> Result<CodeScreen, AttendanceError> {
+    db::write_transaction(conn, |conn| {
+        let code = issue_checkin_code(conn, caller, session, half_day, public_base, now)?;
+        let sheet = half_day_sheet(conn, Actor::Person(caller), session, half_day, now)?;
+        Ok(CodeScreen { code, sheet })
     })
 }
 

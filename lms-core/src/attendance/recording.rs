@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::ledger::Ledger;
+use super::sheets::{HalfDayInfo, SessionHeader, Sheet, half_day_sheet, sheet_inside};
 use super::signature::DrawnSignature;
 use super::{
     AttendanceError, AttendanceStatus, CleanStatus, EntryKind, LedgerPosition, SignatureMethod, StatusEntry,
@@ -17,7 +18,7 @@ use super::{
 use crate::access::Caller;
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
 use crate::db::{self, DbConn, DbError};
-use crate::rights::ensure_trainer_of;
+use crate::rights::{Actor, SessionRight, ensure_trainer_of};
 use crate::roster::{confirmed_trainees, is_confirmed_trainee};
 
 /// Most lines accepted in one sheet.
@@ -34,6 +35,22 @@ pub struct SheetLine {
     pub minutes: i32,
     /// Reason of an excused absence.
     pub reason: Option<String>,
+}
+
+impl SheetLine {
+    /// A line from raw input: the status as sent, refused with the trainee it is about.
+    pub fn parse(trainee: String, status: &str, minutes: i32, reason: Option<String>) -> Result<Self, AttendanceError> {
+        let status = AttendanceStatus::parse(status).map_err(|e| in_sheet(&trainee, e))?;
+        Ok(SheetLine { trainee, status, minutes, reason })
+    }
+}
+
+/// The evidence method of a sheet from raw input: absent means the trainer's entry.
+pub fn sheet_method(raw: Option<&str>) -> Result<SignatureMethod, AttendanceError> {
+    match raw {
+        None => Ok(SignatureMethod::TrainerEntry),
+        Some(raw) => SignatureMethod::parse(raw),
+    }
 }
 
 /// A whole sheet to record.
@@ -216,6 +233,69 @@ pub struct SignatureOutcome {
     pub status: AttendanceStatus,
 }
 
+/// The trainee whose drawn signature is asked for, and the half-day it is for.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SignatureRequest {
+    /// The session.
+    pub session: SessionHeader,
+    /// The half-day.
+    pub half_day: HalfDayInfo,
+    /// The trainee.
+    pub trainee: UserId,
+    /// Their name.
+    pub name: String,
+    /// True when the sheet already shows their own signature.
+    pub already_signed: bool,
+}
+
+/// Whether a drawn signature may be asked of `trainee` on `half_day` now — the one home of that
+/// decision, shared with [`record_drawn_signature`]: only a trainer of the session, from the start
+/// of the half-day until it is co-signed, and only of a confirmed trainee.
+fn signature_target(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    trainee: &str,
+    now: NaiveDateTime,
+) -> Result<UserId, AttendanceError> {
+    let context = load_half_day(conn, session, half_day)?;
+    if now < context.starts_at {
+        return Err(AttendanceError::NotStarted);
+    }
+    if context.closed {
+        return Err(AttendanceError::ClosedHalfDay);
+    }
+    match resolve_person(conn, trainee)? {
+        Some(id) if is_confirmed_trainee(conn, session, &id)? => Ok(id),
+        _ => Err(AttendanceError::NotATrainee),
+    }
+}
+
+/// What the signature pad shows before a trainee signs on the trainer's device; refused when a
+/// drawn signature may not be asked for now (see [`record_drawn_signature`]).
+pub fn drawn_signature_request(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    trainee: &str,
+    now: NaiveDateTime,
+) -> Result<SignatureRequest, AttendanceError> {
+    db::read_transaction(conn, |conn| {
+        ensure_trainer_of(conn, caller, session)?;
+        let trainee = signature_target(conn, session, half_day, trainee, now)?;
+        let sheet = sheet_inside(conn, SessionRight::Teaches, session, half_day, now)?;
+        let row = sheet.rows.into_iter().find(|r| r.trainee == trainee).ok_or(AttendanceError::NotATrainee)?;
+        Ok(SignatureRequest {
+            session: sheet.session,
+            half_day: sheet.half_day,
+            already_signed: row.signature.is_some(),
+            name: row.name,
+            trainee,
+        })
+    })
+}
+
 /// Records a trainee's signature drawn on the trainer's device: status present, the vector
 /// signature in the entry and its SHA-256 as evidence. Once per trainee and half-day, from the
 /// start of the half-day until it is co-signed.
@@ -234,17 +314,7 @@ pub fn record_drawn_signature(
         let canonical = signature.canonical();
         let digest = super::sha256_hex(canonical.as_bytes());
         let mut ledger = Ledger::open(conn, session)?;
-        let context = load_half_day(conn, session, half_day)?;
-        if now < context.starts_at {
-            return Err(AttendanceError::NotStarted);
-        }
-        if context.closed {
-            return Err(AttendanceError::ClosedHalfDay);
-        }
-        let trainee = match resolve_person(conn, trainee)? {
-            Some(id) if is_confirmed_trainee(conn, session, &id)? => id,
-            _ => return Err(AttendanceError::NotATrainee),
-        };
+        let trainee = signature_target(conn, session, half_day, trainee, now)?;
         if already_signed(conn, half_day, &trainee)? {
             return Err(AttendanceError::AlreadySigned);
         }
@@ -312,6 +382,30 @@ pub fn cosign_sheet(
             return Err(AttendanceError::IncompleteSheet(missing));
         }
         super::cosign_half_day(conn, session, half_day, &caller.user.id, now)
+    })
+}
+
+/// A co-signature just recorded, with the sheet it closed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CosignedSheet {
+    /// The co-signature's ledger entry.
+    pub entry: AttendanceEntryId,
+    /// The sheet afterwards.
+    pub sheet: Sheet,
+}
+
+/// [`cosign_sheet`], then the closed sheet, in one transaction.
+pub fn cosign_and_read_sheet(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+    half_day: &HalfDayId,
+    now: NaiveDateTime,
+) -> Result<CosignedSheet, AttendanceError> {
+    db::write_transaction(conn, |conn| {
+        let entry = cosign_sheet(conn, caller, session, half_day, now)?;
+        let sheet = half_day_sheet(conn, Actor::Person(caller), session, half_day, now)?;
+        Ok(CosignedSheet { entry, sheet })
     })
 }
 

@@ -1,8 +1,8 @@
 //! Competence assessment over JSON: a session's grid (trainees × competences, grouped by unit),
 //! recording results in one request, one trainee's results with history, and the trainee's own
-//! results. Who may do what is decided in `lms_core::attendance::authz`.
+//! results. Who may do what is decided in `lms_core::rights`.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use lms_core::assessment::grid::{self, ResultInput};
@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalogue::session_id;
+use super::json::ApiJson;
 use super::openapi::ErrorResponse;
 use super::views::{GridTrainee, SessionHeader, TraineeAssessmentResponse, Unit, convert};
-use crate::auth::ApiCaller;
+use crate::auth::{ApiCaller, ApiSessionTrainer};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -144,12 +145,9 @@ pub(super) struct GridOutcomeResponse {
 )]
 pub(super) async fn record(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-    request: Request,
+    ApiSessionTrainer(caller, session): ApiSessionTrainer,
+    ApiJson(body): ApiJson<ResultsBody>,
 ) -> Result<Json<GridOutcomeResponse>, ApiError> {
-    let session = session_id(&id)?;
-    let body: ResultsBody = super::attendance::trainer_body(&state, &caller, &session, request).await?;
     let inputs = body.into_inputs()?;
     Ok(Json(convert(
         state.db(move |conn| grid::record_results(conn, &caller, &session, &inputs, lms_core::db::now())).await?,

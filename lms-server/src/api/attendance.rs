@@ -1,17 +1,17 @@
 //! Attendance (émargement) over JSON: the trainer's sessions, a session's half-days with absence
 //! alerts, a half-day's sheet, recording a whole sheet in one request, co-signing, check-in codes,
 //! drawn signatures; the trainee's check-in and own attendance. Who may do what is decided in
-//! `lms_core::attendance::authz`; every refusal is `{"error": {"code", "message"}}`.
+//! `lms_core::rights`; every refusal is `{"error": {"code", "message"}}`.
 
-use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lms_core::access::ClientInfo;
 use lms_core::attendance::checkin;
 use lms_core::attendance::recording::{self, SheetInput, SheetLine};
 use lms_core::attendance::sheets;
-use lms_core::attendance::{Actor, AttendanceError, AttendanceStatus, SignatureMethod};
+use lms_core::attendance::{Actor, AttendanceError};
 use lms_core::db::ids::HalfDayId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -41,30 +41,10 @@ pub fn half_day_id(raw: &str) -> Result<HalfDayId, ApiError> {
     HalfDayId::parse(raw).map_err(|_| ApiError::from(AttendanceError::WrongHalfDay))
 }
 
-/// Reads a JSON body only once the caller is known to teach the session, so that a refused caller
-/// gets 403 whatever they sent (the rule is `lms_core::attendance::ensure_trainer_of`; the use case
-/// checks it again inside its transaction).
-pub async fn trainer_body<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    caller: &lms_core::access::Caller,
-    session: &lms_core::db::ids::TrainingSessionId,
-    request: Request,
-) -> Result<T, ApiError> {
-    let (who, target) = (caller.clone(), session.clone());
-    state.db(move |conn| lms_core::attendance::ensure_trainer_of(conn, &who, &target)).await?;
-    let ApiJson(body) = ApiJson::<T>::from_request(request, state).await?;
-    Ok(body)
-}
-
-/// The base URL printed in check-in QR codes: `LMS_PUBLIC_URL` when set, else this request's host.
-pub fn public_base(headers: &HeaderMap, secure: bool) -> String {
-    if std::env::var(lms_core::certification::issuing::PUBLIC_URL_ENV).is_ok_and(|v| !v.trim().is_empty()) {
-        return lms_core::certification::issuing::public_url_from_env();
-    }
-    match headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.contains(['/', ' ', '"', '<'])) {
-        Some(host) => format!("{}://{host}", if secure { "https" } else { "http" }),
-        None => lms_core::certification::issuing::public_url_from_env(),
-    }
+/// The base URL printed in check-in QR codes: the configured public URL, read once at start
+/// (never the request's `Host` header, which a client chooses).
+pub fn public_base(state: &AppState) -> String {
+    state.public_url().to_owned()
 }
 
 /// A session on the trainer's list.
@@ -308,21 +288,10 @@ pub(super) struct SheetBody {
 impl SheetBody {
     /// The core's input: method and statuses read, nothing else decided here.
     pub(super) fn into_input(self) -> Result<SheetInput, AttendanceError> {
-        let method = match self.method.as_deref() {
-            None => SignatureMethod::TrainerEntry,
-            Some(raw) => SignatureMethod::parse(raw)?,
-        };
+        let method = recording::sheet_method(self.method.as_deref())?;
         let mut lines = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
-            lines.push(SheetLine {
-                status: AttendanceStatus::parse(&entry.status).map_err(|e| AttendanceError::InSheet {
-                    trainee: entry.trainee.chars().take(120).collect(),
-                    source: Box::new(e),
-                })?,
-                trainee: entry.trainee,
-                minutes: entry.minutes,
-                reason: entry.reason,
-            });
+            lines.push(SheetLine::parse(entry.trainee, &entry.status, entry.minutes, entry.reason)?);
         }
         Ok(SheetInput {
             lines,
@@ -373,12 +342,10 @@ pub(super) struct SheetOutcomeResponse {
 )]
 pub(super) async fn record_sheet(
     State(state): State<AppState>,
-    ApiSessionTrainer(caller): ApiSessionTrainer,
-    Path((id, half_day)): Path<(String, String)>,
-    request: Request,
+    ApiSessionTrainer(caller, session): ApiSessionTrainer,
+    Path((_, half_day)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SheetBody>,
 ) -> Result<Json<SheetOutcomeResponse>, ApiError> {
-    let session = session_id(&id)?;
-    let body: SheetBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
     let input = body.into_input()?;
     Ok(Json(convert(
@@ -418,21 +385,14 @@ pub(super) struct CosignBody {
 )]
 pub(super) async fn cosign(
     State(state): State<AppState>,
-    ApiSessionTrainer(caller): ApiSessionTrainer,
-    Path((id, half_day)): Path<(String, String)>,
+    ApiSessionTrainer(caller, session): ApiSessionTrainer,
+    Path((_, half_day)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<CosignBody>), ApiError> {
-    let session = session_id(&id)?;
     let half_day = half_day_id(&half_day)?;
-    let body = state
-        .db(move |conn| {
-            let now = lms_core::db::now();
-            let entry = recording::cosign_sheet(conn, &caller, &session, &half_day, now)?;
-            let sheet = sheets::half_day_sheet(conn, Actor::Person(&caller), &session, &half_day, now)?;
-            Ok::<_, AttendanceError>((entry.to_string(), sheet))
-        })
+    let done = state
+        .db(move |conn| recording::cosign_and_read_sheet(conn, &caller, &session, &half_day, lms_core::db::now()))
         .await?;
-    let (entry, sheet) = body;
-    Ok((StatusCode::CREATED, Json(CosignBody { entry, sheet: convert(sheet)? })))
+    Ok((StatusCode::CREATED, Json(CosignBody { entry: done.entry.to_string(), sheet: convert(done.sheet)? })))
 }
 
 /// A check-in code as issued by the core.
@@ -444,6 +404,7 @@ struct IssuedCode {
     half_day: String,
     expires_at: String,
     refresh_seconds: i64,
+    url: String,
 }
 
 /// A check-in code to show (once: only its hash is kept), with the URL a phone opens and its QR code.
@@ -486,18 +447,16 @@ pub(super) struct CodeBody {
 )]
 pub(super) async fn issue_code(
     State(state): State<AppState>,
-    ApiSessionTrainer(caller): ApiSessionTrainer,
-    headers: HeaderMap,
-    Path((id, half_day)): Path<(String, String)>,
+    ApiSessionTrainer(caller, session): ApiSessionTrainer,
+    Path((_, half_day)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<CodeBody>), ApiError> {
-    let session = session_id(&id)?;
     let half_day = half_day_id(&half_day)?;
+    let base = public_base(&state);
     let code = state
-        .db(move |conn| checkin::issue_checkin_code(conn, &caller, &session, &half_day, lms_core::db::now()))
+        .db(move |conn| checkin::issue_checkin_code(conn, &caller, &session, &half_day, &base, lms_core::db::now()))
         .await?;
+    let qr_svg = code.qr_svg(240)?;
     let code: IssuedCode = convert(code)?;
-    let url = format!("{}/checkin?code={}", public_base(&headers, state.secure_cookies()), code.code);
-    let qr_svg = lms_core::documents::qr::qr_svg(&url, 240)?;
     Ok((
         StatusCode::CREATED,
         Json(CodeBody {
@@ -506,7 +465,7 @@ pub(super) async fn issue_code(
             half_day: code.half_day,
             expires_at: code.expires_at,
             refresh_seconds: code.refresh_seconds,
-            url,
+            url: code.url,
             qr_svg,
         }),
     ))
@@ -571,12 +530,10 @@ pub(super) struct SignatureOutcomeResponse {
 )]
 pub(super) async fn drawn_signature(
     State(state): State<AppState>,
-    ApiSessionTrainer(caller): ApiSessionTrainer,
-    Path((id, half_day)): Path<(String, String)>,
-    request: Request,
+    ApiSessionTrainer(caller, session): ApiSessionTrainer,
+    Path((_, half_day)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SignatureBody>,
 ) -> Result<(StatusCode, Json<SignatureOutcomeResponse>), ApiError> {
-    let session = session_id(&id)?;
-    let body: SignatureBody = trainer_body(&state, &caller, &session, request).await?;
     let half_day = half_day_id(&half_day)?;
     let signature = body.signature_text();
     let outcome = state

@@ -3,7 +3,7 @@
 //! browser must not sign for anyone — the trainee confirms with one button (a form, no JavaScript).
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -12,8 +12,9 @@ use lms_core::locale::{date_fr, time_fr};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{base_context, error_page, render};
-use crate::auth::{self, Client, PageCaller};
+use super::{base_context, render};
+use crate::auth::{Client, PageCaller};
+use crate::extract::{CsrfForm, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -36,25 +37,20 @@ async fn form_page(
 
 #[derive(Debug, Deserialize)]
 struct CheckinForm {
-    csrf: String,
     #[serde(default)]
     code: String,
 }
 
 async fn check_in(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
     Client(client): Client,
-    Form(form): Form<CheckinForm>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
-    }
+    CsrfForm { caller, form }: CsrfForm<CheckinForm>,
+) -> PageResult {
     let who = caller.clone();
     let code = form.code.clone();
     let outcome = state.db(move |conn| checkin::check_in(conn, &who, &code, &client, lms_core::db::now())).await;
     match outcome {
-        Ok(done) => render(
+        Ok(done) => Ok(render(
             &state,
             "checkin.html",
             context! {
@@ -72,7 +68,7 @@ async fn check_in(
                 },
                 ..base_context(Some(&caller))
             },
-        ),
+        )),
         Err(error) if error.status != StatusCode::FORBIDDEN => {
             let status = error.status;
             let mut page = render(
@@ -85,8 +81,8 @@ async fn check_in(
                 },
             );
             *page.status_mut() = status;
-            page
+            Ok(page)
         }
-        Err(error) => error_page(&state, error),
+        Err(error) => Err(error.into()),
     }
 }

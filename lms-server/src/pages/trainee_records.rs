@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::State;
 use axum::routing::get;
 use lms_core::access::Caller;
 use lms_core::assessment::AssessmentError;
@@ -15,14 +14,15 @@ use lms_core::assessment::grid::my_results;
 use lms_core::attendance::Actor;
 use lms_core::attendance::records::completion_pdf;
 use lms_core::attendance::sheets::my_attendance;
+use lms_core::db::ids::TrainingSessionId;
 use lms_core::documents::completion::hours_fr;
 use lms_core::locale::{short_date_fr, to_paris};
 use minijinja::context;
 
-use super::error_page;
 use super::trainer::pdf_response;
-use crate::api::session_id;
+use crate::auth::PageCaller;
 use crate::error::ApiError;
+use crate::extract::{PageResult, SessionPath};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -87,38 +87,41 @@ pub async fn records_context(state: &AppState, caller: &Caller) -> Result<miniji
     Ok(minijinja::Value::from(sessions))
 }
 
+/// Which of the trainee's own documents.
+#[derive(Clone, Copy)]
+enum MyDocument {
+    /// The certificat de réalisation.
+    Completion,
+    /// The attestation de fin de formation.
+    Attestation,
+}
+
+async fn my_document(state: &AppState, caller: Caller, session: TrainingSessionId, which: MyDocument) -> PageResult {
+    let trainee = caller.user.id.to_string();
+    let document = state
+        .db(move |conn| {
+            let (actor, now) = (Actor::Person(&caller), lms_core::db::now());
+            match which {
+                MyDocument::Completion => Ok(completion_pdf(conn, actor, &session, &trainee, now)?),
+                MyDocument::Attestation => attestation_pdf(conn, actor, &session, &trainee, now),
+            }
+        })
+        .await?;
+    Ok(pdf_response(document))
+}
+
 async fn completion(
     State(state): State<AppState>,
-    crate::auth::PageCaller(caller): crate::auth::PageCaller,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(session) = session_id(&id) else {
-        return error_page(&state, ApiError::not_found());
-    };
-    let trainee = caller.user.id.to_string();
-    match state
-        .db(move |conn| completion_pdf(conn, Actor::Person(&caller), &session, &trainee, lms_core::db::now()))
-        .await
-    {
-        Ok(document) => pdf_response(document),
-        Err(error) => error_page(&state, error),
-    }
+    PageCaller(caller): PageCaller,
+    SessionPath(session): SessionPath,
+) -> PageResult {
+    my_document(&state, caller, session, MyDocument::Completion).await
 }
 
 async fn attestation(
     State(state): State<AppState>,
-    crate::auth::PageCaller(caller): crate::auth::PageCaller,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(session) = session_id(&id) else {
-        return error_page(&state, ApiError::not_found());
-    };
-    let trainee = caller.user.id.to_string();
-    match state
-        .db(move |conn| attestation_pdf(conn, Actor::Person(&caller), &session, &trainee, lms_core::db::now()))
-        .await
-    {
-        Ok(document) => pdf_response(document),
-        Err(error) => error_page(&state, error),
-    }
+    PageCaller(caller): PageCaller,
+    SessionPath(session): SessionPath,
+) -> PageResult {
+    my_document(&state, caller, session, MyDocument::Attestation).await
 }
