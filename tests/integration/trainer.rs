@@ -726,3 +726,54 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
     assert!(!page.contains("Enregistrer la feuille"), "read-only for administrators");
     assert_eq!(entry_count(&mut conn), before);
 }
+
+#[test]
+fn when_a_drawn_signature_may_be_asked_for_is_decided_by_the_core() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let trainer = caller(&mut conn, TRAINER);
+    let now = lms_core::db::now();
+    let karim = user(&mut conn, FELLOW_TRAINEE).to_string();
+    let ask = |conn: &mut lms_core::db::DbConn, half_day, trainee: &str| {
+        recording::drawn_signature_request(conn, &trainer, &session, half_day, trainee, now)
+    };
+
+    let open = open_half_day(&mut conn, &session);
+    let request = ask(&mut conn, &open, &karim).unwrap();
+    assert_eq!((request.name.as_str(), request.already_signed), ("Karim Benali", false));
+    assert!(matches!(ask(&mut conn, &open, OUTSIDER), Err(AttendanceError::NotATrainee)));
+    let future = future_half_day(&mut conn, &session);
+    assert!(matches!(ask(&mut conn, &future, &karim), Err(AttendanceError::NotStarted)));
+    let closed = past_half_days(&mut conn, &session)[0].clone();
+    assert!(matches!(ask(&mut conn, &closed, &karim), Err(AttendanceError::ClosedHalfDay)));
+    let admin = caller(&mut conn, ADMIN);
+    assert!(matches!(
+        recording::drawn_signature_request(&mut conn, &admin, &session, &open, &karim, now),
+        Err(AttendanceError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn trainer_writes_accept_the_session_reference_and_refuse_others_before_reading_the_body() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let half_day = open_half_day(&mut conn, &session);
+    let app = test_app(&db).await;
+    let trainer_token = token(&mut conn, TRAINER);
+    let other_token = token(&mut conn, OTHER_TRAINER);
+
+    let body = json!({"entries": [{"trainee": TRAINEE, "status": "present"}]}).to_string();
+    let url = format!("/api/v1/sessions/{DEMO}/half-days/{half_day}/sheet");
+    let (status, _, text) = send(&app, json_request("PUT", &url, &body, Some(&trainer_token))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(json_body(&text)["recorded"], 1);
+
+    // Someone who does not teach it is refused whatever they send, even a body that does not parse.
+    let (status, _, text) = send(&app, json_request("PUT", &url, "{not json", Some(&other_token))).await;
+    assert_error(status, &text, StatusCode::FORBIDDEN, "forbidden");
+    let unknown = format!("/api/v1/sessions/PTL-NOPE-0/half-days/{half_day}/sheet");
+    let (status, _, text) = send(&app, json_request("PUT", &unknown, &body, Some(&trainer_token))).await;
+    assert_error(status, &text, StatusCode::NOT_FOUND, "unknown_session");
+}

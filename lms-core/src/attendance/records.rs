@@ -9,7 +9,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::sheets::{HalfDayInfo, Sheet, SheetRow, half_day_info, one_attendance, session_header, sheet_inside};
+use super::sheets::{
+    HalfDayInfo, HalfDayStart, Sheet, SheetRow, half_day_info, one_attendance, session_header, sheet_inside,
+};
 use super::{AttendanceError, AttendanceStatus, LedgerPosition, SignatureMethod};
 use crate::attendance::signature::DrawnSignature;
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
@@ -179,22 +181,22 @@ pub fn attendance_sheet_pdf(
     let (doc, ledger) = db::read_transaction(conn, |conn| {
         let right = authz::ensure_can_read(conn, actor, session)?;
         let header = session_header(conn, session)?;
-        let started: Vec<(HalfDayId, NaiveDateTime)> = half_days::table
+        let started: Vec<HalfDayStart> = half_days::table
             .filter(half_days::training_session_id.eq(session))
             .order(half_days::starts_at.asc())
-            .select((half_days::id, half_days::starts_at))
+            .select(HalfDayStart::as_select())
             .load(conn)
             .map_err(DbError::from)?;
         let wanted: Vec<HalfDayId> = match only {
             Some(half_day) => {
-                let starts_at = started.iter().find(|(id, _)| id == half_day).map(|(_, at)| *at);
+                let starts_at = started.iter().find(|h| &h.id == half_day).map(|h| h.starts_at);
                 match starts_at {
                     None => return Err(AttendanceError::WrongHalfDay),
                     Some(at) if at > now => return Err(AttendanceError::NotStarted),
                     Some(_) => vec![half_day.clone()],
                 }
             }
-            None => started.into_iter().filter(|(_, at)| *at <= now).map(|(id, _)| id).collect(),
+            None => started.into_iter().filter(|h| h.starts_at <= now).map(|h| h.id).collect(),
         };
         if wanted.is_empty() {
             return Err(AttendanceError::Invalid(

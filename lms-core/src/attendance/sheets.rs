@@ -145,7 +145,7 @@ pub fn sessions_for(
     db::read_transaction(conn, |conn| {
         let readable = rights::readable_sessions(conn, caller)?;
         let mut out = Vec::with_capacity(readable.len());
-        let ids: Vec<TrainingSessionId> = readable.iter().map(|(id, _)| id.clone()).collect();
+        let ids: Vec<TrainingSessionId> = readable.iter().map(|r| r.session.clone()).collect();
         let mut schedule: HashMap<TrainingSessionId, Vec<(HalfDayId, NaiveDateTime)>> = HashMap::new();
         let mut cosigned: HashSet<HalfDayId> = HashSet::new();
         let trainees = roster::confirmed_counts(conn, &ids)?;
@@ -167,7 +167,7 @@ pub fn sessions_for(
                 .map_err(DbError::from)?;
             cosigned.extend(closed);
         }
-        for (id, right) in readable {
+        for rights::ReadableSession { session: id, right } in readable {
             let header = session_header(conn, &id)?;
             let days = schedule.remove(&id).unwrap_or_default();
             out.push(TaughtSession {
@@ -187,10 +187,10 @@ pub fn sessions_for(
 /// When a half-day of one of the listed sessions starts.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = half_days)]
-struct HalfDayStart {
-    training_session_id: TrainingSessionId,
-    id: HalfDayId,
-    starts_at: NaiveDateTime,
+pub(crate) struct HalfDayStart {
+    pub(crate) training_session_id: TrainingSessionId,
+    pub(crate) id: HalfDayId,
+    pub(crate) starts_at: NaiveDateTime,
 }
 
 /// A half-day of a session's schedule with what has been recorded.
@@ -789,11 +789,11 @@ pub fn attended_minutes(
     session: &TrainingSessionId,
     trainees: &[UserId],
 ) -> Result<HashMap<UserId, i64>, DbError> {
-    let schedule: Vec<(HalfDayId, i32)> = half_days::table
+    let schedule: Vec<HalfDayMinutes> = half_days::table
         .filter(half_days::training_session_id.eq(session))
-        .select((half_days::id, half_days::minutes))
+        .select(HalfDayMinutes::as_select())
         .load(conn)?;
-    let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().collect();
+    let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().map(|h| (h.id, h.minutes)).collect();
     attended_minutes_with_schedule(conn, session, trainees, &minutes_of)
 }
 
@@ -829,6 +829,14 @@ pub fn attended_minutes_with_schedule(
         }
     }
     Ok(totals)
+}
+
+/// The minutes scheduled on a half-day.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct HalfDayMinutes {
+    id: HalfDayId,
+    minutes: i32,
 }
 
 /// What a status entry counts towards the minutes attended.

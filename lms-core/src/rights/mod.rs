@@ -113,20 +113,30 @@ pub fn ensure_can_read_trainee(
     }
 }
 
+/// A session someone may open, with the right they have on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadableSession {
+    /// The session.
+    pub session: TrainingSessionId,
+    /// What they may do with it.
+    pub right: SessionRight,
+}
+
 /// Sessions a person may open on the trainer pages: those they teach, and every session for an
 /// administrator. Each with the right they have on it.
-pub fn readable_sessions(
-    conn: &mut DbConn,
-    caller: &Caller,
-) -> Result<Vec<(TrainingSessionId, SessionRight)>, AttendanceError> {
+pub fn readable_sessions(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ReadableSession>, AttendanceError> {
     let taught: Vec<TrainingSessionId> =
         if caller.has_role(Role::Trainer) { roster::sessions_taught_by(conn, &caller.user.id)? } else { Vec::new() };
-    let mut out: Vec<(TrainingSessionId, SessionRight)> =
-        taught.iter().map(|id| (id.clone(), SessionRight::Teaches)).collect();
+    let mut out: Vec<ReadableSession> =
+        taught.iter().map(|id| ReadableSession { session: id.clone(), right: SessionRight::Teaches }).collect();
     if caller.has_role(Role::Admin) {
         let all: Vec<TrainingSessionId> =
             training_sessions::table.select(training_sessions::id).load(conn).map_err(DbError::from)?;
-        out.extend(all.into_iter().filter(|id| !taught.contains(id)).map(|id| (id, SessionRight::Oversees)));
+        out.extend(
+            all.into_iter()
+                .filter(|id| !taught.contains(id))
+                .map(|id| ReadableSession { session: id, right: SessionRight::Oversees }),
+        );
     }
     if out.is_empty() && !caller.has_role(Role::Trainer) && !caller.has_role(Role::Admin) {
         return Err(AttendanceError::Forbidden("espace réservé aux formateur·rices"));
