@@ -11,6 +11,7 @@ use lms_core::attendance::Actor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::attendance::{JsonBodyRefusals, TrainerWriteRefusals};
 use super::catalogue::session_id;
 use super::json::ApiJson;
 use super::openapi::ErrorResponse;
@@ -132,15 +133,11 @@ pub(super) struct GridOutcomeResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded.", body = GridOutcomeResponse),
-        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
-        (status = 401, description = "No valid token.", body = ErrorResponse),
-        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
         (status = 404, description = "No such session, trainee or competence.", body = ErrorResponse),
         (status = 409, description = "The session prepares no certification, or results are frozen.", body = ErrorResponse),
-        (status = 413, description = "Body too large.", body = ErrorResponse),
-        (status = 415, description = "Not JSON.", body = ErrorResponse),
         (status = 422, description = "Invalid result.", body = ErrorResponse),
-        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+        TrainerWriteRefusals,
+        JsonBodyRefusals,
     ),
 )]
 pub(super) async fn record(

@@ -14,7 +14,7 @@ use lms_core::attendance::sheets;
 use lms_core::attendance::{Actor, AttendanceError};
 use lms_core::db::ids::HalfDayId;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::catalogue::session_id;
 use super::json::ApiJson;
@@ -34,6 +34,47 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/half-days/{half_day}/signatures", post(drawn_signature))
         .route("/checkin", post(check_in))
         .route("/me/attendance", get(my_attendance))
+}
+
+/// The path of a half-day's routes.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(super) struct HalfDayPath {
+    /// Training session id.
+    id: String,
+    /// Half-day id.
+    half_day: String,
+}
+
+/// The refusals every trainer write shares in the contract (described, never built: errors are
+/// rendered by `crate::error::ApiError`).
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a description only: errors are rendered by crate::error::ApiError")]
+pub(super) enum TrainerWriteRefusals {
+    /// No valid token.
+    #[response(status = 401, description = "No valid token.")]
+    Unauthenticated(ErrorResponse),
+    /// The caller does not teach the session.
+    #[response(status = 403, description = "Not the session's trainer.")]
+    NotTheTrainer(ErrorResponse),
+    /// No pooled connection in time.
+    #[response(status = 503, description = "Database busy, retry.")]
+    Busy(ErrorResponse),
+}
+
+/// The refusals of a JSON body before it reaches the handler (described, never built).
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a description only: errors are rendered by crate::error::ApiError")]
+pub(super) enum JsonBodyRefusals {
+    /// Not JSON that parses.
+    #[response(status = 400, description = "Malformed JSON.")]
+    Malformed(ErrorResponse),
+    /// Over the body limit.
+    #[response(status = 413, description = "Body too large.")]
+    TooLarge(ErrorResponse),
+    /// Another content type.
+    #[response(status = 415, description = "Not JSON.")]
+    NotJson(ErrorResponse),
 }
 
 /// A half-day id from the path; anything malformed is simply not a half-day of the session.
@@ -223,10 +264,7 @@ pub(super) async fn half_days(
     get,
     path = "/api/v1/sessions/{id}/half-days/{half_day}/sheet",
     tag = "attendance",
-    params(
-        ("id" = String, Path, description = "Training session id."),
-        ("half_day" = String, Path, description = "Half-day id."),
-    ),
+    params(HalfDayPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The sheet.", body = Sheet),
@@ -239,7 +277,7 @@ pub(super) async fn half_days(
 pub(super) async fn sheet(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Path((id, half_day)): Path<(String, String)>,
+    Path(HalfDayPath { id, half_day }): Path<HalfDayPath>,
 ) -> Result<Json<Sheet>, ApiError> {
     let session = session_id(&id)?;
     let half_day = half_day_id(&half_day)?;
@@ -321,29 +359,22 @@ pub(super) struct SheetOutcomeResponse {
     put,
     path = "/api/v1/sessions/{id}/half-days/{half_day}/sheet",
     tag = "attendance",
-    params(
-        ("id" = String, Path, description = "Training session id."),
-        ("half_day" = String, Path, description = "Half-day id."),
-    ),
+    params(HalfDayPath),
     request_body = SheetBody,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Recorded.", body = SheetOutcomeResponse),
-        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
-        (status = 401, description = "No valid token.", body = ErrorResponse),
-        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
         (status = 404, description = "No such session, half-day or trainee.", body = ErrorResponse),
         (status = 409, description = "Half-day not open for recording (upcoming, co-signed without a correction reason…).", body = ErrorResponse),
-        (status = 413, description = "Body too large.", body = ErrorResponse),
-        (status = 415, description = "Not JSON.", body = ErrorResponse),
         (status = 422, description = "Invalid sheet.", body = ErrorResponse),
-        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+        TrainerWriteRefusals,
+        JsonBodyRefusals,
     ),
 )]
 pub(super) async fn record_sheet(
     State(state): State<AppState>,
     ApiSessionTrainer(caller, session): ApiSessionTrainer,
-    Path((_, half_day)): Path<(String, String)>,
+    Path(HalfDayPath { half_day, .. }): Path<HalfDayPath>,
     ApiJson(body): ApiJson<SheetBody>,
 ) -> Result<Json<SheetOutcomeResponse>, ApiError> {
     let half_day = half_day_id(&half_day)?;
@@ -369,24 +400,19 @@ pub(super) struct CosignBody {
     post,
     path = "/api/v1/sessions/{id}/half-days/{half_day}/cosign",
     tag = "attendance",
-    params(
-        ("id" = String, Path, description = "Training session id."),
-        ("half_day" = String, Path, description = "Half-day id."),
-    ),
+    params(HalfDayPath),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Co-signed.", body = CosignBody),
-        (status = 401, description = "No valid token.", body = ErrorResponse),
-        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
         (status = 404, description = "No such session or half-day of it.", body = ErrorResponse),
         (status = 409, description = "Not ready to co-sign (upcoming, statuses missing, already co-signed).", body = ErrorResponse),
-        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+        TrainerWriteRefusals,
     ),
 )]
 pub(super) async fn cosign(
     State(state): State<AppState>,
     ApiSessionTrainer(caller, session): ApiSessionTrainer,
-    Path((_, half_day)): Path<(String, String)>,
+    Path(HalfDayPath { half_day, .. }): Path<HalfDayPath>,
 ) -> Result<(StatusCode, Json<CosignBody>), ApiError> {
     let half_day = half_day_id(&half_day)?;
     let done = state
@@ -431,24 +457,19 @@ pub(super) struct CodeBody {
     post,
     path = "/api/v1/sessions/{id}/half-days/{half_day}/checkin-codes",
     tag = "attendance",
-    params(
-        ("id" = String, Path, description = "Training session id."),
-        ("half_day" = String, Path, description = "Half-day id."),
-    ),
+    params(HalfDayPath),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "A new code.", body = CodeBody),
-        (status = 401, description = "No valid token.", body = ErrorResponse),
-        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
         (status = 404, description = "No such session or half-day of it.", body = ErrorResponse),
         (status = 409, description = "Half-day not open for check-in.", body = ErrorResponse),
-        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+        TrainerWriteRefusals,
     ),
 )]
 pub(super) async fn issue_code(
     State(state): State<AppState>,
     ApiSessionTrainer(caller, session): ApiSessionTrainer,
-    Path((_, half_day)): Path<(String, String)>,
+    Path(HalfDayPath { half_day, .. }): Path<HalfDayPath>,
 ) -> Result<(StatusCode, Json<CodeBody>), ApiError> {
     let half_day = half_day_id(&half_day)?;
     let base = public_base(&state);
@@ -509,29 +530,22 @@ pub(super) struct SignatureOutcomeResponse {
     post,
     path = "/api/v1/sessions/{id}/half-days/{half_day}/signatures",
     tag = "attendance",
-    params(
-        ("id" = String, Path, description = "Training session id."),
-        ("half_day" = String, Path, description = "Half-day id."),
-    ),
+    params(HalfDayPath),
     request_body = SignatureBody,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded.", body = SignatureOutcomeResponse),
-        (status = 400, description = "Malformed JSON.", body = ErrorResponse),
-        (status = 401, description = "No valid token.", body = ErrorResponse),
-        (status = 403, description = "Not the session's trainer.", body = ErrorResponse),
         (status = 404, description = "No such session, half-day or trainee.", body = ErrorResponse),
         (status = 409, description = "Half-day not open, or already signed.", body = ErrorResponse),
-        (status = 413, description = "Body too large.", body = ErrorResponse),
-        (status = 415, description = "Not JSON.", body = ErrorResponse),
         (status = 422, description = "Invalid signature.", body = ErrorResponse),
-        (status = 503, description = "Database busy, retry.", body = ErrorResponse),
+        TrainerWriteRefusals,
+        JsonBodyRefusals,
     ),
 )]
 pub(super) async fn drawn_signature(
     State(state): State<AppState>,
     ApiSessionTrainer(caller, session): ApiSessionTrainer,
-    Path((_, half_day)): Path<(String, String)>,
+    Path(HalfDayPath { half_day, .. }): Path<HalfDayPath>,
     ApiJson(body): ApiJson<SignatureBody>,
 ) -> Result<(StatusCode, Json<SignatureOutcomeResponse>), ApiError> {
     let half_day = half_day_id(&half_day)?;
