@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::sheets::{
-    HalfDayInfo, HalfDayStart, Sheet, SheetRow, half_day_info, one_attendance, session_header, sheet_inside,
+    HalfDayInfo, HalfDayStart, SessionHeader, Sheet, SheetRow, half_day_info, one_attendance, session_header,
+    sheet_inside,
 };
 use super::{AttendanceError, AttendanceStatus, LedgerPosition, SignatureMethod};
 use crate::attendance::signature::DrawnSignature;
@@ -218,20 +219,8 @@ pub fn attendance_sheet_pdf(
             pages.push(from_sheet(&sheet, &drawings));
         }
         let ledger = super::ledger_position(conn, session)?;
-        let organisation = OrganisationIdentity::load(conn)?;
-        Ok((
-            AttendanceSheetDocument {
-                organisation: organisation.header_lines(),
-                course_title: header.course_title,
-                session_reference: header.reference,
-                half_days: pages,
-                ledger_seq: ledger.seq,
-                ledger_hash: ledger.hash.clone(),
-                printed_on: to_paris(now).date(),
-                blank: false,
-            },
-            ledger,
-        ))
+        let doc = sheet_document(conn, header, pages, &ledger, now, false)?;
+        Ok((doc, ledger))
     })?;
     let bytes = render_attendance_sheet(&doc)?;
     let name = match only {
@@ -244,6 +233,28 @@ pub fn attendance_sheet_pdf(
         None => format!("emargement-{}.pdf", doc.session_reference),
     };
     Ok(RenderedDocument::new(bytes, name, ledger, doc.half_days.len()))
+}
+
+/// The printed sheet around its pages: the organisation, the session and the chain's position.
+fn sheet_document(
+    conn: &mut DbConn,
+    header: SessionHeader,
+    half_days: Vec<HalfDaySheet>,
+    ledger: &LedgerPosition,
+    now: NaiveDateTime,
+    blank: bool,
+) -> Result<AttendanceSheetDocument, AttendanceError> {
+    let organisation = OrganisationIdentity::load(conn)?;
+    Ok(AttendanceSheetDocument {
+        organisation: organisation.header_lines(),
+        course_title: header.course_title,
+        session_reference: header.reference,
+        half_days,
+        ledger_seq: ledger.seq,
+        ledger_hash: ledger.hash.clone(),
+        printed_on: to_paris(now).date(),
+        blank,
+    })
 }
 
 /// The blank paper sheet of one half-day (paper fallback): trainees' names with empty status
@@ -267,20 +278,9 @@ pub fn blank_sheet_pdf(
             .map(|m| SheetDocumentRow { name: m.name, status: String::new(), signature: SignatureMark::Blank })
             .collect();
         let ledger = super::ledger_position(conn, session)?;
-        let organisation = OrganisationIdentity::load(conn)?;
-        Ok((
-            AttendanceSheetDocument {
-                organisation: organisation.header_lines(),
-                course_title: header.course_title,
-                session_reference: header.reference,
-                half_days: vec![half_day_sheet(&info, &header.trainers, rows, None)],
-                ledger_seq: ledger.seq,
-                ledger_hash: ledger.hash.clone(),
-                printed_on: to_paris(now).date(),
-                blank: true,
-            },
-            ledger,
-        ))
+        let pages = vec![half_day_sheet(&info, &header.trainers, rows, None)];
+        let doc = sheet_document(conn, header, pages, &ledger, now, true)?;
+        Ok((doc, ledger))
     })?;
     let bytes = render_attendance_sheet(&doc)?;
     let first = doc.half_days.first();
