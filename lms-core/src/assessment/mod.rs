@@ -30,7 +30,7 @@ pub enum AssessmentError {
     /// The person is not a trainee of the session.
     #[error("cette personne n'est pas stagiaire de la session")]
     NotATrainee,
-    /// Who may read or write the session (see [`crate::attendance::authz`]), or a document
+    /// Who may read or write the session (see [`crate::rights`]), or a document
     /// built from attendance.
     #[error(transparent)]
     Access(#[from] crate::attendance::AttendanceError),
