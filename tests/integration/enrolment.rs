@@ -82,8 +82,11 @@ fn two_hundred_concurrent_clients_never_overbook_a_twelve_seat_session() {
             std::thread::spawn(move || {
                 let mut conn = pool.get().unwrap();
                 let now = lms_core::db::now();
-                let first = enrolment::enrol(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
-                let again = enrolment::enrol(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
+                let trainee = lms_core::access::caller_for(&mut conn, &trainee).unwrap();
+                let first =
+                    enrolment::enrol_as(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
+                let again =
+                    enrolment::enrol_as(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
                 assert_eq!(first.enrolment_id, again.enrolment_id, "idempotent");
                 assert!(!again.created);
                 // One client in four changes their mind, interleaved with everyone else's requests.
@@ -128,10 +131,11 @@ fn cancelling_promotes_the_first_waitlisted_in_order() {
     let mut conn = db.conn();
     let session = published_session(&mut conn, 2);
     let people = trainees(&mut conn, 5);
+    let callers: Vec<_> = people.iter().map(|p| lms_core::access::caller_for(&mut conn, p).unwrap()).collect();
     let now = lms_core::db::now();
-    let outcomes: Vec<_> = people
+    let outcomes: Vec<_> = callers
         .iter()
-        .map(|p| enrolment::enrol(&mut conn, &session, p, &EnrolmentRequest::default(), now).unwrap())
+        .map(|p| enrolment::enrol_as(&mut conn, &session, p, &EnrolmentRequest::default(), now).unwrap())
         .collect();
     assert_eq!(
         outcomes.iter().map(|o| o.status).collect::<Vec<_>>(),
@@ -148,15 +152,15 @@ fn cancelling_promotes_the_first_waitlisted_in_order() {
         [None, None, Some(1), Some(2), Some(3)]
     );
     // The second in line leaves the waitlist: the third moves up to position 2.
-    enrolment::cancel(&mut conn, &session, &people[3], now).unwrap();
-    let again = enrolment::enrol(&mut conn, &session, &people[4], &EnrolmentRequest::default(), now).unwrap();
+    enrolment::cancel(&mut conn, &session, &callers[3], now).unwrap();
+    let again = enrolment::enrol_as(&mut conn, &session, &callers[4], &EnrolmentRequest::default(), now).unwrap();
     assert_eq!(again.waitlist_position, Some(2));
     // A confirmed trainee leaves: the first in line gets the seat.
-    let outcome = enrolment::cancel(&mut conn, &session, &people[0], now).unwrap();
+    let outcome = enrolment::cancel(&mut conn, &session, &callers[0], now).unwrap();
     assert_eq!(outcome.promoted.as_ref(), Some(&people[2]));
     check_invariants(&mut conn, &session, 2);
     // Coming back after cancelling is a fresh request, at the end of the line.
-    let back = enrolment::enrol(&mut conn, &session, &people[0], &EnrolmentRequest::default(), now).unwrap();
+    let back = enrolment::enrol_as(&mut conn, &session, &callers[0], &EnrolmentRequest::default(), now).unwrap();
     assert_eq!((back.status, back.waitlist_position), (EnrolmentStatus::Waitlisted, Some(2)));
     check_invariants(&mut conn, &session, 2);
 }
@@ -167,19 +171,23 @@ fn enrolment_respects_status_window_and_input() {
     let mut conn = db.conn();
     let session = published_session(&mut conn, 5);
     let people = trainees(&mut conn, 2);
+    let callers: Vec<_> = people.iter().map(|p| lms_core::access::caller_for(&mut conn, p).unwrap()).collect();
     let now = lms_core::db::now();
     let bad = EnrolmentRequest { funding_source: Some("<script>".into()), ..Default::default() };
-    assert!(matches!(enrolment::enrol(&mut conn, &session, &people[0], &bad, now), Err(EnrolmentError::Invalid(_))));
+    assert!(matches!(
+        enrolment::enrol_as(&mut conn, &session, &callers[0], &bad, now),
+        Err(EnrolmentError::Invalid(_))
+    ));
     let late = now + chrono::Duration::days(60);
     assert!(matches!(
-        enrolment::enrol(&mut conn, &session, &people[0], &EnrolmentRequest::default(), late),
+        enrolment::enrol_as(&mut conn, &session, &callers[0], &EnrolmentRequest::default(), late),
         Err(EnrolmentError::WindowClosed)
     ));
     let unknown = TrainingSessionId::generate();
     assert!(matches!(
-        enrolment::enrol(&mut conn, &unknown, &people[0], &EnrolmentRequest::default(), now),
+        enrolment::enrol_as(&mut conn, &unknown, &callers[0], &EnrolmentRequest::default(), now),
         Err(EnrolmentError::UnknownTrainingSession)
     ));
-    assert!(matches!(enrolment::cancel(&mut conn, &session, &people[1], now), Err(EnrolmentError::NotEnrolled)));
+    assert!(matches!(enrolment::cancel(&mut conn, &session, &callers[1], now), Err(EnrolmentError::NotEnrolled)));
     assert!(enrolment::list_enrolments(&mut conn, &session).unwrap().is_empty(), "nothing written on refusal");
 }

@@ -126,6 +126,12 @@ impl Caller {
     }
 }
 
+/// The caller for a person acting in-process, outside any login session or token (tests,
+/// benchmarks, scripts linking the library). Their roles are read from the database.
+pub fn caller_for(conn: &mut DbConn, user: &UserId) -> Result<Caller, AccessError> {
+    Ok(Caller { user: people::find_user(conn, user)?, login_session: None, csrf_token: None })
+}
+
 /// A fresh random secret (256 bits, URL-safe).
 pub fn random_token() -> String {
     let mut bytes = [0_u8; 32];
@@ -271,7 +277,17 @@ fn active_user(conn: &mut DbConn, id: &UserId) -> Result<Option<UserView>, Acces
     }
 }
 
-type LoginSessionRow = (LoginSessionId, UserId, String, NaiveDateTime, NaiveDateTime);
+/// A login session as checked on each request (row type).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = login_sessions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct LoginSessionRow {
+    id: LoginSessionId,
+    user_id: UserId,
+    csrf_token: String,
+    last_seen_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]
@@ -296,17 +312,11 @@ pub fn caller_from_login_session(
     }
     let row: Option<LoginSessionRow> = login_sessions::table
         .filter(login_sessions::token_hash.eq(token_hash(token)))
-        .select((
-            login_sessions::id,
-            login_sessions::user_id,
-            login_sessions::csrf_token,
-            login_sessions::last_seen_at,
-            login_sessions::expires_at,
-        ))
+        .select(LoginSessionRow::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let Some((id, user_id, csrf_token, last_seen, expires_at)) = row else {
+    let Some(LoginSessionRow { id, user_id, csrf_token, last_seen_at: last_seen, expires_at }) = row else {
         return Ok(None);
     };
     if expires_at <= now {

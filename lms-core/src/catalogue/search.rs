@@ -70,6 +70,9 @@ pub enum SearchError {
         /// French explanation.
         message: String,
     },
+    /// A catalogue read failed.
+    #[error(transparent)]
+    Catalogue(#[from] super::CatalogueError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -80,6 +83,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.kind(),
             SearchError::Invalid { .. } => ErrorKind::Invalid,
+            SearchError::Catalogue(e) => e.kind(),
             SearchError::Db(e) => e.kind(),
         }
     }
@@ -88,6 +92,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.code(),
             SearchError::Invalid { .. } => "invalid_parameter",
+            SearchError::Catalogue(e) => e.code(),
             SearchError::Db(e) => e.code(),
         }
     }
@@ -96,6 +101,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.details(),
             SearchError::Invalid { parameter, .. } => Some(serde_json::json!({ "parameter": parameter })),
+            SearchError::Catalogue(e) => e.details(),
             SearchError::Db(_) => None,
         }
     }
@@ -105,6 +111,16 @@ impl SearchError {
     /// A refusal of one parameter.
     pub fn invalid(parameter: &'static str, message: impl Into<String>) -> Self {
         SearchError::Invalid { parameter, message: message.into() }
+    }
+
+    /// Whether the storage failed (rather than the query being refused).
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            SearchError::Db(_)
+                | SearchError::Catalogue(super::CatalogueError::Db(_))
+                | SearchError::Geo(GeoError::Db(_))
+        )
     }
 
     /// The candidates of an ambiguous place (for pages that show them as links).
@@ -240,6 +256,49 @@ pub fn search_sessions(
     model: &TravelModel,
 ) -> Result<SearchResults, SearchError> {
     search_sessions_at(conn, query, model, db::now(), super::paris_today())
+}
+
+/// The home page: the courses, and either the upcoming sessions (no place given), the sessions
+/// found near the place, or why the search was refused (an ambiguous place lists candidates).
+#[derive(Debug)]
+pub struct HomePage {
+    /// Every course, by code (the form's course filter).
+    pub courses: Vec<super::CourseView>,
+    /// What the page shows below the form.
+    pub found: HomeFound,
+}
+
+/// What the home page shows below its form.
+#[derive(Debug)]
+pub enum HomeFound {
+    /// No place given: the upcoming published sessions.
+    Upcoming(Vec<super::TrainingSessionView>),
+    /// The sessions near the place.
+    Results(SearchResults),
+    /// The search was refused (never a storage failure: those are the use case's error).
+    Refused(SearchError),
+}
+
+/// Everything the home page shows, in one read transaction. `search` is `None` without a place.
+pub fn home_page(
+    conn: &mut DbConn,
+    search: Option<&SearchQuery>,
+    model: &TravelModel,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<HomePage, SearchError> {
+    db::read_transaction(conn, |conn| {
+        let courses = super::list_courses(conn)?;
+        let found = match search {
+            None => HomeFound::Upcoming(super::upcoming_sessions(conn, today)?),
+            Some(query) => match search_sessions_at(conn, query, model, now, today) {
+                Ok(results) => HomeFound::Results(results),
+                Err(error) if error.is_storage_failure() => return Err(error),
+                Err(error) => HomeFound::Refused(error),
+            },
+        };
+        Ok(HomePage { courses, found })
+    })
 }
 
 struct Checked {

@@ -9,13 +9,23 @@ use crate::db::ids::{NotificationId, UserId};
 use crate::db::schema::notifications;
 use crate::db::{DbConn, DbError};
 
-/// A notification as shown.
-#[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
+crate::text_enum! {
+    /// What a notification is about.
+    pub enum NotificationKind: "type de notification" {
+        /// A seat was freed and went to the first on the waitlist.
+        WaitlistPromoted = "waitlist_promoted", "Place libérée";
+    }
+}
+
+/// A notification as shown (also its row type).
+#[derive(Debug, Clone, Serialize, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct NotificationView {
     /// Identifier.
     pub id: NotificationId,
-    /// Kind (`waitlist_promoted`…).
-    pub kind: String,
+    /// Kind.
+    pub kind: NotificationKind,
     /// French message.
     pub message: String,
     /// Where to look.
@@ -32,14 +42,7 @@ pub fn recent_notifications(conn: &mut DbConn, user: &UserId, limit: i64) -> Res
         .filter(notifications::user_id.eq(user))
         .order(notifications::created_at.desc())
         .limit(limit.clamp(1, 100))
-        .select((
-            notifications::id,
-            notifications::kind,
-            notifications::message,
-            notifications::link,
-            notifications::created_at,
-            notifications::read_at,
-        ))
+        .select(NotificationView::as_select())
         .load(conn)
         .map_err(DbError::from)
 }

@@ -1,19 +1,20 @@
 //! Sign up, log in, log out, change password.
 
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
-use lms_core::people::{NewUser, Role};
+use lms_core::access::accounts::SignUpRequest;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{base_context, error_page, render};
+use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
+use crate::extract::{AnonymousCsrfForm, CsrfForm, NoFields, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -70,7 +71,6 @@ async fn login_form(
 struct LoginForm {
     email: String,
     password: String,
-    csrf: String,
     #[serde(default)]
     next: Option<String>,
 }
@@ -78,12 +78,8 @@ struct LoginForm {
 async fn log_in(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<LoginForm>,
+    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<LoginForm>,
 ) -> Response {
-    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
-        return error_page(&state, error.into());
-    }
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
     let outcome = match auth::check_credentials(&state, form.email, form.password, client.clone()).await {
@@ -108,27 +104,12 @@ async fn log_in(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LogoutForm {
-    csrf: String,
-}
-
-async fn log_out(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    jar: CookieJar,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
+async fn log_out(State(state): State<AppState>, jar: CookieJar, _: CsrfForm<NoFields>) -> PageResult {
+    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned()) {
+        state.db(move |conn| access::log_out(conn, &token)).await?;
     }
-    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned())
-        && let Err(error) = state.db(move |conn| access::log_out(conn, &token)).await
-    {
-        return error_page(&state, error);
-    }
-    (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
-        .into_response()
+    Ok((jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
+        .into_response())
 }
 
 async fn signup_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, jar: CookieJar) -> Response {
@@ -144,18 +125,13 @@ struct SignUpForm {
     email: String,
     password: String,
     password_confirmation: String,
-    csrf: String,
 }
 
 async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<SignUpForm>,
+    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<SignUpForm>,
 ) -> Response {
-    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
-        return error_page(&state, error.into());
-    }
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
         form_page(
             state,
@@ -174,12 +150,7 @@ async fn sign_up(
             &form,
         );
     }
-    let new = NewUser {
-        email: form.email.clone(),
-        display_name: form.name.clone(),
-        role: Role::Trainee,
-        password: form.password.clone(),
-    };
+    let new = SignUpRequest { email: form.email.clone(), name: form.name.clone(), password: form.password.clone() };
     // The same answer whether the address was free or not: the login page, with the message.
     match crate::api::register(&state, new, client).await {
         Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
@@ -199,17 +170,9 @@ struct PasswordForm {
     current: String,
     new_password: String,
     new_password_confirmation: String,
-    csrf: String,
 }
 
-async fn change_password(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
-    }
+async fn change_password(State(state): State<AppState>, CsrfForm { caller, form }: CsrfForm<PasswordForm>) -> Response {
     let refuse = |state: &AppState, status: StatusCode, message: String| {
         let mut page = render(state, "password.html", context! { error => message, ..base_context(Some(&caller)) });
         *page.status_mut() = status;
