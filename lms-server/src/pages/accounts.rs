@@ -1,10 +1,10 @@
 //! Sign up, log in, log out, change password.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
 use lms_core::access::accounts::SignUpRequest;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
-use crate::extract::{AnonymousCsrfForm, CsrfForm, NoFields, PageResult};
+use crate::extract::{CsrfForm, NoFields, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -71,37 +71,39 @@ async fn login_form(
 struct LoginForm {
     email: String,
     password: String,
+    csrf: String,
     #[serde(default)]
     next: Option<String>,
 }
 
+// The fields are read before the token (unlike `AnonymousCsrfForm`): a probe without fields is
+// told the form is incomplete (422), as on every public route, not refused (403).
 async fn log_in(
     State(state): State<AppState>,
     Client(client): Client,
-    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<LoginForm>,
-) -> Response {
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    auth::check_anonymous_form_token(&jar, &form.csrf)?;
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
     let outcome = match auth::check_credentials(&state, form.email, form.password, client.clone()).await {
         Ok(user) => state.db(move |conn| access::open_login_session(conn, user, &client, lms_core::db::now())).await,
         Err(error) => Err(error),
     };
-    match outcome {
+    Ok(match outcome {
         // A new token at every login: a cookie planted before login is worthless (no fixation).
         Ok(login) => {
             (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response()
         }
-        Err(error) => {
-            let status = error.status;
-            form_page(
-                &state,
-                jar,
-                "login.html",
-                status,
-                context! { error => error.message, email => email, next => next },
-            )
-        }
-    }
+        Err(error) => form_page(
+            &state,
+            jar,
+            "login.html",
+            error.status,
+            context! { error => error.message, email => email, next => next },
+        ),
+    })
 }
 
 async fn log_out(State(state): State<AppState>, jar: CookieJar, _: CsrfForm<NoFields>) -> PageResult {
@@ -125,13 +127,18 @@ struct SignUpForm {
     email: String,
     password: String,
     password_confirmation: String,
+    csrf: String,
 }
 
+// Like login, sign-up reads its fields before its token (unlike `AnonymousCsrfForm`): a probe
+// without fields is told the form is incomplete (422), as on every public route, not refused (403).
 async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
-    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<SignUpForm>,
-) -> Response {
+    jar: CookieJar,
+    Form(form): Form<SignUpForm>,
+) -> PageResult {
+    auth::check_anonymous_form_token(&jar, &form.csrf)?;
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
         form_page(
             state,
@@ -142,23 +149,20 @@ async fn sign_up(
         )
     };
     if form.password != form.password_confirmation {
-        return again(
+        return Ok(again(
             &state,
             jar,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Les deux mots de passe ne correspondent pas.".into(),
             &form,
-        );
+        ));
     }
     let new = SignUpRequest { email: form.email.clone(), name: form.name.clone(), password: form.password.clone() };
     // The same answer whether the address was free or not: the login page, with the message.
-    match crate::api::register(&state, new, client).await {
+    Ok(match crate::api::register(&state, new, client).await {
         Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
-        Err(error) => {
-            let status = error.status;
-            again(&state, jar, status, error.message, &form)
-        }
-    }
+        Err(error) => again(&state, jar, error.status, error.message, &form),
+    })
 }
 
 async fn password_form(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
