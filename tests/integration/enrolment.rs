@@ -191,3 +191,61 @@ fn enrolment_respects_status_window_and_input() {
     assert!(matches!(enrolment::cancel(&mut conn, &session, &callers[1], now), Err(EnrolmentError::NotEnrolled)));
     assert!(enrolment::list_enrolments(&mut conn, &session).unwrap().is_empty(), "nothing written on refusal");
 }
+
+#[test]
+fn only_trainees_enrol_and_the_core_says_so() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let session = published_session(&mut conn, 5);
+    let trainer =
+        people::add_user_without_password(&mut conn, "formatrice@example.org", "Formatrice", Role::Trainer).unwrap().id;
+    let admin = people::add_user_without_password(&mut conn, "admin@example.org", "Admin", Role::Admin).unwrap().id;
+    let now = lms_core::db::now();
+    for person in [trainer, admin] {
+        let caller = lms_core::access::caller_for(&mut conn, &person).unwrap();
+        // Refused before the request is even read: a bad request from a non-trainee is still 403.
+        let bad = EnrolmentRequest { funding_source: Some("nope".into()), ..Default::default() };
+        for request in [EnrolmentRequest::default(), bad] {
+            let refused = enrolment::enrol_as(&mut conn, &session, &caller, &request, now).unwrap_err();
+            assert!(matches!(refused, EnrolmentError::NotATrainee), "{refused:?}");
+            assert_eq!(lms_core::Classify::code(&refused), "forbidden");
+            assert_eq!(lms_core::Classify::kind(&refused), lms_core::ErrorKind::Forbidden);
+        }
+    }
+    assert!(enrolment::list_enrolments(&mut conn, &session).unwrap().is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn a_trainer_is_refused_the_same_way_by_the_api_and_the_page() {
+    use axum::http::StatusCode;
+    use lms_tests::{browser_login, csrf_field, form_request, get_with_cookies, json_request, send, test_app};
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let trainer = "formatrice.charente@demo.tierslieux.example.org";
+    let open = catalogue::list_training_sessions(&mut db.conn(), &Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|s| s.reference == "ACCES-DEMO-ANGOULEME")
+        .unwrap();
+    let before = enrolment::list_enrolments(&mut db.conn(), &open.id).unwrap().len();
+
+    let credentials = format!(r#"{{"email":"{trainer}","password":"tiers-lieux-demo"}}"#);
+    let (_, _, body) = send(&app, json_request("POST", "/api/v1/auth/token", &credentials, None)).await;
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap();
+    let uri = format!("/api/v1/sessions/{}/enrolments", open.id);
+    let (status, _, body) = send(&app, json_request("POST", &uri, "{}", Some(token))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(body["error"]["message"], "seuls les stagiaires peuvent s'inscrire à une session");
+
+    let cookies = format!("lms_session={}", browser_login(&app, trainer, "tiers-lieux-demo").await);
+    let (_, _, page) = send(&app, get_with_cookies(&format!("/sessions/{}", open.id), &cookies)).await;
+    let csrf = csrf_field(&page);
+    let (status, _, page) =
+        send(&app, form_request(&format!("/sessions/{}/enrol", open.id), &[("csrf", &csrf)], &cookies)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("seuls les stagiaires peuvent s&#x27;inscrire") || page.contains("seuls les stagiaires"));
+    assert_eq!(enrolment::list_enrolments(&mut db.conn(), &open.id).unwrap().len(), before, "nothing written");
+}

@@ -287,3 +287,18 @@ pub fn session_page(
         Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Classify, ErrorKind};
+
+    #[test]
+    fn a_storage_failure_while_reading_the_catalogue_keeps_its_kind() {
+        // A database outage must answer 503 (retry), never a 422 blaming the input.
+        let error = EnrolmentError::from(catalogue::CatalogueError::Db(DbError::Busy));
+        assert_eq!(error.kind(), ErrorKind::Unavailable);
+        let error = EnrolmentError::from(catalogue::CatalogueError::UnknownCourse("X".into()));
+        assert_eq!((error.kind(), error.code()), (ErrorKind::NotFound, "unknown_course"));
+    }
+}
