@@ -240,7 +240,7 @@ pub(crate) fn insert_training_session(
         Err(e) => return Err(e.into()),
     }
 
-    let modules: Vec<String> = serde_json::from_str(&course.modules).unwrap_or_default();
+    let modules = super::courses::json_list(&course.code, "modules", &course.modules)?;
     let total_half_days = days.len() * 2;
     for (index, day) in days.iter().enumerate() {
         for (offset, slot) in [Slot::Morning, Slot::Afternoon].into_iter().enumerate() {
@@ -381,41 +381,34 @@ pub fn list_training_sessions(
     let rows: Vec<SessionListRow> = query.load(conn).map_err(DbError::from)?;
     let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.id.clone()).collect();
     let waitlisted = waitlist_counts(conn, &ids)?;
-    rows.into_iter()
-        .map(
-            |SessionListRow {
-                 id,
-                 reference,
-                 course,
-                 course_title,
-                 venue,
-                 venue_name,
-                 commune,
-                 start,
-                 end,
-                 capacity,
-                 seats_taken: taken,
-                 status,
-             }| {
-                Ok(TrainingSessionView {
-                    waitlisted: waitlisted.get(&id).copied().unwrap_or(0),
-                    id,
-                    reference,
-                    course,
-                    course_title,
-                    venue,
-                    venue_name,
-                    commune,
-                    start,
-                    end,
-                    capacity,
-                    confirmed: i64::from(taken),
-                    seats_left: i64::from(capacity - taken),
-                    status,
-                })
-            },
-        )
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let waitlisted = waitlisted.get(&row.id).copied().unwrap_or(0);
+            row.into_view(waitlisted)
+        })
+        .collect())
+}
+
+impl SessionListRow {
+    fn into_view(self, waitlisted: i64) -> TrainingSessionView {
+        TrainingSessionView {
+            confirmed: i64::from(self.seats_taken),
+            seats_left: i64::from(self.capacity - self.seats_taken),
+            capacity: self.capacity,
+            waitlisted,
+            id: self.id,
+            reference: self.reference,
+            course: self.course,
+            course_title: self.course_title,
+            venue: self.venue,
+            venue_name: self.venue_name,
+            commune: self.commune,
+            start: self.start,
+            end: self.end,
+            status: self.status,
+        }
+    }
 }
 
 fn waitlist_counts(conn: &mut DbConn, ids: &[TrainingSessionId]) -> Result<HashMap<TrainingSessionId, i64>, DbError> {

@@ -1,6 +1,6 @@
 //! Sign up, log in, log out, change password.
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -10,11 +10,12 @@ use lms_core::access;
 use lms_core::access::accounts::SignUpRequest;
 use minijinja::context;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
-use crate::extract::{CsrfForm, NoFields, PageResult};
+use crate::extract::{CsrfForm, NoFields, PageError, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -76,22 +77,48 @@ struct LoginForm {
     next: Option<String>,
 }
 
-// The fields are read before the token (unlike `AnonymousCsrfForm`): a probe without fields is
-// told the form is incomplete (422), as on every public route, not refused (403).
+impl TokenField for LoginForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// An anonymous form with its double-submit token.
+trait TokenField {
+    fn token(&self) -> &str;
+}
+
+/// Login and sign-up forms, read before their token is checked (unlike `AnonymousCsrfForm`): a
+/// probe without fields is told the form is incomplete (422), as on every public route, rather
+/// than refused (403).
+struct FieldsThenToken<T> {
+    jar: CookieJar,
+    form: T,
+}
+
+impl<T: DeserializeOwned + TokenField + Send> FromRequest<AppState> for FieldsThenToken<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(request.headers());
+        let Form(form) = Form::<T>::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        auth::check_anonymous_form_token(&jar, form.token()).map_err(|e| PageError::from(e).into_response())?;
+        Ok(FieldsThenToken { jar, form })
+    }
+}
+
 async fn log_in(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<LoginForm>,
-) -> PageResult {
-    auth::check_anonymous_form_token(&jar, &form.csrf)?;
+    FieldsThenToken { jar, form }: FieldsThenToken<LoginForm>,
+) -> Response {
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
     let outcome = match auth::check_credentials(&state, form.email, form.password, client.clone()).await {
         Ok(user) => state.db(move |conn| access::open_login_session(conn, user, &client, lms_core::db::now())).await,
         Err(error) => Err(error),
     };
-    Ok(match outcome {
+    match outcome {
         // A new token at every login: a cookie planted before login is worthless (no fixation).
         Ok(login) => {
             (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response()
@@ -103,7 +130,7 @@ async fn log_in(
             error.status,
             context! { error => error.message, email => email, next => next },
         ),
-    })
+    }
 }
 
 async fn log_out(State(state): State<AppState>, jar: CookieJar, _: CsrfForm<NoFields>) -> PageResult {
@@ -130,15 +157,17 @@ struct SignUpForm {
     csrf: String,
 }
 
-// Like login, sign-up reads its fields before its token (unlike `AnonymousCsrfForm`): a probe
-// without fields is told the form is incomplete (422), as on every public route, not refused (403).
+impl TokenField for SignUpForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
 async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<SignUpForm>,
-) -> PageResult {
-    auth::check_anonymous_form_token(&jar, &form.csrf)?;
+    FieldsThenToken { jar, form }: FieldsThenToken<SignUpForm>,
+) -> Response {
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
         form_page(
             state,
@@ -149,20 +178,20 @@ async fn sign_up(
         )
     };
     if form.password != form.password_confirmation {
-        return Ok(again(
+        return again(
             &state,
             jar,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Les deux mots de passe ne correspondent pas.".into(),
             &form,
-        ));
+        );
     }
     let new = SignUpRequest { email: form.email.clone(), name: form.name.clone(), password: form.password.clone() };
     // The same answer whether the address was free or not: the login page, with the message.
-    Ok(match crate::api::register(&state, new, client).await {
+    match crate::api::register(&state, new, client).await {
         Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
         Err(error) => again(&state, jar, error.status, error.message, &form),
-    })
+    }
 }
 
 async fn password_form(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Response {
