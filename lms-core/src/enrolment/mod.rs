@@ -110,6 +110,14 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Where the review of a trainee's positioning answers stands.
+    pub enum PositioningResult: "résultat de positionnement" {
+        /// Answers given, not yet reviewed.
+        Pending = "pending", "À examiner";
+    }
+}
+
 impl EnrolmentStatus {
     /// The statuses of trainees who hold (or held to the end) a seat: they sign and are assessed.
     pub const SEATED: [EnrolmentStatus; 2] = [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed];
@@ -374,7 +382,8 @@ pub(crate) fn enrol(
                         enrolments::funding_source.eq(request.funding_source.as_deref()),
                         enrolments::trainee_category.eq(request.trainee_category.as_deref()),
                         enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
-                        enrolments::positioning_result.eq(request.positioning_answers.as_ref().map(|_| "pending")),
+                        enrolments::positioning_result
+                            .eq(request.positioning_answers.as_ref().map(|_| PositioningResult::Pending)),
                         enrolments::created_at.eq(now),
                         enrolments::updated_at.eq(now),
                         enrolments::confirmed_at.eq(confirmed.then_some(now)),

@@ -79,9 +79,22 @@ pub fn promotion_email(
     public_url: &str,
 ) -> Result<EmailMessage, DbError> {
     use crate::db::schema::{courses, training_sessions, users};
-    let (to, to_name): (String, String) =
+    /// The recipient (row type).
+    #[derive(Queryable)]
+    struct Recipient {
+        email: String,
+        display_name: String,
+    }
+    /// The session as the message names it (row type).
+    #[derive(Queryable)]
+    struct Named {
+        title: String,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    }
+    let Recipient { email: to, display_name: to_name } =
         users::table.find(trainee).select((users::email, users::display_name)).first(conn)?;
-    let (title, start, end): (String, chrono::NaiveDate, chrono::NaiveDate) = training_sessions::table
+    let Named { title, start, end } = training_sessions::table
         .inner_join(courses::table)
         .filter(training_sessions::id.eq(session))
         .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
