@@ -76,10 +76,9 @@ pub async fn home(
         }),
         _ => None,
     };
-    let searched = search.clone();
     let page = state
         .db(move |conn| {
-            catalogue::home_page(conn, searched.as_ref(), &model, lms_core::db::now(), catalogue::paris_today())
+            catalogue::home_page(conn, search.as_ref(), &model, lms_core::db::now(), catalogue::paris_today())
         })
         .await?;
     let base = context! {
@@ -87,7 +86,7 @@ pub async fn home(
         minute_choices => MINUTE_CHOICES,
         courses => page.courses,
         selected_course => course.clone(),
-        method => state.travel_model().method_fr(),
+        method => model.method_fr(),
         ..base_context(caller.as_ref())
     };
     let (results, minutes) = match (page.found, minutes) {
