@@ -124,6 +124,11 @@ impl EnrolmentStatus {
     /// The statuses of trainees who started the training (seated, or dropped out on the way).
     pub const STARTED: [EnrolmentStatus; 3] =
         [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed, EnrolmentStatus::Abandoned];
+
+    /// Whether a trainee in this status gets a convocation (they hold, or held to the end, a seat).
+    pub fn has_convocation(self) -> bool {
+        Self::SEATED.contains(&self)
+    }
 }
 
 /// Funding sources (BPF cadre C).

@@ -191,9 +191,8 @@ pub fn convocation(
     caller: &Caller,
 ) -> Result<Convocation, EnrolmentError> {
     db::read_transaction(conn, |conn| {
-        match standing(conn, session, &caller.user.id)? {
-            Some(Standing { status: EnrolmentStatus::Confirmed | EnrolmentStatus::Completed, .. }) => {}
-            _ => return Err(EnrolmentError::NotEnrolled),
+        if !standing(conn, session, &caller.user.id)?.is_some_and(|s| s.status.has_convocation()) {
+            return Err(EnrolmentError::NotEnrolled);
         }
         let detail = catalogue::show_training_session(conn, session).map_err(|e| match e {
             catalogue::CatalogueError::UnknownTrainingSession(_) => EnrolmentError::UnknownTrainingSession,

@@ -35,6 +35,13 @@ struct NextHalfDay {
 }
 
 #[derive(Serialize)]
+struct MyEnrolmentRow {
+    #[serde(flatten)]
+    enrolment: enrolment::MyEnrolment,
+    has_convocation: bool,
+}
+
+#[derive(Serialize)]
 struct Notice {
     message: String,
     link: Option<String>,
@@ -85,7 +92,11 @@ async fn me(
         "me.html",
         context! {
             user => caller.user.clone(),
-            enrolments => overview.enrolments,
+            enrolments => overview
+                .enrolments
+                .into_iter()
+                .map(|e| MyEnrolmentRow { has_convocation: e.status.has_convocation(), enrolment: e })
+                .collect::<Vec<_>>(),
             next_half_days => next,
             notifications => notes,
             records => records,
