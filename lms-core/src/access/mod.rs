@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::ids::{ApiTokenId, LoginSessionId, UserId};
-use crate::db::schema::{api_tokens, login_sessions, users};
+use crate::db::schema::{api_tokens, login_sessions};
 use crate::db::{self, DbConn, DbError};
 use crate::people::{self, PeopleError, UserView};
 use crate::{Classify, ErrorKind};
@@ -269,11 +269,10 @@ pub fn open_login_session(
 }
 
 fn active_user(conn: &mut DbConn, id: &UserId) -> Result<Option<UserView>, AccessError> {
-    let row: Option<(String, bool)> =
-        users::table.find(id).select((users::email, users::is_active)).first(conn).optional().map_err(DbError::from)?;
-    match row {
-        Some((email, true)) => Ok(Some(people::find_user_by_email(conn, &email)?)),
-        _ => Ok(None),
+    match people::find_user(conn, id) {
+        Ok(user) => Ok(user.active.then_some(user)),
+        Err(people::PeopleError::UnknownUser(_)) => Ok(None),
+        Err(error) => Err(error.into()),
     }
 }
 
