@@ -32,7 +32,7 @@ use lms_core::attendance::{AttendanceStatus, SignatureMethod};
 use lms_core::catalogue::{NewTrainingSession, PlannedDay, consecutive_weekdays, create_training_session};
 use lms_core::db::ids::{HalfDayId, TrainingSessionId, UserId};
 use lms_core::db::schema::{courses, half_days, users, venues};
-use lms_core::enrolment::{EnrolmentRequest, enrol};
+use lms_core::enrolment::{EnrolmentRequest, enrol_as};
 use lms_core::people::{Role, add_user_without_password, find_user_by_email};
 use lms_core::{DatabaseUrl, DbConn};
 use support::{Server, database_url_string, http_request, memory_kib, setting};
@@ -88,7 +88,8 @@ fn make_sessions(
             };
             let session = create_training_session(conn, &new).expect("training session").id;
             for trainee in trainees {
-                enrol(conn, &session, trainee, &EnrolmentRequest::default(), lms_core::db::now()).expect("enrol");
+                let trainee = lms_core::access::caller_for(conn, trainee).expect("trainee");
+                enrol_as(conn, &session, &trainee, &EnrolmentRequest::default(), lms_core::db::now()).expect("enrol");
             }
             session
         })

@@ -169,7 +169,9 @@ impl FromRequestParts<AppState> for SessionPath {
 
 /// A session id or reference as the core resolves it; unknown ones are 404.
 pub async fn resolve_session(state: &AppState, raw: String) -> Result<TrainingSessionId, ApiError> {
-    if raw.is_empty() || raw.len() > 80 {
+    // Text that cannot be an id or a reference never reaches the database (PostgreSQL refuses
+    // text holding NUL).
+    if raw.is_empty() || raw.len() > 80 || raw.chars().any(char::is_control) {
         return Err(ApiError::not_found());
     }
     state.db(move |conn| lms_core::attendance::records::find_session(conn, &raw)).await

@@ -82,8 +82,11 @@ fn two_hundred_concurrent_clients_never_overbook_a_twelve_seat_session() {
             std::thread::spawn(move || {
                 let mut conn = pool.get().unwrap();
                 let now = lms_core::db::now();
-                let first = enrolment::enrol(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
-                let again = enrolment::enrol(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
+                let trainee = lms_core::access::caller_for(&mut conn, &trainee).unwrap();
+                let first =
+                    enrolment::enrol_as(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
+                let again =
+                    enrolment::enrol_as(&mut conn, &session, &trainee, &EnrolmentRequest::default(), now).unwrap();
                 assert_eq!(first.enrolment_id, again.enrolment_id, "idempotent");
                 assert!(!again.created);
                 // One client in four changes their mind, interleaved with everyone else's requests.
@@ -128,10 +131,11 @@ fn cancelling_promotes_the_first_waitlisted_in_order() {
     let mut conn = db.conn();
     let session = published_session(&mut conn, 2);
     let people = trainees(&mut conn, 5);
+    let callers: Vec<_> = people.iter().map(|p| lms_core::access::caller_for(&mut conn, p).unwrap()).collect();
     let now = lms_core::db::now();
-    let outcomes: Vec<_> = people
+    let outcomes: Vec<_> = callers
         .iter()
-        .map(|p| enrolment::enrol(&mut conn, &session, p, &EnrolmentRequest::default(), now).unwrap())
+        .map(|p| enrolment::enrol_as(&mut conn, &session, p, &EnrolmentRequest::default(), now).unwrap())
         .collect();
     assert_eq!(
         outcomes.iter().map(|o| o.status).collect::<Vec<_>>(),
@@ -148,15 +152,15 @@ fn cancelling_promotes_the_first_waitlisted_in_order() {
         [None, None, Some(1), Some(2), Some(3)]
     );
     // The second in line leaves the waitlist: the third moves up to position 2.
-    enrolment::cancel(&mut conn, &session, &people[3], now).unwrap();
-    let again = enrolment::enrol(&mut conn, &session, &people[4], &EnrolmentRequest::default(), now).unwrap();
+    enrolment::cancel(&mut conn, &session, &callers[3], now).unwrap();
+    let again = enrolment::enrol_as(&mut conn, &session, &callers[4], &EnrolmentRequest::default(), now).unwrap();
     assert_eq!(again.waitlist_position, Some(2));
     // A confirmed trainee leaves: the first in line gets the seat.
-    let outcome = enrolment::cancel(&mut conn, &session, &people[0], now).unwrap();
+    let outcome = enrolment::cancel(&mut conn, &session, &callers[0], now).unwrap();
     assert_eq!(outcome.promoted.as_ref(), Some(&people[2]));
     check_invariants(&mut conn, &session, 2);
     // Coming back after cancelling is a fresh request, at the end of the line.
-    let back = enrolment::enrol(&mut conn, &session, &people[0], &EnrolmentRequest::default(), now).unwrap();
+    let back = enrolment::enrol_as(&mut conn, &session, &callers[0], &EnrolmentRequest::default(), now).unwrap();
     assert_eq!((back.status, back.waitlist_position), (EnrolmentStatus::Waitlisted, Some(2)));
     check_invariants(&mut conn, &session, 2);
 }
@@ -167,19 +171,81 @@ fn enrolment_respects_status_window_and_input() {
     let mut conn = db.conn();
     let session = published_session(&mut conn, 5);
     let people = trainees(&mut conn, 2);
+    let callers: Vec<_> = people.iter().map(|p| lms_core::access::caller_for(&mut conn, p).unwrap()).collect();
     let now = lms_core::db::now();
     let bad = EnrolmentRequest { funding_source: Some("<script>".into()), ..Default::default() };
-    assert!(matches!(enrolment::enrol(&mut conn, &session, &people[0], &bad, now), Err(EnrolmentError::Invalid(_))));
+    assert!(matches!(
+        enrolment::enrol_as(&mut conn, &session, &callers[0], &bad, now),
+        Err(EnrolmentError::Invalid(_))
+    ));
     let late = now + chrono::Duration::days(60);
     assert!(matches!(
-        enrolment::enrol(&mut conn, &session, &people[0], &EnrolmentRequest::default(), late),
+        enrolment::enrol_as(&mut conn, &session, &callers[0], &EnrolmentRequest::default(), late),
         Err(EnrolmentError::WindowClosed)
     ));
     let unknown = TrainingSessionId::generate();
     assert!(matches!(
-        enrolment::enrol(&mut conn, &unknown, &people[0], &EnrolmentRequest::default(), now),
+        enrolment::enrol_as(&mut conn, &unknown, &callers[0], &EnrolmentRequest::default(), now),
         Err(EnrolmentError::UnknownTrainingSession)
     ));
-    assert!(matches!(enrolment::cancel(&mut conn, &session, &people[1], now), Err(EnrolmentError::NotEnrolled)));
+    assert!(matches!(enrolment::cancel(&mut conn, &session, &callers[1], now), Err(EnrolmentError::NotEnrolled)));
     assert!(enrolment::list_enrolments(&mut conn, &session).unwrap().is_empty(), "nothing written on refusal");
+}
+
+#[test]
+fn only_trainees_enrol_and_the_core_says_so() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let session = published_session(&mut conn, 5);
+    let trainer =
+        people::add_user_without_password(&mut conn, "formatrice@example.org", "Formatrice", Role::Trainer).unwrap().id;
+    let admin = people::add_user_without_password(&mut conn, "admin@example.org", "Admin", Role::Admin).unwrap().id;
+    let now = lms_core::db::now();
+    for person in [trainer, admin] {
+        let caller = lms_core::access::caller_for(&mut conn, &person).unwrap();
+        // Refused before the request is even read: a bad request from a non-trainee is still 403.
+        let bad = EnrolmentRequest { funding_source: Some("nope".into()), ..Default::default() };
+        for request in [EnrolmentRequest::default(), bad] {
+            let refused = enrolment::enrol_as(&mut conn, &session, &caller, &request, now).unwrap_err();
+            assert!(matches!(refused, EnrolmentError::NotATrainee), "{refused:?}");
+            assert_eq!(lms_core::Classify::code(&refused), "forbidden");
+            assert_eq!(lms_core::Classify::kind(&refused), lms_core::ErrorKind::Forbidden);
+        }
+    }
+    assert!(enrolment::list_enrolments(&mut conn, &session).unwrap().is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn a_trainer_is_refused_the_same_way_by_the_api_and_the_page() {
+    use axum::http::StatusCode;
+    use lms_tests::{browser_login, csrf_field, form_request, get_with_cookies, json_request, send, test_app};
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let trainer = "formatrice.charente@demo.tierslieux.example.org";
+    let open = catalogue::list_training_sessions(&mut db.conn(), &Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|s| s.reference == "ACCES-DEMO-ANGOULEME")
+        .unwrap();
+    let before = enrolment::list_enrolments(&mut db.conn(), &open.id).unwrap().len();
+
+    let credentials = format!(r#"{{"email":"{trainer}","password":"tiers-lieux-demo"}}"#);
+    let (_, _, body) = send(&app, json_request("POST", "/api/v1/auth/token", &credentials, None)).await;
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap();
+    let uri = format!("/api/v1/sessions/{}/enrolments", open.id);
+    let (status, _, body) = send(&app, json_request("POST", &uri, "{}", Some(token))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(body["error"]["message"], "seuls les stagiaires peuvent s'inscrire à une session");
+
+    let cookies = format!("lms_session={}", browser_login(&app, trainer, "tiers-lieux-demo").await);
+    let (_, _, page) = send(&app, get_with_cookies(&format!("/sessions/{}", open.id), &cookies)).await;
+    let csrf = csrf_field(&page);
+    let (status, _, page) =
+        send(&app, form_request(&format!("/sessions/{}/enrol", open.id), &[("csrf", &csrf)], &cookies)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("seuls les stagiaires peuvent s&#x27;inscrire") || page.contains("seuls les stagiaires"));
+    assert_eq!(enrolment::list_enrolments(&mut db.conn(), &open.id).unwrap().len(), before, "nothing written");
 }

@@ -230,7 +230,8 @@ fn seats_left_and_windows_not_yet_open_are_reported() {
         lms_core::people::Role::Trainee,
     )
     .unwrap();
-    lms_core::enrolment::enrol(&mut conn, &near_id, &trainee.id, &Default::default(), lms_core::db::now()).unwrap();
+    let trainee = lms_core::access::caller_for(&mut conn, &trainee.id).unwrap();
+    lms_core::enrolment::enrol_as(&mut conn, &near_id, &trainee, &Default::default(), lms_core::db::now()).unwrap();
     let tomorrow = lms_core::db::now() + chrono::Duration::days(1);
     diesel::update(training_sessions::table.filter(training_sessions::reference.eq("MID-20")))
         .set(training_sessions::enrolment_opens_at.eq(Some(tomorrow)))

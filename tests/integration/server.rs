@@ -87,3 +87,61 @@ async fn the_home_page_searches_near_home_and_offers_candidates_when_ambiguous()
     let (status, _, _) = send(&app, get("/?near=Saintes&minutes=abc")).await;
     assert_eq!(status, StatusCode::OK, "a bad radius is explained on the page");
 }
+
+#[tokio::test]
+async fn a_draft_is_unknown_to_everyone_through_both_doors_and_a_reference_works_in_the_path() {
+    use lms_tests::{browser_login, get_with_cookies, json_request};
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let sessions = lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default()).unwrap();
+    let draft = sessions.iter().find(|s| s.status == lms_core::catalogue::TrainingSessionStatus::Draft).unwrap();
+    let open = sessions.iter().find(|s| s.reference == "ACCES-DEMO-ANGOULEME").unwrap();
+    let admin = "admin@demo.tierslieux.example.org";
+    let cookies = format!("lms_session={}", browser_login(&app, admin, "tiers-lieux-demo").await);
+    let credentials = format!(r#"{{"email":"{admin}","password":"tiers-lieux-demo"}}"#);
+    let (_, _, body) = send(&app, json_request("POST", "/api/v1/auth/token", &credentials, None)).await;
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap();
+    for key in [draft.id.to_string(), draft.reference.clone()] {
+        // Anonymous and administrator alike: the public doors never show a draft.
+        let (status, _, body) = send(&app, get(&format!("/api/v1/sessions/{key}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "unknown_session");
+        let (status, _, _) = send(&app, json_request("GET", &format!("/api/v1/sessions/{key}"), "", Some(token))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(send(&app, get(&format!("/sessions/{key}"))).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(send(&app, get_with_cookies(&format!("/sessions/{key}"), &cookies)).await.0, StatusCode::NOT_FOUND);
+    }
+    // A published session answers the same by its id and by its reference, on both doors.
+    let (status, _, by_reference) = send(&app, get(&format!("/api/v1/sessions/{}", open.reference))).await;
+    assert_eq!(status, StatusCode::OK, "{by_reference}");
+    let (_, _, by_id) = send(&app, get(&format!("/api/v1/sessions/{}", open.id))).await;
+    assert_eq!(by_reference, by_id);
+    let (status, _, page) = send(&app, get(&format!("/sessions/{}", open.reference))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Calendrier") && page.contains("places restantes"), "the session page");
+}
+
+#[tokio::test]
+async fn a_trainee_enrols_and_cancels_by_reference_through_the_api() {
+    use lms_tests::json_request;
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let credentials = r#"{"email":"hugo.blanc@example.org","password":"tiers-lieux-demo"}"#;
+    let (_, _, body) = send(&app, json_request("POST", "/api/v1/auth/token", credentials, None)).await;
+    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap();
+    let uri = "/api/v1/sessions/ACCES-DEMO-ANGOULEME/enrolments";
+    let (status, _, body) = send(&app, json_request("POST", uri, "", Some(token))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let sessions = lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default()).unwrap();
+    let open = sessions.iter().find(|s| s.reference == "ACCES-DEMO-ANGOULEME").unwrap();
+    assert_eq!(body["session_id"], open.id.to_string(), "the answer names the session by its id");
+    let (status, _, body) = send(&app, json_request("DELETE", &format!("{uri}/me"), "", Some(token))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) =
+        send(&app, json_request("POST", "/api/v1/sessions/NO-SUCH-REF/enrolments", "", Some(token))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

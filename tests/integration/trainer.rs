@@ -226,10 +226,11 @@ fn lms_tests_fixture_session_with(
             lms_core::people::Role::Trainee,
         )
         .unwrap();
-        lms_core::enrolment::enrol(
+        let trainee = lms_core::access::caller_for(conn, &trainee.id).unwrap();
+        lms_core::enrolment::enrol_as(
             conn,
             &created.id,
-            &trainee.id,
+            &trainee,
             &lms_core::enrolment::EnrolmentRequest::default(),
             lms_core::db::now(),
         )

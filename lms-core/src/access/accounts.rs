@@ -60,6 +60,39 @@ pub fn reserve_sign_up(conn: &mut DbConn, client: &ClientInfo, now: NaiveDateTim
     }
 }
 
+/// What a person gives to sign up. The role is not theirs to choose: a sign-up makes a trainee.
+#[derive(Debug, Clone)]
+pub struct SignUpRequest {
+    /// E-mail address (the login).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Password (checked against the password rules).
+    pub password: String,
+}
+
+impl SignUpRequest {
+    fn new_user(&self) -> people::NewUser {
+        people::NewUser {
+            email: self.email.clone(),
+            display_name: self.name.clone(),
+            role: Role::Trainee,
+            password: self.password.clone(),
+        }
+    }
+
+    /// Checks the address, the name and the password rules (cheap, no database).
+    pub fn validate(&self) -> Result<(), AccessError> {
+        self.new_user().validate()?;
+        Ok(())
+    }
+
+    /// Hashes the password (CPU-heavy: run it without holding a database connection).
+    pub fn prepare(&self) -> Result<PreparedUser, AccessError> {
+        Ok(self.new_user().prepare()?)
+    }
+}
+
 /// Creates a trainee account from a prepared sign-up (the role is always trainee: other roles
 /// are given by an administrator). An address that already has an account is left untouched and
 /// gets the same receipt.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::ids::{ApiTokenId, LoginSessionId, UserId};
-use crate::db::schema::{api_tokens, login_sessions, users};
+use crate::db::schema::{api_tokens, login_sessions};
 use crate::db::{self, DbConn, DbError};
 use crate::people::{self, PeopleError, UserView};
 use crate::{Classify, ErrorKind};
@@ -124,6 +124,12 @@ impl Caller {
     pub fn has_role(&self, role: people::Role) -> bool {
         self.user.roles.contains(&role)
     }
+}
+
+/// The caller for a person acting in-process, outside any login session or token (tests,
+/// benchmarks, scripts linking the library). Their roles are read from the database.
+pub fn caller_for(conn: &mut DbConn, user: &UserId) -> Result<Caller, AccessError> {
+    Ok(Caller { user: people::find_user(conn, user)?, login_session: None, csrf_token: None })
 }
 
 /// A fresh random secret (256 bits, URL-safe).
@@ -263,15 +269,24 @@ pub fn open_login_session(
 }
 
 fn active_user(conn: &mut DbConn, id: &UserId) -> Result<Option<UserView>, AccessError> {
-    let row: Option<(String, bool)> =
-        users::table.find(id).select((users::email, users::is_active)).first(conn).optional().map_err(DbError::from)?;
-    match row {
-        Some((email, true)) => Ok(Some(people::find_user_by_email(conn, &email)?)),
-        _ => Ok(None),
+    match people::find_user(conn, id) {
+        Ok(user) => Ok(user.active.then_some(user)),
+        Err(people::PeopleError::UnknownUser(_)) => Ok(None),
+        Err(error) => Err(error.into()),
     }
 }
 
-type LoginSessionRow = (LoginSessionId, UserId, String, NaiveDateTime, NaiveDateTime);
+/// A login session as checked on each request (row type).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = login_sessions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct LoginSessionRow {
+    id: LoginSessionId,
+    user_id: UserId,
+    csrf_token: String,
+    last_seen_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = api_tokens)]
@@ -296,17 +311,11 @@ pub fn caller_from_login_session(
     }
     let row: Option<LoginSessionRow> = login_sessions::table
         .filter(login_sessions::token_hash.eq(token_hash(token)))
-        .select((
-            login_sessions::id,
-            login_sessions::user_id,
-            login_sessions::csrf_token,
-            login_sessions::last_seen_at,
-            login_sessions::expires_at,
-        ))
+        .select(LoginSessionRow::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let Some((id, user_id, csrf_token, last_seen, expires_at)) = row else {
+    let Some(LoginSessionRow { id, user_id, csrf_token, last_seen_at: last_seen, expires_at }) = row else {
         return Ok(None);
     };
     if expires_at <= now {

@@ -194,17 +194,21 @@ pub struct CourseView {
     pub objective_category: String,
 }
 
-fn json_list(raw: &str) -> Vec<String> {
-    serde_json::from_str(raw).unwrap_or_default()
+/// A list stored as a JSON array of strings; anything else is corrupt data, refused loudly.
+pub(crate) fn json_list(code: &str, field: &'static str, raw: &str) -> Result<Vec<String>, CatalogueError> {
+    serde_json::from_str(raw).map_err(|cause| CatalogueError::CorruptData {
+        what: format!("formation {code}, champ {field}"),
+        cause: cause.to_string(),
+    })
 }
 
 impl CourseView {
-    pub(crate) fn from_row(row: CourseRow, certification: Option<String>) -> Self {
-        CourseView {
-            objectives: json_list(&row.objectives),
-            prerequisites: json_list(&row.prerequisites),
-            content: json_list(&row.content),
-            modules: json_list(&row.modules),
+    pub(crate) fn from_row(row: CourseRow, certification: Option<String>) -> Result<Self, CatalogueError> {
+        Ok(CourseView {
+            objectives: json_list(&row.code, "objectives", &row.objectives)?,
+            prerequisites: json_list(&row.code, "prerequisites", &row.prerequisites)?,
+            content: json_list(&row.code, "content", &row.content)?,
+            modules: json_list(&row.code, "modules", &row.modules)?,
             duration_hours: row.duration_minutes as f64 / 60.0,
             id: row.id,
             code: row.code,
@@ -222,7 +226,7 @@ impl CourseView {
             formacode: row.formacode,
             nature: row.nature,
             objective_category: row.objective_category,
-        }
+        })
     }
 }
 
@@ -234,7 +238,7 @@ pub fn list_courses(conn: &mut DbConn) -> Result<Vec<CourseView>, CatalogueError
         .order(courses::code.asc())
         .load(conn)
         .map_err(DbError::from)?;
-    Ok(rows.into_iter().map(|(row, cert)| CourseView::from_row(row, cert)).collect())
+    rows.into_iter().map(|(row, cert)| CourseView::from_row(row, cert)).collect()
 }
 
 /// One course by code.
@@ -252,7 +256,7 @@ pub fn find_course(conn: &mut DbConn, code: &str) -> Result<CourseView, Catalogu
         .optional()
         .map_err(DbError::from)?
         .map(|(row, cert)| CourseView::from_row(row, cert))
-        .ok_or_else(|| CatalogueError::UnknownCourse(code.chars().take(40).collect()))
+        .ok_or_else(|| CatalogueError::UnknownCourse(code.chars().take(40).collect()))?
 }
 
 /// Whether `code` has the shape of a course code: ASCII letters, digits, `-` and `_`, at most

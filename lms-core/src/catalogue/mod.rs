@@ -38,6 +38,14 @@ pub enum CatalogueError {
     /// The change is not allowed in the session's current status.
     #[error("{0}")]
     WrongStatus(String),
+    /// Stored data that does not have its expected shape (never shown as empty).
+    #[error("données enregistrées illisibles ({what}) : {cause}")]
+    CorruptData {
+        /// What was being read.
+        what: String,
+        /// Why it could not be read.
+        cause: String,
+    },
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -51,6 +59,7 @@ impl Classify for CatalogueError {
             }
             CatalogueError::UnknownCourse(_) | CatalogueError::UnknownTrainingSession(_) => ErrorKind::NotFound,
             CatalogueError::WrongStatus(_) => ErrorKind::Conflict,
+            CatalogueError::CorruptData { .. } => ErrorKind::Internal,
             CatalogueError::Db(e) => e.kind(),
         }
     }
@@ -62,6 +71,7 @@ impl Classify for CatalogueError {
             CatalogueError::UnknownTrainingSession(_) => "unknown_session",
             CatalogueError::UnknownTrainer(_) => "unknown_trainer",
             CatalogueError::WrongStatus(_) => "wrong_status",
+            CatalogueError::CorruptData { .. } => "corrupt_data",
             CatalogueError::Db(e) => e.code(),
         }
     }

@@ -70,6 +70,9 @@ pub enum SearchError {
         /// French explanation.
         message: String,
     },
+    /// A catalogue read failed.
+    #[error(transparent)]
+    Catalogue(#[from] super::CatalogueError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -80,6 +83,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.kind(),
             SearchError::Invalid { .. } => ErrorKind::Invalid,
+            SearchError::Catalogue(e) => e.kind(),
             SearchError::Db(e) => e.kind(),
         }
     }
@@ -88,6 +92,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.code(),
             SearchError::Invalid { .. } => "invalid_parameter",
+            SearchError::Catalogue(e) => e.code(),
             SearchError::Db(e) => e.code(),
         }
     }
@@ -96,6 +101,7 @@ impl Classify for SearchError {
         match self {
             SearchError::Geo(e) => e.details(),
             SearchError::Invalid { parameter, .. } => Some(serde_json::json!({ "parameter": parameter })),
+            SearchError::Catalogue(e) => e.details(),
             SearchError::Db(_) => None,
         }
     }
@@ -105,6 +111,16 @@ impl SearchError {
     /// A refusal of one parameter.
     pub fn invalid(parameter: &'static str, message: impl Into<String>) -> Self {
         SearchError::Invalid { parameter, message: message.into() }
+    }
+
+    /// Whether the storage failed (rather than the query being refused).
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            SearchError::Db(_)
+                | SearchError::Catalogue(super::CatalogueError::Db(_))
+                | SearchError::Geo(GeoError::Db(_))
+        )
     }
 
     /// The candidates of an ambiguous place (for pages that show them as links).
@@ -240,6 +256,49 @@ pub fn search_sessions(
     model: &TravelModel,
 ) -> Result<SearchResults, SearchError> {
     search_sessions_at(conn, query, model, db::now(), super::paris_today())
+}
+
+/// The home page: the courses, and either the upcoming sessions (no place given), the sessions
+/// found near the place, or why the search was refused (an ambiguous place lists candidates).
+#[derive(Debug)]
+pub struct HomePage {
+    /// Every course, by code (the form's course filter).
+    pub courses: Vec<super::CourseView>,
+    /// What the page shows below the form.
+    pub found: HomeFound,
+}
+
+/// What the home page shows below its form.
+#[derive(Debug)]
+pub enum HomeFound {
+    /// No place given: the upcoming published sessions.
+    Upcoming(Vec<super::TrainingSessionView>),
+    /// The sessions near the place.
+    Results(SearchResults),
+    /// The search was refused (never a storage failure: those are the use case's error).
+    Refused(SearchError),
+}
+
+/// Everything the home page shows, in one read transaction. `search` is `None` without a place.
+pub fn home_page(
+    conn: &mut DbConn,
+    search: Option<&SearchQuery>,
+    model: &TravelModel,
+    now: NaiveDateTime,
+    today: NaiveDate,
+) -> Result<HomePage, SearchError> {
+    db::read_transaction(conn, |conn| {
+        let courses = super::list_courses(conn)?;
+        let found = match search {
+            None => HomeFound::Upcoming(super::upcoming_sessions(conn, today)?),
+            Some(query) => match search_sessions_at(conn, query, model, now, today) {
+                Ok(results) => HomeFound::Results(results),
+                Err(error) if error.is_storage_failure() => return Err(error),
+                Err(error) => HomeFound::Refused(error),
+            },
+        };
+        Ok(HomePage { courses, found })
+    })
 }
 
 struct Checked {
@@ -524,8 +583,33 @@ fn any_session_at(
     Ok(false)
 }
 
-type DetailRow = (TrainingSessionId, String, String, String, NaiveDate, i32, i32, Option<NaiveDateTime>);
-type VenueDetailRow = (VenueId, String, String, Option<String>, Option<String>, String, String, f64, f64, String);
+/// A result's session and course (row type; fields in the order selected).
+#[derive(Queryable)]
+struct DetailRow {
+    id: TrainingSessionId,
+    reference: String,
+    code: String,
+    title: String,
+    end: NaiveDate,
+    capacity: i32,
+    seats_taken: i32,
+    enrolment_opens_at: Option<NaiveDateTime>,
+}
+
+/// A result's venue with its commune (row type; fields in the order selected).
+#[derive(Queryable)]
+struct VenueDetailRow {
+    id: VenueId,
+    slug: String,
+    name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    insee: String,
+    commune: String,
+    lat: f64,
+    lon: f64,
+    source: crate::venues::CoordinatesSource,
+}
 
 /// The page of results with their details: three queries whatever the page size.
 fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result<Vec<SessionNearby>, DbError> {
@@ -547,7 +631,7 @@ fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result
             training_sessions::enrolment_opens_at,
         ))
         .load(conn)?;
-    let mut rows: HashMap<TrainingSessionId, DetailRow> = rows.into_iter().map(|r| (r.0.clone(), r)).collect();
+    let mut rows: HashMap<TrainingSessionId, DetailRow> = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
     let mut venue_ids: Vec<&VenueId> = ranked.iter().map(|r| &r.venue).collect();
     venue_ids.sort();
     venue_ids.dedup();
@@ -569,19 +653,19 @@ fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result
         .load(conn)?;
     let venues_by_id: HashMap<VenueId, NearbyVenue> = venue_rows
         .into_iter()
-        .map(|(id, slug, name, address, postcode, insee, commune, lat, lon, source)| {
+        .map(|row| {
             let venue = NearbyVenue {
-                slug,
-                name,
-                commune,
-                insee,
-                postcode,
-                address,
-                lat,
-                lon,
-                approximate_position: source == "commune",
+                approximate_position: row.source.is_approximate(),
+                slug: row.slug,
+                name: row.name,
+                commune: row.commune,
+                insee: row.insee,
+                postcode: row.postcode,
+                address: row.address,
+                lat: row.lat,
+                lon: row.lon,
             };
-            (id, venue)
+            (row.id, venue)
         })
         .collect();
     let venue_pairs: Vec<(TrainingSessionId, VenueId)> = half_days::table
@@ -596,21 +680,21 @@ fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result
     Ok(ranked
         .into_iter()
         .filter_map(|r| {
-            let (_, reference, code, title, end, capacity, taken, opens_at) = rows.remove(&r.id)?;
+            let row = rows.remove(&r.id)?;
             let venue = venues_by_id.get(&r.venue)?.clone();
             Some(SessionNearby {
                 venue_count: venue_count.get(&r.id).copied().unwrap_or(1),
                 id: r.id,
-                reference,
-                course: CourseSummary { code, title },
+                reference: row.reference,
+                course: CourseSummary { code: row.code, title: row.title },
                 venue,
                 start: r.start,
-                end,
+                end: row.end,
                 travel: r.travel,
                 distance_km: (r.km * 10.0).round() / 10.0,
-                capacity,
-                seats_left: (capacity - taken).max(0),
-                enrolment_open: opens_at.is_none_or(|opens| opens <= now),
+                capacity: row.capacity,
+                seats_left: (row.capacity - row.seats_taken).max(0),
+                enrolment_open: row.enrolment_opens_at.is_none_or(|opens| opens <= now),
             })
         })
         .collect())

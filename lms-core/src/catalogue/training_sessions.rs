@@ -7,7 +7,7 @@ use chrono_tz::Europe::Paris;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{CatalogueError, CourseRow};
+use super::{CatalogueError, CourseRow, CourseView};
 use crate::db::ids::{CourseId, HalfDayId, TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues};
 use crate::db::{self, DbConn, DbError};
@@ -240,7 +240,7 @@ pub(crate) fn insert_training_session(
         Err(e) => return Err(e.into()),
     }
 
-    let modules: Vec<String> = serde_json::from_str(&course.modules).unwrap_or_default();
+    let modules = super::courses::json_list(&course.code, "modules", &course.modules)?;
     let total_half_days = days.len() * 2;
     for (index, day) in days.iter().enumerate() {
         for (offset, slot) in [Slot::Morning, Slot::Afternoon].into_iter().enumerate() {
@@ -307,20 +307,22 @@ pub struct TrainingSessionView {
     pub status: TrainingSessionStatus,
 }
 
-type SessionListRow = (
-    TrainingSessionId,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    NaiveDate,
-    i32,
-    i32,
-    TrainingSessionStatus,
-);
+/// A session with its course and main venue, as listed (row type; fields in the order selected).
+#[derive(Queryable)]
+struct SessionListRow {
+    id: TrainingSessionId,
+    reference: String,
+    course: String,
+    course_title: String,
+    venue: String,
+    venue_name: String,
+    commune: String,
+    start: NaiveDate,
+    end: NaiveDate,
+    capacity: i32,
+    seats_taken: i32,
+    status: TrainingSessionStatus,
+}
 
 /// Filters for [`list_training_sessions`].
 #[derive(Debug, Clone, Default)]
@@ -377,30 +379,36 @@ pub fn list_training_sessions(
         query = query.filter(training_sessions::starts_on.ge(from));
     }
     let rows: Vec<SessionListRow> = query.load(conn).map_err(DbError::from)?;
-    let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.0.clone()).collect();
+    let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.id.clone()).collect();
     let waitlisted = waitlist_counts(conn, &ids)?;
-    rows.into_iter()
-        .map(
-            |(id, reference, course, course_title, venue, venue_name, commune, start, end, capacity, taken, status)| {
-                Ok(TrainingSessionView {
-                    waitlisted: waitlisted.get(&id).copied().unwrap_or(0),
-                    id,
-                    reference,
-                    course,
-                    course_title,
-                    venue,
-                    venue_name,
-                    commune,
-                    start,
-                    end,
-                    capacity,
-                    confirmed: i64::from(taken),
-                    seats_left: i64::from(capacity - taken),
-                    status,
-                })
-            },
-        )
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let waitlisted = waitlisted.get(&row.id).copied().unwrap_or(0);
+            row.into_view(waitlisted)
+        })
+        .collect())
+}
+
+impl SessionListRow {
+    fn into_view(self, waitlisted: i64) -> TrainingSessionView {
+        TrainingSessionView {
+            confirmed: i64::from(self.seats_taken),
+            seats_left: i64::from(self.capacity - self.seats_taken),
+            capacity: self.capacity,
+            waitlisted,
+            id: self.id,
+            reference: self.reference,
+            course: self.course,
+            course_title: self.course_title,
+            venue: self.venue,
+            venue_name: self.venue_name,
+            commune: self.commune,
+            start: self.start,
+            end: self.end,
+            status: self.status,
+        }
+    }
 }
 
 fn waitlist_counts(conn: &mut DbConn, ids: &[TrainingSessionId]) -> Result<HashMap<TrainingSessionId, i64>, DbError> {
@@ -424,8 +432,9 @@ pub fn find_training_session(conn: &mut DbConn, id: &TrainingSessionId) -> Resul
     list_training_sessions(conn, &filter)?.pop().ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
 }
 
-/// A half-day of a schedule, with its venue, for session pages and `lms session show`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A half-day of a schedule, with its venue, for session pages and `lms session show` (also its
+/// row type: fields in the order selected).
+#[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
 pub struct HalfDayView {
     /// Identifier.
     pub id: HalfDayId,
@@ -449,9 +458,6 @@ pub struct HalfDayView {
     pub commune: String,
 }
 
-type HalfDayRow =
-    (HalfDayId, NaiveDate, Slot, NaiveDateTime, NaiveDateTime, i32, Option<String>, String, String, String);
-
 /// Everything about one training session: listing fields, schedule, trainers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrainingSessionDetail {
@@ -472,7 +478,7 @@ pub fn show_training_session(
     id: &TrainingSessionId,
 ) -> Result<TrainingSessionDetail, CatalogueError> {
     let session = find_training_session(conn, id)?;
-    let rows: Vec<HalfDayRow> = half_days::table
+    let half_days: Vec<HalfDayView> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
         .filter(half_days::training_session_id.eq(id))
         .order(half_days::starts_at.asc())
@@ -490,21 +496,6 @@ pub fn show_training_session(
         ))
         .load(conn)
         .map_err(DbError::from)?;
-    let half_days: Vec<HalfDayView> = rows
-        .into_iter()
-        .map(|(id, date, slot, starts_at, ends_at, minutes, module, venue, venue_name, commune)| HalfDayView {
-            id,
-            date,
-            slot,
-            starts_at,
-            ends_at,
-            minutes,
-            module,
-            venue,
-            venue_name,
-            commune,
-        })
-        .collect();
     let trainers: Vec<String> = session_trainers::table
         .inner_join(users::table)
         .filter(session_trainers::training_session_id.eq(id))
@@ -514,6 +505,70 @@ pub fn show_training_session(
         .map_err(DbError::from)?;
     let scheduled_hours = half_days.iter().map(|h| f64::from(h.minutes)).sum::<f64>() / 60.0;
     Ok(TrainingSessionDetail { session, half_days, trainers, scheduled_hours })
+}
+
+impl TrainingSessionStatus {
+    /// Whether the public (the catalogue, the session page, the API) may see a session in this
+    /// status. Drafts are seen by nobody there, whoever asks: the back office (`lms session`)
+    /// shows them.
+    pub fn is_public(self) -> bool {
+        self != TrainingSessionStatus::Draft
+    }
+
+    /// Whether a session in this status takes enrolments (its window permitting).
+    pub fn takes_enrolments(self) -> bool {
+        self == TrainingSessionStatus::Published
+    }
+}
+
+/// A session as the public may see it: everything but drafts, which are unknown
+/// ([`CatalogueError::UnknownTrainingSession`]). One read transaction.
+pub fn public_session(conn: &mut DbConn, id: &TrainingSessionId) -> Result<TrainingSessionDetail, CatalogueError> {
+    db::read_transaction(conn, |conn| {
+        let detail = show_training_session(conn, id)?;
+        if !detail.session.status.is_public() {
+            return Err(CatalogueError::UnknownTrainingSession(id.to_string()));
+        }
+        Ok(detail)
+    })
+}
+
+/// A course page: the course and its upcoming published sessions.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CoursePage {
+    /// The course.
+    pub course: CourseView,
+    /// Its published sessions starting on or after `today`, by start date.
+    pub sessions: Vec<TrainingSessionView>,
+}
+
+/// The course `code` and its published sessions from `today` on, in one read transaction.
+pub fn course_page(conn: &mut DbConn, code: &str, today: NaiveDate) -> Result<CoursePage, CatalogueError> {
+    db::read_transaction(conn, |conn| {
+        let course = super::find_course(conn, code)?;
+        let sessions = list_training_sessions(
+            conn,
+            &TrainingSessionFilter {
+                course_code: Some(course.code.clone()),
+                status: Some(TrainingSessionStatus::Published),
+                from: Some(today),
+                ..Default::default()
+            },
+        )?;
+        Ok(CoursePage { course, sessions })
+    })
+}
+
+/// Published sessions starting on or after `today`, by start date (the home page without a place).
+pub fn upcoming_sessions(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<TrainingSessionView>, CatalogueError> {
+    list_training_sessions(
+        conn,
+        &TrainingSessionFilter {
+            status: Some(TrainingSessionStatus::Published),
+            from: Some(today),
+            ..Default::default()
+        },
+    )
 }
 
 /// Publishes a draft session (idempotent for a published one).

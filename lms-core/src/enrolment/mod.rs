@@ -20,10 +20,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::catalogue::TrainingSessionStatus;
+use crate::access::Caller;
+use crate::catalogue::{CatalogueError, TrainingSessionStatus};
 use crate::db::ids::{EnrolmentId, NotificationId, TrainingSessionId, UserId};
 use crate::db::schema::{enrolments, notifications, training_sessions};
 use crate::db::{self, DbConn, DbError, LockableTable};
+use crate::notifications::NotificationKind;
+use crate::people::Role;
 use crate::{Classify, ErrorKind};
 
 /// Errors of enrolment use cases.
@@ -47,9 +50,15 @@ pub enum EnrolmentError {
     /// The enrolment is over (completed or abandoned) and cannot change.
     #[error("cette inscription est terminée et ne peut plus être modifiée")]
     Finished,
+    /// Only trainees enrol (trainers and administrators are refused, as people without a role).
+    #[error("seuls les stagiaires peuvent s'inscrire à une session")]
+    NotATrainee,
     /// Malformed input.
     #[error("{0}")]
     Invalid(String),
+    /// A catalogue read failed (unknown session or course, or storage).
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -63,7 +72,9 @@ impl Classify for EnrolmentError {
             | EnrolmentError::WindowClosed
             | EnrolmentError::WindowNotYetOpen
             | EnrolmentError::Finished => ErrorKind::Conflict,
+            EnrolmentError::NotATrainee => ErrorKind::Forbidden,
             EnrolmentError::Invalid(_) => ErrorKind::Invalid,
+            EnrolmentError::Catalogue(e) => e.kind(),
             EnrolmentError::Db(e) => e.kind(),
         }
     }
@@ -75,7 +86,9 @@ impl Classify for EnrolmentError {
             EnrolmentError::WindowNotYetOpen => "enrolment_not_open_yet",
             EnrolmentError::NotEnrolled => "not_enrolled",
             EnrolmentError::Finished => "enrolment_finished",
+            EnrolmentError::NotATrainee => "forbidden",
             EnrolmentError::Invalid(_) => "invalid_input",
+            EnrolmentError::Catalogue(e) => e.code(),
             EnrolmentError::Db(e) => e.code(),
         }
     }
@@ -97,12 +110,25 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Where the review of a trainee's positioning answers stands.
+    pub enum PositioningResult: "résultat de positionnement" {
+        /// Answers given, not yet reviewed.
+        Pending = "pending", "À examiner";
+    }
+}
+
 impl EnrolmentStatus {
     /// The statuses of trainees who hold (or held to the end) a seat: they sign and are assessed.
     pub const SEATED: [EnrolmentStatus; 2] = [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed];
     /// The statuses of trainees who started the training (seated, or dropped out on the way).
     pub const STARTED: [EnrolmentStatus; 3] =
         [EnrolmentStatus::Confirmed, EnrolmentStatus::Completed, EnrolmentStatus::Abandoned];
+
+    /// Whether a trainee in this status gets a convocation (they hold, or held to the end, a seat).
+    pub fn has_convocation(self) -> bool {
+        Self::SEATED.contains(&self)
+    }
 }
 
 /// Funding sources (BPF cadre C).
@@ -187,6 +213,25 @@ pub struct CancellationOutcome {
     pub promoted: Option<UserId>,
 }
 
+/// An enrolment's id and where it stands (row type).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = enrolments)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct EnrolmentStateRow {
+    id: EnrolmentId,
+    status: EnrolmentStatus,
+    waitlist_seq: Option<i64>,
+}
+
+/// The first ticket of a waitlist (row type).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = enrolments)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct WaitingRow {
+    id: EnrolmentId,
+    trainee_id: UserId,
+}
+
 #[derive(Queryable)]
 struct SessionState {
     status: TrainingSessionStatus,
@@ -225,9 +270,25 @@ fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -
         .map_err(DbError::from)
 }
 
-/// Enrols a trainee: a seat while any is left, otherwise the end of the waitlist.
+/// Enrols the caller, who must be a trainee ([`EnrolmentError::NotATrainee`] otherwise, before
+/// anything else is checked): a seat while any is left, otherwise the end of the waitlist.
 /// Idempotent: a trainee already confirmed or waitlisted gets the same answer, nothing written.
-pub fn enrol(
+pub fn enrol_as(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    caller: &Caller,
+    request: &EnrolmentRequest,
+    now: NaiveDateTime,
+) -> Result<EnrolmentOutcome, EnrolmentError> {
+    if !caller.has_role(Role::Trainee) {
+        return Err(EnrolmentError::NotATrainee);
+    }
+    enrol(conn, session, &caller.user.id, request, now)
+}
+
+/// The enrolment itself, for a person already known to be a trainee (the demo loader enrols its
+/// own trainees without a caller).
+pub(crate) fn enrol(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainee: &UserId,
@@ -237,14 +298,14 @@ pub fn enrol(
     request.validate()?;
     db::write_transaction(conn, |conn| {
         let state = lock_session(conn, session)?;
-        let existing: Option<(EnrolmentId, EnrolmentStatus, Option<i64>)> = enrolments::table
+        let existing: Option<EnrolmentStateRow> = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::trainee_id.eq(trainee))
-            .select((enrolments::id, enrolments::status, enrolments::waitlist_seq))
+            .select(EnrolmentStateRow::as_select())
             .first(conn)
             .optional()
             .map_err(DbError::from)?;
-        if let Some((id, status, seq)) = &existing {
+        if let Some(EnrolmentStateRow { id, status, waitlist_seq }) = &existing {
             match *status {
                 EnrolmentStatus::Confirmed => {
                     return Ok(EnrolmentOutcome {
@@ -255,7 +316,7 @@ pub fn enrol(
                     });
                 }
                 EnrolmentStatus::Waitlisted => {
-                    let position = waitlist_position(conn, session, seq.unwrap_or(i64::MAX))?;
+                    let position = waitlist_position(conn, session, waitlist_seq.unwrap_or(i64::MAX))?;
                     return Ok(EnrolmentOutcome {
                         enrolment_id: id.clone(),
                         status: EnrolmentStatus::Waitlisted,
@@ -267,7 +328,7 @@ pub fn enrol(
                 EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
             }
         }
-        if state.status != TrainingSessionStatus::Published {
+        if !state.status.takes_enrolments() {
             return Err(EnrolmentError::NotOpen);
         }
         if state.enrolment_opens_at.is_some_and(|opens| now < opens) {
@@ -298,7 +359,7 @@ pub fn enrol(
         };
 
         let id = match existing {
-            Some((id, _, _)) => {
+            Some(EnrolmentStateRow { id, .. }) => {
                 diesel::update(enrolments::table.find(&id))
                     .set((
                         enrolments::status.eq(status),
@@ -326,7 +387,8 @@ pub fn enrol(
                         enrolments::funding_source.eq(request.funding_source.as_deref()),
                         enrolments::trainee_category.eq(request.trainee_category.as_deref()),
                         enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
-                        enrolments::positioning_result.eq(request.positioning_answers.as_ref().map(|_| "pending")),
+                        enrolments::positioning_result
+                            .eq(request.positioning_answers.as_ref().map(|_| PositioningResult::Pending)),
                         enrolments::created_at.eq(now),
                         enrolments::updated_at.eq(now),
                         enrolments::confirmed_at.eq(confirmed.then_some(now)),
@@ -344,20 +406,23 @@ pub fn enrol(
     })
 }
 
-/// Cancels a trainee's confirmed or waitlisted enrolment. A freed seat goes to the first ticket of
-/// the waitlist in the same transaction, and that trainee is notified.
+/// Cancels the caller's confirmed or waitlisted enrolment. A freed seat goes to the first ticket
+/// of the waitlist in the same transaction, and that trainee is notified. No role is required:
+/// whoever holds an enrolment may give it up (someone without one gets
+/// [`EnrolmentError::NotEnrolled`]).
 pub fn cancel(
     conn: &mut DbConn,
     session: &TrainingSessionId,
-    trainee: &UserId,
+    caller: &Caller,
     now: NaiveDateTime,
 ) -> Result<CancellationOutcome, EnrolmentError> {
+    let trainee = &caller.user.id;
     db::write_transaction(conn, |conn| {
         lock_session(conn, session)?;
-        let (id, previous_status): (EnrolmentId, EnrolmentStatus) = enrolments::table
+        let EnrolmentStateRow { id, status: previous_status, .. } = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::trainee_id.eq(trainee))
-            .select((enrolments::id, enrolments::status))
+            .select(EnrolmentStateRow::as_select())
             .first(conn)
             .optional()
             .map_err(DbError::from)?
@@ -380,11 +445,11 @@ pub fn cancel(
             return Ok(CancellationOutcome { previous_status, promoted: None });
         }
 
-        let next: Option<(EnrolmentId, UserId)> = enrolments::table
+        let next: Option<WaitingRow> = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
             .order(enrolments::waitlist_seq.asc())
-            .select((enrolments::id, enrolments::trainee_id))
+            .select(WaitingRow::as_select())
             .first(conn)
             .optional()
             .map_err(DbError::from)?;
@@ -397,7 +462,7 @@ pub fn cancel(
                     .map_err(DbError::from)?;
                 Ok(CancellationOutcome { previous_status, promoted: None })
             }
-            Some((promoted_id, promoted_trainee)) => {
+            Some(WaitingRow { id: promoted_id, trainee_id: promoted_trainee }) => {
                 // The seat passes straight from one trainee to the next: seats_taken is unchanged.
                 diesel::update(enrolments::table.find(&promoted_id))
                     .set((
@@ -412,7 +477,7 @@ pub fn cancel(
                     .values((
                         notifications::id.eq(NotificationId::generate()),
                         notifications::user_id.eq(&promoted_trainee),
-                        notifications::kind.eq("waitlist_promoted"),
+                        notifications::kind.eq(NotificationKind::WaitlistPromoted),
                         notifications::message.eq("Une place s'est libérée : votre inscription est confirmée."),
                         notifications::link.eq(Some(format!("/sessions/{session}"))),
                         notifications::created_at.eq(now),
@@ -446,12 +511,22 @@ pub struct EnrolmentView {
     pub trainee_category: Option<String>,
 }
 
-type EnrolmentRow = (EnrolmentId, String, String, EnrolmentStatus, Option<i64>, Option<String>, Option<String>);
+/// An enrolment with its trainee, as listed (row type; fields in the order selected).
+#[derive(Queryable)]
+struct EnrolmentListRow {
+    id: EnrolmentId,
+    email: String,
+    display_name: String,
+    status: EnrolmentStatus,
+    waitlist_seq: Option<i64>,
+    funding_source: Option<String>,
+    trainee_category: Option<String>,
+}
 
 /// Enrolments of a session: confirmed first, then the waitlist in order, then the others.
 pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<EnrolmentView>, EnrolmentError> {
     use crate::db::schema::users;
-    let rows: Vec<EnrolmentRow> = enrolments::table
+    let rows: Vec<EnrolmentListRow> = enrolments::table
         .inner_join(users::table)
         .filter(enrolments::training_session_id.eq(session))
         .order((enrolments::waitlist_seq.asc(), enrolments::created_at.asc()))
@@ -468,8 +543,10 @@ pub fn list_enrolments(conn: &mut DbConn, session: &TrainingSessionId) -> Result
         .map_err(DbError::from)?;
     let mut views = Vec::with_capacity(rows.len());
     let mut position = 0;
-    for (id, email, name, status, seq, funding_source, trainee_category) in rows {
-        let waitlist_position = seq.map(|_| {
+    for EnrolmentListRow { id, email, display_name: name, status, waitlist_seq, funding_source, trainee_category } in
+        rows
+    {
+        let waitlist_position = waitlist_seq.map(|_| {
             position += 1;
             position
         });

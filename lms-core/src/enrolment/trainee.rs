@@ -5,10 +5,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{EnrolmentError, EnrolmentStatus};
+use crate::access::Caller;
 use crate::catalogue::{self, Slot, TrainingSessionDetail, TrainingSessionFilter, TrainingSessionView};
 use crate::db::ids::{HalfDayId, TrainingSessionId, UserId};
-use crate::db::schema::{communes, courses, enrolments, half_days, training_sessions, users, venues};
-use crate::db::{DbConn, DbError};
+use crate::db::schema::{communes, courses, enrolments, half_days, training_sessions, venues};
+use crate::db::{self, DbConn, DbError};
+use crate::notifications::{self, NotificationView};
 
 /// One of my enrolments.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -21,40 +23,65 @@ pub struct MyEnrolment {
     pub waitlist_position: Option<i64>,
 }
 
+/// Where a person stands in one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    /// Their enrolment's status.
+    pub status: EnrolmentStatus,
+    /// Their rank on the waitlist, when waitlisted.
+    pub waitlist_position: Option<i64>,
+}
+
+impl Standing {
+    /// Whether the enrolment is still live (a seat or a ticket), so that it may be cancelled.
+    pub fn is_active(&self) -> bool {
+        matches!(self.status, EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted)
+    }
+}
+
+/// A person's enrolment status and waitlist ticket in one session (row type).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = enrolments)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+struct StandingRow {
+    training_session_id: TrainingSessionId,
+    status: EnrolmentStatus,
+    waitlist_seq: Option<i64>,
+}
+
 /// A trainee's standing in one session, if enrolled at all.
 pub fn standing(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainee: &UserId,
-) -> Result<Option<(EnrolmentStatus, Option<i64>)>, EnrolmentError> {
-    let row: Option<(EnrolmentStatus, Option<i64>)> = enrolments::table
+) -> Result<Option<Standing>, EnrolmentError> {
+    let row: Option<StandingRow> = enrolments::table
         .filter(enrolments::training_session_id.eq(session))
         .filter(enrolments::trainee_id.eq(trainee))
-        .select((enrolments::status, enrolments::waitlist_seq))
+        .select(StandingRow::as_select())
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let Some((status, seq)) = row else { return Ok(None) };
-    let position = match seq {
+    let Some(StandingRow { status, waitlist_seq, .. }) = row else { return Ok(None) };
+    let waitlist_position = match waitlist_seq {
         Some(seq) => Some(super::waitlist_position(conn, session, seq)?),
         None => None,
     };
-    Ok(Some((status, position)))
+    Ok(Some(Standing { status, waitlist_position }))
 }
 
 /// Every enrolment of a trainee (cancelled ones last), by session start.
 pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolment>, EnrolmentError> {
-    let rows: Vec<(TrainingSessionId, EnrolmentStatus, Option<i64>)> = enrolments::table
+    let rows: Vec<StandingRow> = enrolments::table
         .filter(enrolments::trainee_id.eq(trainee))
-        .select((enrolments::training_session_id, enrolments::status, enrolments::waitlist_seq))
+        .select(StandingRow::as_select())
         .load(conn)
         .map_err(DbError::from)?;
-    let ids: Vec<TrainingSessionId> = rows.iter().map(|(id, _, _)| id.clone()).collect();
+    let ids: Vec<TrainingSessionId> = rows.iter().map(|r| r.training_session_id.clone()).collect();
     let sessions =
-        catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })
-            .map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
+        catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })?;
     let mut mine = Vec::with_capacity(rows.len());
-    for (session_id, status, seq) in rows {
+    for StandingRow { training_session_id: session_id, status, waitlist_seq: seq } in rows {
         let Some(session) = sessions.iter().find(|s| s.id == session_id).cloned() else { continue };
         // Only waitlisted enrolments need a rank (usually none or one).
         let waitlist_position = match seq {
@@ -72,8 +99,8 @@ pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolm
     Ok(mine)
 }
 
-/// One of my next half-days, with where to go.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One of my next half-days, with where to go (also its row type: fields in the order selected).
+#[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
 pub struct MyHalfDay {
     /// Half-day.
     pub half_day: HalfDayId,
@@ -101,21 +128,6 @@ pub struct MyHalfDay {
     pub commune: String,
 }
 
-type MyHalfDayRow = (
-    HalfDayId,
-    TrainingSessionId,
-    String,
-    NaiveDate,
-    Slot,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<String>,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-);
-
 /// The next half-days of the sessions where the trainee is confirmed (one query).
 pub fn my_next_half_days(
     conn: &mut DbConn,
@@ -123,7 +135,7 @@ pub fn my_next_half_days(
     now: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<MyHalfDay>, EnrolmentError> {
-    let rows: Vec<MyHalfDayRow> = half_days::table
+    half_days::table
         .inner_join(training_sessions::table.inner_join(courses::table))
         .inner_join(venues::table.inner_join(communes::table))
         .filter(
@@ -153,41 +165,7 @@ pub fn my_next_half_days(
             communes::name,
         ))
         .load(conn)
-        .map_err(DbError::from)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                half_day,
-                session,
-                course_title,
-                date,
-                slot,
-                starts_at,
-                ends_at,
-                module,
-                venue_name,
-                address,
-                postcode,
-                commune,
-            )| {
-                MyHalfDay {
-                    half_day,
-                    session,
-                    course_title,
-                    date,
-                    slot,
-                    starts_at,
-                    ends_at,
-                    module,
-                    venue_name,
-                    address,
-                    postcode,
-                    commune,
-                }
-            },
-        )
-        .collect())
+        .map_err(|e| DbError::from(e).into())
 }
 
 /// What a convocation states: who is invited, to what, when and where.
@@ -205,26 +183,121 @@ pub struct Convocation {
     pub duration_hours: f64,
 }
 
-/// The convocation of a confirmed trainee (refused otherwise).
+/// The convocation of the caller, who must hold (or have held to the end) a seat in the session
+/// ([`EnrolmentError::NotEnrolled`] otherwise). One read transaction.
 pub fn convocation(
     conn: &mut DbConn,
     session: &TrainingSessionId,
-    trainee: &UserId,
+    caller: &Caller,
 ) -> Result<Convocation, EnrolmentError> {
-    match standing(conn, session, trainee)? {
-        Some((EnrolmentStatus::Confirmed | EnrolmentStatus::Completed, _)) => {}
-        _ => return Err(EnrolmentError::NotEnrolled),
-    }
-    let detail = catalogue::show_training_session(conn, session).map_err(|_| EnrolmentError::UnknownTrainingSession)?;
-    let course =
-        catalogue::find_course(conn, &detail.session.course).map_err(|e| EnrolmentError::Invalid(e.to_string()))?;
-    let (trainee_name, trainee_email): (String, String) =
-        users::table.find(trainee).select((users::display_name, users::email)).first(conn).map_err(DbError::from)?;
-    Ok(Convocation {
-        trainee_name,
-        trainee_email,
-        objectives: course.objectives,
-        duration_hours: detail.scheduled_hours,
-        session: detail,
+    db::read_transaction(conn, |conn| {
+        if !standing(conn, session, &caller.user.id)?.is_some_and(|s| s.status.has_convocation()) {
+            return Err(EnrolmentError::NotEnrolled);
+        }
+        let detail = catalogue::show_training_session(conn, session).map_err(|e| match e {
+            catalogue::CatalogueError::UnknownTrainingSession(_) => EnrolmentError::UnknownTrainingSession,
+            other => other.into(),
+        })?;
+        let course = catalogue::find_course(conn, &detail.session.course)?;
+        Ok(Convocation {
+            trainee_name: caller.user.name.clone(),
+            trainee_email: caller.user.email.clone(),
+            objectives: course.objectives,
+            duration_hours: detail.scheduled_hours,
+            session: detail,
+        })
     })
+}
+
+/// What a person sees of their own training: enrolments, next half-days, latest notifications.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MyOverview {
+    /// Every enrolment (cancelled ones last).
+    pub enrolments: Vec<MyEnrolment>,
+    /// The next half-days where they hold a seat.
+    pub next_half_days: Vec<MyHalfDay>,
+    /// The latest notifications, newest first, as they were before this read.
+    pub notifications: Vec<NotificationView>,
+}
+
+/// Whether reading the overview marks the notifications as seen (the page does; the API, read by
+/// scripts, does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeReading {
+    /// Mark every unread notification as seen.
+    MarkSeen,
+    /// Leave them unread.
+    Peek,
+}
+
+/// The caller's overview, at most `limit` half-days and notifications, in one transaction (a
+/// write transaction when the notifications are marked as seen).
+pub fn my_overview(
+    conn: &mut DbConn,
+    caller: &Caller,
+    limit: i64,
+    reading: NoticeReading,
+    now: NaiveDateTime,
+) -> Result<MyOverview, EnrolmentError> {
+    let me = &caller.user.id;
+    let read = |conn: &mut DbConn| -> Result<MyOverview, EnrolmentError> {
+        let enrolments = my_enrolments(conn, me)?;
+        let next_half_days = my_next_half_days(conn, me, now, limit)?;
+        let notifications = notifications::recent_notifications(conn, me, limit)?;
+        if reading == NoticeReading::MarkSeen {
+            notifications::mark_all_read(conn, me, now)?;
+        }
+        Ok(MyOverview { enrolments, next_half_days, notifications })
+    };
+    match reading {
+        NoticeReading::MarkSeen => db::write_transaction(conn, read),
+        NoticeReading::Peek => db::read_transaction(conn, read),
+    }
+}
+
+/// A session page: the public session, its course, whether it takes enrolments, and where the
+/// viewer stands in it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionPage {
+    /// The session with its schedule and trainers.
+    pub detail: TrainingSessionDetail,
+    /// Its course, as published.
+    pub course: catalogue::CourseView,
+    /// Whether it takes enrolments (its window permitting).
+    pub open: bool,
+    /// The viewer's enrolment in it, if any.
+    pub standing: Option<Standing>,
+}
+
+/// Everything a session page shows, for anyone (`viewer` is `None`) or a logged-in person, in one
+/// read transaction. Drafts are unknown to everyone ([`catalogue::public_session`]).
+pub fn session_page(
+    conn: &mut DbConn,
+    viewer: Option<&Caller>,
+    session: &TrainingSessionId,
+) -> Result<SessionPage, EnrolmentError> {
+    db::read_transaction(conn, |conn| {
+        let detail = catalogue::public_session(conn, session)?;
+        let course = catalogue::find_course(conn, &detail.session.course)?;
+        let standing = match viewer {
+            Some(viewer) => standing(conn, session, &viewer.user.id)?,
+            None => None,
+        };
+        Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Classify, ErrorKind};
+
+    #[test]
+    fn a_storage_failure_while_reading_the_catalogue_keeps_its_kind() {
+        // A database outage must answer 503 (retry), never a 422 blaming the input.
+        let error = EnrolmentError::from(catalogue::CatalogueError::Db(DbError::Busy));
+        assert_eq!(error.kind(), ErrorKind::Unavailable);
+        let error = EnrolmentError::from(catalogue::CatalogueError::UnknownCourse("X".into()));
+        assert_eq!((error.kind(), error.code()), (ErrorKind::NotFound, "unknown_course"));
+    }
 }

@@ -9,13 +9,23 @@ use crate::db::ids::{NotificationId, UserId};
 use crate::db::schema::notifications;
 use crate::db::{DbConn, DbError};
 
-/// A notification as shown.
-#[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
+crate::text_enum! {
+    /// What a notification is about.
+    pub enum NotificationKind: "type de notification" {
+        /// A seat was freed and went to the first on the waitlist.
+        WaitlistPromoted = "waitlist_promoted", "Place libérée";
+    }
+}
+
+/// A notification as shown (also its row type).
+#[derive(Debug, Clone, Serialize, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct NotificationView {
     /// Identifier.
     pub id: NotificationId,
-    /// Kind (`waitlist_promoted`…).
-    pub kind: String,
+    /// Kind.
+    pub kind: NotificationKind,
     /// French message.
     pub message: String,
     /// Where to look.
@@ -32,14 +42,7 @@ pub fn recent_notifications(conn: &mut DbConn, user: &UserId, limit: i64) -> Res
         .filter(notifications::user_id.eq(user))
         .order(notifications::created_at.desc())
         .limit(limit.clamp(1, 100))
-        .select((
-            notifications::id,
-            notifications::kind,
-            notifications::message,
-            notifications::link,
-            notifications::created_at,
-            notifications::read_at,
-        ))
+        .select(NotificationView::as_select())
         .load(conn)
         .map_err(DbError::from)
 }
@@ -76,9 +79,22 @@ pub fn promotion_email(
     public_url: &str,
 ) -> Result<EmailMessage, DbError> {
     use crate::db::schema::{courses, training_sessions, users};
-    let (to, to_name): (String, String) =
+    /// The recipient (row type).
+    #[derive(Queryable)]
+    struct Recipient {
+        email: String,
+        display_name: String,
+    }
+    /// The session as the message names it (row type).
+    #[derive(Queryable)]
+    struct Named {
+        title: String,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    }
+    let Recipient { email: to, display_name: to_name } =
         users::table.find(trainee).select((users::email, users::display_name)).first(conn)?;
-    let (title, start, end): (String, chrono::NaiveDate, chrono::NaiveDate) = training_sessions::table
+    let Named { title, start, end } = training_sessions::table
         .inner_join(courses::table)
         .filter(training_sessions::id.eq(session))
         .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))

@@ -20,39 +20,27 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest password accepted (argon2 copes, but an unbounded input is a denial-of-service lever).
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
-/// What a person may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Stagiaire: finds sessions, enrols, signs attendance.
-    Trainee,
-    /// Formateur: records attendance, assesses competences.
-    Trainer,
-    /// Administrator: runs the organisation.
-    Admin,
+crate::text_enum! {
+    /// What a person may do.
+    pub enum Role: "rôle" {
+        /// Stagiaire: finds sessions, enrols, signs attendance.
+        Trainee = "trainee", "Stagiaire";
+        /// Formateur: records attendance, assesses competences.
+        Trainer = "trainer", "Formateur·rice";
+        /// Administrator: runs the organisation.
+        Admin = "admin", "Administrateur·rice";
+    }
 }
 
 impl Role {
-    /// Stored and typed form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Trainee => "trainee",
-            Role::Trainer => "trainer",
-            Role::Admin => "admin",
-        }
-    }
-
     /// Parses `trainee`, `trainer` or `admin`.
     pub fn parse(raw: &str) -> Result<Self, PeopleError> {
-        match raw.trim() {
-            "trainee" => Ok(Role::Trainee),
-            "trainer" => Ok(Role::Trainer),
-            "admin" => Ok(Role::Admin),
-            other => Err(PeopleError::Invalid(format!(
+        Role::from_stored(raw.trim()).map_err(|_| {
+            PeopleError::Invalid(format!(
                 "rôle inconnu « {} » (attendu : trainee, trainer ou admin)",
-                other.chars().take(40).collect::<String>()
-            ))),
-        }
+                raw.trim().chars().take(40).collect::<String>()
+            ))
+        })
     }
 }
 

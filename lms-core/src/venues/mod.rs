@@ -88,8 +88,8 @@ pub struct VenueRow {
     pub lat: f64,
     /// Longitude (WGS84).
     pub lon: f64,
-    /// `exact` or `commune` (the commune's point stands in).
-    pub coordinates_source: String,
+    /// Exact, or the commune's point standing in.
+    pub coordinates_source: CoordinatesSource,
     /// Step-free access for people with reduced mobility, when known.
     pub accessible_pmr: Option<bool>,
     /// Accessibility details.
@@ -139,7 +139,7 @@ impl VenueView {
     fn from_row(row: VenueRow, commune: String, departement: String) -> Self {
         VenueView {
             kinds: row.kinds.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
-            approximate_position: row.coordinates_source == "commune",
+            approximate_position: row.coordinates_source.is_approximate(),
             id: row.id,
             slug: row.slug,
             name: row.name,
@@ -262,6 +262,23 @@ impl NewVenue {
     }
 }
 
+crate::text_enum! {
+    /// Where a venue's coordinates come from.
+    pub enum CoordinatesSource: "origine des coordonnées" {
+        /// The venue's own position.
+        Exact = "exact", "Position exacte";
+        /// The commune's point stands in (the position is approximate).
+        Commune = "commune", "Centre de la commune";
+    }
+}
+
+impl CoordinatesSource {
+    /// Whether the position is only the commune's (pages say it is approximate).
+    pub fn is_approximate(self) -> bool {
+        self == CoordinatesSource::Commune
+    }
+}
+
 /// Creates a venue. Refuses a duplicate slug, an unknown commune or malformed fields.
 pub fn create_venue(conn: &mut DbConn, new: &NewVenue) -> Result<VenueId, VenueError> {
     new.validate()?;
@@ -274,8 +291,8 @@ pub(crate) fn insert_venue(conn: &mut DbConn, new: &NewVenue) -> Result<VenueId,
     let commune = crate::geo::find_commune(conn, &new.commune_insee)?
         .ok_or_else(|| VenueError::UnknownCommune(new.commune_insee.chars().take(10).collect()))?;
     let (lat, lon, source) = match (new.lat, new.lon) {
-        (Some(lat), Some(lon)) => (lat, lon, "exact"),
-        _ => (commune.lat, commune.lon, "commune"),
+        (Some(lat), Some(lon)) => (lat, lon, CoordinatesSource::Exact),
+        _ => (commune.lat, commune.lon, CoordinatesSource::Commune),
     };
     let id = VenueId::generate();
     let inserted = diesel::insert_into(venues::table)

@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use lms_core::access;
-use lms_core::people::{NewUser, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -51,8 +50,8 @@ pub const SIGN_UP_RECEIVED: &str = "Inscription reçue : si cette adresse n'avai
      Connectez-vous avec votre adresse et votre mot de passe.";
 
 impl SignUpBody {
-    pub(super) fn into_new_user(self) -> NewUser {
-        NewUser { email: self.email, display_name: self.name, role: Role::Trainee, password: self.password }
+    pub(super) fn into_request(self) -> access::accounts::SignUpRequest {
+        access::accounts::SignUpRequest { email: self.email, name: self.name, password: self.password }
     }
 }
 
@@ -77,7 +76,7 @@ pub(super) async fn sign_up(
     Client(client): Client,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<SignUpAccepted>), ApiError> {
-    let receipt = register(&state, body.into_new_user(), client).await?;
+    let receipt = register(&state, body.into_request(), client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SignUpAccepted {
@@ -89,11 +88,11 @@ pub(super) async fn sign_up(
     ))
 }
 
-/// A sign-up from either door: checked (cheap), counted by the limiter, hashed without holding a
-/// connection, then stored by the core.
+/// A sign-up from either door, through the core's steps: checked (cheap), counted by the limiter,
+/// hashed without holding a connection, then stored (the core gives the role).
 pub async fn register(
     state: &AppState,
-    new: NewUser,
+    new: access::accounts::SignUpRequest,
     client: access::ClientInfo,
 ) -> Result<access::accounts::SignUpReceipt, ApiError> {
     new.validate()?;

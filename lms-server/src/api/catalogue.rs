@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use lms_core::catalogue::{self, TrainingSessionStatus};
+use lms_core::catalogue;
 use lms_core::db::ids::TrainingSessionId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::openapi::ErrorResponse;
 use super::views::{HalfDay, convert};
 use crate::error::ApiError;
+use crate::extract::SessionPath;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -147,12 +148,12 @@ pub fn session_id(raw: &str) -> Result<TrainingSessionId, ApiError> {
         .map_err(|_| ApiError::from(catalogue::CatalogueError::UnknownTrainingSession(raw.chars().take(40).collect())))
 }
 
-/// One published training session.
+/// One public training session (drafts are unknown here).
 #[utoipa::path(
     get,
     path = "/api/v1/sessions/{id}",
     tag = "catalogue",
-    params(("id" = String, Path, description = "Training session id.")),
+    params(("id" = String, Path, description = "Training session id (UUID) or reference (`PTL-NA-DEMO-0`).")),
     responses(
         (status = 200, description = "The session.", body = SessionDetailResponse),
         (status = 404, description = "No such published session.", body = ErrorResponse),
@@ -161,13 +162,7 @@ pub fn session_id(raw: &str) -> Result<TrainingSessionId, ApiError> {
 )]
 pub(super) async fn session(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    SessionPath(id): SessionPath,
 ) -> Result<Json<SessionDetailResponse>, ApiError> {
-    let id = session_id(&id)?;
-    let detail = state.db(move |conn| catalogue::show_training_session(conn, &id)).await?;
-    // Drafts are not public.
-    if detail.session.status == TrainingSessionStatus::Draft {
-        return Err(catalogue::CatalogueError::UnknownTrainingSession(detail.session.id.to_string()).into());
-    }
-    Ok(Json(convert(detail)?))
+    Ok(Json(convert(state.db(move |conn| catalogue::public_session(conn, &id)).await?)?))
 }

@@ -2,21 +2,19 @@
 //! and `GET /me` (my enrolments, my next half-days, my notifications).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus};
-use lms_core::notifications;
-use lms_core::people::Role;
+use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus, NoticeReading};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::catalogue::session_id;
 use super::openapi::ErrorResponse;
 use super::views::{TrainingSession, convert};
-use crate::auth::{ApiCaller, Forbidden};
+use crate::auth::ApiCaller;
 use crate::error::ApiError;
+use crate::extract::SessionPath;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -81,7 +79,7 @@ impl EnrolBody {
     post,
     path = "/api/v1/sessions/{id}/enrolments",
     tag = "enrolment",
-    params(("id" = String, Path, description = "Training session id.")),
+    params(("id" = String, Path, description = "Training session id (UUID) or reference (`PTL-NA-DEMO-0`).")),
     request_body(content = Option<EnrolBody>, description = "Optional: `{}` or no body at all."),
     security(("bearer" = [])),
     responses(
@@ -100,21 +98,14 @@ impl EnrolBody {
 pub(super) async fn enrol(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
+    SessionPath(session): SessionPath,
     body: Bytes,
 ) -> Result<(StatusCode, Json<EnrolmentBody>), ApiError> {
     // The body is optional ({} or nothing); when present it must be valid JSON of this shape.
-    let body = parse_optional_body(&body)?;
-    if !caller.has_role(Role::Trainee) {
-        return Err(Forbidden.into());
-    }
-    let session = session_id(&id)?;
-    let request = body.into_request();
-    let trainee = caller.user.id.clone();
-    let session_for_call = session.clone();
-    let outcome = state
-        .db(move |conn| enrolment::enrol(conn, &session_for_call, &trainee, &request, lms_core::db::now()))
-        .await?;
+    let request = parse_optional_body(&body)?.into_request();
+    let target = session.clone();
+    let outcome =
+        state.db(move |conn| enrolment::enrol_as(conn, &target, &caller, &request, lms_core::db::now())).await?;
     let status = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -141,7 +132,7 @@ pub(super) struct CancellationBody {
     delete,
     path = "/api/v1/sessions/{id}/enrolments/me",
     tag = "enrolment",
-    params(("id" = String, Path, description = "Training session id.")),
+    params(("id" = String, Path, description = "Training session id (UUID) or reference (`PTL-NA-DEMO-0`).")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Cancelled.", body = CancellationBody),
@@ -154,12 +145,10 @@ pub(super) struct CancellationBody {
 pub(super) async fn cancel(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
+    SessionPath(session): SessionPath,
 ) -> Result<Json<CancellationBody>, ApiError> {
-    let session = session_id(&id)?;
-    let trainee = caller.user.id.clone();
     let target = session.clone();
-    let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &trainee, lms_core::db::now())).await?;
+    let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
     if let Some(promoted) = outcome.promoted.clone() {
         state.email_promotion(session, promoted);
     }
@@ -275,20 +264,13 @@ pub(super) struct MeBody {
 )]
 pub(super) async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Result<Json<MeBody>, ApiError> {
     let user = caller.user.clone();
-    let id = user.id.clone();
-    let (enrolments, next_half_days, notifications) = state
-        .db(move |conn| {
-            let now = lms_core::db::now();
-            let enrolments = enrolment::my_enrolments(conn, &id)?;
-            let next = enrolment::my_next_half_days(conn, &id, now, 20)?;
-            let notes = notifications::recent_notifications(conn, &id, 20).map_err(enrolment::EnrolmentError::from)?;
-            Ok::<_, enrolment::EnrolmentError>((enrolments, next, notes))
-        })
+    let overview = state
+        .db(move |conn| enrolment::my_overview(conn, &caller, 20, NoticeReading::Peek, lms_core::db::now()))
         .await?;
     Ok(Json(MeBody {
         user: convert(user)?,
-        enrolments: convert(enrolments)?,
-        next_half_days: convert(next_half_days)?,
-        notifications: convert(notifications)?,
+        enrolments: convert(overview.enrolments)?,
+        next_half_days: convert(overview.next_half_days)?,
+        notifications: convert(overview.notifications)?,
     }))
 }

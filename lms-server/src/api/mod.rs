@@ -65,7 +65,7 @@ pub fn fuzz_api_bodies(data: &[u8]) -> usize {
     runtime.block_on(async {
         if let Some(body) = extract::<accounts::SignUpBody>(request()).await {
             accepted += 1;
-            let _ = body.into_new_user().validate();
+            let _ = body.into_request().validate();
         }
         if extract::<accounts::TokenRequest>(request()).await.is_some() {
             accepted += 1;

@@ -1,19 +1,21 @@
 //! Sign up, log in, log out, change password.
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
-use lms_core::people::{NewUser, Role};
+use lms_core::access::accounts::SignUpRequest;
 use minijinja::context;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-use super::{base_context, error_page, render};
+use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
+use crate::extract::{CsrfForm, NoFields, PageError, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -75,15 +77,41 @@ struct LoginForm {
     next: Option<String>,
 }
 
+impl TokenField for LoginForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// An anonymous form with its double-submit token.
+trait TokenField {
+    fn token(&self) -> &str;
+}
+
+/// Login and sign-up forms, read before their token is checked (unlike `AnonymousCsrfForm`): a
+/// probe without fields is told the form is incomplete (422), as on every public route, rather
+/// than refused (403).
+struct FieldsThenToken<T> {
+    jar: CookieJar,
+    form: T,
+}
+
+impl<T: DeserializeOwned + TokenField + Send> FromRequest<AppState> for FieldsThenToken<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(request.headers());
+        let Form(form) = Form::<T>::from_request(request, state).await.map_err(IntoResponse::into_response)?;
+        auth::check_anonymous_form_token(&jar, form.token()).map_err(|e| PageError::from(e).into_response())?;
+        Ok(FieldsThenToken { jar, form })
+    }
+}
+
 async fn log_in(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<LoginForm>,
+    FieldsThenToken { jar, form }: FieldsThenToken<LoginForm>,
 ) -> Response {
-    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
-        return error_page(&state, error.into());
-    }
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
     let outcome = match auth::check_credentials(&state, form.email, form.password, client.clone()).await {
@@ -95,40 +123,22 @@ async fn log_in(
         Ok(login) => {
             (jar.add(auth::session_cookie(login.token, state.secure_cookies())), Redirect::to(&next)).into_response()
         }
-        Err(error) => {
-            let status = error.status;
-            form_page(
-                &state,
-                jar,
-                "login.html",
-                status,
-                context! { error => error.message, email => email, next => next },
-            )
-        }
+        Err(error) => form_page(
+            &state,
+            jar,
+            "login.html",
+            error.status,
+            context! { error => error.message, email => email, next => next },
+        ),
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LogoutForm {
-    csrf: String,
-}
-
-async fn log_out(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    jar: CookieJar,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
+async fn log_out(State(state): State<AppState>, jar: CookieJar, _: CsrfForm<NoFields>) -> PageResult {
+    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned()) {
+        state.db(move |conn| access::log_out(conn, &token)).await?;
     }
-    if let Some(token) = jar.get(auth::SESSION_COOKIE).map(|c| c.value().to_owned())
-        && let Err(error) = state.db(move |conn| access::log_out(conn, &token)).await
-    {
-        return error_page(&state, error);
-    }
-    (jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
-        .into_response()
+    Ok((jar.add(auth::expired_session_cookie(state.secure_cookies())), Redirect::to("/login?info=logged_out"))
+        .into_response())
 }
 
 async fn signup_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, jar: CookieJar) -> Response {
@@ -147,15 +157,17 @@ struct SignUpForm {
     csrf: String,
 }
 
+impl TokenField for SignUpForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+}
+
 async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
-    jar: CookieJar,
-    Form(form): Form<SignUpForm>,
+    FieldsThenToken { jar, form }: FieldsThenToken<SignUpForm>,
 ) -> Response {
-    if let Err(error) = auth::check_anonymous_form_token(&jar, &form.csrf) {
-        return error_page(&state, error.into());
-    }
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
         form_page(
             state,
@@ -174,19 +186,11 @@ async fn sign_up(
             &form,
         );
     }
-    let new = NewUser {
-        email: form.email.clone(),
-        display_name: form.name.clone(),
-        role: Role::Trainee,
-        password: form.password.clone(),
-    };
+    let new = SignUpRequest { email: form.email.clone(), name: form.name.clone(), password: form.password.clone() };
     // The same answer whether the address was free or not: the login page, with the message.
     match crate::api::register(&state, new, client).await {
         Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
-        Err(error) => {
-            let status = error.status;
-            again(&state, jar, status, error.message, &form)
-        }
+        Err(error) => again(&state, jar, error.status, error.message, &form),
     }
 }
 
@@ -199,17 +203,9 @@ struct PasswordForm {
     current: String,
     new_password: String,
     new_password_confirmation: String,
-    csrf: String,
 }
 
-async fn change_password(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    if let Err(error) = auth::check_form_token(&caller, &form.csrf) {
-        return error_page(&state, error.into());
-    }
+async fn change_password(State(state): State<AppState>, CsrfForm { caller, form }: CsrfForm<PasswordForm>) -> Response {
     let refuse = |state: &AppState, status: StatusCode, message: String| {
         let mut page = render(state, "password.html", context! { error => message, ..base_context(Some(&caller)) });
         *page.status_mut() = status;

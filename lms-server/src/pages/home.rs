@@ -3,15 +3,14 @@
 //! upcoming sessions of the whole region.
 
 use axum::extract::{Query, State};
-use axum::response::Response;
-use lms_core::catalogue::{self, Near, SearchQuery, TrainingSessionFilter, TrainingSessionStatus};
-use lms_core::db::DbError;
+use lms_core::catalogue::{self, HomeFound, Near, SearchQuery};
 use lms_core::locale;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{base_context, error_page, render};
+use super::{base_context, render};
 use crate::auth::MaybeCaller;
+use crate::extract::PageResult;
 use crate::state::AppState;
 
 /// Travel times offered in the form (minutes).
@@ -58,68 +57,53 @@ pub async fn home(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
     Query(query): Query<HomeQuery>,
-) -> Response {
-    let courses = match state.db(catalogue::list_courses).await {
-        Ok(courses) => courses,
-        Err(error) => return error_page(&state, error),
-    };
+) -> PageResult {
     let near = query.near.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
     let course = query.course.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     let model = state.travel_model();
+    let minutes: Option<u32> = match query.minutes.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => Some(catalogue::DEFAULT_SEARCH_MINUTES),
+        Some(raw) => raw.parse().ok(),
+    };
+    // A travel time that is not a number is answered on the form, without searching.
+    let search = match (&near, minutes) {
+        (Some(near), Some(minutes)) => Some(SearchQuery {
+            near: Near::Text(near.clone()),
+            minutes: Some(minutes),
+            from: None,
+            course: course.clone(),
+            limit: None,
+        }),
+        _ => None,
+    };
+    let page = state
+        .db(move |conn| {
+            catalogue::home_page(conn, search.as_ref(), &model, lms_core::db::now(), catalogue::paris_today())
+        })
+        .await?;
     let base = context! {
         near => near.clone(),
         minute_choices => MINUTE_CHOICES,
-        courses => courses,
+        courses => page.courses,
         selected_course => course.clone(),
         method => model.method_fr(),
         ..base_context(caller.as_ref())
     };
-
-    let Some(near) = near else {
-        let upcoming = state
-            .db(|conn| {
-                catalogue::list_training_sessions(
-                    conn,
-                    &TrainingSessionFilter {
-                        status: Some(TrainingSessionStatus::Published),
-                        from: Some(catalogue::paris_today()),
-                        ..Default::default()
-                    },
-                )
-            })
-            .await;
-        return match upcoming {
-            Ok(sessions) => render(&state, "home.html", context! { sessions => sessions, minutes => 20, ..base }),
-            Err(error) => error_page(&state, error),
-        };
+    let (results, minutes) = match (page.found, minutes) {
+        (HomeFound::Upcoming(_), _) if near.is_some() => {
+            return Ok(render(
+                &state,
+                "home.html",
+                context! { error => "Temps de trajet invalide : indiquez un nombre de minutes.", minutes => 20, ..base },
+            ));
+        }
+        (HomeFound::Upcoming(sessions), _) => {
+            return Ok(render(&state, "home.html", context! { sessions => sessions, minutes => 20, ..base }));
+        }
+        (HomeFound::Results(results), _) => (Ok(results), catalogue::DEFAULT_SEARCH_MINUTES),
+        (HomeFound::Refused(error), minutes) => (Err(error), minutes.unwrap_or(catalogue::DEFAULT_SEARCH_MINUTES)),
     };
-
-    let minutes: u32 = match query.minutes.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        None => catalogue::DEFAULT_SEARCH_MINUTES,
-        Some(raw) => match raw.parse() {
-            Ok(minutes) => minutes,
-            Err(_) => {
-                return render(
-                    &state,
-                    "home.html",
-                    context! { error => "Temps de trajet invalide : indiquez un nombre de minutes.", minutes => 20, ..base },
-                );
-            }
-        },
-    };
-    let search = SearchQuery {
-        near: Near::Text(near.clone()),
-        minutes: Some(minutes),
-        from: None,
-        course: course.clone(),
-        limit: None,
-    };
-    let outcome = state.db(move |conn| Ok::<_, DbError>(catalogue::search_sessions(conn, &search, &model))).await;
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(error) => return error_page(&state, error),
-    };
-    match outcome {
+    match results {
         Ok(results) => {
             let cards: Vec<ResultCard> = results
                 .sessions
@@ -143,7 +127,7 @@ pub async fn home(
                     enrolment_open: s.enrolment_open,
                 })
                 .collect();
-            render(
+            Ok(render(
                 &state,
                 "home.html",
                 context! {
@@ -155,7 +139,7 @@ pub async fn home(
                     results => cards,
                     ..base
                 },
-            )
+            ))
         }
         Err(error) => {
             let candidates: Vec<Candidate> = error
@@ -182,7 +166,7 @@ pub async fn home(
                 context! { error => error.to_string(), candidates => candidates, minutes => minutes, ..base },
             );
             *page.status_mut() = crate::error::status_for(lms_core::Classify::kind(&error));
-            page
+            Ok(page)
         }
     }
 }

@@ -1,18 +1,16 @@
 //! `/me`: my enrolments with status or rank, my next half-days, my notifications, convocations.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Query, State};
 use axum::routing::get;
-use lms_core::enrolment::{self, EnrolmentError};
+use lms_core::enrolment::{self, NoticeReading};
 use lms_core::locale;
-use lms_core::notifications;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
-use super::{base_context, error_page, info_message, render};
+use super::{base_context, info_message, render};
 use crate::auth::PageCaller;
-use crate::error::ApiError;
+use crate::extract::{PageResult, SessionPath};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -37,6 +35,13 @@ struct NextHalfDay {
 }
 
 #[derive(Serialize)]
+struct MyEnrolmentRow {
+    #[serde(flatten)]
+    enrolment: enrolment::MyEnrolment,
+    has_convocation: bool,
+}
+
+#[derive(Serialize)]
 struct Notice {
     message: String,
     link: Option<String>,
@@ -44,27 +49,18 @@ struct Notice {
     unread: bool,
 }
 
-async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query(query): Query<InfoQuery>) -> Response {
-    let id = caller.user.id.clone();
-    let found = state
-        .db(move |conn| {
-            let now = lms_core::db::now();
-            let mine = enrolment::my_enrolments(conn, &id)?;
-            let next = enrolment::my_next_half_days(conn, &id, now, 10)?;
-            let notes = notifications::recent_notifications(conn, &id, 10).map_err(EnrolmentError::from)?;
-            notifications::mark_all_read(conn, &id, now).map_err(EnrolmentError::from)?;
-            Ok::<_, EnrolmentError>((mine, next, notes))
-        })
-        .await;
-    let (mine, next, notes) = match found {
-        Ok(found) => found,
-        Err(error) => return error_page(&state, error),
-    };
-    let records = match super::trainee_records::records_context(&state, &caller).await {
-        Ok(records) => records,
-        Err(error) => return error_page(&state, error),
-    };
-    let next: Vec<NextHalfDay> = next
+async fn me(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Query(query): Query<InfoQuery>,
+) -> PageResult {
+    let who = caller.clone();
+    let overview = state
+        .db(move |conn| enrolment::my_overview(conn, &who, 10, NoticeReading::MarkSeen, lms_core::db::now()))
+        .await?;
+    let records = super::trainee_records::records_context(&state, &caller).await?;
+    let next: Vec<NextHalfDay> = overview
+        .next_half_days
         .into_iter()
         .map(|h| NextHalfDay {
             session: h.session.to_string(),
@@ -81,7 +77,8 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
                 .join(", "),
         })
         .collect();
-    let notes: Vec<Notice> = notes
+    let notes: Vec<Notice> = overview
+        .notifications
         .into_iter()
         .map(|n| Notice {
             message: n.message,
@@ -90,57 +87,54 @@ async fn me(State(state): State<AppState>, PageCaller(caller): PageCaller, Query
             unread: n.read_at.is_none(),
         })
         .collect();
-    render(
+    Ok(render(
         &state,
         "me.html",
         context! {
             user => caller.user.clone(),
-            enrolments => mine,
+            enrolments => overview
+                .enrolments
+                .into_iter()
+                .map(|e| MyEnrolmentRow { has_convocation: e.status.has_convocation(), enrolment: e })
+                .collect::<Vec<_>>(),
             next_half_days => next,
             notifications => notes,
             records => records,
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },
-    )
+    ))
 }
 
 async fn convocation(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(session) = crate::api::session_id(&id) else {
-        return error_page(&state, ApiError::not_found());
-    };
-    let trainee = caller.user.id.clone();
-    match state.db(move |conn| enrolment::convocation(conn, &session, &trainee)).await {
-        Ok(convocation) => {
-            let days: Vec<_> = convocation
-                .session
-                .half_days
-                .iter()
-                .map(|h| {
-                    context! {
-                        date => locale::date_fr(h.date),
-                        slot => h.slot.label_fr_lower(),
-                        hours => format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
-                        venue => format!("{} ({})", h.venue_name, h.commune),
-                        module => h.module.clone(),
-                    }
-                })
-                .collect();
-            render(
-                &state,
-                "convocation.html",
-                context! {
-                    convocation => convocation,
-                    days => days,
-                    issued_on => locale::date_fr(lms_core::catalogue::paris_today()),
-                    ..base_context(Some(&caller))
-                },
-            )
-        }
-        Err(error) => error_page(&state, error),
-    }
+    SessionPath(session): SessionPath,
+) -> PageResult {
+    let who = caller.clone();
+    let convocation = state.db(move |conn| enrolment::convocation(conn, &session, &who)).await?;
+    let days: Vec<_> = convocation
+        .session
+        .half_days
+        .iter()
+        .map(|h| {
+            context! {
+                date => locale::date_fr(h.date),
+                slot => h.slot.label_fr_lower(),
+                hours => format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
+                venue => format!("{} ({})", h.venue_name, h.commune),
+                module => h.module.clone(),
+            }
+        })
+        .collect();
+    Ok(render(
+        &state,
+        "convocation.html",
+        context! {
+            convocation => convocation,
+            days => days,
+            issued_on => locale::date_fr(lms_core::catalogue::paris_today()),
+            ..base_context(Some(&caller))
+        },
+    ))
 }
