@@ -78,20 +78,6 @@ impl Classify for AuthenticationRequired {
     }
 }
 
-/// The caller lacks the role or the relation a route needs.
-#[derive(Debug, thiserror::Error)]
-#[error("accès refusé")]
-pub struct Forbidden;
-
-impl Classify for Forbidden {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Forbidden
-    }
-    fn code(&self) -> &'static str {
-        "forbidden"
-    }
-}
-
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 

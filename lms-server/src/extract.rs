@@ -129,7 +129,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 }
 
 /// An anonymous visitor's form (login, sign-up) whose `csrf` field matched its double-submit
-/// cookie.
+/// cookie. Unlike [`CsrfForm`], its fields are read before the token is checked.
 #[derive(Debug)]
 pub struct AnonymousCsrfForm<T> {
     /// The request's cookies (the handler may set or clear some).
@@ -144,8 +144,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AnonymousCsrfForm<T> 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
         let jar = CookieJar::from_headers(request.headers());
         let (bytes, token) = form_body(request, state).await?;
+        // Fields first: a probe without them is told the form is incomplete (422), as on every
+        // public route, rather than refused (403).
+        let form = parse_form(&bytes)?;
         auth::check_anonymous_form_token(&jar, &token)?;
-        Ok(AnonymousCsrfForm { jar, form: parse_form(&bytes)? })
+        Ok(AnonymousCsrfForm { jar, form })
     }
 }
 

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::attendance::{JsonBodyRefusals, TrainerWriteRefusals};
-use super::catalogue::session_id;
 use super::json::ApiJson;
 use super::openapi::ErrorResponse;
 use super::views::{GridTrainee, SessionHeader, TraineeAssessmentResponse, Unit, convert};
 use crate::auth::{ApiCaller, ApiSessionTrainer};
 use crate::error::ApiError;
+use crate::extract::resolve_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -66,7 +66,7 @@ pub(super) async fn read_grid(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<AssessmentGridResponse>, ApiError> {
-    let session = session_id(&id)?;
+    let session = resolve_session(&state, id).await?;
     Ok(Json(convert(state.db(move |conn| grid::assessment_grid(conn, Actor::Person(&caller), &session)).await?)?))
 }
 
@@ -175,7 +175,7 @@ pub(super) async fn trainee_results(
     ApiCaller(caller): ApiCaller,
     Path((id, trainee)): Path<(String, String)>,
 ) -> Result<Json<TraineeAssessmentResponse>, ApiError> {
-    let session = session_id(&id)?;
+    let session = resolve_session(&state, id).await?;
     Ok(Json(convert(
         state.db(move |conn| grid::trainee_assessment(conn, Actor::Person(&caller), &session, &trainee)).await?,
     )?))

@@ -16,12 +16,12 @@ use lms_core::db::ids::HalfDayId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
-use super::catalogue::session_id;
 use super::json::ApiJson;
 use super::openapi::ErrorResponse;
 use super::views::{HalfDayInfo, LedgerPosition, SessionHeader, Sheet, convert};
 use crate::auth::{ApiCaller, ApiSessionTrainer, Client};
 use crate::error::ApiError;
+use crate::extract::resolve_session;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -248,7 +248,7 @@ pub(super) async fn half_days(
     Path(id): Path<String>,
     Query(query): Query<AlertQuery>,
 ) -> Result<Json<SessionAttendanceResponse>, ApiError> {
-    let session = session_id(&id)?;
+    let session = resolve_session(&state, id).await?;
     let threshold = query.threshold.unwrap_or(sheets::DEFAULT_ABSENCE_ALERT);
     Ok(Json(convert(
         state
@@ -279,7 +279,7 @@ pub(super) async fn sheet(
     ApiCaller(caller): ApiCaller,
     Path(HalfDayPath { id, half_day }): Path<HalfDayPath>,
 ) -> Result<Json<Sheet>, ApiError> {
-    let session = session_id(&id)?;
+    let session = resolve_session(&state, id).await?;
     let half_day = half_day_id(&half_day)?;
     Ok(Json(convert(
         state

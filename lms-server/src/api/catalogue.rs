@@ -4,7 +4,6 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use lms_core::catalogue;
-use lms_core::db::ids::TrainingSessionId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -140,12 +139,6 @@ pub(super) async fn course(
     Path(code): Path<String>,
 ) -> Result<Json<CourseResponse>, ApiError> {
     Ok(Json(convert(state.db(move |conn| catalogue::find_course(conn, &code)).await?)?))
-}
-
-/// A session id from the path; anything malformed is simply unknown.
-pub fn session_id(raw: &str) -> Result<TrainingSessionId, ApiError> {
-    TrainingSessionId::parse(raw)
-        .map_err(|_| ApiError::from(catalogue::CatalogueError::UnknownTrainingSession(raw.chars().take(40).collect())))
 }
 
 /// One public training session (drafts are unknown here).

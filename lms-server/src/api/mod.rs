@@ -21,7 +21,6 @@ use crate::state::AppState;
 
 pub use accounts::{SIGN_UP_RECEIVED, register};
 pub use attendance::{half_day_id, public_base};
-pub use catalogue::session_id;
 pub use json::ApiJson;
 pub(crate) use openapi::ErrorResponse;
 pub(crate) use views::convert;

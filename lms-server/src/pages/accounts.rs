@@ -1,21 +1,20 @@
 //! Sign up, log in, log out, change password.
 
-use axum::extract::{FromRequest, Query, Request, State};
+use axum::Router;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
 use lms_core::access::accounts::SignUpRequest;
 use minijinja::context;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
-use crate::extract::{CsrfForm, NoFields, PageError, PageResult};
+use crate::extract::{AnonymousCsrfForm, CsrfForm, NoFields, PageResult};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -72,45 +71,14 @@ async fn login_form(
 struct LoginForm {
     email: String,
     password: String,
-    csrf: String,
     #[serde(default)]
     next: Option<String>,
-}
-
-impl TokenField for LoginForm {
-    fn token(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// An anonymous form with its double-submit token.
-trait TokenField {
-    fn token(&self) -> &str;
-}
-
-/// Login and sign-up forms, read before their token is checked (unlike `AnonymousCsrfForm`): a
-/// probe without fields is told the form is incomplete (422), as on every public route, rather
-/// than refused (403).
-struct FieldsThenToken<T> {
-    jar: CookieJar,
-    form: T,
-}
-
-impl<T: DeserializeOwned + TokenField + Send> FromRequest<AppState> for FieldsThenToken<T> {
-    type Rejection = Response;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let jar = CookieJar::from_headers(request.headers());
-        let Form(form) = Form::<T>::from_request(request, state).await.map_err(IntoResponse::into_response)?;
-        auth::check_anonymous_form_token(&jar, form.token()).map_err(|e| PageError::from(e).into_response())?;
-        Ok(FieldsThenToken { jar, form })
-    }
 }
 
 async fn log_in(
     State(state): State<AppState>,
     Client(client): Client,
-    FieldsThenToken { jar, form }: FieldsThenToken<LoginForm>,
+    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<LoginForm>,
 ) -> Response {
     let next = auth::safe_next(form.next.as_deref());
     let email = form.email.clone();
@@ -154,19 +122,12 @@ struct SignUpForm {
     email: String,
     password: String,
     password_confirmation: String,
-    csrf: String,
-}
-
-impl TokenField for SignUpForm {
-    fn token(&self) -> &str {
-        &self.csrf
-    }
 }
 
 async fn sign_up(
     State(state): State<AppState>,
     Client(client): Client,
-    FieldsThenToken { jar, form }: FieldsThenToken<SignUpForm>,
+    AnonymousCsrfForm { jar, form }: AnonymousCsrfForm<SignUpForm>,
 ) -> Response {
     let again = |state: &AppState, jar: CookieJar, status: StatusCode, message: String, form: &SignUpForm| {
         form_page(
