@@ -22,7 +22,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use lms_core::certification::keys::KeyStore;
 use lms_core::certification::registry::{self, PublicCertificate};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -182,8 +181,8 @@ pub(crate) async fn verify_api(
     }
 }
 
-async fn jwks() -> Response {
-    match KeyStore::from_env().public_jwk() {
+async fn jwks(State(state): State<AppState>) -> Response {
+    match state.keys().public_jwk() {
         Ok(jwk) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(serde_json::json!({ "keys": [jwk] })))
             .into_response(),
         Err(error) => {

@@ -30,6 +30,7 @@ struct Inner {
     backend: &'static str,
     secure_cookies: bool,
     public_url: String,
+    keys: lms_core::certification::keys::KeyStore,
     mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -85,6 +86,7 @@ impl AppState {
                 backend,
                 secure_cookies: config.secure_cookies,
                 public_url: config.public_url.clone(),
+                keys: lms_core::certification::keys::KeyStore::at(&config.keys_dir),
                 mailer,
                 travel: config.travel,
                 trusted_proxies: config.trusted_proxies.clone(),
@@ -164,6 +166,12 @@ impl AppState {
     /// The site's public address.
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+
+    /// The folder of the certificate signing key (`LMS_KEYS_DIR`); the server reads only its
+    /// public key.
+    pub fn keys(&self) -> &lms_core::certification::keys::KeyStore {
+        &self.inner.keys
     }
 
     /// Whether cookies carry the `Secure` flag.

@@ -80,7 +80,7 @@ pub fn run(context: &Context, command: DocumentsCommand) -> Result<ExitCode, Fai
             if context.json {
                 return output::json(&serde_json::json!({ "key": key.trim(), "value": value.trim() }));
             }
-            println!("Réglage {} enregistré.", key.trim());
+            outln!("Réglage {} enregistré.", key.trim());
             Ok(ExitCode::SUCCESS)
         }
         DocumentsCommand::Settings => {

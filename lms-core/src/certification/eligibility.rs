@@ -19,6 +19,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::credential::CredentialProblem;
 use super::jury::JuryVerdict;
 use super::keys::KeyError;
 use super::{CertificationRow, UnitView};
@@ -67,6 +68,17 @@ pub enum CertifyError {
     /// The certificate is already revoked.
     #[error("le certificat {0} est déjà révoqué")]
     AlreadyRevoked(String),
+    /// Issuing to every eligible candidate found none.
+    #[error("aucun·e candidat·e éligible dans cette session")]
+    NoEligibleCandidate,
+    /// The credential stored with a certificate cannot be read back: the register is damaged.
+    #[error("certificat {number} : {problem}")]
+    CorruptCertificate {
+        /// Certificate number.
+        number: String,
+        /// What is wrong with the stored credential.
+        problem: CredentialProblem,
+    },
     /// Signing key problem.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -91,7 +103,10 @@ impl Classify for CertifyError {
             CertifyError::UnknownTrainingSession(_)
             | CertifyError::UnknownTrainee(_)
             | CertifyError::UnknownCertificate(_) => ErrorKind::NotFound,
-            CertifyError::NotCertifying | CertifyError::AlreadyRevoked(_) => ErrorKind::Conflict,
+            CertifyError::NotCertifying | CertifyError::AlreadyRevoked(_) | CertifyError::NoEligibleCandidate => {
+                ErrorKind::Conflict
+            }
+            CertifyError::CorruptCertificate { .. } => ErrorKind::Internal,
             CertifyError::Key(e) => e.kind(),
             CertifyError::Pdf(e) => e.kind(),
             CertifyError::Io(_) => ErrorKind::Unavailable,
@@ -109,6 +124,8 @@ impl Classify for CertifyError {
             CertifyError::BadAwardDate(_) => "award_date_refused",
             CertifyError::UnknownCertificate(_) => "unknown_certificate",
             CertifyError::AlreadyRevoked(_) => "already_revoked",
+            CertifyError::NoEligibleCandidate => "no_eligible_candidate",
+            CertifyError::CorruptCertificate { .. } => "corrupt_certificate",
             CertifyError::Key(e) => e.code(),
             CertifyError::Pdf(e) => e.code(),
             CertifyError::Io(_) => "io_error",

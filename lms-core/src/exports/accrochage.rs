@@ -19,6 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{ExportError, XmlOut, commit_file, is_xml_text, write_temporary};
+use crate::certification::registry::CertificateStatus;
 use crate::db::ids::CertificateId;
 use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, settings, users};
 use crate::db::{self, DbConn, DbError};
@@ -47,25 +48,37 @@ pub struct AccrochageExport {
     pub warnings: Vec<String>,
 }
 
-type HolderRow = (
-    CertificateId,
-    String,
-    NaiveDate,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// A certificate with its holder's registry identity and its certification's CDC identifiers
+/// (the columns of `holder_query!`, in order).
+#[derive(Debug, Queryable)]
+struct HolderRow {
+    id: CertificateId,
+    number: String,
+    awarded_on: NaiveDate,
+    email: String,
+    _display_name: String,
+    birth_name: Option<String>,
+    usage_name: Option<String>,
+    first_names: Option<String>,
+    birth_date: Option<NaiveDate>,
+    birth_insee: Option<String>,
+    birth_place: Option<String>,
+    birth_country: Option<String>,
+    sex: Option<String>,
+    certification_code: String,
+    registry: String,
+    cdc_certifier_id: Option<String>,
+    cdc_contract_id: Option<String>,
+}
+
+/// The passes of one certification, in file order.
+struct CertificationGroup {
+    code: String,
+    registry: String,
+    certifier_id: String,
+    contract_id: String,
+    holders: Vec<Holder>,
+}
 
 struct Holder {
     certificate: CertificateId,
@@ -154,7 +167,7 @@ pub fn export_accrochage(
     }
     db::write_transaction(conn, |conn| {
         let rows: Vec<HolderRow> = holder_query!()
-            .filter(certificates::status.eq("valid"))
+            .filter(certificates::status.eq(CertificateStatus::Valid))
             .filter(certificates::awarded_on.ge(from))
             .filter(certificates::awarded_on.le(to))
             .load(conn)
@@ -190,7 +203,7 @@ pub fn export_accrochage_suppressions(
             .filter(accrochage_items::result.ne("rejected"))
             .select(accrochage_items::certificate_id);
         let rows: Vec<HolderRow> = holder_query!()
-            .filter(certificates::status.eq("revoked"))
+            .filter(certificates::status.eq(CertificateStatus::Revoked))
             .filter(certificates::id.eq_any(declared))
             .filter(diesel::dsl::not(certificates::id.eq_any(withdrawn)))
             .load(conn)
@@ -227,33 +240,33 @@ fn write_flux(
         Some(id) => problems.push(format!("identifiant CDC de l'émetteur « {id} » : 8 caractères alphanumériques")),
         None => problems.push(format!("identifiant CDC de l'émetteur manquant (réglage {EMITTER_SETTING})")),
     }
-    let awarded = rows.iter().map(|r| r.2);
+    let awarded = rows.iter().map(|r| r.awarded_on);
     let (Some(first_award), Some(last_award)) = (awarded.clone().min(), awarded.max()) else {
         return Err(ExportError::Invalid("aucun passage".into()));
     };
     let (from, to) = period.unwrap_or((first_award, last_award));
     // Group by certification, keeping the order of the query.
-    let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
+    let mut groups: Vec<CertificationGroup> = Vec::new();
     for row in rows {
-        let (
+        let HolderRow {
             id,
             number,
             awarded_on,
             email,
-            _name,
+            _display_name: _,
             birth_name,
             usage_name,
             first_names,
             birth_date,
-            insee,
-            place,
-            country,
+            birth_insee: insee,
+            birth_place: place,
+            birth_country: country,
             sex,
-            code,
+            certification_code: code,
             registry,
-            certifier_id,
-            contract_id,
-        ) = row;
+            cdc_certifier_id: certifier_id,
+            cdc_contract_id: contract_id,
+        } = row;
         let who = format!("{number} ({email})");
         // The three-month deadline is for declaring an award; a withdrawal is due whenever it happens.
         let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
@@ -261,20 +274,20 @@ fn write_flux(
             warnings
                 .push(format!("{number} décerné le {awarded_on} : plus de trois mois (échéance légale le {deadline})"));
         }
-        if groups.last().map(|g| g.0 != code).unwrap_or(true) {
+        if groups.last().is_none_or(|g| g.code != code) {
             match (&certifier_id, &contract_id) {
                 (Some(c), Some(k)) if valid_id(c) && !k.is_empty() && k.len() <= 20 => {}
                 _ => problems.push(format!(
                     "{code} : identifiant CDC du certificateur (8 caractères) ou n° de contrat (1 à 20) manquant ou invalide"
                 )),
             }
-            groups.push((
-                code.clone(),
-                registry.clone(),
-                certifier_id.clone().unwrap_or_default(),
-                contract_id.clone().unwrap_or_default(),
-                Vec::new(),
-            ));
+            groups.push(CertificationGroup {
+                code: code.clone(),
+                registry: registry.clone(),
+                certifier_id: certifier_id.clone().unwrap_or_default(),
+                contract_id: contract_id.clone().unwrap_or_default(),
+                holders: Vec::new(),
+            });
         }
         let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let first: Vec<String> =
@@ -323,7 +336,7 @@ fn write_flux(
             problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
         }
         if let Some(group) = groups.last_mut() {
-            group.4.push(Holder {
+            group.holders.push(Holder {
                 certificate: id,
                 number,
                 awarded_on,
@@ -346,7 +359,7 @@ fn write_flux(
     let emitter = emitter.unwrap_or_default();
     let bytes = render(&batch_id, &stamp, action, &emitter, &groups);
     let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let holders: usize = groups.iter().map(|g| g.4.len()).sum();
+    let holders: usize = groups.iter().map(|g| g.holders.len()).sum();
     let temporary = write_temporary(out, &bytes)?;
     let recorded = record_batch(conn, &batch_id, action, now, (from, to), &sha256, &groups);
     if let Err(error) = recorded {
@@ -367,9 +380,9 @@ fn record_batch(
     now: NaiveDateTime,
     (from, to): (NaiveDate, NaiveDate),
     sha256: &str,
-    groups: &[(String, String, String, String, Vec<Holder>)],
+    groups: &[CertificationGroup],
 ) -> Result<(), ExportError> {
-    let count: usize = groups.iter().map(|g| g.4.len()).sum();
+    let count: usize = groups.iter().map(|g| g.holders.len()).sum();
     diesel::insert_into(accrochage_batches::table)
         .values((
             accrochage_batches::id.eq(batch_id),
@@ -384,7 +397,7 @@ fn record_batch(
         .map_err(DbError::from)?;
     let items: Vec<(String, String, String, &str)> = groups
         .iter()
-        .flat_map(|g| g.4.iter())
+        .flat_map(|g| g.holders.iter())
         .map(|h| (uuid::Uuid::now_v7().to_string(), batch_id.to_owned(), h.certificate.to_string(), "pending"))
         .collect();
     // Multi-row inserts go through the concrete connection (MultiConnection cannot batch).
@@ -408,13 +421,7 @@ fn record_batch(
     Ok(())
 }
 
-fn render(
-    batch_id: &str,
-    stamp: &str,
-    action: FluxAction,
-    emitter: &str,
-    groups: &[(String, String, String, String, Vec<Holder>)],
-) -> Vec<u8> {
+fn render(batch_id: &str, stamp: &str, action: FluxAction, emitter: &str, groups: &[CertificationGroup]) -> Vec<u8> {
     let mut xml = XmlOut::new();
     xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
     xml.leaf("cpf:idFlux", batch_id);
@@ -426,19 +433,20 @@ fn render(
     // One certificateur per (certifier id, contract); certifications of the same certifier share it.
     let mut index = 0;
     while index < groups.len() {
-        let (_, _, certifier, contract, _) = &groups[index];
+        let (certifier, contract) = (&groups[index].certifier_id, &groups[index].contract_id);
         xml.open("cpf:certificateur");
         xml.leaf("cpf:idClient", certifier);
         xml.leaf("cpf:idContrat", contract);
         xml.open("cpf:certifications");
-        while index < groups.len() && &groups[index].2 == certifier && &groups[index].3 == contract {
-            let (code, registry, _, _, holders) = &groups[index];
+        while index < groups.len() && &groups[index].certifier_id == certifier && &groups[index].contract_id == contract
+        {
+            let group = &groups[index];
             xml.open("cpf:certification");
-            xml.leaf("cpf:type", registry);
-            xml.leaf("cpf:code", code);
+            xml.leaf("cpf:type", &group.registry);
+            xml.leaf("cpf:code", &group.code);
             xml.leaf("cpf:natureDeposant", "CERTIFICATEUR");
             xml.open("cpf:passageCertifications");
-            for holder in holders {
+            for holder in &group.holders {
                 render_pass(&mut xml, holder);
             }
             xml.close("cpf:passageCertifications");
