@@ -305,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_values_are_refused_with_the_variable_named() {
+    fn invalid_values_are_refused_with_the_option_named() {
         for (flag, value) in [
             ("db-pool-size", "0"),
             ("secure-cookies", "oui"),
