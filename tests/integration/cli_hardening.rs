@@ -174,6 +174,27 @@ fn a_closed_pipe_ends_lms_quietly() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
 
+/// The same for commands that print several lines of their own (not through a table).
+#[test]
+fn a_closed_pipe_ends_line_by_line_commands_quietly() {
+    let db = TestDb::new(Seed::Demo);
+    for args in [&["session", "show", "PTL-NA-DEMO-0"][..], &["documents", "settings"][..]] {
+        let mut child = Command::new(binary("lms"))
+            .args(args)
+            .env("DATABASE_URL", &db.url_string)
+            .env("LMS_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lms");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("lms");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn keys_in_a_folder_or_file_others_can_write_are_refused_with_the_fix() {

@@ -76,7 +76,7 @@ pub fn run(context: &Context, command: DocumentsCommand) -> Result<ExitCode, Fai
         }
         DocumentsCommand::Setting { key, value } => {
             let mut conn = context.connect()?;
-            organisation::set_organisation_setting(&mut conn, &key, &value)?;
+            organisation::set_setting(&mut conn, &key, &value)?;
             if context.json {
                 return output::json(&serde_json::json!({ "key": key.trim(), "value": value.trim() }));
             }

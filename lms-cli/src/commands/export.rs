@@ -113,7 +113,7 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
         }
         ExportCommand::Setting { key, value } => {
             let mut conn = context.connect()?;
-            lheo::set_setting(&mut conn, &key, &value)?;
+            lms_core::documents::organisation::set_setting(&mut conn, &key, &value)?;
             if context.json {
                 return output::json(&serde_json::json!({ "key": key, "value": value }));
             }

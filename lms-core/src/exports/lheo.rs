@@ -16,21 +16,22 @@ use serde::Serialize;
 use super::{ExportError, XmlOut, commit_file, write_temporary};
 use crate::catalogue::CourseRow;
 use crate::db::ids::{CertificationId, TrainingSessionId};
-use crate::db::schema::{certifications, communes, courses, half_days, settings, training_sessions, venues};
+use crate::db::schema::{certifications, communes, courses, half_days, training_sessions, venues};
 use crate::db::{DbConn, DbError};
+use crate::documents::organisation::{self, SettingKey};
 
 /// LHEO 2.3 namespace.
 pub const NAMESPACE: &str = "http://lheo.gouv.fr/2.3";
-/// Settings the export needs, with their French labels.
-pub const ORGANISATION_SETTINGS: &[(&str, &str)] = &[
-    ("organisation.name", "raison sociale"),
-    ("organisation.siret", "SIRET (14 chiffres)"),
-    ("organisation.nda", "numéro de déclaration d'activité (11 chiffres)"),
-    ("organisation.address", "adresse"),
-    ("organisation.postcode", "code postal"),
-    ("organisation.city", "ville"),
-    ("organisation.email", "courriel de contact"),
-    ("organisation.phone", "téléphone de contact"),
+/// Settings the export needs (the representative is not sent).
+pub const REQUIRED_SETTINGS: [SettingKey; 8] = [
+    SettingKey::Name,
+    SettingKey::Siret,
+    SettingKey::Nda,
+    SettingKey::Address,
+    SettingKey::Postcode,
+    SettingKey::City,
+    SettingKey::Email,
+    SettingKey::Phone,
 ];
 
 /// Result of an LHEO export.
@@ -47,28 +48,27 @@ pub struct LheoExport {
 type SessionRow = (TrainingSessionId, String, NaiveDate, NaiveDate, String);
 type PlaceRow = (TrainingSessionId, String, Option<String>, Option<String>, String, String, String, String, f64, f64);
 
-fn list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
+/// A course's list stored as JSON text (objectives, content, prerequisites), joined for LHEO.
+fn list(course: &str, what: &str, json: &str) -> Result<String, ExportError> {
+    serde_json::from_str::<Vec<String>>(json)
+        .map(|items| items.join(" — "))
+        .map_err(|e| ExportError::Corrupt(format!("formation {course}, {what} : {e}")))
 }
 
 /// Writes the offer to `out`.
 pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<LheoExport, ExportError> {
-    let stored: Vec<(String, String)> =
-        settings::table.select((settings::key, settings::value)).load(conn).map_err(DbError::from)?;
-    let setting: BTreeMap<String, String> = stored.into_iter().collect();
+    let setting = organisation::all_settings(conn)?;
     let mut problems = Vec::new();
-    for (key, label) in ORGANISATION_SETTINGS {
-        if setting.get(*key).is_none_or(|v| v.trim().is_empty()) {
-            problems.push(format!("réglage {key} ({label}) manquant"));
+    for key in REQUIRED_SETTINGS {
+        match setting.get(&key) {
+            None => problems.push(format!("réglage {key} ({}) manquant", key.label_fr())),
+            // A value stored before the rule existed (or by hand) is checked again, by the same rule.
+            Some(value) => {
+                if let Err(error) = organisation::validate_setting(key, value) {
+                    problems.push(error.to_string());
+                }
+            }
         }
-    }
-    let digits =
-        |key: &str, n: usize| setting.get(key).is_some_and(|v| v.len() == n && v.bytes().all(|b| b.is_ascii_digit()));
-    if setting.contains_key("organisation.siret") && !digits("organisation.siret", 14) {
-        problems.push("organisation.siret : 14 chiffres attendus".into());
-    }
-    if setting.contains_key("organisation.nda") && !digits("organisation.nda", 11) {
-        problems.push("organisation.nda : 11 chiffres attendus".into());
     }
     let all_courses: Vec<CourseRow> =
         courses::table.order(courses::code.asc()).select(CourseRow::as_select()).load(conn).map_err(DbError::from)?;
@@ -119,7 +119,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     for place in places {
         places_of.entry(place.0.clone()).or_default().push(place);
     }
-    let get = |key: &str| setting.get(key).cloned().unwrap_or_default();
+    let get = |key: SettingKey| setting.get(&key).cloned().unwrap_or_default();
     let stamp = now.format("%Y%m%dT%H%M%S").to_string();
 
     let mut xml = XmlOut::new();
@@ -134,16 +134,16 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         xml.leaf("code-NSF", &course.nsf_code);
         xml.close("domaine-formation");
         xml.leaf("intitule-formation", &course.title);
-        xml.leaf("objectif-formation", &list(&course.objectives).join(" — "));
+        xml.leaf("objectif-formation", &list(&course.code, "objectifs", &course.objectives)?);
         xml.leaf("resultats-attendus", &course.evaluation_modalities);
-        xml.leaf("contenu-formation", &list(&course.content).join(" — "));
+        xml.leaf("contenu-formation", &list(&course.code, "contenu", &course.content)?);
         xml.leaf("certifiante", if certification.is_some() { "1" } else { "0" });
         xml.open("contact-formation");
         xml.open("coordonnees");
         xml.open("telfixe");
-        xml.leaf("numtel", &get("organisation.phone"));
+        xml.leaf("numtel", &get(SettingKey::Phone));
         xml.close("telfixe");
-        xml.leaf("courriel", &get("organisation.email"));
+        xml.leaf("courriel", &get(SettingKey::Email));
         xml.close("coordonnees");
         xml.close("contact-formation");
         xml.leaf("parcours-de-formation", "1");
@@ -165,7 +165,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.leaf("niveau-entree-obligatoire", "0");
             xml.leaf("modalites-alternance", "Sans objet");
             xml.leaf("modalites-enseignement", "0");
-            xml.leaf("conditions-specifiques", &list(&course.prerequisites).join(" — "));
+            xml.leaf("conditions-specifiques", &list(&course.code, "prérequis", &course.prerequisites)?);
             xml.leaf("prise-en-charge-frais-possible", "1");
             for (_, name, address, postcode, city, insee, departement, region, lat, lon) in
                 places_of.get(id).map(Vec::as_slice).unwrap_or_default()
@@ -198,9 +198,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.close("periode");
             xml.open("adresse-inscription");
             xml.open("adresse");
-            xml.leaf("ligne", &get("organisation.address"));
-            xml.leaf("codepostal", &get("organisation.postcode"));
-            xml.leaf("ville", &get("organisation.city"));
+            xml.leaf("ligne", &get(SettingKey::Address));
+            xml.leaf("codepostal", &get(SettingKey::Postcode));
+            xml.leaf("ville", &get(SettingKey::City));
             xml.close("adresse");
             xml.close("adresse-inscription");
             xml.close("session");
@@ -208,25 +208,25 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.leaf("prix-total-TTC", &format!("{}.{:02}", course.price_cents / 100, course.price_cents % 100));
             xml.close("action");
         }
-        xml.open_with("organisme-formation-responsable", &[("numero", &get("organisation.siret"))]);
-        xml.leaf("numero-activite", &get("organisation.nda"));
+        xml.open_with("organisme-formation-responsable", &[("numero", &get(SettingKey::Siret))]);
+        xml.leaf("numero-activite", &get(SettingKey::Nda));
         xml.open("SIRET-organisme-formation");
-        xml.leaf("SIRET", &get("organisation.siret"));
+        xml.leaf("SIRET", &get(SettingKey::Siret));
         xml.close("SIRET-organisme-formation");
-        xml.leaf("nom-organisme", &get("organisation.name"));
-        xml.leaf("raison-sociale", &get("organisation.name"));
+        xml.leaf("nom-organisme", &get(SettingKey::Name));
+        xml.leaf("raison-sociale", &get(SettingKey::Name));
         xml.open("coordonnees-organisme");
         xml.open("coordonnees");
         xml.open("adresse");
-        xml.leaf("ligne", &get("organisation.address"));
-        xml.leaf("codepostal", &get("organisation.postcode"));
-        xml.leaf("ville", &get("organisation.city"));
+        xml.leaf("ligne", &get(SettingKey::Address));
+        xml.leaf("codepostal", &get(SettingKey::Postcode));
+        xml.leaf("ville", &get(SettingKey::City));
         xml.close("adresse");
         xml.close("coordonnees");
         xml.close("coordonnees-organisme");
         xml.open("contact-organisme");
         xml.open("coordonnees");
-        xml.leaf("courriel", &get("organisation.email"));
+        xml.leaf("courriel", &get(SettingKey::Email));
         xml.close("coordonnees");
         xml.close("contact-organisme");
         xml.close("organisme-formation-responsable");
@@ -238,24 +238,4 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     let temporary = write_temporary(out, &bytes)?;
     commit_file(&temporary, out)?;
     Ok(LheoExport { file: out.display().to_string(), formations: all_courses.len(), sessions: session_count })
-}
-
-/// Stores one organisation setting (`lms export lheo --set KEY=VALUE` and fixtures).
-pub fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), ExportError> {
-    if !ORGANISATION_SETTINGS.iter().any(|(k, _)| *k == key) && key != super::accrochage::EMITTER_SETTING {
-        return Err(ExportError::Invalid(format!("réglage inconnu « {} »", key.chars().take(60).collect::<String>())));
-    }
-    crate::db::write_transaction(conn, |conn| {
-        let updated = diesel::update(settings::table.find(key))
-            .set(settings::value.eq(value.trim()))
-            .execute(conn)
-            .map_err(DbError::from)?;
-        if updated == 0 {
-            diesel::insert_into(settings::table)
-                .values((settings::key.eq(key), settings::value.eq(value.trim())))
-                .execute(conn)
-                .map_err(DbError::from)?;
-        }
-        Ok(())
-    })
 }
