@@ -45,8 +45,30 @@ pub struct LheoExport {
     pub sessions: usize,
 }
 
-type SessionRow = (TrainingSessionId, String, NaiveDate, NaiveDate, String);
-type PlaceRow = (TrainingSessionId, String, Option<String>, Option<String>, String, String, String, String, f64, f64);
+/// A training session sent as an `action` (the columns selected in [`export_lheo`], in order).
+#[derive(Debug, Queryable)]
+struct SessionRow {
+    id: TrainingSessionId,
+    reference: String,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    course_id: String,
+}
+
+/// A tiers-lieu hosting a session (the columns selected in [`export_lheo`], in order).
+#[derive(Debug, Queryable)]
+struct PlaceRow {
+    session: TrainingSessionId,
+    name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    city: String,
+    insee: String,
+    departement: String,
+    region: String,
+    lat: f64,
+    lon: f64,
+}
 
 /// A course's list stored as JSON text (objectives, content, prerequisites), joined for LHEO.
 fn list(course: &str, what: &str, json: &str) -> Result<String, ExportError> {
@@ -99,7 +121,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .map_err(DbError::from)?;
     let places: Vec<PlaceRow> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
-        .filter(half_days::training_session_id.eq_any(sessions.iter().map(|s| s.0.clone()).collect::<Vec<_>>()))
+        .filter(half_days::training_session_id.eq_any(sessions.iter().map(|s| s.id.clone()).collect::<Vec<_>>()))
         .select((
             half_days::training_session_id,
             venues::name,
@@ -117,7 +139,11 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .map_err(DbError::from)?;
     let mut places_of: BTreeMap<TrainingSessionId, Vec<PlaceRow>> = BTreeMap::new();
     for place in places {
-        places_of.entry(place.0.clone()).or_default().push(place);
+        places_of.entry(place.session.clone()).or_default().push(place);
+    }
+    // DISTINCT leaves the order to the database: the same file on every backend.
+    for list in places_of.values_mut() {
+        list.sort_by(|a, b| (&a.name, &a.insee).cmp(&(&b.name, &b.insee)));
     }
     let get = |key: SettingKey| setting.get(&key).cloned().unwrap_or_default();
     let stamp = now.format("%Y%m%dT%H%M%S").to_string();
@@ -157,7 +183,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             }
             xml.close("certification");
         }
-        for (id, reference, starts_on, ends_on, _) in sessions.iter().filter(|s| s.4 == course.id.as_str()) {
+        for SessionRow { id, reference, starts_on, ends_on, .. } in
+            sessions.iter().filter(|s| s.course_id == course.id.as_str())
+        {
             session_count += 1;
             xml.open_with("action", &[("numero", reference)]);
             xml.leaf("rythme-formation", &course.modalities);
@@ -167,7 +195,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.leaf("modalites-enseignement", "0");
             xml.leaf("conditions-specifiques", &list(&course.code, "prérequis", &course.prerequisites)?);
             xml.leaf("prise-en-charge-frais-possible", "1");
-            for (_, name, address, postcode, city, insee, departement, region, lat, lon) in
+            for PlaceRow { name, address, postcode, city, insee, departement, region, lat, lon, .. } in
                 places_of.get(id).map(Vec::as_slice).unwrap_or_default()
             {
                 xml.open("lieu-de-formation");
