@@ -245,7 +245,7 @@ pub fn siret_check_digit_ok(siret: &str) -> bool {
     }
     let digits = siret.bytes().map(|b| u32::from(b - b'0'));
     if siret.starts_with("356000000") {
-        return digits.sum::<u32>() % 5 == 0;
+        return digits.sum::<u32>().is_multiple_of(5);
     }
     let luhn: u32 = digits
         .rev()
@@ -254,7 +254,7 @@ pub fn siret_check_digit_ok(siret: &str) -> bool {
             |(index, digit)| if index % 2 == 1 { if digit * 2 > 9 { digit * 2 - 9 } else { digit * 2 } } else { digit },
         )
         .sum();
-    luhn % 10 == 0
+    luhn.is_multiple_of(10)
 }
 
 /// The value to store for `key`, or why it is refused. Empty means "remove the setting".
