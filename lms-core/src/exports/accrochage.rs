@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{ExportError, XmlOut, commit_file, is_xml_text, write_temporary};
 use crate::certification::registry::CertificateStatus;
 use crate::db::ids::CertificateId;
+use crate::db::json_text::to_json_text;
 use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, settings, users};
 use crate::db::{self, DbConn, DbError};
 
@@ -195,12 +196,12 @@ pub fn export_accrochage_suppressions(
         let declared = accrochage_items::table
             .inner_join(accrochage_batches::table)
             .filter(accrochage_batches::action.eq(FluxAction::Creation.as_str()))
-            .filter(accrochage_items::result.ne("rejected"))
+            .filter(accrochage_items::result.ne(PassResult::Rejected))
             .select(accrochage_items::certificate_id);
         let withdrawn = accrochage_items::table
             .inner_join(accrochage_batches::table)
             .filter(accrochage_batches::action.eq(FluxAction::Suppression.as_str()))
-            .filter(accrochage_items::result.ne("rejected"))
+            .filter(accrochage_items::result.ne(PassResult::Rejected))
             .select(accrochage_items::certificate_id);
         let rows: Vec<HolderRow> = holder_query!()
             .filter(certificates::status.eq(CertificateStatus::Revoked))
@@ -395,21 +396,21 @@ fn record_batch(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
-    let items: Vec<(String, String, String, &str)> = groups
+    let items: Vec<(String, String)> = groups
         .iter()
         .flat_map(|g| g.holders.iter())
-        .map(|h| (uuid::Uuid::now_v7().to_string(), batch_id.to_owned(), h.certificate.to_string(), "pending"))
+        .map(|h| (uuid::Uuid::now_v7().to_string(), h.certificate.to_string()))
         .collect();
     // Multi-row inserts go through the concrete connection (MultiConnection cannot batch).
     for chunk in items.chunks(1_000) {
         let values: Vec<_> = chunk
             .iter()
-            .map(|(id, batch, certificate, result)| {
+            .map(|(id, certificate)| {
                 (
                     accrochage_items::id.eq(id.as_str()),
-                    accrochage_items::batch_id.eq(batch.as_str()),
+                    accrochage_items::batch_id.eq(batch_id),
                     accrochage_items::certificate_id.eq(certificate.as_str()),
-                    accrochage_items::result.eq(*result),
+                    accrochage_items::result.eq(PassResult::Pending.as_str()),
                 )
             })
             .collect();
@@ -506,6 +507,38 @@ fn render_pass(xml: &mut XmlOut, h: &Holder) {
     xml.close("cpf:passageCertification");
 }
 
+crate::text_enum! {
+    /// What the Caisse des Dépôts said about one pass sent.
+    pub enum PassResult: "résultat de passage" {
+        /// Sent, no processing report yet.
+        Pending = "pending", "en attente";
+        /// In `passagesOK`.
+        Accepted = "accepted", "accepté";
+        /// In `passagesKO`, with its messages.
+        Rejected = "rejected", "rejeté";
+    }
+}
+
+/// One pass named in a processing report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedPass {
+    /// Certificate number (`idTechnique`).
+    pub number: String,
+    /// Under `passagesOK` (else `passagesKO`).
+    pub accepted: bool,
+    /// `messageErreur`s.
+    pub messages: Vec<String>,
+}
+
+/// Where a certificate's last pass stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PassState {
+    /// Certificate number.
+    pub number: String,
+    /// Result of its latest batch.
+    pub result: PassResult,
+}
+
 /// Result of importing a processing report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportImport {
@@ -526,12 +559,12 @@ pub struct RejectedPass {
 
 /// Parses a processing report: passes under `passagesOK` / `passagesKO`, each named by its
 /// `idTechnique`, KO ones with `messageErreur`s. Namespace prefixes are ignored.
-pub fn parse_report(xml: &str) -> Result<Vec<(String, bool, Vec<String>)>, ExportError> {
+pub fn parse_report(xml: &str) -> Result<Vec<ReportedPass>, ExportError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<String> = Vec::new();
     let mut section: Option<bool> = None;
-    let mut passes: Vec<(String, bool, Vec<String>)> = Vec::new();
+    let mut passes: Vec<ReportedPass> = Vec::new();
     loop {
         match reader.read_event() {
             Err(e) => return Err(ExportError::Invalid(format!("rapport de traitement illisible : {e}"))),
@@ -562,10 +595,10 @@ pub fn parse_report(xml: &str) -> Result<Vec<(String, bool, Vec<String>)>, Expor
                     .to_owned();
                 let (Some(current), Some(ok)) = (stack.last(), section) else { continue };
                 match current.as_str() {
-                    "idTechnique" => passes.push((value, ok, Vec::new())),
+                    "idTechnique" => passes.push(ReportedPass { number: value, accepted: ok, messages: Vec::new() }),
                     "messageErreur" => {
                         if let Some(pass) = passes.last_mut() {
-                            pass.2.push(value);
+                            pass.messages.push(value);
                         }
                     }
                     _ => {}
@@ -587,7 +620,7 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
     db::write_transaction(conn, |conn| {
         let mut problems = Vec::new();
         let mut updates = Vec::new();
-        for (number, ok, messages) in &passes {
+        for ReportedPass { number, accepted: ok, messages } in &passes {
             let item: Option<(String, String)> = accrochage_items::table
                 .inner_join(accrochage_batches::table)
                 .inner_join(certificates::table)
@@ -615,10 +648,10 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
         }
         let mut result = ReportImport { accepted: 0, rejected: Vec::new() };
         for (item, batch, ok, messages, number) in updates {
-            let messages_json = (!messages.is_empty()).then(|| serde_json::to_string(&messages).unwrap_or_default());
+            let messages_json = (!messages.is_empty()).then(|| to_json_text(&messages)).transpose()?;
             diesel::update(accrochage_items::table.find(&item))
                 .set((
-                    accrochage_items::result.eq(if ok { "accepted" } else { "rejected" }),
+                    accrochage_items::result.eq(if ok { PassResult::Accepted } else { PassResult::Rejected }),
                     accrochage_items::messages.eq(messages_json),
                 ))
                 .execute(conn)
@@ -638,18 +671,18 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
 }
 
 /// Where each certificate's last pass stands (`pending`, `accepted`, `rejected`), by number.
-pub fn pass_results(conn: &mut DbConn) -> Result<Vec<(String, String)>, ExportError> {
-    let rows: Vec<(String, String, NaiveDateTime)> = accrochage_items::table
+pub fn pass_results(conn: &mut DbConn) -> Result<Vec<PassState>, ExportError> {
+    let rows: Vec<(String, PassResult, NaiveDateTime)> = accrochage_items::table
         .inner_join(accrochage_batches::table)
         .inner_join(certificates::table)
         .order((certificates::number.asc(), accrochage_batches::generated_at.desc()))
         .select((certificates::number, accrochage_items::result, accrochage_batches::generated_at))
         .load(conn)
         .map_err(DbError::from)?;
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<PassState> = Vec::new();
     for (number, result, _) in rows {
-        if out.last().map(|(n, _)| n != &number).unwrap_or(true) {
-            out.push((number, result));
+        if out.last().is_none_or(|p| p.number != number) {
+            out.push(PassState { number, result });
         }
     }
     Ok(out)
