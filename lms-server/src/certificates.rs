@@ -29,7 +29,8 @@ use utoipa::ToSchema;
 
 use crate::api::{ErrorResponse, convert};
 use crate::error::ApiError;
-use crate::pages::{error_page, render};
+use crate::extract::PageResult;
+use crate::pages::render;
 use crate::state::AppState;
 
 /// Unknown codes tolerated per client address and window.
@@ -118,12 +119,10 @@ async fn verify_page(
     Extension(limiter): Extension<GuessLimiter>,
     Path(code): Path<String>,
     request: Request,
-) -> Response {
+) -> PageResult {
     let client = client_of(&request);
-    match lookup(&state, &limiter, &client, code).await {
-        Ok(certificate) => no_store(render(&state, "verify.html", context! { c => certificate })),
-        Err(error) => error_page(&state, error),
-    }
+    let certificate = lookup(&state, &limiter, &client, code).await?;
+    Ok(no_store(render(&state, "verify.html", context! { c => certificate })))
 }
 
 /// A certificate as anyone may verify it (nothing personal but the holder's name).
@@ -192,9 +191,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn outcomes_page(State(state): State<AppState>) -> Response {
-    match state.db(lms_core::reports::outcomes::outcomes_report).await {
-        Ok(report) => render(&state, "outcomes.html", context! { report => report }),
-        Err(error) => error_page(&state, error),
-    }
+async fn outcomes_page(State(state): State<AppState>) -> PageResult {
+    let report = state.db(lms_core::reports::outcomes::outcomes_report).await?;
+    Ok(render(&state, "outcomes.html", context! { report => report }))
 }
