@@ -216,14 +216,21 @@ fn record_numbered(
                 problems.push(line(format!("{email} n'est pas candidat·e de cette session")));
                 continue;
             }
-            rows.push((trainee, email, input.verdict, input.decided_on, members, notes));
+            rows.push(CheckedDecision {
+                trainee,
+                email,
+                verdict: input.verdict,
+                decided_on: input.decided_on,
+                members,
+                notes,
+            });
         }
         if !problems.is_empty() {
             return Err(CertifyError::Invalid(format!("aucune décision enregistrée — {}", problems.join(" ; "))));
         }
         let now = db::now();
         let mut views = Vec::new();
-        for (trainee, email, verdict, decided_on, members, notes) in rows {
+        for CheckedDecision { trainee, email, verdict, decided_on, members, notes } in rows {
             let id = JuryDecisionId::generate();
             let members_json = to_json_text(&members)?;
             diesel::insert_into(jury_decisions::table)
@@ -254,6 +261,16 @@ fn record_numbered(
         }
         Ok(views)
     })
+}
+
+/// A decision that passed every check, waiting for the whole import to pass.
+struct CheckedDecision {
+    trainee: UserId,
+    email: String,
+    verdict: JuryVerdict,
+    decided_on: NaiveDate,
+    members: Vec<String>,
+    notes: Option<String>,
 }
 
 /// The oldest administrator account: the recorder when the CLI does not name one.

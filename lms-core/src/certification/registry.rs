@@ -431,8 +431,17 @@ pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result
     })
 }
 
+/// A certificate number with its holder's e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct HeldCertificate {
+    /// Holder's e-mail.
+    pub trainee: String,
+    /// Certificate number.
+    pub number: String,
+}
+
 /// Certificates of a session (for tests and the demo): numbers by holder e-mail.
-pub fn numbers_of_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<(String, String)>, DbError> {
+pub fn numbers_of_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HeldCertificate>, DbError> {
     certificates::table
         .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
         .filter(certificates::training_session_id.eq(session))

@@ -45,6 +45,12 @@ pub struct LheoExport {
     pub sessions: usize,
 }
 
+/// Where a certification is registered (`RS`, `RS5142`).
+struct RegistryCode {
+    registry: String,
+    code: String,
+}
+
 /// A training session sent as an `action` (the columns selected in [`export_lheo`], in order).
 #[derive(Debug, Queryable)]
 struct SessionRow {
@@ -100,12 +106,12 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     if !problems.is_empty() {
         return Err(ExportError::Refused(problems));
     }
-    let codes: BTreeMap<CertificationId, (String, String)> = certifications::table
+    let codes: BTreeMap<CertificationId, RegistryCode> = certifications::table
         .select((certifications::id, certifications::registry, certifications::code))
         .load::<(CertificationId, String, String)>(conn)
         .map_err(DbError::from)?
         .into_iter()
-        .map(|(id, registry, code)| (id, (registry, code)))
+        .map(|(id, registry, code)| (id, RegistryCode { registry, code }))
         .collect();
     let sessions: Vec<SessionRow> = training_sessions::table
         .filter(training_sessions::status.eq_any(crate::catalogue::TrainingSessionStatus::PUBLIC))
@@ -174,7 +180,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         xml.close("contact-formation");
         xml.leaf("parcours-de-formation", "1");
         xml.leaf("code-niveau-entree", "0");
-        if let Some((registry, code)) = certification {
+        if let Some(RegistryCode { registry, code }) = certification {
             xml.open("certification");
             if registry == "RS" {
                 xml.leaf("code-RS", code.trim_start_matches("RS"));
