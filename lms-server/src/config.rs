@@ -37,6 +37,9 @@ pub struct Config {
     /// `LMS_PUBLIC_URL`: the address people reach the site at, for links in e-mails and documents;
     /// default `http://127.0.0.1:8080`.
     pub public_url: String,
+    /// Whether `LMS_PUBLIC_URL` was given (when it was not, a check-in QR code may use the
+    /// request's host instead of the default).
+    pub public_url_configured: bool,
     /// `LMS_SMTP_URL` (`smtp://[user:pass@]host[:port]` or `smtps://…`); unset = no e-mail.
     pub smtp_url: Option<String>,
     /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`.
@@ -81,9 +84,11 @@ pub struct ServerArgs {
     /// Adresse et port d'écoute.
     #[arg(long, env = "LMS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// Adresse publique du site (liens des e-mails et des documents, QR codes), http:// ou https://.
-    #[arg(long, env = "LMS_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL, value_parser = parse_public_url)]
-    pub public_url: String,
+    /// Adresse publique du site (liens des e-mails et des documents, QR codes), http:// ou
+    /// https://. Par défaut http://127.0.0.1:8080 ; les QR codes d'émargement prennent alors
+    /// l'hôte de la requête.
+    #[arg(long, env = "LMS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// Données chargées dans une base vide : none, reference ou demo. Par défaut demo pour la
     /// base par défaut, reference sinon.
     #[arg(long, env = "LMS_STARTUP_DATA", value_parser = parse_startup_data)]
@@ -205,7 +210,8 @@ impl Config {
             log_format: args.log_format,
             startup_data,
             pool_size: args.db_pool_size,
-            public_url: args.public_url,
+            public_url_configured: args.public_url.is_some(),
+            public_url: args.public_url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
             smtp_url: args.smtp_url,
             mail_from: args.mail_from,
             secure_cookies: args.secure_cookies,
@@ -230,6 +236,7 @@ impl Config {
             pool_size: Some(4),
             secure_cookies: false,
             public_url: DEFAULT_PUBLIC_URL.into(),
+            public_url_configured: false,
             keys_dir: PathBuf::from(DEFAULT_KEYS_DIR),
             smtp_url: None,
             mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
@@ -286,6 +293,7 @@ mod tests {
         assert_eq!(config.startup_data, StartupData::Demo);
         assert_eq!(config.bind, "127.0.0.1:8080");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert!(!config.public_url_configured);
         assert_eq!(config.travel, TravelModel::default());
         assert_eq!(config.keys_dir, PathBuf::from("data/keys"));
         assert_eq!(config.header_timeout, std::time::Duration::from_secs(10));
@@ -323,6 +331,7 @@ mod tests {
         };
         assert_eq!(config.hsts_max_age, None);
         assert_eq!(config.public_url, "https://formation.example.org");
+        assert!(config.public_url_configured);
         assert!(
             parse(&[("database-url", "postgres://u@localhost/lms")])
                 .is_ok_and(|c| !c.default_database && c.startup_data == StartupData::Reference)
