@@ -37,6 +37,18 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Dossier de la clé de signature des certificats (hors base de données).
+    #[arg(long, env = "LMS_KEYS_DIR", global = true, default_value = lms_core::certification::keys::DEFAULT_KEYS_DIR)]
+    keys_dir: std::path::PathBuf,
+
+    /// Adresse publique du site, imprimée dans les certificats (lien et QR code de vérification).
+    #[arg(long, env = "LMS_PUBLIC_URL", global = true, default_value = lms_core::certification::issuing::DEFAULT_PUBLIC_URL, value_parser = parse_public_url)]
+    public_url: String,
+
+    /// Niveau de journalisation sur la sortie d'erreur (filtre tracing, par ex. `debug`).
+    #[arg(long, env = "LMS_LOG", global = true, default_value = "warn")]
+    log: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -116,11 +128,25 @@ impl Failure {
     }
 }
 
+/// `LMS_PUBLIC_URL`: an `http://` or `https://` address, kept without its trailing `/`.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = lms_core::certification::issuing::normalise_public_url(raw);
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(format!("adresse publique invalide « {raw} » (http:// ou https://)"))
+    }
+}
+
 /// Everything a command needs from the global options.
 pub struct Context {
     database_url: Option<String>,
     /// Print JSON instead of tables.
     pub json: bool,
+    /// The folder of the certificate signing key.
+    pub keys: lms_core::certification::keys::KeyStore,
+    /// The site's public address, printed in certificates.
+    pub public_url: String,
     /// The shared lock on a SQLite database, held until the command ends, so that `lms restore`
     /// cannot swap the file under a command at work (and a command waits for a restore).
     database_lock: std::cell::RefCell<Option<lms_core::db::lock::DatabaseLock>>,
@@ -201,10 +227,15 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LMS_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
         .init();
-    let context =
-        Context { database_url: cli.database_url, json: cli.json, database_lock: std::cell::RefCell::new(None) };
+    let context = Context {
+        database_url: cli.database_url,
+        json: cli.json,
+        keys: lms_core::certification::keys::KeyStore::at(cli.keys_dir),
+        public_url: cli.public_url,
+        database_lock: std::cell::RefCell::new(None),
+    };
     let result = match cli.command {
         Command::Db(command) => commands::db::run(&context, command),
         Command::Fixtures(command) => commands::fixtures::run(&context, command),

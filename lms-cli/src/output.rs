@@ -14,8 +14,17 @@ use crate::{Context, Failure};
 /// Writes one line to standard output. A closed pipe ends the program quietly (exit 0: the
 /// reader asked for no more); any other write error ends it with the usual one-line refusal.
 pub fn line(text: std::fmt::Arguments<'_>) {
+    write_out(format_args!("{text}\n"));
+}
+
+/// Writes text as is (no newline added), with the same closed-pipe rule as [`line`].
+pub fn text(text: &str) {
+    write_out(format_args!("{text}"));
+}
+
+fn write_out(text: std::fmt::Arguments<'_>) {
     let mut stdout = std::io::stdout().lock();
-    let written = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+    let written = stdout.write_fmt(text).and_then(|()| stdout.flush());
     match written {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),

@@ -22,7 +22,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use lms_core::certification::keys::KeyStore;
 use lms_core::certification::registry::{self, PublicCertificate};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -30,7 +29,8 @@ use utoipa::ToSchema;
 
 use crate::api::{ErrorResponse, convert};
 use crate::error::ApiError;
-use crate::pages::{error_page, render};
+use crate::extract::PageResult;
+use crate::pages::render;
 use crate::state::AppState;
 
 /// Unknown codes tolerated per client address and window.
@@ -119,12 +119,10 @@ async fn verify_page(
     Extension(limiter): Extension<GuessLimiter>,
     Path(code): Path<String>,
     request: Request,
-) -> Response {
+) -> PageResult {
     let client = client_of(&request);
-    match lookup(&state, &limiter, &client, code).await {
-        Ok(certificate) => no_store(render(&state, "verify.html", context! { c => certificate })),
-        Err(error) => error_page(&state, error),
-    }
+    let certificate = lookup(&state, &limiter, &client, code).await?;
+    Ok(no_store(render(&state, "verify.html", context! { c => certificate })))
 }
 
 /// A certificate as anyone may verify it (nothing personal but the holder's name).
@@ -182,8 +180,8 @@ pub(crate) async fn verify_api(
     }
 }
 
-async fn jwks() -> Response {
-    match KeyStore::from_env().public_jwk() {
+async fn jwks(State(state): State<AppState>) -> Response {
+    match state.keys().public_jwk() {
         Ok(jwk) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(serde_json::json!({ "keys": [jwk] })))
             .into_response(),
         Err(error) => {
@@ -193,9 +191,7 @@ async fn jwks() -> Response {
     }
 }
 
-async fn outcomes_page(State(state): State<AppState>) -> Response {
-    match state.db(lms_core::reports::outcomes::outcomes_report).await {
-        Ok(report) => render(&state, "outcomes.html", context! { report => report }),
-        Err(error) => error_page(&state, error),
-    }
+async fn outcomes_page(State(state): State<AppState>) -> PageResult {
+    let report = state.db(lms_core::reports::outcomes::outcomes_report).await?;
+    Ok(render(&state, "outcomes.html", context! { report => report }))
 }

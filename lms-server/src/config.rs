@@ -1,4 +1,7 @@
-//! Configuration from the environment, with documented defaults (see README).
+//! Configuration from the command line and the environment, with documented defaults (see
+//! README): [`ServerArgs`] names every variable once.
+
+use std::path::PathBuf;
 
 use lms_core::DatabaseUrl;
 use lms_core::fixtures::StartupData;
@@ -34,6 +37,9 @@ pub struct Config {
     /// `LMS_PUBLIC_URL`: the address people reach the site at, for links in e-mails and documents;
     /// default `http://127.0.0.1:8080`.
     pub public_url: String,
+    /// Whether `LMS_PUBLIC_URL` was given (when it was not, a check-in QR code may use the
+    /// request's host instead of the default).
+    pub public_url_configured: bool,
     /// `LMS_SMTP_URL` (`smtp://[user:pass@]host[:port]` or `smtps://…`); unset = no e-mail.
     pub smtp_url: Option<String>,
     /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`.
@@ -43,6 +49,9 @@ pub struct Config {
     /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
     /// `LMS_TRAVEL_FIXED_MIN` (2); see geodata.md §3.2.
     pub travel: TravelModel,
+    /// `LMS_KEYS_DIR`: the folder of the certificate signing key (only its public key is read);
+    /// default `data/keys`.
+    pub keys_dir: PathBuf,
     /// `LMS_TRUSTED_PROXIES`: comma-separated addresses or CIDRs of reverse proxies whose
     /// `X-Forwarded-For` / `Forwarded` header names the real client (for the limiters and the
     /// login-session record); default none: the socket's address is the client.
@@ -58,87 +67,160 @@ pub struct Config {
     pub max_connections: usize,
 }
 
+/// The server's command line: every setting has a flag and an environment variable (the usual
+/// way to configure it), with its default. This is the one place that names them.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "lms-server",
+    version,
+    about = "Serveur de tierslieux-lms : API JSON /api/v1 et pages HTML.",
+    long_about = None
+)]
+pub struct ServerArgs {
+    /// Base de données : postgres://…, sqlite://CHEMIN, sqlite:CHEMIN ou un chemin de fichier.
+    /// Par défaut data/lms.db (SQLite, créée au premier démarrage).
+    #[arg(long, env = "DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<DatabaseUrl>,
+    /// Adresse et port d'écoute.
+    #[arg(long, env = "LMS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Adresse publique du site (liens des e-mails et des documents, QR codes), http:// ou
+    /// https://. Par défaut http://127.0.0.1:8080 ; les QR codes d'émargement prennent alors
+    /// l'hôte de la requête.
+    #[arg(long, env = "LMS_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Données chargées dans une base vide : none, reference ou demo. Par défaut demo pour la
+    /// base par défaut, reference sinon.
+    #[arg(long, env = "LMS_STARTUP_DATA", value_parser = parse_startup_data)]
+    pub startup_data: Option<StartupData>,
+    /// Taille du pool de connexions (1 à 200). Par défaut 8 (SQLite) ou 16 (PostgreSQL).
+    #[arg(long, env = "LMS_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub db_pool_size: Option<u32>,
+    /// Cookies marqués `Secure` (true derrière TLS).
+    #[arg(long, env = "LMS_SECURE_COOKIES", default_value = "false", action = clap::ArgAction::Set, value_parser = parse_bool)]
+    pub secure_cookies: bool,
+    /// Serveur d'envoi des e-mails (smtp://[user:pass@]hôte[:port] ou smtps://…) ; sans lui, pas d'e-mail.
+    #[arg(long, env = "LMS_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Expéditeur des e-mails.
+    #[arg(long, env = "LMS_MAIL_FROM", default_value = "Tiers-lieux formation <no-reply@localhost>")]
+    pub mail_from: String,
+    /// Temps de trajet : coefficient de détour (virgule décimale acceptée).
+    #[arg(long, env = "LMS_TRAVEL_DETOUR", default_value = "1.3", value_parser = parse_decimal)]
+    pub travel_detour: f64,
+    /// Temps de trajet : vitesse moyenne en km/h.
+    #[arg(long, env = "LMS_TRAVEL_SPEED_KMH", default_value = "60", value_parser = parse_decimal)]
+    pub travel_speed_kmh: f64,
+    /// Temps de trajet : minutes fixes ajoutées.
+    #[arg(long, env = "LMS_TRAVEL_FIXED_MIN", default_value = "2", value_parser = parse_decimal)]
+    pub travel_fixed_min: f64,
+    /// Dossier de la clé de signature des certificats (le serveur n'en lit que la clé publique).
+    #[arg(long, env = "LMS_KEYS_DIR", default_value = DEFAULT_KEYS_DIR)]
+    pub keys_dir: PathBuf,
+    /// Mandataires inverses dont les en-têtes X-Forwarded-For / Forwarded sont crus : adresses
+    /// ou réseaux CIDR, séparés par des virgules ou des espaces. Par défaut aucun.
+    #[arg(long, env = "LMS_TRUSTED_PROXIES", value_parser = parse_trusted_proxies_arg)]
+    pub trusted_proxies: Option<TrustedProxies>,
+    /// Durée HSTS en secondes (derrière TLS seulement) ; 0 ou absent : pas d'en-tête HSTS.
+    #[arg(long, env = "LMS_HSTS_MAX_AGE", value_parser = clap::value_parser!(u64))]
+    pub hsts_max_age: Option<u64>,
+    /// Délai, en secondes, pour recevoir l'en-tête complet d'une requête (1 à 300).
+    #[arg(long, env = "LMS_HEADER_TIMEOUT_SECS", default_value = "10", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout_secs: u64,
+    /// Connexions servies à la fois (1 à 100000) ; les suivantes attendent.
+    #[arg(long, env = "LMS_MAX_CONNECTIONS", default_value = "1024", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections: u64,
+    /// Filtre des journaux (syntaxe tracing-subscriber EnvFilter).
+    #[arg(long, env = "LMS_LOG", default_value = "info,tower_http=info")]
+    pub log: String,
+    /// Format des journaux : text ou json.
+    #[arg(long, env = "LMS_LOG_FORMAT", default_value = "text", value_parser = parse_log_format)]
+    pub log_format: LogFormat,
+}
+
+/// The default public address (the default `LMS_BIND`).
+pub const DEFAULT_PUBLIC_URL: &str = lms_core::certification::issuing::DEFAULT_PUBLIC_URL;
+/// The default keys folder.
+pub const DEFAULT_KEYS_DIR: &str = lms_core::certification::keys::DEFAULT_KEYS_DIR;
+
+/// `LMS_TRUSTED_PROXIES` as one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = lms_core::certification::issuing::normalise_public_url(raw);
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(format!("« {raw} » : http:// ou https:// attendu"))
+    }
+}
+
+fn parse_startup_data(raw: &str) -> Result<StartupData, String> {
+    match raw.trim() {
+        "none" => Ok(StartupData::None),
+        "reference" => Ok(StartupData::Reference),
+        "demo" => Ok(StartupData::Demo),
+        other => Err(format!("« {other} » : none, reference ou demo attendu")),
+    }
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim() {
+        "false" | "0" => Ok(false),
+        "true" | "1" => Ok(true),
+        other => Err(format!("« {other} » : true ou false attendu")),
+    }
+}
+
+fn parse_decimal(raw: &str) -> Result<f64, String> {
+    raw.trim().replace(',', ".").parse::<f64>().map_err(|_| format!("« {raw} » : nombre attendu"))
+}
+
+fn parse_log_format(raw: &str) -> Result<LogFormat, String> {
+    match raw.trim() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("« {other} » : text ou json attendu")),
+    }
+}
+
+fn parse_trusted_proxies_arg(raw: &str) -> Result<TrustedProxies, String> {
+    parse_trusted_proxies(raw).map(TrustedProxies)
+}
+
 impl Config {
-    /// Reads the environment; an invalid value is an error, never silently replaced.
-    pub fn from_env() -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let (database, default_database) = match var("DATABASE_URL") {
-            Some(raw) => (DatabaseUrl::parse(&raw).map_err(|e| e.to_string())?, false),
-            None => (DatabaseUrl::default_sqlite(), true),
-        };
-        let log_format = match var("LMS_LOG_FORMAT").as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => return Err(format!("LMS_LOG_FORMAT invalide « {other} » (text ou json)")),
-        };
-        let startup_data = match var("LMS_STARTUP_DATA").as_deref() {
-            None if default_database => StartupData::Demo,
-            None => StartupData::Reference,
-            Some("none") => StartupData::None,
-            Some("reference") => StartupData::Reference,
-            Some("demo") => StartupData::Demo,
-            Some(other) => return Err(format!("LMS_STARTUP_DATA invalide « {other} » (none, reference ou demo)")),
-        };
-        let pool_size = var("LMS_DB_POOL_SIZE")
-            .map(|raw| {
-                raw.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=200).contains(n))
-                    .ok_or(format!("LMS_DB_POOL_SIZE invalide « {raw} »"))
-            })
-            .transpose()?;
-        let secure_cookies = match var("LMS_SECURE_COOKIES").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(other) => return Err(format!("LMS_SECURE_COOKIES invalide « {other} » (true ou false)")),
-        };
-        let travel = travel_model_from(&var)?;
-        let trusted_proxies = match var("LMS_TRUSTED_PROXIES") {
-            Some(raw) => parse_trusted_proxies(&raw)?,
-            None => Vec::new(),
-        };
-        let positive = |name: &str, default: u64, max: u64| -> Result<u64, String> {
-            match var(name) {
-                None => Ok(default),
-                Some(raw) => raw
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or(format!("{name} invalide « {raw} » (un entier de 1 à {max})")),
-            }
-        };
-        let hsts_max_age = match var("LMS_HSTS_MAX_AGE") {
-            None => None,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(0) => None,
-                Ok(seconds) => Some(seconds),
-                Err(_) => return Err(format!("LMS_HSTS_MAX_AGE invalide « {raw} » (secondes, 0 pour désactiver)")),
-            },
-        };
-        let header_timeout = std::time::Duration::from_secs(positive("LMS_HEADER_TIMEOUT_SECS", 10, 300)?);
-        let max_connections = usize::try_from(positive("LMS_MAX_CONNECTIONS", 1024, 100_000)?).unwrap_or(1024);
-        let public_url = var("LMS_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(format!("LMS_PUBLIC_URL invalide « {public_url} » (http:// ou https://)"));
-        }
+    /// The configuration the parsed arguments describe (checks what depends on several of them).
+    pub fn from_args(args: ServerArgs) -> Result<Self, String> {
+        let default_database = args.database_url.is_none();
+        let database = args.database_url.unwrap_or_else(DatabaseUrl::default_sqlite);
+        let startup_data =
+            args.startup_data.unwrap_or(if default_database { StartupData::Demo } else { StartupData::Reference });
+        let travel = TravelModel::new(args.travel_detour, args.travel_speed_kmh, args.travel_fixed_min)
+            .map_err(|e| format!("modèle de temps de trajet (LMS_TRAVEL_*) : {e}"))?;
         Ok(Config {
-            public_url,
-            smtp_url: var("LMS_SMTP_URL"),
-            mail_from: var("LMS_MAIL_FROM").unwrap_or_else(|| "Tiers-lieux formation <no-reply@localhost>".into()),
-            secure_cookies,
             database,
             default_database,
-            bind: var("LMS_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            log_filter: var("LMS_LOG").unwrap_or_else(|| "info,tower_http=info".into()),
-            log_format,
+            bind: args.bind,
+            log_filter: args.log,
+            log_format: args.log_format,
             startup_data,
-            pool_size,
+            pool_size: args.db_pool_size,
+            public_url_configured: args.public_url.is_some(),
+            public_url: args.public_url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
+            smtp_url: args.smtp_url,
+            mail_from: args.mail_from,
+            secure_cookies: args.secure_cookies,
             travel,
-            trusted_proxies,
-            hsts_max_age,
-            header_timeout,
-            max_connections,
+            keys_dir: args.keys_dir,
+            trusted_proxies: args.trusted_proxies.map(|p| p.0).unwrap_or_default(),
+            hsts_max_age: args.hsts_max_age.filter(|seconds| *seconds > 0),
+            header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+            max_connections: usize::try_from(args.max_connections).map_err(|e| format!("LMS_MAX_CONNECTIONS : {e}"))?,
         })
     }
 
@@ -153,7 +235,9 @@ impl Config {
             startup_data: StartupData::None,
             pool_size: Some(4),
             secure_cookies: false,
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: DEFAULT_PUBLIC_URL.into(),
+            public_url_configured: false,
+            keys_dir: PathBuf::from(DEFAULT_KEYS_DIR),
             smtp_url: None,
             mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
             travel: TravelModel::default(),
@@ -179,24 +263,6 @@ fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
         .collect()
 }
 
-/// The travel model from `LMS_TRAVEL_*`, each constant defaulting on its own; a decimal comma is
-/// accepted (`1,3`).
-fn travel_model_from(var: &dyn Fn(&str) -> Option<String>) -> Result<TravelModel, String> {
-    let defaults = TravelModel::default();
-    let number = |name: &str, default: f64| -> Result<f64, String> {
-        match var(name) {
-            None => Ok(default),
-            Some(raw) => raw.trim().replace(',', ".").parse::<f64>().map_err(|_| format!("{name} invalide « {raw} »")),
-        }
-    };
-    TravelModel::new(
-        number("LMS_TRAVEL_DETOUR", defaults.detour_factor)?,
-        number("LMS_TRAVEL_SPEED_KMH", defaults.speed_kmh)?,
-        number("LMS_TRAVEL_FIXED_MIN", defaults.fixed_minutes)?,
-    )
-    .map_err(|e| format!("modèle de temps de trajet (LMS_TRAVEL_*) : {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,16 +277,64 @@ mod tests {
         assert!(parse_trusted_proxies("proxy.example").is_err());
     }
 
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        use clap::Parser as _;
+        let mut argv = vec!["lms-server".to_owned()];
+        for (flag, value) in pairs {
+            argv.push(format!("--{flag}={value}"));
+        }
+        ServerArgs::try_parse_from(argv).map_err(|e| e.to_string()).and_then(Config::from_args)
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let Ok(config) = parse(&[]) else { panic!("defaults refused") };
+        assert!(config.default_database);
+        assert_eq!(config.startup_data, StartupData::Demo);
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert!(!config.public_url_configured);
+        assert_eq!(config.travel, TravelModel::default());
+        assert_eq!(config.keys_dir, PathBuf::from("data/keys"));
+        assert_eq!(config.header_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(config.max_connections, 1024);
+        assert_eq!(config.hsts_max_age, None);
+        assert!(!config.secure_cookies);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
     #[test]
     fn the_travel_model_reads_its_three_variables() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
-        };
-        assert_eq!(travel_model_from(&env(&[])), Ok(TravelModel::default()));
-        let custom = travel_model_from(&env(&[("LMS_TRAVEL_DETOUR", "1,4"), ("LMS_TRAVEL_SPEED_KMH", "50")]));
+        let custom = parse(&[("travel-detour", "1,4"), ("travel-speed-kmh", "50")]).map(|c| c.travel);
         assert_eq!(custom, Ok(TravelModel { detour_factor: 1.4, speed_kmh: 50.0, fixed_minutes: 2.0 }));
-        assert!(travel_model_from(&env(&[("LMS_TRAVEL_SPEED_KMH", "vite")])).is_err());
-        assert!(travel_model_from(&env(&[("LMS_TRAVEL_DETOUR", "0.2")])).is_err());
-        assert!(travel_model_from(&env(&[("LMS_TRAVEL_FIXED_MIN", "NaN")])).is_err());
+        assert!(parse(&[("travel-speed-kmh", "vite")]).is_err());
+        assert!(parse(&[("travel-detour", "0.2")]).is_err());
+        assert!(parse(&[("travel-fixed-min", "NaN")]).is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_the_option_named() {
+        for (flag, value) in [
+            ("db-pool-size", "0"),
+            ("secure-cookies", "oui"),
+            ("log-format", "xml"),
+            ("startup-data", "all"),
+            ("public-url", "formation.example.org"),
+            ("header-timeout-secs", "0"),
+            ("trusted-proxies", "proxy.example"),
+        ] {
+            let Err(message) = parse(&[(flag, value)]) else { panic!("{flag}={value} accepted") };
+            assert!(message.contains(&format!("--{flag}")), "{message}");
+        }
+        let Ok(config) = parse(&[("hsts-max-age", "0"), ("public-url", "https://formation.example.org/")]) else {
+            panic!("valid values refused")
+        };
+        assert_eq!(config.hsts_max_age, None);
+        assert_eq!(config.public_url, "https://formation.example.org");
+        assert!(config.public_url_configured);
+        assert!(
+            parse(&[("database-url", "postgres://u@localhost/lms")])
+                .is_ok_and(|c| !c.default_database && c.startup_data == StartupData::Reference)
+        );
     }
 }

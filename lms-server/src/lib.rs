@@ -28,7 +28,7 @@ use tower_http::trace::TraceLayer;
 
 #[doc(hidden)]
 pub use api::fuzz_api_bodies;
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, ServerArgs};
 pub use error::ApiError;
 pub use state::AppState;
 

@@ -1,10 +1,15 @@
-//! `lms-server`: reads its configuration from the environment and serves until SIGINT/SIGTERM.
+//! `lms-server`: reads its configuration from the command line and the environment
+//! (`lms-server --help` lists every variable) and serves until SIGINT/SIGTERM.
 
 use std::process::ExitCode;
 
+use clap::Parser as _;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match lms_server::Config::from_env() {
+    // An invalid value is refused here by clap, naming the option and its variable (exit 2).
+    let args = lms_server::ServerArgs::parse();
+    let config = match lms_server::Config::from_args(args) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("erreur : {error}");

@@ -30,6 +30,8 @@ struct Inner {
     backend: &'static str,
     secure_cookies: bool,
     public_url: String,
+    public_url_configured: bool,
+    keys: lms_core::certification::keys::KeyStore,
     mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -85,6 +87,8 @@ impl AppState {
                 backend,
                 secure_cookies: config.secure_cookies,
                 public_url: config.public_url.clone(),
+                public_url_configured: config.public_url_configured,
+                keys: lms_core::certification::keys::KeyStore::at(&config.keys_dir),
                 mailer,
                 travel: config.travel,
                 trusted_proxies: config.trusted_proxies.clone(),
@@ -164,6 +168,18 @@ impl AppState {
     /// The site's public address.
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+
+    /// The folder of the certificate signing key (`LMS_KEYS_DIR`); the server reads only its
+    /// public key.
+    pub fn keys(&self) -> &lms_core::certification::keys::KeyStore {
+        &self.inner.keys
+    }
+
+    /// The public address when `LMS_PUBLIC_URL` was given, `None` when it is the default (a
+    /// door may then prefer the request's host).
+    pub fn configured_public_url(&self) -> Option<&str> {
+        self.inner.public_url_configured.then_some(self.inner.public_url.as_str())
     }
 
     /// Whether cookies carry the `Secure` flag.

@@ -731,3 +731,102 @@ fn the_server_publishes_the_public_key_and_verifies_what_the_cli_issued() {
     assert_eq!(status, 200);
     assert!(body.contains("Aurélie Marie FONTAINE"));
 }
+
+#[test]
+fn a_stored_credential_that_cannot_be_read_back_is_refused_not_shown_blank() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = demo_session(&mut conn);
+    let issued =
+        issuing::issue_certificate(&mut conn, &Signer::ephemeral(), &session, ELIGIBLE[0], &options(dir.path()))
+            .unwrap();
+    // Replace the payload with JSON that is not a certificate's (no date, no holder).
+    use base64::Engine as _;
+    let parts: Vec<&str> = issued.credential.split('.').collect();
+    let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"description":"x"}"#);
+    let damaged = format!("{}.{body}.{}", parts[0], parts[2]);
+    diesel::update(certificates::table.filter(certificates::number.eq(&issued.number)))
+        .set(certificates::credential_jwt.eq(&damaged))
+        .execute(&mut conn)
+        .unwrap();
+    let error = lms_core::certification::registry::show_certificate(&mut conn, &issued.number).unwrap_err();
+    assert_eq!(lms_core::Classify::code(&error), "corrupt_certificate", "{error}");
+    let error = lms_core::certification::registry::public_certificate(&mut conn, &issued.code).unwrap_err();
+    assert_eq!(lms_core::Classify::code(&error), "corrupt_certificate");
+    let error = issuing::render_stored(&issued.number, &issued.code, &damaged).unwrap_err();
+    assert_eq!(lms_core::Classify::code(&error), "corrupt_certificate");
+    let listed = lms_core::certification::registry::list_certificates(&mut conn, &Default::default());
+    assert!(listed.is_err(), "a damaged register is not listed as if it were fine");
+}
+
+#[test]
+fn issuing_to_every_eligible_candidate_reports_each_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = demo_session(&mut conn);
+    let signer = Signer::ephemeral();
+    let mut seen = Vec::new();
+    let report = issuing::issue_certificates(
+        &mut conn,
+        &signer,
+        &session,
+        &issuing::Candidates::AllEligible,
+        &options(dir.path()),
+        &mut |done, total| seen.push((done, total)),
+    )
+    .unwrap();
+    let mut holders: Vec<&str> = report.issued.iter().map(|c| c.trainee.as_str()).collect();
+    holders.sort_unstable();
+    assert_eq!(holders, ELIGIBLE.to_vec());
+    assert!(report.refused.is_empty());
+    assert_eq!(seen, vec![(1, 2), (2, 2)]);
+    // One candidate who is not eligible is refused with the stable code, nothing issued.
+    let one = issuing::issue_certificates(
+        &mut conn,
+        &signer,
+        &session,
+        &issuing::Candidates::One("damien.roche@example.org".into()),
+        &options(dir.path()),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(one.issued.is_empty());
+    assert_eq!(one.refused.len(), 1);
+    assert_eq!(one.refused[0].code, "not_eligible");
+    assert_eq!(count_certificates(&mut conn), 2);
+}
+
+#[test]
+fn certify_commands_take_a_session_reference_and_the_keys_folder_as_an_option() {
+    let db = TestDb::new(Seed::Demo);
+    let (dir, keys, session) = setup_cli(&db);
+    let by_id = json_ok(&lms_env(&db, &keys, &["certify", "check", "--session", &session, "--json"]));
+    let by_reference = json_ok(&lms_env(&db, &keys, &["certify", "check", "--session", DEMO_SESSION, "--json"]));
+    assert_eq!(by_id, by_reference);
+    // The option names the same folder the variable does.
+    let moved = dir.path().join("elsewhere");
+    std::fs::rename(&keys, &moved).unwrap();
+    let output = Command::new(binary("lms"))
+        .args(["certify", "issue", "--session", DEMO_SESSION, "--trainee", ELIGIBLE[0], "--json"])
+        .arg("--keys-dir")
+        .arg(&moved)
+        .args(["--public-url", "https://autre.example.org/"])
+        .env("DATABASE_URL", &db.url_string)
+        .env_remove("LMS_KEYS_DIR")
+        .env_remove("LMS_PUBLIC_URL")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let output = CliOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let issued = json_ok(&output);
+    let listed = json_ok(&lms_env(&db, &moved, &["certify", "list", "--session", DEMO_SESSION, "--json"]));
+    assert_eq!(listed[0]["number"], issued[0]["number"]);
+    let payload = lms_core::certification::credential::unverified_payload(issued[0]["credential"].as_str().unwrap());
+    assert!(payload.unwrap()["description"].as_str().unwrap().contains("https://autre.example.org/verify/"));
+}

@@ -211,7 +211,7 @@ fn refusals_exit_1_with_one_line_and_write_nothing() {
             None,
             "formateur inconnu",
         ),
-        (vec!["session", "publish", "not-a-uuid"], None, "identifiant invalide"),
+        (vec!["session", "publish", "not-a-uuid"], None, "session inconnue"),
         (vec!["session", "publish", "01a20241-8b82-75c2-aa43-aa91d940966b"], None, "session inconnue"),
         (
             vec!["user", "add", "--email", "pas-un-email", "--name", "X", "--role", "trainee", "--password-stdin"],

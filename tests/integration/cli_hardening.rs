@@ -174,6 +174,27 @@ fn a_closed_pipe_ends_lms_quietly() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
 
+/// The same for commands that print several lines of their own (not through a table).
+#[test]
+fn a_closed_pipe_ends_line_by_line_commands_quietly() {
+    let db = TestDb::new(Seed::Demo);
+    for args in [&["session", "show", "PTL-NA-DEMO-0"][..], &["documents", "settings"][..]] {
+        let mut child = Command::new(binary("lms"))
+            .args(args)
+            .env("DATABASE_URL", &db.url_string)
+            .env("LMS_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lms");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("lms");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn keys_in_a_folder_or_file_others_can_write_are_refused_with_the_fix() {
@@ -219,4 +240,52 @@ fn keys_show_fails_on_a_damaged_key_file() {
     std::fs::write(keys.join("signing-key.pub.jwk"), "{ pas du JSON").unwrap();
     let out = lms_keys(&keys, &["keys", "show"]);
     assert_one_error_line(&out);
+}
+
+/// The global options come from clap with their variables: an invalid one is refused before
+/// anything runs, naming the option; the folder and address can be given either way.
+#[test]
+fn invalid_global_settings_are_refused_at_start() {
+    let db = TestDb::new(Seed::Reference);
+    let output = Command::new(binary("lms"))
+        .args(["venue", "list"])
+        .env("DATABASE_URL", &db.url_string)
+        .env("LMS_PUBLIC_URL", "formation.example.org")
+        .output()
+        .expect("lms");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--public-url"), "{stderr}");
+    let help = Command::new(binary("lms")).arg("--help").output().expect("lms");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for variable in ["DATABASE_URL", "LMS_KEYS_DIR", "LMS_PUBLIC_URL", "LMS_LOG"] {
+        assert!(help.contains(variable), "{variable} missing from --help: {help}");
+    }
+    let server_help = Command::new(binary("lms-server")).arg("--help").output().expect("lms-server");
+    let server_help = String::from_utf8_lossy(&server_help.stdout);
+    for variable in [
+        "DATABASE_URL",
+        "LMS_BIND",
+        "LMS_PUBLIC_URL",
+        "LMS_STARTUP_DATA",
+        "LMS_DB_POOL_SIZE",
+        "LMS_SECURE_COOKIES",
+        "LMS_SMTP_URL",
+        "LMS_MAIL_FROM",
+        "LMS_TRAVEL_DETOUR",
+        "LMS_TRAVEL_SPEED_KMH",
+        "LMS_TRAVEL_FIXED_MIN",
+        "LMS_KEYS_DIR",
+        "LMS_TRUSTED_PROXIES",
+        "LMS_HSTS_MAX_AGE",
+        "LMS_HEADER_TIMEOUT_SECS",
+        "LMS_MAX_CONNECTIONS",
+        "LMS_LOG",
+        "LMS_LOG_FORMAT",
+    ] {
+        assert!(server_help.contains(&format!("[env: {variable}")), "{variable} missing from lms-server --help");
+    }
+    let refused = Command::new(binary("lms-server")).env("LMS_DB_POOL_SIZE", "0").output().expect("lms-server");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--db-pool-size"));
 }

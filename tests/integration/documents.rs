@@ -340,7 +340,7 @@ fn the_organisation_identity_is_set_from_the_cli_and_checked() {
     let db = TestDb::new(Seed::Reference);
     let set = |key: &str, value: &str| lms(&db, &["documents", "setting", key, value], None);
     assert_eq!(set("organisation.name", "Coopérative des formations en tiers-lieux").code, 0);
-    assert_eq!(set("organisation.siret", "12345678900011").code, 0);
+    assert_eq!(set("organisation.siret", "73282932000074").code, 0);
     refused(&set("organisation.siret", "123"), "14 chiffres");
     refused(&set("organisation.nda", "75 33 1234567"), "11 chiffres");
     refused(&set("organisation.colour", "vert"), "réglage inconnu");
@@ -355,4 +355,35 @@ fn the_organisation_identity_is_set_from_the_cli_and_checked() {
     let mut conn = db.conn();
     let identity = lms_core::documents::organisation::OrganisationIdentity::load(&mut conn).unwrap();
     assert!(identity.display_name().contains("organisation.name"), "an unset name prints a visible placeholder");
+}
+
+#[test]
+fn both_setting_doors_share_one_validation_and_a_refusal_writes_nothing() {
+    let db = TestDb::new(Seed::Reference);
+    for door in ["documents", "export"] {
+        let set = |key: &str, value: &str| lms(&db, &[door, "setting", key, value], None);
+        assert_eq!(set("organisation.siret", "73282932000074").code, 0, "{door}");
+        for (key, value) in [
+            ("organisation.siret", "73282932000075"),
+            ("organisation.siret", "12345678900011"),
+            ("organisation.nda", "7533123456"),
+            ("organisation.postcode", "3300"),
+            ("organisation.email", "pas-un-courriel"),
+            ("accrochage.emitter_client_id", "ABC"),
+        ] {
+            let out = set(key, value);
+            assert_eq!(out.code, 1, "{door} {key}={value}");
+            assert!(out.stderr.starts_with("erreur [invalid_setting] : "), "{door} {key}={value}: {}", out.stderr);
+            assert_eq!(out.stderr.trim_end().lines().count(), 1);
+        }
+        let out = set("organisation.colour", "vert");
+        assert!(out.stderr.starts_with("erreur [unknown_setting] : "), "{}", out.stderr);
+        // La Poste's establishments: digits adding up to a multiple of 5.
+        assert_eq!(set("organisation.siret", "35600000049837").code, 0, "{door}");
+    }
+    let listed = cli_json(&lms(&db, &["documents", "settings", "--json"], None));
+    let value = |key: &str| listed.as_array().unwrap().iter().find(|s| s["key"] == key).unwrap()["value"].clone();
+    assert_eq!(value("organisation.siret"), "35600000049837");
+    assert!(value("organisation.nda").is_null() && value("organisation.postcode").is_null());
+    assert!(value("organisation.email").is_null());
 }

@@ -13,6 +13,7 @@ mod certification;
 mod checkin;
 mod cli;
 mod cli_hardening;
+mod contracts;
 mod documents;
 mod enrolment;
 mod enrolment_http;

@@ -58,16 +58,18 @@ pub fn run(context: &Context, command: AssessCommand) -> Result<ExitCode, Failur
             if context.json {
                 return output::json(&report);
             }
-            println!(
+            outln!(
                 "{} ligne(s) lue(s) : {} résultat(s) enregistré(s), {} inchangé(s).",
-                report.rows, report.recorded, report.unchanged
+                report.rows,
+                report.recorded,
+                report.unchanged
             );
             Ok(ExitCode::SUCCESS)
         }
         AssessCommand::Template { session } => {
             let mut conn = context.connect()?;
             let session = records::find_session(&mut conn, &session)?;
-            print!("{}", import::csv_template(&mut conn, &session)?);
+            output::text(&import::csv_template(&mut conn, &session)?);
             Ok(ExitCode::SUCCESS)
         }
     }

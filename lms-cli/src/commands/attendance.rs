@@ -76,7 +76,7 @@ pub fn report_document(
             "ledger": document.ledger,
         }));
     }
-    println!(
+    outln!(
         "{} écrit ({} octets, SHA-256 {}) — registre : entrée n° {}, {}",
         out.display(),
         document.bytes.len(),
@@ -91,16 +91,14 @@ pub fn report_document(
 pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Failure> {
     match command {
         AttendanceCommand::Verify { session } => {
-            let session = session
-                .map(|s| TrainingSessionId::parse(&s).map_err(|e| Failure::new("invalid_id", e.to_string())))
-                .transpose()?;
             let mut conn = context.connect()?;
+            let session = session.map(|s| super::find_session(&mut conn, &s)).transpose()?;
             let report = lms_core::attendance::verify_ledger(&mut conn, session.as_ref())?;
             if context.json {
                 output::json(&report)?;
             } else {
                 for p in &report.problems {
-                    println!(
+                    outln!(
                         "session {} · entrée n° {} · {} · {}",
                         p.session,
                         p.seq,
@@ -108,7 +106,7 @@ pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Fa
                         p.problem
                     );
                 }
-                println!(
+                outln!(
                     "{} session(s), {} entrée(s) vérifiée(s), {} problème(s)",
                     report.sessions,
                     report.entries,
@@ -145,7 +143,7 @@ pub fn run(context: &Context, command: AttendanceCommand) -> Result<ExitCode, Fa
             if context.json {
                 output::json(&check)?;
             } else if check.matches {
-                println!("La feuille imprimée correspond au registre (entrée n° {seq}).");
+                outln!("La feuille imprimée correspond au registre (entrée n° {seq}).");
             }
             match (check.matches, check.chain_intact) {
                 (true, _) => Ok(ExitCode::SUCCESS),

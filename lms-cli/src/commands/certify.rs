@@ -6,12 +6,10 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lms_core::certification::eligibility::{self, CertifyError};
+use lms_core::certification::eligibility;
 use lms_core::certification::identity::{self, IdentityInput};
-use lms_core::certification::issuing::{self, IssueOptions, IssuedCertificate};
-use lms_core::certification::keys::KeyStore;
-use lms_core::certification::registry::{self, CertificateFilter, CertificateView, VerifyInput};
-use lms_core::db::ids::TrainingSessionId;
+use lms_core::certification::issuing::{self, Candidates, IssueOptions};
+use lms_core::certification::registry::{self, CertificateFilter, CertificateStatus, CertificateView, VerifyInput};
 
 use crate::{Context, Failure, output};
 
@@ -21,14 +19,14 @@ pub enum CertifyCommand {
     /// Vérifie l'éligibilité de chaque candidat·e d'une session certifiante et liste toutes les
     /// conditions non remplies (unités, assiduité, jury, identité).
     Check {
-        /// Identifiant de la session (voir `lms session list`).
+        /// Identifiant ou référence de la session (voir `lms session list`).
         #[arg(long)]
         session: String,
     },
     /// Délivre le certificat (numéro, code de vérification, badge signé, PDF) d'un·e candidat·e
     /// éligible, ou de tous les éligibles. Relancer renvoie le certificat déjà délivré.
     Issue {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
         /// E-mail du ou de la candidat·e.
@@ -55,12 +53,12 @@ pub enum CertifyCommand {
     },
     /// Liste les certificats délivrés.
     List {
-        /// Seulement cette session.
+        /// Seulement cette session (identifiant ou référence).
         #[arg(long)]
         session: Option<String>,
-        /// Seulement ce statut.
-        #[arg(long, value_parser = ["valid", "revoked"])]
-        status: Option<String>,
+        /// Seulement ce statut (valid ou revoked).
+        #[arg(long, value_parser = parse_status)]
+        status: Option<CertificateStatus>,
         /// Seulement les certificats décernés cette année.
         #[arg(long)]
         year: Option<i32>,
@@ -113,8 +111,8 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
 }
 
-fn parse_session(raw: &str) -> Result<TrainingSessionId, Failure> {
-    TrainingSessionId::parse(raw).map_err(|e| Failure::new("invalid_id", e.to_string()))
+fn parse_status(raw: &str) -> Result<CertificateStatus, String> {
+    raw.parse().map_err(|e: lms_core::db::text_enum::UnknownValue| e.to_string())
 }
 
 fn certificate_rows(certificates: &[CertificateView]) -> Vec<Vec<String>> {
@@ -139,13 +137,13 @@ fn certificate_rows(certificates: &[CertificateView]) -> Vec<Vec<String>> {
 pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failure> {
     match command {
         CertifyCommand::Check { session } => {
-            let session = parse_session(&session)?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             let checked = eligibility::check_session(&mut conn, &session, None)?;
             if context.json {
                 return output::json(&checked.candidates);
             }
-            println!(
+            outln!(
                 "{} — assiduité minimale {} % ; {} candidat·e(s)",
                 checked.certification.code,
                 checked.certification.min_attendance_percent,
@@ -171,50 +169,41 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
                 rows,
             )
         }
-        CertifyCommand::Issue { session, trainee, all_eligible, date, pdf_dir } => {
-            let session = parse_session(&session)?;
-            let signer = KeyStore::from_env().signing_key().map_err(Failure::from)?;
+        CertifyCommand::Issue { session, trainee, all_eligible: _, date, pdf_dir } => {
+            let signer = context.keys.signing_key()?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             let today = lms_core::catalogue::paris_today();
             let options = IssueOptions {
-                public_url: issuing::public_url_from_env(),
+                public_url: context.public_url.clone(),
                 pdf_dir,
                 awarded_on: date.unwrap_or(today),
                 today,
             };
-            let trainees = match (trainee, all_eligible) {
-                (Some(email), _) => vec![email],
-                (None, _) => issuing::eligible_candidates(&mut conn, &session)?,
+            let candidates = match trainee {
+                Some(email) => Candidates::One(email),
+                None => Candidates::AllEligible,
             };
-            if trainees.is_empty() {
-                return Err(Failure::new("no_eligible_candidate", "aucun·e candidat·e éligible dans cette session"));
-            }
-            let bar = ProgressBar::new(trainees.len() as u64);
+            let bar = ProgressBar::new(0);
             if context.json {
                 bar.set_draw_target(ProgressDrawTarget::hidden());
             }
             if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} certificats {msg}") {
                 bar.set_style(style);
             }
-            let mut issued: Vec<IssuedCertificate> = Vec::new();
-            let mut failures: Vec<String> = Vec::new();
-            for email in &trainees {
-                match issuing::issue_certificate(&mut conn, &signer, &session, email, &options) {
-                    Ok(certificate) => issued.push(certificate),
-                    Err(error @ (CertifyError::Db(_) | CertifyError::Io(_) | CertifyError::Pdf(_))) => {
-                        bar.finish_and_clear();
-                        return Err(error.into());
-                    }
-                    Err(error) => failures.push(error.to_string()),
-                }
-                bar.inc(1);
-            }
+            let mut progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let outcome =
+                issuing::issue_certificates(&mut conn, &signer, &session, &candidates, &options, &mut progress);
             bar.finish_and_clear();
+            let report = outcome?;
             if context.json {
-                output::json(&issued)?;
+                output::json(&report.issued)?;
             } else {
-                for c in &issued {
-                    println!(
+                for c in &report.issued {
+                    outln!(
                         "{} {} → {} (code {}, PDF {})",
                         if c.newly_issued { "Délivré" } else { "Déjà délivré" },
                         c.number,
@@ -224,10 +213,11 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
                     );
                 }
             }
-            if failures.is_empty() {
+            if report.refused.is_empty() {
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(Failure::new("not_issued", failures.join(" ; ")))
+                let reasons: Vec<&str> = report.refused.iter().map(|r| r.message.as_str()).collect();
+                Err(Failure::new("not_issued", reasons.join(" ; ")))
             }
         }
         CertifyCommand::Revoke { number, reason } => {
@@ -236,16 +226,12 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if context.json {
                 return output::json(&certificate);
             }
-            println!(
-                "Certificat {} révoqué : {}",
-                certificate.number,
-                certificate.revocation_reason.unwrap_or_default()
-            );
+            outln!("Certificat {} révoqué : {}", certificate.number, certificate.revocation_reason.unwrap_or_default());
             Ok(ExitCode::SUCCESS)
         }
         CertifyCommand::List { session, status, year } => {
-            let session = session.as_deref().map(parse_session).transpose()?;
             let mut conn = context.connect()?;
+            let session = session.as_deref().map(|s| super::find_session(&mut conn, s)).transpose()?;
             let certificates = registry::list_certificates(&mut conn, &CertificateFilter { session, status, year })?;
             let rows = certificate_rows(&certificates);
             output::listing(context, &certificates, &["numéro", "titulaire", "e-mail", "obtenu le", "statut"], rows)
@@ -256,21 +242,21 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if context.json {
                 return output::json(&c);
             }
-            println!("Certificat {} — {} ({})", c.number, c.certification_title, c.certification);
-            println!("Titulaire : {} <{}>", c.holder_name, c.trainee);
-            println!("Obtenu le : {} ; session : {}", c.awarded_on, c.session.as_deref().unwrap_or("—"));
+            outln!("Certificat {} — {} ({})", c.number, c.certification_title, c.certification);
+            outln!("Titulaire : {} <{}>", c.holder_name, c.trainee);
+            outln!("Obtenu le : {} ; session : {}", c.awarded_on, c.session.as_deref().unwrap_or("—"));
             for unit in &c.units {
-                println!("  {unit}");
+                outln!("  {unit}");
             }
-            println!("Code de vérification : {}", c.code);
+            outln!("Code de vérification : {}", c.code);
             match (&c.revoked_at, &c.revocation_reason) {
-                (Some(at), Some(reason)) => println!("Statut : RÉVOQUÉ le {} — {reason}", at.date()),
-                _ => println!("Statut : valide"),
+                (Some(at), Some(reason)) => outln!("Statut : RÉVOQUÉ le {} — {reason}", at.date()),
+                _ => outln!("Statut : valide"),
             }
             Ok(ExitCode::SUCCESS)
         }
         CertifyCommand::Verify { code_or_file } => {
-            let key = KeyStore::from_env().public_jwk()?;
+            let key = context.keys.public_jwk()?;
             let path = PathBuf::from(&code_or_file);
             let input = if path.is_file() {
                 let bytes = std::fs::read(&path)
@@ -288,7 +274,7 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if context.json {
                 output::json(&report)?;
             } else {
-                println!(
+                outln!(
                     "Certificat {} : signature {}, statut {}",
                     report.number.as_deref().unwrap_or("inconnu"),
                     if report.signature_ok { "valide" } else { "INVALIDE" },
@@ -334,7 +320,7 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             if context.json {
                 return output::json(&view);
             }
-            println!("Identité enregistrée pour {}", view.email);
+            outln!("Identité enregistrée pour {}", view.email);
             Ok(ExitCode::SUCCESS)
         }
     }

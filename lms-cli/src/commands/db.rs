@@ -23,10 +23,10 @@ pub fn run(context: &Context, command: DbCommand) -> Result<ExitCode, Failure> {
                 return output::json(&serde_json::json!({ "applied": applied }));
             }
             if applied.is_empty() {
-                println!("Base à jour : aucune migration en attente.");
+                outln!("Base à jour : aucune migration en attente.");
             } else {
                 for name in &applied {
-                    println!("migration appliquée : {name}");
+                    outln!("migration appliquée : {name}");
                 }
             }
             Ok(ExitCode::SUCCESS)

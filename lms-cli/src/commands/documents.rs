@@ -76,11 +76,11 @@ pub fn run(context: &Context, command: DocumentsCommand) -> Result<ExitCode, Fai
         }
         DocumentsCommand::Setting { key, value } => {
             let mut conn = context.connect()?;
-            organisation::set_organisation_setting(&mut conn, &key, &value)?;
+            organisation::set_setting(&mut conn, &key, &value)?;
             if context.json {
                 return output::json(&serde_json::json!({ "key": key.trim(), "value": value.trim() }));
             }
-            println!("Réglage {} enregistré.", key.trim());
+            outln!("Réglage {} enregistré.", key.trim());
             Ok(ExitCode::SUCCESS)
         }
         DocumentsCommand::Settings => {

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use lms_core::db::ids::TrainingSessionId;
 
 use crate::{Context, Failure, output};
 
@@ -12,7 +11,7 @@ use crate::{Context, Failure, output};
 pub enum EnrolmentCommand {
     /// Liste les inscriptions d'une session : confirmées, puis liste d'attente dans l'ordre.
     List {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
     },
@@ -22,8 +21,8 @@ pub enum EnrolmentCommand {
 pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Failure> {
     match command {
         EnrolmentCommand::List { session } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             lms_core::catalogue::find_training_session(&mut conn, &session)?;
             let enrolments = lms_core::enrolment::list_enrolments(&mut conn, &session)?;
             let rows = enrolments

@@ -77,11 +77,13 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
             }
             match export.action {
                 accrochage::FluxAction::Creation => {
-                    println!("{} titulaire(s) écrit(s) dans {} (flux {})", export.holders, export.file, export.batch_id)
+                    outln!("{} titulaire(s) écrit(s) dans {} (flux {})", export.holders, export.file, export.batch_id)
                 }
-                accrochage::FluxAction::Suppression => println!(
+                accrochage::FluxAction::Suppression => outln!(
                     "{} passage(s) à retirer écrit(s) dans {} (flux SUPPRESSION {})",
-                    export.holders, export.file, export.batch_id
+                    export.holders,
+                    export.file,
+                    export.batch_id
                 ),
             }
             Ok(ExitCode::SUCCESS)
@@ -94,9 +96,9 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
             if context.json {
                 return output::json(&result);
             }
-            println!("{} passage(s) accepté(s), {} rejeté(s)", result.accepted, result.rejected.len());
+            outln!("{} passage(s) accepté(s), {} rejeté(s)", result.accepted, result.rejected.len());
             for rejected in &result.rejected {
-                println!("  {} : {}", rejected.number, rejected.messages.join(" ; "));
+                outln!("  {} : {}", rejected.number, rejected.messages.join(" ; "));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -106,16 +108,16 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
             if context.json {
                 return output::json(&export);
             }
-            println!("{} formation(s), {} session(s) écrites dans {}", export.formations, export.sessions, export.file);
+            outln!("{} formation(s), {} session(s) écrites dans {}", export.formations, export.sessions, export.file);
             Ok(ExitCode::SUCCESS)
         }
         ExportCommand::Setting { key, value } => {
             let mut conn = context.connect()?;
-            lheo::set_setting(&mut conn, &key, &value)?;
+            lms_core::documents::organisation::set_setting(&mut conn, &key, &value)?;
             if context.json {
                 return output::json(&serde_json::json!({ "key": key, "value": value }));
             }
-            println!("Réglage {key} enregistré.");
+            outln!("Réglage {key} enregistré.");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -88,9 +88,9 @@ pub fn run(context: &Context, command: FixturesCommand) -> Result<ExitCode, Fail
                 return output::json(&report);
             }
             if report.is_empty() {
-                println!("Rien à ajouter : les données sont déjà chargées.");
+                outln!("Rien à ajouter : les données sont déjà chargées.");
             } else {
-                println!(
+                outln!(
                     "Ajouté : {} communes ({} codes postaux, {} anciens noms), {} lieux, {} certification(s), {} formations, {} personnes, {} sessions, {} inscriptions, {} émargements, {} évaluations.",
                     report.communes,
                     report.postcodes,
@@ -120,7 +120,7 @@ pub fn run(context: &Context, command: FixturesCommand) -> Result<ExitCode, Fail
             if context.json {
                 return output::json(&report);
             }
-            println!(
+            outln!(
                 "Généré (graine {}) en {:.1} s : {} lieux, {} sessions ({} demi-journées), {} stagiaires, {} inscriptions.",
                 report.seed,
                 started.elapsed().as_secs_f64(),

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use lms_core::certification::jury::{self, JuryDecisionInput, JuryDecisionView, JuryVerdict};
-use lms_core::db::ids::TrainingSessionId;
 
 use crate::{Context, Failure, output};
 
@@ -16,7 +15,7 @@ pub enum JuryCommand {
     /// Enregistre la décision du jury pour un·e candidat·e (conservée définitivement ; une nouvelle
     /// décision s'ajoute, la plus récente compte).
     Record {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
         /// E-mail du ou de la candidat·e.
@@ -39,7 +38,7 @@ pub enum JuryCommand {
     /// Importe des décisions depuis un CSV (en-tête : trainee,decision,date,members,notes ; membres
     /// séparés par « ; »). Toutes les lignes sont vérifiées ; rien n'est enregistré si l'une est fausse.
     Import {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
         /// Fichier CSV (UTF-8).
@@ -47,7 +46,7 @@ pub enum JuryCommand {
     },
     /// Affiche le procès-verbal d'une session (toutes les décisions, dans l'ordre).
     List {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
     },
@@ -70,9 +69,9 @@ pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure>
     let today = lms_core::catalogue::paris_today();
     match command {
         JuryCommand::Record { session, trainee, decision, date, members, notes } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let verdict = JuryVerdict::parse(&decision)?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             let view = jury::record_decision(
                 &mut conn,
                 &session,
@@ -83,16 +82,16 @@ pub fn run(context: &Context, command: JuryCommand) -> Result<ExitCode, Failure>
             render(context, std::slice::from_ref(&view))
         }
         JuryCommand::Import { session, file } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             let views = jury::import_jury_csv(&mut conn, &session, &text, None, today)?;
             render(context, &views)
         }
         JuryCommand::List { session } => {
-            let session = TrainingSessionId::parse(&session).map_err(|e| Failure::new("invalid_id", e.to_string()))?;
             let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
             let views = jury::list_decisions(&mut conn, &session)?;
             render(context, &views)
         }

@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use lms_core::certification::keys::{KeyInfo, KeyStore};
+use lms_core::certification::keys::KeyInfo;
 
 use crate::{Context, Failure, output};
 
-/// Key commands (folder `LMS_KEYS_DIR`, default `data/keys`).
+/// Key commands (folder `--keys-dir` / `LMS_KEYS_DIR`, default `data/keys`).
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// Crée la clé de signature Ed25519 une fois pour toutes (fichier secret en 0600, jamais
@@ -31,7 +31,7 @@ fn print(context: &Context, info: &KeyInfo) -> Result<ExitCode, Failure> {
 
 /// Runs a key command.
 pub fn run(context: &Context, command: KeysCommand) -> Result<ExitCode, Failure> {
-    let store = KeyStore::from_env();
+    let store = &context.keys;
     match command {
         KeysCommand::Init => {
             let info = store.init()?;

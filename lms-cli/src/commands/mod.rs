@@ -16,3 +16,11 @@ pub mod report;
 pub mod session;
 pub mod user;
 pub mod venue;
+
+/// A training session typed at the console: its identifier or its reference (`PTL-NA-DEMO-0`).
+pub fn find_session(
+    conn: &mut lms_core::DbConn,
+    id_or_reference: &str,
+) -> Result<lms_core::db::ids::TrainingSessionId, crate::Failure> {
+    Ok(lms_core::attendance::records::find_session(conn, id_or_reference)?)
+}

@@ -45,7 +45,7 @@ pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failur
             if context.json {
                 return output::json(&report);
             }
-            println!("BPF {year} : {} stagiaire(s), {}", report.total.trainees, hours(report.total.hours));
+            outln!("BPF {year} : {} stagiaire(s), {}", report.total.trainees, hours(report.total.hours));
             let mut rows = Vec::new();
             for (cadre, map) in
                 [("F-1", &report.by_trainee_category), ("F-3", &report.by_objective), ("F-4", &report.by_nsf)]
@@ -91,7 +91,7 @@ pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failur
             if context.json {
                 return output::json(&report);
             }
-            println!(
+            outln!(
                 "Région {} : {:.1} % de la population ({} sur {}) à moins de {} min d'un des {} lieux accueillant des sessions ; {} commune(s) hors de portée.",
                 report.region,
                 report.covered_percent,

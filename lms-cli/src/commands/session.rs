@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use lms_core::catalogue::{self, NewTrainingSession, PlannedDay, TrainingSessionFilter, TrainingSessionView};
-use lms_core::db::ids::TrainingSessionId;
 
 use crate::{Context, Failure, output};
 
@@ -38,7 +37,7 @@ pub enum SessionCommand {
     },
     /// Publie une session en brouillon.
     Publish {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         id: String,
     },
     /// Liste les sessions (par date de début).
@@ -52,17 +51,13 @@ pub enum SessionCommand {
     },
     /// Affiche une session et son calendrier de demi-journées.
     Show {
-        /// Identifiant de la session.
+        /// Identifiant ou référence de la session.
         id: String,
     },
 }
 
 fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
-}
-
-fn parse_id(raw: &str) -> Result<TrainingSessionId, Failure> {
-    TrainingSessionId::parse(raw).map_err(|e| Failure::new("invalid_id", e.to_string()))
 }
 
 fn rows(sessions: &[TrainingSessionView]) -> Vec<Vec<String>> {
@@ -104,17 +99,17 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
             if context.json {
                 return output::json(&session);
             }
-            println!("Session créée : {} ({}, {})", session.id, session.reference, session.status.as_str());
+            outln!("Session créée : {} ({}, {})", session.id, session.reference, session.status.as_str());
             Ok(ExitCode::SUCCESS)
         }
         SessionCommand::Publish { id } => {
-            let id = parse_id(&id)?;
             let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
             let session = catalogue::publish_training_session(&mut conn, &id)?;
             if context.json {
                 return output::json(&session);
             }
-            println!("Session publiée : {}", session.id);
+            outln!("Session publiée : {}", session.id);
             Ok(ExitCode::SUCCESS)
         }
         SessionCommand::List { course, status } => {
@@ -128,21 +123,21 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
             output::listing(context, &sessions, HEADER, rows)
         }
         SessionCommand::Show { id } => {
-            let id = parse_id(&id)?;
             let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
             let detail = catalogue::show_training_session(&mut conn, &id)?;
             if context.json {
                 return output::json(&detail);
             }
             let s = &detail.session;
-            println!("{} — {} ({})", s.reference, s.course_title, s.status.as_str());
-            println!(
-                "Formateurs : {}",
-                if detail.trainers.is_empty() { "—".into() } else { detail.trainers.join(", ") }
-            );
-            println!(
+            outln!("{} — {} ({})", s.reference, s.course_title, s.status.as_str());
+            outln!("Formateurs : {}", if detail.trainers.is_empty() { "—".into() } else { detail.trainers.join(", ") });
+            outln!(
                 "Places : {} confirmées sur {}, {} en attente ; {} h prévues",
-                s.confirmed, s.capacity, s.waitlisted, detail.scheduled_hours
+                s.confirmed,
+                s.capacity,
+                s.waitlisted,
+                detail.scheduled_hours
             );
             let rows = detail
                 .half_days

@@ -124,7 +124,7 @@ pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure>
             if context.json {
                 return output::json(&user);
             }
-            println!("Compte créé : {} ({})", user.email, role.as_str());
+            outln!("Compte créé : {} ({})", user.email, role.as_str());
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::List { role } => {
@@ -151,7 +151,7 @@ pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure>
                     "api_tokens_revoked": ended.api_tokens,
                 }));
             }
-            println!("Mot de passe modifié. {}", ended_summary(&ended));
+            outln!("Mot de passe modifié. {}", ended_summary(&ended));
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::RemoveRole { email, role } => {
@@ -166,7 +166,7 @@ pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure>
             if context.json {
                 return output::json(&ended);
             }
-            println!("Compte {} désactivé. {}", ended.email, ended_summary(&ended));
+            outln!("Compte {} désactivé. {}", ended.email, ended_summary(&ended));
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Reactivate { email } => {
@@ -180,7 +180,7 @@ pub fn run(context: &Context, command: UserCommand) -> Result<ExitCode, Failure>
             if context.json {
                 return output::json(&ended);
             }
-            println!("{}", ended_summary(&ended));
+            outln!("{}", ended_summary(&ended));
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 use ed25519_dalek::{Signature, Verifier};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -107,7 +108,7 @@ pub fn build_payload(claims: &CredentialClaims) -> Value {
                 "alignment": [{ "type": ["Alignment"], "targetName": claims.registry_code, "targetUrl": registry_url,
                                 "targetType": "ext:FranceCompetences" }],
                 "resultDescription": claims.units.iter().map(|(n, title)| json!({
-                    "id": unit_uri(*n), "type": ["ResultDescription"], "name": format!("Unité {n} — {title}"),
+                    "id": unit_uri(*n), "type": ["ResultDescription"], "name": unit_name(*n, title),
                     "resultType": "Status"
                 })).collect::<Vec<_>>()
             },
@@ -143,6 +144,144 @@ pub enum CredentialProblem {
     /// The signature does not match the content.
     #[error("signature invalide : le contenu a été modifié ou n'a pas été signé par l'organisme")]
     BadSignature,
+    /// Well-formed JSON, but not the content of a certificate we issue (a member is missing or
+    /// has the wrong shape).
+    #[error("contenu du certificat illisible : {0}")]
+    Unreadable(String),
+}
+
+/// What a certificate states, read back from a credential payload through typed fields. A member
+/// that is missing or malformed is refused ([`CredentialProblem::Unreadable`]), never replaced by
+/// a blank or a default date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialContent {
+    /// Holder's full name.
+    pub holder_name: String,
+    /// Certification title.
+    pub certification_title: String,
+    /// Registry code (`RS5142`).
+    pub registry_code: String,
+    /// Certifier (the issuer's name).
+    pub certifier: String,
+    /// Award date.
+    pub awarded_on: NaiveDate,
+    /// Units validated: number and title.
+    pub units: Vec<(i32, String)>,
+    /// Public verification URL.
+    pub verification_url: String,
+}
+
+impl CredentialContent {
+    /// The units as printed and listed (`Unité N — title`).
+    pub fn unit_names(&self) -> Vec<String> {
+        self.units.iter().map(|(n, title)| unit_name(*n, title)).collect()
+    }
+
+    /// The verification code at the end of the verification URL.
+    pub fn verification_code(&self) -> Option<&str> {
+        self.verification_url.rsplit_once("/verify/").map(|(_, code)| code)
+    }
+}
+
+fn unit_name(number: i32, title: &str) -> String {
+    format!("Unité {number} — {title}")
+}
+
+/// The members of the payload a certificate is read back from (others are ignored).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadShape {
+    description: String,
+    valid_from: String,
+    issuer: IssuerShape,
+    credential_subject: SubjectShape,
+}
+
+#[derive(Deserialize)]
+struct IssuerShape {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct SubjectShape {
+    identifier: Vec<IdentifierShape>,
+    achievement: AchievementShape,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentifierShape {
+    identity_type: String,
+    identity_hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AchievementShape {
+    name: String,
+    human_code: String,
+    result_description: Vec<ResultShape>,
+}
+
+#[derive(Deserialize)]
+struct ResultShape {
+    name: String,
+}
+
+/// Reads a payload built by [`build_payload`] back into what it states.
+pub fn read_content(payload: &Value) -> Result<CredentialContent, CredentialProblem> {
+    let unreadable = |what: &str| CredentialProblem::Unreadable(what.to_owned());
+    let shape = PayloadShape::deserialize(payload).map_err(|e| CredentialProblem::Unreadable(e.to_string()))?;
+    let holder_name = shape
+        .credential_subject
+        .identifier
+        .into_iter()
+        .find(|i| i.identity_type == "name")
+        .map(|i| i.identity_hash)
+        .ok_or_else(|| unreadable("nom du titulaire absent"))?;
+    let units = shape
+        .credential_subject
+        .achievement
+        .result_description
+        .iter()
+        .map(|r| {
+            let (head, title) = r.name.split_once(" — ").ok_or_else(|| unreadable("unité sans titre"))?;
+            let number = head
+                .strip_prefix("Unité ")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| unreadable("numéro d'unité illisible"))?;
+            Ok((number, title.to_owned()))
+        })
+        .collect::<Result<Vec<_>, CredentialProblem>>()?;
+    let awarded_on = shape
+        .valid_from
+        .get(..10)
+        .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+        .ok_or_else(|| unreadable("date d'obtention illisible"))?;
+    let verification_url = shape
+        .description
+        .rsplit(' ')
+        .next()
+        .filter(|url| url.contains("/verify/"))
+        .ok_or_else(|| unreadable("adresse de vérification absente"))?
+        .to_owned();
+    Ok(CredentialContent {
+        holder_name,
+        certification_title: shape.credential_subject.achievement.name,
+        registry_code: shape.credential_subject.achievement.human_code,
+        certifier: shape.issuer.name,
+        awarded_on,
+        units,
+        verification_url,
+    })
+}
+
+/// Decodes a credential's payload WITHOUT checking its signature (for a copy read from our own
+/// register, or to name the code a forged credential claims).
+pub fn unverified_payload(jwt: &str) -> Result<Value, CredentialProblem> {
+    let body = jwt.trim().split('.').nth(1).ok_or(CredentialProblem::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| CredentialProblem::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| CredentialProblem::Malformed)
 }
 
 /// Checks a compact JWS against the organisation's public key; returns the payload if valid.
@@ -228,5 +367,28 @@ mod tests {
         assert_eq!(verify("a.b", signer.jwk()), Err(CredentialProblem::Malformed));
         let in_pdf = format!("%PDF-1.7 stream\n{jwt}\nendstream");
         assert_eq!(extract_from_pdf(in_pdf.as_bytes()), Some(jwt));
+    }
+
+    #[test]
+    fn the_content_reads_back_and_a_malformed_one_is_refused() {
+        let payload = build_payload(&claims());
+        let Ok(content) = read_content(&payload) else { panic!("content of a built payload refused") };
+        assert_eq!(content.holder_name, "Léa Dubois");
+        assert_eq!(content.awarded_on, NaiveDate::from_ymd_opt(2026, 6, 30).unwrap_or_default());
+        assert_eq!(content.units, vec![(1, "Élaborer".into()), (2, "Structurer".into())]);
+        assert_eq!(content.unit_names()[0], "Unité 1 — Élaborer");
+        assert_eq!(content.verification_code(), Some("abc"));
+        assert_eq!(content.certifier, "La Coopérative des Tiers-Lieux");
+
+        let mut no_date = payload.clone();
+        no_date["validFrom"] = json!("demain");
+        assert!(matches!(read_content(&no_date), Err(CredentialProblem::Unreadable(_))));
+        let mut no_subject = payload.clone();
+        no_subject["credentialSubject"] = Value::Null;
+        assert!(matches!(read_content(&no_subject), Err(CredentialProblem::Unreadable(_))));
+        let mut bad_unit = payload;
+        bad_unit["credentialSubject"]["achievement"]["resultDescription"][0]["name"] = json!("Bloc A");
+        assert!(matches!(read_content(&bad_unit), Err(CredentialProblem::Unreadable(_))));
+        assert_eq!(unverified_payload("pas un jeton"), Err(CredentialProblem::Malformed));
     }
 }

@@ -19,6 +19,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::credential::CredentialProblem;
 use super::jury::JuryVerdict;
 use super::keys::KeyError;
 use super::{CertificationRow, UnitView};
@@ -67,6 +68,17 @@ pub enum CertifyError {
     /// The certificate is already revoked.
     #[error("le certificat {0} est déjà révoqué")]
     AlreadyRevoked(String),
+    /// Issuing to every eligible candidate found none.
+    #[error("aucun·e candidat·e éligible dans cette session")]
+    NoEligibleCandidate,
+    /// The credential stored with a certificate cannot be read back: the register is damaged.
+    #[error("certificat {number} : {problem}")]
+    CorruptCertificate {
+        /// Certificate number.
+        number: String,
+        /// What is wrong with the stored credential.
+        problem: CredentialProblem,
+    },
     /// Signing key problem.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -91,7 +103,10 @@ impl Classify for CertifyError {
             CertifyError::UnknownTrainingSession(_)
             | CertifyError::UnknownTrainee(_)
             | CertifyError::UnknownCertificate(_) => ErrorKind::NotFound,
-            CertifyError::NotCertifying | CertifyError::AlreadyRevoked(_) => ErrorKind::Conflict,
+            CertifyError::NotCertifying | CertifyError::AlreadyRevoked(_) | CertifyError::NoEligibleCandidate => {
+                ErrorKind::Conflict
+            }
+            CertifyError::CorruptCertificate { .. } => ErrorKind::Internal,
             CertifyError::Key(e) => e.kind(),
             CertifyError::Pdf(e) => e.kind(),
             CertifyError::Io(_) => ErrorKind::Unavailable,
@@ -109,6 +124,8 @@ impl Classify for CertifyError {
             CertifyError::BadAwardDate(_) => "award_date_refused",
             CertifyError::UnknownCertificate(_) => "unknown_certificate",
             CertifyError::AlreadyRevoked(_) => "already_revoked",
+            CertifyError::NoEligibleCandidate => "no_eligible_candidate",
+            CertifyError::CorruptCertificate { .. } => "corrupt_certificate",
             CertifyError::Key(e) => e.code(),
             CertifyError::Pdf(e) => e.code(),
             CertifyError::Io(_) => "io_error",
@@ -184,17 +201,39 @@ pub(crate) fn certification_of_session(
         .map_err(|e| CertifyError::Db(e.into()))
 }
 
-type CandidateRow = (
-    UserId,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A seated trainee with the identity the registries need (the columns selected in [`evaluate`]).
+#[derive(Debug, Queryable)]
+struct CandidateRow {
+    id: UserId,
+    email: String,
+    name: String,
+    birth_name: Option<String>,
+    first_names: Option<String>,
+    birth_date: Option<NaiveDate>,
+    birth_insee: Option<String>,
+    birth_country: Option<String>,
+    sex: Option<String>,
+}
+
+/// One recorded result for a competence (the columns selected in [`evaluate`]).
+#[derive(Debug, Queryable)]
+struct ResultRow {
+    trainee: UserId,
+    competence: crate::db::ids::CompetenceId,
+    result: AssessmentResult,
+    assessed_at: NaiveDateTime,
+    id: AssessmentId,
+}
+
+/// One jury decision (the columns selected in [`evaluate`]).
+#[derive(Debug, Clone, Queryable)]
+struct DecisionRow {
+    trainee: UserId,
+    id: JuryDecisionId,
+    decision: JuryVerdict,
+    decided_on: NaiveDate,
+    recorded_at: NaiveDateTime,
+}
 
 /// Checks every candidate of `session` (or only `only`), in one consistent read.
 pub fn check_session(
@@ -235,29 +274,33 @@ pub(crate) fn evaluate(
         query = query.filter(users::id.eq(id.clone()));
     }
     let candidates: Vec<CandidateRow> = query.load(conn).map_err(DbError::from)?;
-    let ids: Vec<UserId> = candidates.iter().map(|c| c.0.clone()).collect();
+    let ids: Vec<UserId> = candidates.iter().map(|c| c.id.clone()).collect();
 
     // Latest result per (trainee, competence), over every session preparing this certification.
-    let results: Vec<(UserId, crate::db::ids::CompetenceId, AssessmentResult, NaiveDateTime, AssessmentId)> =
-        assessments::table
-            .inner_join(competences::table.inner_join(certification_units::table))
-            .filter(certification_units::certification_id.eq(&certification.id))
-            .filter(assessments::trainee_id.eq_any(&ids))
-            .select((
-                assessments::trainee_id,
-                assessments::competence_id,
-                assessments::result,
-                assessments::assessed_at,
-                assessments::id,
-            ))
-            .load(conn)
-            .map_err(DbError::from)?;
-    let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), (NaiveDateTime, AssessmentId, AssessmentResult)> =
-        HashMap::new();
-    for (trainee, competence, result, at, id) in results {
-        let entry = latest.entry((trainee, competence)).or_insert((at, id.clone(), result));
-        if (at, &id) > (entry.0, &entry.1) {
-            *entry = (at, id, result);
+    let results: Vec<ResultRow> = assessments::table
+        .inner_join(competences::table.inner_join(certification_units::table))
+        .filter(certification_units::certification_id.eq(&certification.id))
+        .filter(assessments::trainee_id.eq_any(&ids))
+        .select((
+            assessments::trainee_id,
+            assessments::competence_id,
+            assessments::result,
+            assessments::assessed_at,
+            assessments::id,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut latest: HashMap<(UserId, crate::db::ids::CompetenceId), ResultRow> = HashMap::new();
+    for row in results {
+        match latest.entry((row.trainee.clone(), row.competence.clone())) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(row);
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                if (row.assessed_at, &row.id) > (slot.get().assessed_at, &slot.get().id) {
+                    slot.insert(row);
+                }
+            }
         }
     }
 
@@ -270,7 +313,7 @@ pub(crate) fn evaluate(
     let minutes_of: HashMap<HalfDayId, i32> = schedule.into_iter().collect();
     let attended = attended_minutes(conn, session, &ids, &minutes_of)?;
 
-    let decisions: Vec<(UserId, JuryDecisionId, JuryVerdict, NaiveDate, NaiveDateTime)> = jury_decisions::table
+    let decisions: Vec<DecisionRow> = jury_decisions::table
         .filter(jury_decisions::training_session_id.eq(session))
         .filter(jury_decisions::trainee_id.eq_any(&ids))
         .select((
@@ -282,20 +325,23 @@ pub(crate) fn evaluate(
         ))
         .load(conn)
         .map_err(DbError::from)?;
-    let mut last_decision: HashMap<UserId, (NaiveDate, NaiveDateTime, JuryDecisionId, JuryVerdict)> = HashMap::new();
-    for (trainee, id, decision, on, at) in decisions {
-        let candidate = (on, at, id, decision);
-        match last_decision.get(&trainee) {
-            Some(current) if (current.0, current.1, &current.2) >= (candidate.0, candidate.1, &candidate.2) => {}
+    let mut last_decision: HashMap<UserId, DecisionRow> = HashMap::new();
+    for row in decisions {
+        match last_decision.get(&row.trainee) {
+            Some(current)
+                if (current.decided_on, current.recorded_at, &current.id)
+                    >= (row.decided_on, row.recorded_at, &row.id) => {}
             _ => {
-                last_decision.insert(trainee, candidate);
+                last_decision.insert(row.trainee.clone(), row);
             }
         }
     }
 
     let min_percent = certification.min_attendance_percent;
     let mut out = Vec::with_capacity(candidates.len());
-    for (id, email, name, birth_name, first_names, birth_date, birth_insee, birth_country, sex) in candidates {
+    for CandidateRow { id, email, name, birth_name, first_names, birth_date, birth_insee, birth_country, sex } in
+        candidates
+    {
         let mut unmet: Vec<UnmetRule> = Vec::new();
         let mut validated = Vec::new();
         for unit in &units {
@@ -303,7 +349,7 @@ pub(crate) fn evaluate(
                 .competences
                 .iter()
                 .filter(|c| {
-                    latest.get(&(id.clone(), c.id.clone())).map(|(_, _, r)| *r) != Some(AssessmentResult::Acquired)
+                    latest.get(&(id.clone(), c.id.clone())).map(|r| r.result) != Some(AssessmentResult::Acquired)
                 })
                 .map(|c| c.code.as_str())
                 .collect();
@@ -342,13 +388,15 @@ pub(crate) fn evaluate(
         let mut admitted_decision = None;
         match decision {
             None => unmet.push(UnmetRule { code: "no_jury_decision", message: "aucune décision du jury".into() }),
-            Some((on, _, decision_id, JuryVerdict::Admitted)) => admitted_decision = Some((decision_id.clone(), *on)),
-            Some((on, _, _, d)) => unmet.push(UnmetRule {
+            Some(DecisionRow { decided_on, id: decision_id, decision: JuryVerdict::Admitted, .. }) => {
+                admitted_decision = Some((decision_id.clone(), *decided_on))
+            }
+            Some(DecisionRow { decided_on, decision, .. }) => unmet.push(UnmetRule {
                 code: "jury_not_admitted",
                 message: format!(
                     "décision du jury du {} : {}",
-                    on,
-                    match d {
+                    decided_on,
+                    match decision {
                         JuryVerdict::Refused => "refusé",
                         JuryVerdict::Deferred => "ajourné",
                         JuryVerdict::Admitted => "admis",
@@ -388,7 +436,7 @@ pub(crate) fn evaluate(
             reason_codes: unmet.iter().map(|u| u.code).collect(),
             attendance_percent: (percent * 10.0).round() / 10.0,
             units_validated: validated,
-            jury_decision: decision.map(|d| d.3),
+            jury_decision: decision.map(|d| d.decision),
             trainee_id: id,
             admitted_decision,
         });

@@ -160,19 +160,22 @@ fn check(input: &IdentityInput, today: NaiveDate) -> Result<CheckedIdentity, Cer
     Ok(CheckedIdentity { birth_name, first_names, usage_name, label, insee, country })
 }
 
+/// The registry identity stored on a user (the columns selected in [`show_identity`], in order).
+#[derive(Debug, Queryable)]
+struct IdentityRow {
+    birth_name: Option<String>,
+    usage_name: Option<String>,
+    first_names: Option<String>,
+    birth_date: Option<NaiveDate>,
+    birth_commune_insee: Option<String>,
+    birth_place_label: Option<String>,
+    birth_country_code: Option<String>,
+    sex: Option<String>,
+}
+
 /// A person's stored identity.
 pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, CertifyError> {
     let email = email.trim().to_lowercase();
-    type IdentityRow = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<NaiveDate>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
     let row: Option<IdentityRow> = users::table
         .filter(users::email.eq(&email))
         .select((
@@ -188,7 +191,7 @@ pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, Cer
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    let (
+    let IdentityRow {
         birth_name,
         usage_name,
         first_names,
@@ -197,7 +200,7 @@ pub fn show_identity(conn: &mut DbConn, email: &str) -> Result<IdentityView, Cer
         birth_place_label,
         birth_country_code,
         sex,
-    ) = row.ok_or_else(|| CertifyError::UnknownTrainee(email.clone()))?;
+    } = row.ok_or_else(|| CertifyError::UnknownTrainee(email.clone()))?;
     Ok(IdentityView {
         email,
         birth_name,

@@ -17,30 +17,39 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::credential::{self, CredentialClaims};
+use super::credential::{self, CredentialClaims, CredentialContent};
 use super::eligibility::{CertifyError, certification_of_session, evaluate};
 use super::jury::audit;
 use super::keys::Signer;
+use super::registry::CertificateStatus;
 use crate::db::ids::{CertificateId, TrainingSessionId, UserId};
 use crate::db::schema::{certificate_counters, certificates, users};
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::documents::certificate::{CertificateDocument, render_certificate};
 
-/// Environment variable giving the public base URL printed in QR codes and credentials.
+/// Environment variable the doors read the public base URL from (printed in QR codes and
+/// credentials); the core itself is given the value.
 pub const PUBLIC_URL_ENV: &str = "LMS_PUBLIC_URL";
 /// Default public base URL (the server's default address).
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 /// The public base URL (`LMS_PUBLIC_URL`, default `http://127.0.0.1:8080`), without trailing `/`.
+///
+/// Kept only for the server's check-in URL, which does not receive its configuration yet;
+/// certificates are issued with the URL their door passes in [`IssueOptions::public_url`].
 pub fn public_url_from_env() -> String {
     std::env::var(PUBLIC_URL_ENV)
         .ok()
-        .map(|v| v.trim().trim_end_matches('/').to_owned())
+        .map(|v| normalise_public_url(&v))
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into())
+}
+
+/// A public base URL as printed in documents: trimmed, without trailing `/`.
+pub fn normalise_public_url(raw: &str) -> String {
+    raw.trim().trim_end_matches('/').to_owned()
 }
 
 /// Where and as of when certificates are issued.
@@ -72,7 +81,7 @@ pub struct IssuedCertificate {
     /// False when the certificate already existed (idempotent re-issue).
     pub newly_issued: bool,
     /// `valid` or `revoked`.
-    pub status: String,
+    pub status: CertificateStatus,
 }
 
 fn random_code() -> String {
@@ -85,60 +94,39 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Builds the printable document from a verified credential payload.
-pub fn document_from_credential(payload: &Value, number: &str, code: &str, jwt: &str) -> CertificateDocument {
-    let subject = &payload["credentialSubject"];
-    let achievement = &subject["achievement"];
-    let holder_name = subject["identifier"]
-        .as_array()
-        .and_then(|ids| ids.iter().find(|i| i["identityType"] == "name"))
-        .and_then(|i| i["identityHash"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let units = achievement["resultDescription"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| {
-                    let name = r["name"].as_str()?;
-                    let (head, title) = name.split_once(" — ")?;
-                    let number = head.trim_start_matches("Unité ").parse().ok()?;
-                    Some((number, title.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let awarded_on = payload["validFrom"]
-        .as_str()
-        .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok())
-        .unwrap_or_default();
-    let verification_url =
-        payload["description"].as_str().and_then(|d| d.rsplit(' ').next()).unwrap_or_default().to_owned();
+/// Builds the printable document from what a credential states.
+pub fn document_from_credential(
+    content: &CredentialContent,
+    number: &str,
+    code: &str,
+    jwt: &str,
+) -> CertificateDocument {
     CertificateDocument {
         number: number.to_owned(),
-        holder_name,
-        certification_title: achievement["name"].as_str().unwrap_or_default().to_owned(),
-        registry_code: achievement["humanCode"].as_str().unwrap_or_default().to_owned(),
-        certifier: payload["issuer"]["name"].as_str().unwrap_or_default().to_owned(),
-        awarded_on,
-        units,
-        verification_url,
+        holder_name: content.holder_name.clone(),
+        certification_title: content.certification_title.clone(),
+        registry_code: content.registry_code.clone(),
+        certifier: content.certifier.clone(),
+        awarded_on: content.awarded_on,
+        units: content.units.clone(),
+        verification_url: content.verification_url.clone(),
         verification_code: code.to_owned(),
         credential_jwt: jwt.to_owned(),
     }
 }
 
 /// Renders the PDF of a stored credential (no signature check: the caller holds a trusted copy).
+/// A stored credential that cannot be read back is refused, never printed with blanks.
 pub fn render_stored(number: &str, code: &str, jwt: &str) -> Result<Vec<u8>, CertifyError> {
-    let payload = decode_payload(jwt).ok_or_else(|| CertifyError::Invalid("certificat stocké illisible".into()))?;
-    Ok(render_certificate(&document_from_credential(&payload, number, code, jwt))?)
+    let content = stored_content(number, jwt)?;
+    Ok(render_certificate(&document_from_credential(&content, number, code, jwt))?)
 }
 
-fn decode_payload(jwt: &str) -> Option<Value> {
-    use base64::Engine as _;
-    let body = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// What the credential stored with certificate `number` states.
+pub(crate) fn stored_content(number: &str, jwt: &str) -> Result<CredentialContent, CertifyError> {
+    credential::unverified_payload(jwt)
+        .and_then(|payload| credential::read_content(&payload))
+        .map_err(|problem| CertifyError::CorruptCertificate { number: number.to_owned(), problem })
 }
 
 fn write_pdf(dir: &Path, number: &str, bytes: &[u8]) -> Result<PathBuf, CertifyError> {
@@ -152,7 +140,14 @@ fn write_pdf(dir: &Path, number: &str, bytes: &[u8]) -> Result<PathBuf, CertifyE
     Ok(path)
 }
 
-type StoredCertificate = (String, String, String, String);
+/// A certificate already in the register for a holder and a session.
+#[derive(Debug, Queryable)]
+struct StoredCertificate {
+    number: String,
+    verification_code: String,
+    credential_jwt: String,
+    status: CertificateStatus,
+}
 
 fn existing_certificate(
     conn: &mut DbConn,
@@ -172,6 +167,15 @@ fn existing_certificate(
         .first(conn)
         .optional()
         .map_err(DbError::from)
+}
+
+/// The holder's identity as the credential names them.
+#[derive(Debug, Queryable)]
+struct HolderRow {
+    email: String,
+    first_names: Option<String>,
+    birth_name: Option<String>,
+    usage_name: Option<String>,
 }
 
 enum Issued {
@@ -266,18 +270,13 @@ pub fn issue_certificate(
         let code = random_code();
         let id = CertificateId::generate();
 
-        let (email_stored, first_names, birth_name, usage_name): (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        ) = users::table
+        let holder: HolderRow = users::table
             .find(&trainee)
             .select((users::email, users::first_names, users::birth_name, users::usage_name))
             .first(conn)
             .map_err(DbError::from)?;
-        let family = usage_name.filter(|u| !u.trim().is_empty()).or(birth_name).unwrap_or_default();
-        let holder_name = format!("{} {}", first_names.unwrap_or_default().trim(), family.trim().to_uppercase());
+        let family = holder.usage_name.filter(|u| !u.trim().is_empty()).or(holder.birth_name).unwrap_or_default();
+        let holder_name = format!("{} {}", holder.first_names.unwrap_or_default().trim(), family.trim().to_uppercase());
         let units: Vec<(i32, String)> = eligibility
             .units
             .iter()
@@ -293,7 +292,7 @@ pub fn issue_certificate(
             issuer_url: options.public_url.clone(),
             issuer_name: certification.certifier.clone(),
             holder_name,
-            holder_email: email_stored,
+            holder_email: holder.email,
             salt: data_encoding::HEXLOWER.encode(&salt_bytes),
             registry_code: certification.code.clone(),
             registry: certification.registry.clone(),
@@ -304,7 +303,9 @@ pub fn issue_certificate(
         };
         let payload = credential::build_payload(&claims);
         let jwt = credential::sign(signer, &payload);
-        let pdf = render_certificate(&document_from_credential(&payload, &number, &code, &jwt))?;
+        let content = credential::read_content(&payload)
+            .map_err(|problem| CertifyError::CorruptCertificate { number: number.clone(), problem })?;
+        let pdf = render_certificate(&document_from_credential(&content, &number, &code, &jwt))?;
         diesel::insert_into(certificates::table)
             .values((
                 certificates::id.eq(&id),
@@ -319,7 +320,7 @@ pub fn issue_certificate(
                 certificates::verification_code.eq(&code),
                 certificates::credential_jwt.eq(&jwt),
                 certificates::pdf_sha256.eq(Some(sha256_hex(&pdf))),
-                certificates::status.eq("valid"),
+                certificates::status.eq(CertificateStatus::Valid),
                 certificates::created_at.eq(db::now()),
             ))
             .execute(conn)
@@ -337,41 +338,111 @@ pub fn issue_certificate(
                 credential: jwt,
                 pdf: path.display().to_string(),
                 newly_issued: true,
-                status: "valid".into(),
+                status: CertificateStatus::Valid,
             })
         }
-        Issued::Existing((number, code, jwt, status)) => {
-            let path = options.pdf_dir.join(format!("{number}.pdf"));
+        Issued::Existing(stored) => {
+            let path = options.pdf_dir.join(format!("{}.pdf", stored.number));
             if !path.exists() {
-                write_pdf(&options.pdf_dir, &number, &render_stored(&number, &code, &jwt)?)?;
+                let pdf = render_stored(&stored.number, &stored.verification_code, &stored.credential_jwt)?;
+                write_pdf(&options.pdf_dir, &stored.number, &pdf)?;
             }
             Ok(IssuedCertificate {
                 trainee: email,
-                number,
-                code,
-                credential: jwt,
+                number: stored.number,
+                code: stored.verification_code,
+                credential: stored.credential_jwt,
                 pdf: path.display().to_string(),
                 newly_issued: false,
-                status,
+                status: stored.status,
             })
         }
     }
 }
 
+/// Whom [`issue_certificates`] issues to.
+#[derive(Debug, Clone)]
+pub enum Candidates {
+    /// One candidate, by e-mail.
+    One(String),
+    /// Every candidate of the session who is eligible now or already holds a certificate for it
+    /// (so that issuing to every eligible candidate again is idempotent too).
+    AllEligible,
+}
+
+/// A candidate [`issue_certificates`] did not issue to, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RefusedCandidate {
+    /// The candidate's e-mail, as given or as registered.
+    pub trainee: String,
+    /// Stable code of the refusal (`not_eligible`, `award_date_refused`, …).
+    pub code: &'static str,
+    /// French explanation.
+    pub message: String,
+}
+
+/// What [`issue_certificates`] did, candidate by candidate.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct IssueReport {
+    /// Certificates issued now or found already issued, in candidate order.
+    pub issued: Vec<IssuedCertificate>,
+    /// Candidates refused, with their reason.
+    pub refused: Vec<RefusedCandidate>,
+}
+
+/// Issues the certificates of one candidate or of every eligible candidate of `session`, one
+/// transaction per certificate (a refusal of one never undoes another's). A candidate who is not
+/// eligible, or whose award date is refused, is reported in [`IssueReport::refused`] and the others
+/// are still issued; a storage, file or PDF failure stops the run and is returned.
+///
+/// `progress` is told `(done, total)` after each candidate.
+pub fn issue_certificates(
+    conn: &mut DbConn,
+    signer: &Signer,
+    session: &TrainingSessionId,
+    candidates: &Candidates,
+    options: &IssueOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<IssueReport, CertifyError> {
+    let emails = match candidates {
+        Candidates::One(email) => vec![email.clone()],
+        Candidates::AllEligible => eligible_candidates(conn, session)?,
+    };
+    if emails.is_empty() {
+        return Err(CertifyError::NoEligibleCandidate);
+    }
+    let mut report = IssueReport::default();
+    for (done, email) in emails.iter().enumerate() {
+        match issue_certificate(conn, signer, session, email, options) {
+            Ok(certificate) => report.issued.push(certificate),
+            Err(error @ (CertifyError::Db(_) | CertifyError::Io(_) | CertifyError::Pdf(_))) => return Err(error),
+            Err(error) => report.refused.push(RefusedCandidate {
+                trainee: email.clone(),
+                code: crate::Classify::code(&error),
+                message: error.to_string(),
+            }),
+        }
+        progress(done + 1, emails.len());
+    }
+    Ok(report)
+}
+
 /// E-mails of the candidates of `session` who are eligible now or already hold a certificate
-/// for it (so that `--all-eligible` is idempotent too).
-pub fn eligible_candidates(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<String>, CertifyError> {
-    let checked = super::eligibility::check_session(conn, session, None)?;
-    let holders: Vec<String> = certificates::table
-        .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
-        .filter(certificates::training_session_id.eq(session))
-        .select(users::email)
-        .load(conn)
-        .map_err(DbError::from)?;
-    Ok(checked
-        .candidates
-        .into_iter()
-        .filter(|c| c.eligible || holders.contains(&c.trainee))
-        .map(|c| c.trainee)
-        .collect())
+/// for it.
+fn eligible_candidates(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<String>, CertifyError> {
+    db::read_transaction(conn, |conn| {
+        let checked = super::eligibility::check_session(conn, session, None)?;
+        let holders: Vec<String> = certificates::table
+            .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
+            .filter(certificates::training_session_id.eq(session))
+            .select(users::email)
+            .load(conn)
+            .map_err(DbError::from)?;
+        Ok(checked
+            .candidates
+            .into_iter()
+            .filter(|c| c.eligible || holders.contains(&c.trainee))
+            .map(|c| c.trainee)
+            .collect())
+    })
 }

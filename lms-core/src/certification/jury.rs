@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::eligibility::{CertifyError, certification_of_session};
 use crate::db::ids::{AuditEntryId, JuryDecisionId, TrainingSessionId, UserId};
+use crate::db::json_text::{JsonText, to_json_text};
 use crate::db::schema::{audit_log, enrolments, half_days, jury_decisions, users};
 use crate::db::{self, DbConn, DbError};
 
@@ -215,16 +216,23 @@ fn record_numbered(
                 problems.push(line(format!("{email} n'est pas candidat·e de cette session")));
                 continue;
             }
-            rows.push((trainee, email, input.verdict, input.decided_on, members, notes));
+            rows.push(CheckedDecision {
+                trainee,
+                email,
+                verdict: input.verdict,
+                decided_on: input.decided_on,
+                members,
+                notes,
+            });
         }
         if !problems.is_empty() {
             return Err(CertifyError::Invalid(format!("aucune décision enregistrée — {}", problems.join(" ; "))));
         }
         let now = db::now();
         let mut views = Vec::new();
-        for (trainee, email, verdict, decided_on, members, notes) in rows {
+        for CheckedDecision { trainee, email, verdict, decided_on, members, notes } in rows {
             let id = JuryDecisionId::generate();
-            let members_json = serde_json::to_string(&members).map_err(|e| CertifyError::Invalid(e.to_string()))?;
+            let members_json = to_json_text(&members)?;
             diesel::insert_into(jury_decisions::table)
                 .values((
                     jury_decisions::id.eq(&id),
@@ -253,6 +261,16 @@ fn record_numbered(
         }
         Ok(views)
     })
+}
+
+/// A decision that passed every check, waiting for the whole import to pass.
+struct CheckedDecision {
+    trainee: UserId,
+    email: String,
+    verdict: JuryVerdict,
+    decided_on: NaiveDate,
+    members: Vec<String>,
+    notes: Option<String>,
 }
 
 /// The oldest administrator account: the recorder when the CLI does not name one.
@@ -381,9 +399,21 @@ fn csv_message(error: &csv::Error) -> String {
     }
 }
 
-/// The procès-verbal of a session: every decision ever recorded, oldest first.
+/// One recorded decision with the trainee's e-mail (the columns of [`list_decisions`], in order).
+#[derive(Debug, Queryable)]
+struct DecisionRow {
+    id: JuryDecisionId,
+    trainee: String,
+    decision: JuryVerdict,
+    decided_on: NaiveDate,
+    members: JsonText<Vec<String>>,
+    notes: Option<String>,
+    recorded_at: NaiveDateTime,
+}
+
+/// The procès-verbal of a session: every decision ever recorded, oldest first. A decision whose
+/// stored list of jury members is not readable fails the whole list loudly.
 pub fn list_decisions(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<JuryDecisionView>, CertifyError> {
-    type DecisionRow = (JuryDecisionId, String, JuryVerdict, NaiveDate, String, Option<String>, NaiveDateTime);
     let rows: Vec<DecisionRow> = jury_decisions::table
         .inner_join(users::table.on(users::id.eq(jury_decisions::trainee_id)))
         .filter(jury_decisions::training_session_id.eq(session))
@@ -401,14 +431,14 @@ pub fn list_decisions(conn: &mut DbConn, session: &TrainingSessionId) -> Result<
         .map_err(DbError::from)?;
     Ok(rows
         .into_iter()
-        .map(|(id, trainee, decision, decided_on, members, notes, recorded_at)| JuryDecisionView {
-            id,
-            trainee,
-            decision,
-            decided_on,
-            members: serde_json::from_str(&members).unwrap_or_default(),
-            notes,
-            recorded_at,
+        .map(|row| JuryDecisionView {
+            id: row.id,
+            trainee: row.trainee,
+            decision: row.decision,
+            decided_on: row.decided_on,
+            members: row.members.into_inner(),
+            notes: row.notes,
+            recorded_at: row.recorded_at,
         })
         .collect())
 }

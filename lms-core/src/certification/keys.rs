@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Classify, ErrorKind};
 
-/// Environment variable naming the keys folder.
+/// Environment variable the doors read the keys folder from (the core is given the folder).
 pub const KEYS_DIR_ENV: &str = "LMS_KEYS_DIR";
 /// Default keys folder (next to the default database).
 pub const DEFAULT_KEYS_DIR: &str = "data/keys";
@@ -153,12 +153,6 @@ pub struct KeyInfo {
 }
 
 impl KeyStore {
-    /// The folder named by `LMS_KEYS_DIR`, else `data/keys`.
-    pub fn from_env() -> Self {
-        let dir = std::env::var(KEYS_DIR_ENV).ok().filter(|v| !v.trim().is_empty());
-        KeyStore { dir: PathBuf::from(dir.unwrap_or_else(|| DEFAULT_KEYS_DIR.into())) }
-    }
-
     /// A given folder.
     pub fn at(dir: impl Into<PathBuf>) -> Self {
         KeyStore { dir: dir.into() }

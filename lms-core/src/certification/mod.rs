@@ -312,7 +312,18 @@ pub fn find_certification(conn: &mut DbConn, code: &str) -> Result<Option<Certif
         .map_err(DbError::from)
 }
 
-type UnitCompetenceRow = (UnitId, i32, String, bool, CompetenceId, String, String, bool);
+/// A competence with its unit (the columns selected in [`units_of`], in order).
+#[derive(Debug, Queryable)]
+struct UnitCompetenceRow {
+    unit_id: UnitId,
+    number: i32,
+    title: String,
+    unit_provisional: bool,
+    competence_id: CompetenceId,
+    code: String,
+    label: String,
+    competence_provisional: bool,
+}
 
 /// The units and competences of a certification, in référentiel order.
 pub fn units_of(conn: &mut DbConn, certification: &CertificationId) -> Result<Vec<UnitView>, DbError> {
@@ -332,18 +343,23 @@ pub fn units_of(conn: &mut DbConn, certification: &CertificationId) -> Result<Ve
         ))
         .load(conn)?;
     let mut units: Vec<UnitView> = Vec::new();
-    for (unit_id, number, title, unit_provisional, comp_id, code, label, comp_provisional) in rows {
-        if units.last().map(|u| u.id != unit_id).unwrap_or(true) {
+    for row in rows {
+        if units.last().is_none_or(|u| u.id != row.unit_id) {
             units.push(UnitView {
-                id: unit_id,
-                number,
-                title,
-                provisional_wording: unit_provisional,
+                id: row.unit_id,
+                number: row.number,
+                title: row.title,
+                provisional_wording: row.unit_provisional,
                 competences: vec![],
             });
         }
         if let Some(unit) = units.last_mut() {
-            unit.competences.push(CompetenceView { id: comp_id, code, label, provisional_wording: comp_provisional });
+            unit.competences.push(CompetenceView {
+                id: row.competence_id,
+                code: row.code,
+                label: row.label,
+                provisional_wording: row.competence_provisional,
+            });
         }
     }
     Ok(units)

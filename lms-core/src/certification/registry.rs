@@ -4,16 +4,46 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::credential::{self, CredentialProblem};
+use super::credential::{self, CredentialContent, CredentialProblem};
 use super::eligibility::CertifyError;
 use super::jury::audit;
 use super::keys::PublicJwk;
 use crate::db::ids::{CertificateId, TrainingSessionId};
 use crate::db::schema::{certificates, certifications, training_sessions, users};
 use crate::db::{self, DbConn, DbError};
+
+crate::text_enum! {
+    /// Where a certificate stands in the register. A revoked certificate stays there.
+    pub enum CertificateStatus: "statut de certificat" {
+        /// Valid.
+        Valid = "valid", "Valide";
+        /// Revoked (with a date and a reason).
+        Revoked = "revoked", "Révoqué";
+    }
+}
+
+crate::text_enum! {
+    /// What the register says about a verified credential: its status, or unknown.
+    pub enum RegisterStatus: "statut au registre" {
+        /// In the register, valid.
+        Valid = "valid", "Valide";
+        /// In the register, revoked.
+        Revoked = "revoked", "Révoqué";
+        /// Not in the register.
+        Unknown = "unknown", "Inconnu";
+    }
+}
+
+impl From<CertificateStatus> for RegisterStatus {
+    fn from(status: CertificateStatus) -> Self {
+        match status {
+            CertificateStatus::Valid => RegisterStatus::Valid,
+            CertificateStatus::Revoked => RegisterStatus::Revoked,
+        }
+    }
+}
 
 /// A certificate as administrators see it (`lms certify list|show --json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -35,7 +65,7 @@ pub struct CertificateView {
     /// Award date.
     pub awarded_on: NaiveDate,
     /// `valid` or `revoked`.
-    pub status: String,
+    pub status: CertificateStatus,
     /// Revocation time (UTC).
     pub revoked_at: Option<NaiveDateTime>,
     /// Revocation reason.
@@ -53,7 +83,7 @@ pub struct PublicCertificate {
     /// Number.
     pub number: String,
     /// `valid` or `revoked`.
-    pub status: String,
+    pub status: CertificateStatus,
     /// Holder's name.
     pub holder_name: String,
     /// Certification title.
@@ -72,22 +102,31 @@ pub struct PublicCertificate {
     pub revocation_reason: Option<String>,
 }
 
-type Row = (
-    CertificateId,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    NaiveDate,
-    String,
-    Option<NaiveDateTime>,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-);
+/// One certificate of the register with what it needs from the holder, the certification and
+/// the session (the columns of `base_query!`, in order).
+#[derive(Debug, Queryable)]
+struct Row {
+    _id: CertificateId,
+    number: String,
+    verification_code: String,
+    trainee: String,
+    certification_code: String,
+    certification_title: String,
+    session: Option<String>,
+    awarded_on: NaiveDate,
+    status: CertificateStatus,
+    revoked_at: Option<NaiveDateTime>,
+    revocation_reason: Option<String>,
+    credential_jwt: String,
+    pdf_sha256: Option<String>,
+    certifier: String,
+}
+
+impl Row {
+    fn content(&self) -> Result<CredentialContent, CertifyError> {
+        super::issuing::stored_content(&self.number, &self.credential_jwt)
+    }
+}
 
 /// The joined select every lookup shares (a macro: diesel's query types are not nameable here).
 macro_rules! base_query {
@@ -115,50 +154,23 @@ macro_rules! base_query {
     };
 }
 
-fn payload_of(jwt: &str) -> Value {
-    use base64::Engine as _;
-    jwt.split('.')
-        .nth(1)
-        .and_then(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).ok())
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or(Value::Null)
-}
-
-fn holder_name(payload: &Value) -> String {
-    payload["credentialSubject"]["identifier"]
-        .as_array()
-        .and_then(|ids| ids.iter().find(|i| i["identityType"] == "name"))
-        .and_then(|i| i["identityHash"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn units(payload: &Value) -> Vec<String> {
-    payload["credentialSubject"]["achievement"]["resultDescription"]
-        .as_array()
-        .map(|l| l.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
-fn to_view(row: Row) -> CertificateView {
-    let (_, number, code, trainee, certification, title, session, awarded_on, status, revoked_at, reason, jwt, pdf, _) =
-        row;
-    let payload = payload_of(&jwt);
-    CertificateView {
-        number,
-        code,
-        trainee,
-        holder_name: holder_name(&payload),
-        certification,
-        certification_title: title,
-        session,
-        awarded_on,
-        status,
-        revoked_at,
-        revocation_reason: reason,
-        units: units(&payload),
-        pdf_sha256: pdf,
-    }
+fn to_view(row: Row) -> Result<CertificateView, CertifyError> {
+    let content = row.content()?;
+    Ok(CertificateView {
+        holder_name: content.holder_name.clone(),
+        units: content.unit_names(),
+        number: row.number,
+        code: row.verification_code,
+        trainee: row.trainee,
+        certification: row.certification_code,
+        certification_title: row.certification_title,
+        session: row.session,
+        awarded_on: row.awarded_on,
+        status: row.status,
+        revoked_at: row.revoked_at,
+        revocation_reason: row.revocation_reason,
+        pdf_sha256: row.pdf_sha256,
+    })
 }
 
 /// Filters for [`list_certificates`].
@@ -166,8 +178,8 @@ fn to_view(row: Row) -> CertificateView {
 pub struct CertificateFilter {
     /// Only this training session.
     pub session: Option<TrainingSessionId>,
-    /// Only `valid` or `revoked`.
-    pub status: Option<String>,
+    /// Only certificates with this status.
+    pub status: Option<CertificateStatus>,
     /// Only awards in this year.
     pub year: Option<i32>,
 }
@@ -179,18 +191,19 @@ pub fn list_certificates(conn: &mut DbConn, filter: &CertificateFilter) -> Resul
         query = query.filter(certificates::training_session_id.eq(session.clone()));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(certificates::status.eq(status.clone()));
+        query = query.filter(certificates::status.eq(*status));
     }
     if let Some(year) = filter.year {
         query = query.filter(certificates::year.eq(year));
     }
     let rows: Vec<Row> = query.load(conn).map_err(DbError::from)?;
-    Ok(rows.into_iter().map(to_view).collect())
+    rows.into_iter().map(to_view).collect()
 }
 
 /// One certificate by number or verification code.
 pub fn show_certificate(conn: &mut DbConn, number_or_code: &str) -> Result<CertificateView, CertifyError> {
-    find_row(conn, number_or_code)?.map(to_view).ok_or_else(|| CertifyError::UnknownCertificate(short(number_or_code)))
+    let row = find_row(conn, number_or_code)?.ok_or_else(|| CertifyError::UnknownCertificate(short(number_or_code)))?;
+    to_view(row)
 }
 
 fn short(raw: &str) -> String {
@@ -225,20 +238,19 @@ pub fn public_certificate(conn: &mut DbConn, code: &str) -> Result<Option<Public
         .first(conn)
         .optional()
         .map_err(DbError::from)?;
-    Ok(row.map(|row| {
-        let payload = payload_of(&row.11);
-        PublicCertificate {
-            number: row.1,
-            status: row.8,
-            holder_name: holder_name(&payload),
-            certification: row.5,
-            registry_code: row.4,
-            certifier: row.13,
-            awarded_on: row.7,
-            units: units(&payload),
-            revoked_at: row.9,
-            revocation_reason: row.10,
-        }
+    let Some(row) = row else { return Ok(None) };
+    let content = row.content()?;
+    Ok(Some(PublicCertificate {
+        holder_name: content.holder_name.clone(),
+        units: content.unit_names(),
+        number: row.number,
+        status: row.status,
+        certification: row.certification_title,
+        registry_code: row.certification_code,
+        certifier: row.certifier,
+        awarded_on: row.awarded_on,
+        revoked_at: row.revoked_at,
+        revocation_reason: row.revocation_reason,
     }))
 }
 
@@ -253,25 +265,26 @@ pub fn revoke_certificate(conn: &mut DbConn, number: &str, reason: &str) -> Resu
     }
     let number = number.trim().to_uppercase();
     db::write_transaction(conn, |conn| {
-        let current: Option<(CertificateId, String)> = certificates::table
+        let current: Option<(CertificateId, CertificateStatus)> = certificates::table
             .filter(certificates::number.eq(&number))
             .select((certificates::id, certificates::status))
             .first(conn)
             .optional()
             .map_err(DbError::from)?;
         let (id, status) = current.ok_or_else(|| CertifyError::UnknownCertificate(short(&number)))?;
-        if status == "revoked" {
+        if status == CertificateStatus::Revoked {
             return Err(CertifyError::AlreadyRevoked(number.clone()));
         }
         // Conditional on the status so two concurrent revocations cannot both succeed.
-        let updated = diesel::update(certificates::table.find(&id).filter(certificates::status.eq("valid")))
-            .set((
-                certificates::status.eq("revoked"),
-                certificates::revoked_at.eq(Some(db::now())),
-                certificates::revocation_reason.eq(Some(&reason)),
-            ))
-            .execute(conn)
-            .map_err(DbError::from)?;
+        let updated =
+            diesel::update(certificates::table.find(&id).filter(certificates::status.eq(CertificateStatus::Valid)))
+                .set((
+                    certificates::status.eq(CertificateStatus::Revoked),
+                    certificates::revoked_at.eq(Some(db::now())),
+                    certificates::revocation_reason.eq(Some(&reason)),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
         if updated == 0 {
             return Err(CertifyError::AlreadyRevoked(number.clone()));
         }
@@ -287,7 +300,7 @@ pub struct VerificationReport {
     /// Certificate number, when the credential could be matched to the register.
     pub number: Option<String>,
     /// `valid` or `revoked` per the register; `unknown` when not found.
-    pub status: String,
+    pub status: RegisterStatus,
     /// True when the credential's signature is the organisation's, its content is the one
     /// registered and, for a PDF, the file is the one issued.
     pub signature_ok: bool,
@@ -309,7 +322,7 @@ pub struct VerificationReport {
 impl VerificationReport {
     /// Valid signature and not revoked.
     pub fn is_valid(&self) -> bool {
-        self.signature_ok && self.status == "valid"
+        self.signature_ok && self.status == RegisterStatus::Valid
     }
 }
 
@@ -331,14 +344,14 @@ pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result
     let (jwt, pdf_hash) = match input {
         VerifyInput::Code(code) => {
             let row = find_row(conn, code)?.ok_or_else(|| CertifyError::UnknownCertificate(short(code)))?;
-            (row.11.clone(), None)
+            (row.credential_jwt.clone(), None)
         }
         VerifyInput::Credential(text) => (text.trim().to_owned(), None),
         VerifyInput::Pdf(bytes) => {
             let Some(jwt) = credential::extract_from_pdf(bytes) else {
                 return Ok(VerificationReport {
                     number: None,
-                    status: "unknown".into(),
+                    status: RegisterStatus::Unknown,
                     signature_ok: false,
                     pdf_intact: Some(false),
                     holder_name: None,
@@ -363,7 +376,7 @@ pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result
     // Even a forged credential names a code: report what the register says about it.
     let code = payload.as_ref().and_then(credential::verification_code_of).or_else(|| {
         if matches!(verified, Err(CredentialProblem::BadSignature)) {
-            credential::verification_code_of(&payload_of(&jwt))
+            credential::unverified_payload(&jwt).ok().as_ref().and_then(credential::verification_code_of)
         } else {
             None
         }
@@ -375,12 +388,12 @@ pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result
     let mut signature_ok = payload.is_some();
     let mut pdf_intact = None;
     if let Some(row) = &row {
-        if payload.is_some() && row.11 != jwt {
+        if payload.is_some() && row.credential_jwt != jwt {
             signature_ok = false;
             problems.push("le certificat ne correspond pas à celui enregistré".into());
         }
         if let Some(hash) = &pdf_hash {
-            let intact = row.12.as_deref() == Some(hash.as_str());
+            let intact = row.pdf_sha256.as_deref() == Some(hash.as_str());
             pdf_intact = Some(intact);
             if !intact {
                 signature_ok = false;
@@ -391,26 +404,44 @@ pub fn verify(conn: &mut DbConn, key: &PublicJwk, input: &VerifyInput) -> Result
         signature_ok = false;
         problems.push("certificat absent du registre".into());
     }
-    let status = row.as_ref().map(|r| r.8.clone()).unwrap_or_else(|| "unknown".into());
-    if status == "revoked" {
+    let status = row.as_ref().map_or(RegisterStatus::Unknown, |r| r.status.into());
+    if status == RegisterStatus::Revoked {
         problems.push("certificat révoqué".into());
     }
-    let shown = payload.clone().unwrap_or(Value::Null);
+    // A signed credential whose content is not a certificate's is reported, not shown blank.
+    let holder_name = match payload.as_ref().map(credential::read_content) {
+        Some(Ok(content)) => Some(content.holder_name),
+        Some(Err(problem)) => {
+            signature_ok = false;
+            problems.push(problem.to_string());
+            None
+        }
+        None => None,
+    };
     Ok(VerificationReport {
-        number: row.as_ref().map(|r| r.1.clone()),
+        number: row.as_ref().map(|r| r.number.clone()),
         status,
         signature_ok,
         pdf_intact,
-        holder_name: payload.as_ref().map(|_| holder_name(&shown)),
-        awarded_on: row.as_ref().map(|r| r.7),
-        revoked_at: row.as_ref().and_then(|r| r.9),
-        revocation_reason: row.as_ref().and_then(|r| r.10.clone()),
+        holder_name,
+        awarded_on: row.as_ref().map(|r| r.awarded_on),
+        revoked_at: row.as_ref().and_then(|r| r.revoked_at),
+        revocation_reason: row.as_ref().and_then(|r| r.revocation_reason.clone()),
         problems,
     })
 }
 
+/// A certificate number with its holder's e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct HeldCertificate {
+    /// Holder's e-mail.
+    pub trainee: String,
+    /// Certificate number.
+    pub number: String,
+}
+
 /// Certificates of a session (for tests and the demo): numbers by holder e-mail.
-pub fn numbers_of_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<(String, String)>, DbError> {
+pub fn numbers_of_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HeldCertificate>, DbError> {
     certificates::table
         .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
         .filter(certificates::training_session_id.eq(session))

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod ids;
+pub mod json_text;
 pub mod lock;
 pub mod schema;
 pub mod text_enum;

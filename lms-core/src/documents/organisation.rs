@@ -1,6 +1,11 @@
 //! The training organisation's identity printed on every regulatory document (feuille
-//! d'émargement, certificat de réalisation, attestation de fin de formation), kept in the
-//! `settings` table under `organisation.*` keys (the same keys the LHEO export reads).
+//! d'émargement, certificat de réalisation, attestation de fin de formation) and sent in the
+//! exports (LHEO, Accrochage), kept in the `settings` table.
+//!
+//! This module is the one owner of that table: [`SettingKey`] lists every setting, [`set_setting`]
+//! is the one write path with the one validation (SIRET with its check digit, NDA, postcode,
+//! e-mail…), and [`OrganisationIdentity::load`] / [`organisation_settings`] / [`setting_value`]
+//! read it. `lms documents setting` and `lms export setting` are both doors onto [`set_setting`].
 //!
 //! A document never invents an identity: an unset field prints a visible placeholder saying how to
 //! set it (`lms documents setting KEY VALUE`).
@@ -14,24 +19,50 @@ use crate::db::schema::settings;
 use crate::db::{self, DbConn, DbError};
 use crate::{Classify, ErrorKind};
 
-/// Organisation settings, with their French labels.
-pub const ORGANISATION_SETTINGS: &[(&str, &str)] = &[
-    ("organisation.name", "raison sociale"),
-    ("organisation.siret", "SIRET (14 chiffres)"),
-    ("organisation.nda", "numéro de déclaration d'activité (11 chiffres)"),
-    ("organisation.address", "adresse"),
-    ("organisation.postcode", "code postal"),
-    ("organisation.city", "ville"),
-    ("organisation.email", "courriel de contact"),
-    ("organisation.phone", "téléphone de contact"),
-    ("organisation.representative", "représentant·e légal·e : nom et qualité (signataire des certificats)"),
+crate::text_enum! {
+    /// A setting of the organisation (the key in the `settings` table), with what it is.
+    pub enum SettingKey: "réglage" {
+        /// Raison sociale.
+        Name = "organisation.name", "raison sociale";
+        /// SIRET.
+        Siret = "organisation.siret", "SIRET (14 chiffres)";
+        /// Numéro de déclaration d'activité.
+        Nda = "organisation.nda", "numéro de déclaration d'activité (11 chiffres)";
+        /// Street address.
+        Address = "organisation.address", "adresse";
+        /// Postcode.
+        Postcode = "organisation.postcode", "code postal";
+        /// City.
+        City = "organisation.city", "ville";
+        /// Contact e-mail.
+        Email = "organisation.email", "courriel de contact";
+        /// Contact phone.
+        Phone = "organisation.phone", "téléphone de contact";
+        /// Who signs certificates.
+        Representative = "organisation.representative", "représentant·e légal·e : nom et qualité (signataire des certificats)";
+        /// The organisation's client id at the Caisse des Dépôts (Accrochage emitter).
+        AccrochageEmitter = "accrochage.emitter_client_id", "identifiant client de l'émetteur à la Caisse des Dépôts (8 caractères)";
+    }
+}
+
+/// The settings printed on documents (`lms documents settings`), in order.
+pub const IDENTITY_SETTINGS: [SettingKey; 9] = [
+    SettingKey::Name,
+    SettingKey::Siret,
+    SettingKey::Nda,
+    SettingKey::Address,
+    SettingKey::Postcode,
+    SettingKey::City,
+    SettingKey::Email,
+    SettingKey::Phone,
+    SettingKey::Representative,
 ];
 
 /// Errors while setting the identity.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingError {
-    /// Not one of [`ORGANISATION_SETTINGS`].
-    #[error("réglage inconnu « {0} » (réglages possibles : {list})", list = ORGANISATION_SETTINGS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "))]
+    /// Not one of [`SettingKey`].
+    #[error("réglage inconnu « {0} » (réglages possibles : {list})", list = SettingKey::EXPECTED)]
     UnknownKey(String),
     /// The value is malformed.
     #[error("{0}")]
@@ -88,25 +119,18 @@ fn placeholder(key: &str) -> String {
 impl OrganisationIdentity {
     /// Reads the identity from the settings table.
     pub fn load(conn: &mut DbConn) -> Result<Self, DbError> {
-        let keys: Vec<&str> = ORGANISATION_SETTINGS.iter().map(|(k, _)| *k).collect();
-        let stored: BTreeMap<String, String> = settings::table
-            .filter(settings::key.eq_any(keys))
-            .select((settings::key, settings::value))
-            .load::<(String, String)>(conn)?
-            .into_iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .collect();
-        let get = |key: &str| stored.get(key).cloned();
+        let stored = stored_settings(conn)?;
+        let get = |key: SettingKey| stored.get(&key).cloned();
         Ok(OrganisationIdentity {
-            name: get("organisation.name"),
-            siret: get("organisation.siret"),
-            nda: get("organisation.nda"),
-            address: get("organisation.address"),
-            postcode: get("organisation.postcode"),
-            city: get("organisation.city"),
-            email: get("organisation.email"),
-            phone: get("organisation.phone"),
-            representative: get("organisation.representative"),
+            name: get(SettingKey::Name),
+            siret: get(SettingKey::Siret),
+            nda: get(SettingKey::Nda),
+            address: get(SettingKey::Address),
+            postcode: get(SettingKey::Postcode),
+            city: get(SettingKey::City),
+            email: get(SettingKey::Email),
+            phone: get(SettingKey::Phone),
+            representative: get(SettingKey::Representative),
         })
     }
 
@@ -148,7 +172,7 @@ impl OrganisationIdentity {
     }
 
     /// Settings that are not filled in.
-    pub fn missing(&self) -> Vec<&'static str> {
+    pub fn missing(&self) -> Vec<SettingKey> {
         let values = [
             &self.name,
             &self.siret,
@@ -160,7 +184,7 @@ impl OrganisationIdentity {
             &self.phone,
             &self.representative,
         ];
-        ORGANISATION_SETTINGS.iter().zip(values).filter(|(_, v)| v.is_none()).map(|((k, _), _)| *k).collect()
+        IDENTITY_SETTINGS.into_iter().zip(values).filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect()
     }
 }
 
@@ -175,41 +199,150 @@ pub struct SettingView {
     pub value: Option<String>,
 }
 
-/// Every organisation setting with its value.
-pub fn organisation_settings(conn: &mut DbConn) -> Result<Vec<SettingView>, DbError> {
-    let stored: BTreeMap<String, String> =
-        settings::table.select((settings::key, settings::value)).load::<(String, String)>(conn)?.into_iter().collect();
-    Ok(ORGANISATION_SETTINGS
-        .iter()
-        .map(|(key, label)| SettingView { key, label, value: stored.get(*key).cloned() })
+/// The row of the `settings` table.
+#[derive(Debug, Queryable)]
+struct SettingRow {
+    key: String,
+    value: String,
+}
+
+/// Every known setting that holds a value (an empty value counts as unset). Keys this version
+/// does not know are left alone: they may belong to a newer one.
+fn stored_settings(conn: &mut DbConn) -> Result<BTreeMap<SettingKey, String>, DbError> {
+    let rows: Vec<SettingRow> = settings::table.select((settings::key, settings::value)).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| !row.value.trim().is_empty())
+        .filter_map(|row| row.key.parse::<SettingKey>().ok().map(|key| (key, row.value)))
         .collect())
 }
 
-/// Sets (or, with an empty value, removes) one organisation setting.
-pub fn set_organisation_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), SettingError> {
-    let key = key.trim();
-    if !ORGANISATION_SETTINGS.iter().any(|(k, _)| *k == key) {
-        return Err(SettingError::UnknownKey(key.chars().take(60).collect()));
+/// The value of one setting, when set.
+pub fn setting_value(conn: &mut DbConn, key: SettingKey) -> Result<Option<String>, DbError> {
+    Ok(stored_settings(conn)?.remove(&key))
+}
+
+/// Every known setting with its value, read in one go (for an export that needs several).
+pub fn all_settings(conn: &mut DbConn) -> Result<BTreeMap<SettingKey, String>, DbError> {
+    stored_settings(conn)
+}
+
+/// Every organisation setting printed on documents, with its value.
+pub fn organisation_settings(conn: &mut DbConn) -> Result<Vec<SettingView>, DbError> {
+    let stored = stored_settings(conn)?;
+    Ok(IDENTITY_SETTINGS
+        .into_iter()
+        .map(|key| SettingView { key: key.as_str(), label: key.label_fr(), value: stored.get(&key).cloned() })
+        .collect())
+}
+
+/// Whether a SIRET's check digit is right: the Luhn sum of its 14 digits is a multiple of 10,
+/// except for La Poste's establishments (SIREN 356 000 000), numbered beyond what Luhn allows,
+/// whose digits must add up to a multiple of 5.
+pub fn siret_check_digit_ok(siret: &str) -> bool {
+    if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
     }
-    let value = value.trim();
+    let digits = siret.bytes().map(|b| u32::from(b - b'0'));
+    if siret.starts_with("356000000") {
+        return digits.sum::<u32>().is_multiple_of(5);
+    }
+    let luhn: u32 = digits
+        .rev()
+        .enumerate()
+        .map(
+            |(index, digit)| if index % 2 == 1 { if digit * 2 > 9 { digit * 2 - 9 } else { digit * 2 } } else { digit },
+        )
+        .sum();
+    luhn.is_multiple_of(10)
+}
+
+/// The value to store for `key`, or why it is refused. Empty means "remove the setting".
+pub fn validate_setting(key: SettingKey, raw: &str) -> Result<String, SettingError> {
+    let value = raw.trim();
+    let refuse = |what: &str| Err(SettingError::Invalid(format!("{key} : {what}")));
     if value.chars().count() > 300 || value.chars().any(char::is_control) {
-        return Err(SettingError::Invalid(format!("{key} : valeur trop longue ou illisible (300 caractères au plus)")));
+        return refuse("valeur trop longue ou illisible (300 caractères au plus)");
+    }
+    if let Some(problem) = crate::text::control_character_problem(value) {
+        return refuse(&problem);
+    }
+    if value.is_empty() {
+        return Ok(String::new());
     }
     let digits = |n: usize| value.len() == n && value.bytes().all(|b| b.is_ascii_digit());
-    if key == "organisation.siret" && !value.is_empty() && !digits(14) {
-        return Err(SettingError::Invalid("organisation.siret : 14 chiffres attendus".into()));
+    match key {
+        SettingKey::Siret if !digits(14) => refuse("14 chiffres attendus"),
+        SettingKey::Siret if !siret_check_digit_ok(value) => refuse("numéro SIRET invalide (clé de contrôle fausse)"),
+        SettingKey::Nda if !digits(11) => refuse("11 chiffres attendus"),
+        SettingKey::Postcode if !digits(5) => refuse("code postal à 5 chiffres attendu"),
+        SettingKey::Email => {
+            crate::people::normalize_email(value).map_err(|e| SettingError::Invalid(format!("{key} : {e}")))
+        }
+        SettingKey::Phone
+            if value.bytes().filter(u8::is_ascii_digit).count() < 6
+                || !value.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '.' | '-' | '(' | ')')) =>
+        {
+            refuse("numéro de téléphone attendu (chiffres, espaces, + . - ( ))")
+        }
+        SettingKey::AccrochageEmitter if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            refuse("8 caractères alphanumériques attendus")
+        }
+        _ => Ok(value.to_owned()),
     }
-    if key == "organisation.nda" && !value.is_empty() && !digits(11) {
-        return Err(SettingError::Invalid("organisation.nda : 11 chiffres attendus".into()));
-    }
+}
+
+/// Sets (or, with an empty value, removes) one setting, after [`validate_setting`]; a refused
+/// value writes nothing.
+pub fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), SettingError> {
+    let key = key.trim();
+    let key: SettingKey = key.parse().map_err(|_| SettingError::UnknownKey(key.chars().take(60).collect()))?;
+    let value = validate_setting(key, value)?;
     db::write_transaction(conn, |conn| {
-        diesel::delete(settings::table.find(key)).execute(conn).map_err(DbError::from)?;
+        diesel::delete(settings::table.find(key.as_str())).execute(conn).map_err(DbError::from)?;
         if !value.is_empty() {
             diesel::insert_into(settings::table)
-                .values((settings::key.eq(key), settings::value.eq(value)))
+                .values((settings::key.eq(key.as_str()), settings::value.eq(&value)))
                 .execute(conn)
                 .map_err(DbError::from)?;
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siret_check_digits() {
+        assert!(siret_check_digit_ok("73282932000074"));
+        assert!(!siret_check_digit_ok("73282932000075"));
+        assert!(!siret_check_digit_ok("12345678900011"));
+        // La Poste: digits adding up to a multiple of 5, Luhn or not.
+        assert!(siret_check_digit_ok("35600000049837"));
+        assert!(!siret_check_digit_ok("35600000000048"));
+        assert!(!siret_check_digit_ok("7328293200007"));
+        assert!(!siret_check_digit_ok("7328293200007a"));
+    }
+
+    #[test]
+    fn each_setting_is_validated_once() {
+        assert_eq!(validate_setting(SettingKey::Siret, " 73282932000074 ").ok().as_deref(), Some("73282932000074"));
+        assert!(validate_setting(SettingKey::Siret, "123").is_err());
+        assert!(validate_setting(SettingKey::Nda, "75 33 1234567").is_err());
+        assert!(validate_setting(SettingKey::Nda, "75331234567").is_ok());
+        assert!(validate_setting(SettingKey::Postcode, "3300").is_err());
+        assert!(validate_setting(SettingKey::Email, "pas-un-courriel").is_err());
+        assert_eq!(
+            validate_setting(SettingKey::Email, "Contact@Example.org").ok().as_deref(),
+            Some("contact@example.org")
+        );
+        assert!(validate_setting(SettingKey::Phone, "appelez-nous").is_err());
+        assert!(validate_setting(SettingKey::Phone, "+33 5 00 00 00 00").is_ok());
+        assert!(validate_setting(SettingKey::AccrochageEmitter, "ABC").is_err());
+        assert!(validate_setting(SettingKey::AccrochageEmitter, "ABCD1234").is_ok());
+        assert_eq!(validate_setting(SettingKey::Name, "  ").ok().as_deref(), Some(""));
+        assert!(validate_setting(SettingKey::Name, "Nom\u{1b}[2J").is_err());
+    }
 }

@@ -19,7 +19,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{ExportError, XmlOut, commit_file, is_xml_text, write_temporary};
+use crate::certification::registry::CertificateStatus;
 use crate::db::ids::CertificateId;
+use crate::db::json_text::to_json_text;
 use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, settings, users};
 use crate::db::{self, DbConn, DbError};
 
@@ -47,25 +49,37 @@ pub struct AccrochageExport {
     pub warnings: Vec<String>,
 }
 
-type HolderRow = (
-    CertificateId,
-    String,
-    NaiveDate,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<NaiveDate>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// A certificate with its holder's registry identity and its certification's CDC identifiers
+/// (the columns of `holder_query!`, in order).
+#[derive(Debug, Queryable)]
+struct HolderRow {
+    id: CertificateId,
+    number: String,
+    awarded_on: NaiveDate,
+    email: String,
+    _display_name: String,
+    birth_name: Option<String>,
+    usage_name: Option<String>,
+    first_names: Option<String>,
+    birth_date: Option<NaiveDate>,
+    birth_insee: Option<String>,
+    birth_place: Option<String>,
+    birth_country: Option<String>,
+    sex: Option<String>,
+    certification_code: String,
+    registry: String,
+    cdc_certifier_id: Option<String>,
+    cdc_contract_id: Option<String>,
+}
+
+/// The passes of one certification, in file order.
+struct CertificationGroup {
+    code: String,
+    registry: String,
+    certifier_id: String,
+    contract_id: String,
+    holders: Vec<Holder>,
+}
 
 struct Holder {
     certificate: CertificateId,
@@ -154,7 +168,7 @@ pub fn export_accrochage(
     }
     db::write_transaction(conn, |conn| {
         let rows: Vec<HolderRow> = holder_query!()
-            .filter(certificates::status.eq("valid"))
+            .filter(certificates::status.eq(CertificateStatus::Valid))
             .filter(certificates::awarded_on.ge(from))
             .filter(certificates::awarded_on.le(to))
             .load(conn)
@@ -182,15 +196,15 @@ pub fn export_accrochage_suppressions(
         let declared = accrochage_items::table
             .inner_join(accrochage_batches::table)
             .filter(accrochage_batches::action.eq(FluxAction::Creation.as_str()))
-            .filter(accrochage_items::result.ne("rejected"))
+            .filter(accrochage_items::result.ne(PassResult::Rejected))
             .select(accrochage_items::certificate_id);
         let withdrawn = accrochage_items::table
             .inner_join(accrochage_batches::table)
             .filter(accrochage_batches::action.eq(FluxAction::Suppression.as_str()))
-            .filter(accrochage_items::result.ne("rejected"))
+            .filter(accrochage_items::result.ne(PassResult::Rejected))
             .select(accrochage_items::certificate_id);
         let rows: Vec<HolderRow> = holder_query!()
-            .filter(certificates::status.eq("revoked"))
+            .filter(certificates::status.eq(CertificateStatus::Revoked))
             .filter(certificates::id.eq_any(declared))
             .filter(diesel::dsl::not(certificates::id.eq_any(withdrawn)))
             .load(conn)
@@ -227,33 +241,33 @@ fn write_flux(
         Some(id) => problems.push(format!("identifiant CDC de l'émetteur « {id} » : 8 caractères alphanumériques")),
         None => problems.push(format!("identifiant CDC de l'émetteur manquant (réglage {EMITTER_SETTING})")),
     }
-    let awarded = rows.iter().map(|r| r.2);
+    let awarded = rows.iter().map(|r| r.awarded_on);
     let (Some(first_award), Some(last_award)) = (awarded.clone().min(), awarded.max()) else {
         return Err(ExportError::Invalid("aucun passage".into()));
     };
     let (from, to) = period.unwrap_or((first_award, last_award));
     // Group by certification, keeping the order of the query.
-    let mut groups: Vec<(String, String, String, String, Vec<Holder>)> = Vec::new();
+    let mut groups: Vec<CertificationGroup> = Vec::new();
     for row in rows {
-        let (
+        let HolderRow {
             id,
             number,
             awarded_on,
             email,
-            _name,
+            _display_name: _,
             birth_name,
             usage_name,
             first_names,
             birth_date,
-            insee,
-            place,
-            country,
+            birth_insee: insee,
+            birth_place: place,
+            birth_country: country,
             sex,
-            code,
+            certification_code: code,
             registry,
-            certifier_id,
-            contract_id,
-        ) = row;
+            cdc_certifier_id: certifier_id,
+            cdc_contract_id: contract_id,
+        } = row;
         let who = format!("{number} ({email})");
         // The three-month deadline is for declaring an award; a withdrawal is due whenever it happens.
         let deadline = awarded_on.checked_add_months(Months::new(3)).unwrap_or(awarded_on);
@@ -261,20 +275,20 @@ fn write_flux(
             warnings
                 .push(format!("{number} décerné le {awarded_on} : plus de trois mois (échéance légale le {deadline})"));
         }
-        if groups.last().map(|g| g.0 != code).unwrap_or(true) {
+        if groups.last().is_none_or(|g| g.code != code) {
             match (&certifier_id, &contract_id) {
                 (Some(c), Some(k)) if valid_id(c) && !k.is_empty() && k.len() <= 20 => {}
                 _ => problems.push(format!(
                     "{code} : identifiant CDC du certificateur (8 caractères) ou n° de contrat (1 à 20) manquant ou invalide"
                 )),
             }
-            groups.push((
-                code.clone(),
-                registry.clone(),
-                certifier_id.clone().unwrap_or_default(),
-                contract_id.clone().unwrap_or_default(),
-                Vec::new(),
-            ));
+            groups.push(CertificationGroup {
+                code: code.clone(),
+                registry: registry.clone(),
+                certifier_id: certifier_id.clone().unwrap_or_default(),
+                contract_id: contract_id.clone().unwrap_or_default(),
+                holders: Vec::new(),
+            });
         }
         let birth_name = birth_name.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let first: Vec<String> =
@@ -323,7 +337,7 @@ fn write_flux(
             problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
         }
         if let Some(group) = groups.last_mut() {
-            group.4.push(Holder {
+            group.holders.push(Holder {
                 certificate: id,
                 number,
                 awarded_on,
@@ -346,7 +360,7 @@ fn write_flux(
     let emitter = emitter.unwrap_or_default();
     let bytes = render(&batch_id, &stamp, action, &emitter, &groups);
     let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let holders: usize = groups.iter().map(|g| g.4.len()).sum();
+    let holders: usize = groups.iter().map(|g| g.holders.len()).sum();
     let temporary = write_temporary(out, &bytes)?;
     let recorded = record_batch(conn, &batch_id, action, now, (from, to), &sha256, &groups);
     if let Err(error) = recorded {
@@ -367,9 +381,9 @@ fn record_batch(
     now: NaiveDateTime,
     (from, to): (NaiveDate, NaiveDate),
     sha256: &str,
-    groups: &[(String, String, String, String, Vec<Holder>)],
+    groups: &[CertificationGroup],
 ) -> Result<(), ExportError> {
-    let count: usize = groups.iter().map(|g| g.4.len()).sum();
+    let count: usize = groups.iter().map(|g| g.holders.len()).sum();
     diesel::insert_into(accrochage_batches::table)
         .values((
             accrochage_batches::id.eq(batch_id),
@@ -382,21 +396,21 @@ fn record_batch(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
-    let items: Vec<(String, String, String, &str)> = groups
+    let items: Vec<(String, String)> = groups
         .iter()
-        .flat_map(|g| g.4.iter())
-        .map(|h| (uuid::Uuid::now_v7().to_string(), batch_id.to_owned(), h.certificate.to_string(), "pending"))
+        .flat_map(|g| g.holders.iter())
+        .map(|h| (uuid::Uuid::now_v7().to_string(), h.certificate.to_string()))
         .collect();
     // Multi-row inserts go through the concrete connection (MultiConnection cannot batch).
     for chunk in items.chunks(1_000) {
         let values: Vec<_> = chunk
             .iter()
-            .map(|(id, batch, certificate, result)| {
+            .map(|(id, certificate)| {
                 (
                     accrochage_items::id.eq(id.as_str()),
-                    accrochage_items::batch_id.eq(batch.as_str()),
+                    accrochage_items::batch_id.eq(batch_id),
                     accrochage_items::certificate_id.eq(certificate.as_str()),
-                    accrochage_items::result.eq(*result),
+                    accrochage_items::result.eq(PassResult::Pending.as_str()),
                 )
             })
             .collect();
@@ -408,13 +422,7 @@ fn record_batch(
     Ok(())
 }
 
-fn render(
-    batch_id: &str,
-    stamp: &str,
-    action: FluxAction,
-    emitter: &str,
-    groups: &[(String, String, String, String, Vec<Holder>)],
-) -> Vec<u8> {
+fn render(batch_id: &str, stamp: &str, action: FluxAction, emitter: &str, groups: &[CertificationGroup]) -> Vec<u8> {
     let mut xml = XmlOut::new();
     xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
     xml.leaf("cpf:idFlux", batch_id);
@@ -426,19 +434,20 @@ fn render(
     // One certificateur per (certifier id, contract); certifications of the same certifier share it.
     let mut index = 0;
     while index < groups.len() {
-        let (_, _, certifier, contract, _) = &groups[index];
+        let (certifier, contract) = (&groups[index].certifier_id, &groups[index].contract_id);
         xml.open("cpf:certificateur");
         xml.leaf("cpf:idClient", certifier);
         xml.leaf("cpf:idContrat", contract);
         xml.open("cpf:certifications");
-        while index < groups.len() && &groups[index].2 == certifier && &groups[index].3 == contract {
-            let (code, registry, _, _, holders) = &groups[index];
+        while index < groups.len() && &groups[index].certifier_id == certifier && &groups[index].contract_id == contract
+        {
+            let group = &groups[index];
             xml.open("cpf:certification");
-            xml.leaf("cpf:type", registry);
-            xml.leaf("cpf:code", code);
+            xml.leaf("cpf:type", &group.registry);
+            xml.leaf("cpf:code", &group.code);
             xml.leaf("cpf:natureDeposant", "CERTIFICATEUR");
             xml.open("cpf:passageCertifications");
-            for holder in holders {
+            for holder in &group.holders {
                 render_pass(&mut xml, holder);
             }
             xml.close("cpf:passageCertifications");
@@ -498,6 +507,38 @@ fn render_pass(xml: &mut XmlOut, h: &Holder) {
     xml.close("cpf:passageCertification");
 }
 
+crate::text_enum! {
+    /// What the Caisse des Dépôts said about one pass sent.
+    pub enum PassResult: "résultat de passage" {
+        /// Sent, no processing report yet.
+        Pending = "pending", "en attente";
+        /// In `passagesOK`.
+        Accepted = "accepted", "accepté";
+        /// In `passagesKO`, with its messages.
+        Rejected = "rejected", "rejeté";
+    }
+}
+
+/// One pass named in a processing report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedPass {
+    /// Certificate number (`idTechnique`).
+    pub number: String,
+    /// Under `passagesOK` (else `passagesKO`).
+    pub accepted: bool,
+    /// `messageErreur`s.
+    pub messages: Vec<String>,
+}
+
+/// Where a certificate's last pass stands.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PassState {
+    /// Certificate number.
+    pub number: String,
+    /// Result of its latest batch.
+    pub result: PassResult,
+}
+
 /// Result of importing a processing report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReportImport {
@@ -518,12 +559,12 @@ pub struct RejectedPass {
 
 /// Parses a processing report: passes under `passagesOK` / `passagesKO`, each named by its
 /// `idTechnique`, KO ones with `messageErreur`s. Namespace prefixes are ignored.
-pub fn parse_report(xml: &str) -> Result<Vec<(String, bool, Vec<String>)>, ExportError> {
+pub fn parse_report(xml: &str) -> Result<Vec<ReportedPass>, ExportError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<String> = Vec::new();
     let mut section: Option<bool> = None;
-    let mut passes: Vec<(String, bool, Vec<String>)> = Vec::new();
+    let mut passes: Vec<ReportedPass> = Vec::new();
     loop {
         match reader.read_event() {
             Err(e) => return Err(ExportError::Invalid(format!("rapport de traitement illisible : {e}"))),
@@ -554,10 +595,10 @@ pub fn parse_report(xml: &str) -> Result<Vec<(String, bool, Vec<String>)>, Expor
                     .to_owned();
                 let (Some(current), Some(ok)) = (stack.last(), section) else { continue };
                 match current.as_str() {
-                    "idTechnique" => passes.push((value, ok, Vec::new())),
+                    "idTechnique" => passes.push(ReportedPass { number: value, accepted: ok, messages: Vec::new() }),
                     "messageErreur" => {
                         if let Some(pass) = passes.last_mut() {
-                            pass.2.push(value);
+                            pass.messages.push(value);
                         }
                     }
                     _ => {}
@@ -579,7 +620,7 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
     db::write_transaction(conn, |conn| {
         let mut problems = Vec::new();
         let mut updates = Vec::new();
-        for (number, ok, messages) in &passes {
+        for ReportedPass { number, accepted: ok, messages } in &passes {
             let item: Option<(String, String)> = accrochage_items::table
                 .inner_join(accrochage_batches::table)
                 .inner_join(certificates::table)
@@ -607,10 +648,10 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
         }
         let mut result = ReportImport { accepted: 0, rejected: Vec::new() };
         for (item, batch, ok, messages, number) in updates {
-            let messages_json = (!messages.is_empty()).then(|| serde_json::to_string(&messages).unwrap_or_default());
+            let messages_json = (!messages.is_empty()).then(|| to_json_text(&messages)).transpose()?;
             diesel::update(accrochage_items::table.find(&item))
                 .set((
-                    accrochage_items::result.eq(if ok { "accepted" } else { "rejected" }),
+                    accrochage_items::result.eq(if ok { PassResult::Accepted } else { PassResult::Rejected }),
                     accrochage_items::messages.eq(messages_json),
                 ))
                 .execute(conn)
@@ -630,18 +671,18 @@ pub fn import_report(conn: &mut DbConn, xml: &str, now: NaiveDateTime) -> Result
 }
 
 /// Where each certificate's last pass stands (`pending`, `accepted`, `rejected`), by number.
-pub fn pass_results(conn: &mut DbConn) -> Result<Vec<(String, String)>, ExportError> {
-    let rows: Vec<(String, String, NaiveDateTime)> = accrochage_items::table
+pub fn pass_results(conn: &mut DbConn) -> Result<Vec<PassState>, ExportError> {
+    let rows: Vec<(String, PassResult, NaiveDateTime)> = accrochage_items::table
         .inner_join(accrochage_batches::table)
         .inner_join(certificates::table)
         .order((certificates::number.asc(), accrochage_batches::generated_at.desc()))
         .select((certificates::number, accrochage_items::result, accrochage_batches::generated_at))
         .load(conn)
         .map_err(DbError::from)?;
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<PassState> = Vec::new();
     for (number, result, _) in rows {
-        if out.last().map(|(n, _)| n != &number).unwrap_or(true) {
-            out.push((number, result));
+        if out.last().is_none_or(|p| p.number != number) {
+            out.push(PassState { number, result });
         }
     }
     Ok(out)

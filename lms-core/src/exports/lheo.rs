@@ -16,21 +16,22 @@ use serde::Serialize;
 use super::{ExportError, XmlOut, commit_file, write_temporary};
 use crate::catalogue::CourseRow;
 use crate::db::ids::{CertificationId, TrainingSessionId};
-use crate::db::schema::{certifications, communes, courses, half_days, settings, training_sessions, venues};
+use crate::db::schema::{certifications, communes, courses, half_days, training_sessions, venues};
 use crate::db::{DbConn, DbError};
+use crate::documents::organisation::{self, SettingKey};
 
 /// LHEO 2.3 namespace.
 pub const NAMESPACE: &str = "http://lheo.gouv.fr/2.3";
-/// Settings the export needs, with their French labels.
-pub const ORGANISATION_SETTINGS: &[(&str, &str)] = &[
-    ("organisation.name", "raison sociale"),
-    ("organisation.siret", "SIRET (14 chiffres)"),
-    ("organisation.nda", "numéro de déclaration d'activité (11 chiffres)"),
-    ("organisation.address", "adresse"),
-    ("organisation.postcode", "code postal"),
-    ("organisation.city", "ville"),
-    ("organisation.email", "courriel de contact"),
-    ("organisation.phone", "téléphone de contact"),
+/// Settings the export needs (the representative is not sent).
+pub const REQUIRED_SETTINGS: [SettingKey; 8] = [
+    SettingKey::Name,
+    SettingKey::Siret,
+    SettingKey::Nda,
+    SettingKey::Address,
+    SettingKey::Postcode,
+    SettingKey::City,
+    SettingKey::Email,
+    SettingKey::Phone,
 ];
 
 /// Result of an LHEO export.
@@ -44,31 +45,58 @@ pub struct LheoExport {
     pub sessions: usize,
 }
 
-type SessionRow = (TrainingSessionId, String, NaiveDate, NaiveDate, String);
-type PlaceRow = (TrainingSessionId, String, Option<String>, Option<String>, String, String, String, String, f64, f64);
+/// Where a certification is registered (`RS`, `RS5142`).
+struct RegistryCode {
+    registry: String,
+    code: String,
+}
 
-fn list(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
+/// A training session sent as an `action` (the columns selected in [`export_lheo`], in order).
+#[derive(Debug, Queryable)]
+struct SessionRow {
+    id: TrainingSessionId,
+    reference: String,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    course_id: String,
+}
+
+/// A tiers-lieu hosting a session (the columns selected in [`export_lheo`], in order).
+#[derive(Debug, Queryable)]
+struct PlaceRow {
+    session: TrainingSessionId,
+    name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    city: String,
+    insee: String,
+    departement: String,
+    region: String,
+    lat: f64,
+    lon: f64,
+}
+
+/// A course's list stored as JSON text (objectives, content, prerequisites), joined for LHEO.
+fn list(course: &str, what: &str, json: &str) -> Result<String, ExportError> {
+    serde_json::from_str::<Vec<String>>(json)
+        .map(|items| items.join(" — "))
+        .map_err(|e| ExportError::Corrupt(format!("formation {course}, {what} : {e}")))
 }
 
 /// Writes the offer to `out`.
 pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<LheoExport, ExportError> {
-    let stored: Vec<(String, String)> =
-        settings::table.select((settings::key, settings::value)).load(conn).map_err(DbError::from)?;
-    let setting: BTreeMap<String, String> = stored.into_iter().collect();
+    let setting = organisation::all_settings(conn)?;
     let mut problems = Vec::new();
-    for (key, label) in ORGANISATION_SETTINGS {
-        if setting.get(*key).is_none_or(|v| v.trim().is_empty()) {
-            problems.push(format!("réglage {key} ({label}) manquant"));
+    for key in REQUIRED_SETTINGS {
+        match setting.get(&key) {
+            None => problems.push(format!("réglage {key} ({}) manquant", key.label_fr())),
+            // A value stored before the rule existed (or by hand) is checked again, by the same rule.
+            Some(value) => {
+                if let Err(error) = organisation::validate_setting(key, value) {
+                    problems.push(error.to_string());
+                }
+            }
         }
-    }
-    let digits =
-        |key: &str, n: usize| setting.get(key).is_some_and(|v| v.len() == n && v.bytes().all(|b| b.is_ascii_digit()));
-    if setting.contains_key("organisation.siret") && !digits("organisation.siret", 14) {
-        problems.push("organisation.siret : 14 chiffres attendus".into());
-    }
-    if setting.contains_key("organisation.nda") && !digits("organisation.nda", 11) {
-        problems.push("organisation.nda : 11 chiffres attendus".into());
     }
     let all_courses: Vec<CourseRow> =
         courses::table.order(courses::code.asc()).select(CourseRow::as_select()).load(conn).map_err(DbError::from)?;
@@ -78,12 +106,12 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     if !problems.is_empty() {
         return Err(ExportError::Refused(problems));
     }
-    let codes: BTreeMap<CertificationId, (String, String)> = certifications::table
+    let codes: BTreeMap<CertificationId, RegistryCode> = certifications::table
         .select((certifications::id, certifications::registry, certifications::code))
         .load::<(CertificationId, String, String)>(conn)
         .map_err(DbError::from)?
         .into_iter()
-        .map(|(id, registry, code)| (id, (registry, code)))
+        .map(|(id, registry, code)| (id, RegistryCode { registry, code }))
         .collect();
     let sessions: Vec<SessionRow> = training_sessions::table
         .filter(training_sessions::status.eq_any(crate::catalogue::TrainingSessionStatus::PUBLIC))
@@ -99,7 +127,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .map_err(DbError::from)?;
     let places: Vec<PlaceRow> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
-        .filter(half_days::training_session_id.eq_any(sessions.iter().map(|s| s.0.clone()).collect::<Vec<_>>()))
+        .filter(half_days::training_session_id.eq_any(sessions.iter().map(|s| s.id.clone()).collect::<Vec<_>>()))
         .select((
             half_days::training_session_id,
             venues::name,
@@ -117,9 +145,13 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .map_err(DbError::from)?;
     let mut places_of: BTreeMap<TrainingSessionId, Vec<PlaceRow>> = BTreeMap::new();
     for place in places {
-        places_of.entry(place.0.clone()).or_default().push(place);
+        places_of.entry(place.session.clone()).or_default().push(place);
     }
-    let get = |key: &str| setting.get(key).cloned().unwrap_or_default();
+    // DISTINCT leaves the order to the database: the same file on every backend.
+    for list in places_of.values_mut() {
+        list.sort_by(|a, b| (&a.name, &a.insee).cmp(&(&b.name, &b.insee)));
+    }
+    let get = |key: SettingKey| setting.get(&key).cloned().unwrap_or_default();
     let stamp = now.format("%Y%m%dT%H%M%S").to_string();
 
     let mut xml = XmlOut::new();
@@ -134,21 +166,21 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         xml.leaf("code-NSF", &course.nsf_code);
         xml.close("domaine-formation");
         xml.leaf("intitule-formation", &course.title);
-        xml.leaf("objectif-formation", &list(&course.objectives).join(" — "));
+        xml.leaf("objectif-formation", &list(&course.code, "objectifs", &course.objectives)?);
         xml.leaf("resultats-attendus", &course.evaluation_modalities);
-        xml.leaf("contenu-formation", &list(&course.content).join(" — "));
+        xml.leaf("contenu-formation", &list(&course.code, "contenu", &course.content)?);
         xml.leaf("certifiante", if certification.is_some() { "1" } else { "0" });
         xml.open("contact-formation");
         xml.open("coordonnees");
         xml.open("telfixe");
-        xml.leaf("numtel", &get("organisation.phone"));
+        xml.leaf("numtel", &get(SettingKey::Phone));
         xml.close("telfixe");
-        xml.leaf("courriel", &get("organisation.email"));
+        xml.leaf("courriel", &get(SettingKey::Email));
         xml.close("coordonnees");
         xml.close("contact-formation");
         xml.leaf("parcours-de-formation", "1");
         xml.leaf("code-niveau-entree", "0");
-        if let Some((registry, code)) = certification {
+        if let Some(RegistryCode { registry, code }) = certification {
             xml.open("certification");
             if registry == "RS" {
                 xml.leaf("code-RS", code.trim_start_matches("RS"));
@@ -157,7 +189,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             }
             xml.close("certification");
         }
-        for (id, reference, starts_on, ends_on, _) in sessions.iter().filter(|s| s.4 == course.id.as_str()) {
+        for SessionRow { id, reference, starts_on, ends_on, .. } in
+            sessions.iter().filter(|s| s.course_id == course.id.as_str())
+        {
             session_count += 1;
             xml.open_with("action", &[("numero", reference)]);
             xml.leaf("rythme-formation", &course.modalities);
@@ -165,9 +199,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.leaf("niveau-entree-obligatoire", "0");
             xml.leaf("modalites-alternance", "Sans objet");
             xml.leaf("modalites-enseignement", "0");
-            xml.leaf("conditions-specifiques", &list(&course.prerequisites).join(" — "));
+            xml.leaf("conditions-specifiques", &list(&course.code, "prérequis", &course.prerequisites)?);
             xml.leaf("prise-en-charge-frais-possible", "1");
-            for (_, name, address, postcode, city, insee, departement, region, lat, lon) in
+            for PlaceRow { name, address, postcode, city, insee, departement, region, lat, lon, .. } in
                 places_of.get(id).map(Vec::as_slice).unwrap_or_default()
             {
                 xml.open("lieu-de-formation");
@@ -198,9 +232,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.close("periode");
             xml.open("adresse-inscription");
             xml.open("adresse");
-            xml.leaf("ligne", &get("organisation.address"));
-            xml.leaf("codepostal", &get("organisation.postcode"));
-            xml.leaf("ville", &get("organisation.city"));
+            xml.leaf("ligne", &get(SettingKey::Address));
+            xml.leaf("codepostal", &get(SettingKey::Postcode));
+            xml.leaf("ville", &get(SettingKey::City));
             xml.close("adresse");
             xml.close("adresse-inscription");
             xml.close("session");
@@ -208,25 +242,25 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.leaf("prix-total-TTC", &format!("{}.{:02}", course.price_cents / 100, course.price_cents % 100));
             xml.close("action");
         }
-        xml.open_with("organisme-formation-responsable", &[("numero", &get("organisation.siret"))]);
-        xml.leaf("numero-activite", &get("organisation.nda"));
+        xml.open_with("organisme-formation-responsable", &[("numero", &get(SettingKey::Siret))]);
+        xml.leaf("numero-activite", &get(SettingKey::Nda));
         xml.open("SIRET-organisme-formation");
-        xml.leaf("SIRET", &get("organisation.siret"));
+        xml.leaf("SIRET", &get(SettingKey::Siret));
         xml.close("SIRET-organisme-formation");
-        xml.leaf("nom-organisme", &get("organisation.name"));
-        xml.leaf("raison-sociale", &get("organisation.name"));
+        xml.leaf("nom-organisme", &get(SettingKey::Name));
+        xml.leaf("raison-sociale", &get(SettingKey::Name));
         xml.open("coordonnees-organisme");
         xml.open("coordonnees");
         xml.open("adresse");
-        xml.leaf("ligne", &get("organisation.address"));
-        xml.leaf("codepostal", &get("organisation.postcode"));
-        xml.leaf("ville", &get("organisation.city"));
+        xml.leaf("ligne", &get(SettingKey::Address));
+        xml.leaf("codepostal", &get(SettingKey::Postcode));
+        xml.leaf("ville", &get(SettingKey::City));
         xml.close("adresse");
         xml.close("coordonnees");
         xml.close("coordonnees-organisme");
         xml.open("contact-organisme");
         xml.open("coordonnees");
-        xml.leaf("courriel", &get("organisation.email"));
+        xml.leaf("courriel", &get(SettingKey::Email));
         xml.close("coordonnees");
         xml.close("contact-organisme");
         xml.close("organisme-formation-responsable");
@@ -238,24 +272,4 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     let temporary = write_temporary(out, &bytes)?;
     commit_file(&temporary, out)?;
     Ok(LheoExport { file: out.display().to_string(), formations: all_courses.len(), sessions: session_count })
-}
-
-/// Stores one organisation setting (`lms export lheo --set KEY=VALUE` and fixtures).
-pub fn set_setting(conn: &mut DbConn, key: &str, value: &str) -> Result<(), ExportError> {
-    if !ORGANISATION_SETTINGS.iter().any(|(k, _)| *k == key) && key != super::accrochage::EMITTER_SETTING {
-        return Err(ExportError::Invalid(format!("réglage inconnu « {} »", key.chars().take(60).collect::<String>())));
-    }
-    crate::db::write_transaction(conn, |conn| {
-        let updated = diesel::update(settings::table.find(key))
-            .set(settings::value.eq(value.trim()))
-            .execute(conn)
-            .map_err(DbError::from)?;
-        if updated == 0 {
-            diesel::insert_into(settings::table)
-                .values((settings::key.eq(key), settings::value.eq(value.trim())))
-                .execute(conn)
-                .map_err(DbError::from)?;
-        }
-        Ok(())
-    })
 }

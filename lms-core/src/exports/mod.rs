@@ -25,6 +25,9 @@ pub enum ExportError {
     /// File system problem.
     #[error("{0}")]
     Io(String),
+    /// Stored data that cannot be read back (a damaged JSON list): nothing is exported.
+    #[error("donnée stockée illisible : {0}")]
+    Corrupt(String),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -35,6 +38,7 @@ impl Classify for ExportError {
         match self {
             ExportError::Refused(_) | ExportError::Invalid(_) => ErrorKind::Invalid,
             ExportError::Io(_) => ErrorKind::Unavailable,
+            ExportError::Corrupt(_) => ErrorKind::Internal,
             ExportError::Db(e) => e.kind(),
         }
     }
@@ -43,6 +47,7 @@ impl Classify for ExportError {
             ExportError::Refused(_) => "export_refused",
             ExportError::Invalid(_) => "invalid_input",
             ExportError::Io(_) => "io_error",
+            ExportError::Corrupt(_) => "corrupt_data",
             ExportError::Db(e) => e.code(),
         }
     }

@@ -49,7 +49,19 @@ pub struct BpfReport {
     pub income_cents_total: i64,
 }
 
-type EnrolmentRow = (TrainingSessionId, UserId, Option<String>, Option<String>, String, String, i64, NaiveDate);
+/// A started enrolment with what the BPF classifies it by (the columns selected in
+/// [`bpf_report`], in order).
+#[derive(Debug, Queryable)]
+struct EnrolmentRow {
+    session: TrainingSessionId,
+    trainee: UserId,
+    category: Option<String>,
+    funding: Option<String>,
+    objective: String,
+    nsf: String,
+    price_cents: i64,
+    starts_on: NaiveDate,
+}
 
 /// Computes the BPF figures for `year`.
 pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError> {
@@ -78,7 +90,7 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             ))
             .load(conn)
             .map_err(DbError::from)?;
-        let mut sessions: Vec<TrainingSessionId> = rows.iter().map(|r| r.0.clone()).collect();
+        let mut sessions: Vec<TrainingSessionId> = rows.iter().map(|r| r.session.clone()).collect();
         sessions.sort();
         sessions.dedup();
         let mut minutes: HashMap<(TrainingSessionId, UserId), i64> = HashMap::new();
@@ -93,7 +105,8 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
                 .map_err(DbError::from)?
                 .into_iter()
                 .collect();
-            let trainees: Vec<UserId> = rows.iter().filter(|r| &r.0 == session).map(|r| r.1.clone()).collect();
+            let trainees: Vec<UserId> =
+                rows.iter().filter(|r| &r.session == session).map(|r| r.trainee.clone()).collect();
             let attended = attended_minutes(conn, session, &trainees, &schedule)?;
             minutes.extend(attended.into_iter().map(|(trainee, m)| ((session.clone(), trainee), m)));
         }
@@ -111,7 +124,8 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             line.trainees += 1;
             line.hours += hours;
         };
-        for (session, trainee, category, funding, objective, nsf, price, starts_on) in rows {
+        for EnrolmentRow { session, trainee, category, funding, objective, nsf, price_cents: price, starts_on } in rows
+        {
             let attended = minutes.get(&(session, trainee)).copied().unwrap_or(0);
             if attended > 0 {
                 let hours = attended as f64 / 60.0;

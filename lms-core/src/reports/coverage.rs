@@ -47,6 +47,24 @@ pub struct CoverageReport {
     pub uncovered: Vec<UncoveredCommune>,
 }
 
+/// A tiers-lieu hosting a public session, with its point.
+#[derive(Debug, Queryable)]
+struct PlaceRow {
+    name: String,
+    lat: f64,
+    lon: f64,
+}
+
+/// A commune of the region with its population and point.
+#[derive(Debug, Queryable)]
+struct CommuneRow {
+    insee: String,
+    name: String,
+    population: i64,
+    lat: f64,
+    lon: f64,
+}
+
 /// Computes the coverage of `region` within `minutes`.
 pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<CoverageReport, ReportError> {
     let region = region.trim();
@@ -60,7 +78,7 @@ pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<
         return Err(ReportError::Invalid(format!("durée invalide : {minutes} minutes (de 1 à 240)")));
     }
     let model = TravelModel::default();
-    let hosts: Vec<(String, f64, f64)> = venues::table
+    let hosts: Vec<PlaceRow> = venues::table
         .filter(
             venues::id.eq_any(
                 half_days::table
@@ -72,7 +90,7 @@ pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<
         .select((venues::name, venues::lat, venues::lon))
         .load(conn)
         .map_err(DbError::from)?;
-    let rows: Vec<(String, String, i64, f64, f64)> = communes::table
+    let rows: Vec<CommuneRow> = communes::table
         .filter(communes::region.eq(region))
         .order(communes::insee.asc())
         .select((communes::insee, communes::name, communes::population, communes::lat, communes::lon))
@@ -84,18 +102,20 @@ pub fn coverage_report(conn: &mut DbConn, region: &str, minutes: f64) -> Result<
     let mut covered = 0_i64;
     let mut total = 0_i64;
     let mut uncovered = Vec::new();
-    for (insee, name, population, lat, lon) in &rows {
-        total += population;
+    for commune in &rows {
+        total += commune.population;
         let nearest = hosts
             .iter()
-            .map(|(venue, vlat, vlon)| (venue, model.minutes_for_km(haversine_km(*lat, *lon, *vlat, *vlon))))
+            .map(|venue| {
+                (&venue.name, model.minutes_for_km(haversine_km(commune.lat, commune.lon, venue.lat, venue.lon)))
+            })
             .min_by(|a, b| a.1.total_cmp(&b.1));
         match nearest {
-            Some((_, travel)) if travel <= minutes => covered += population,
+            Some((_, travel)) if travel <= minutes => covered += commune.population,
             other => uncovered.push(UncoveredCommune {
-                insee: insee.clone(),
-                name: name.clone(),
-                population: *population,
+                insee: commune.insee.clone(),
+                name: commune.name.clone(),
+                population: commune.population,
                 minutes: other.map(|(_, m)| (m * 10.0).round() / 10.0).unwrap_or(f64::INFINITY),
                 nearest_venue: other.map(|(v, _)| v.clone()),
             }),

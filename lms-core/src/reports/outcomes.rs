@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ReportError;
 use crate::certification::jury::JuryVerdict;
+use crate::certification::registry::CertificateStatus;
 use crate::db::schema::{certificates, courses, enrolments, jury_decisions, survey_responses, training_sessions};
 use crate::db::{DbConn, DbError};
 use crate::enrolment::EnrolmentStatus;
@@ -53,6 +54,17 @@ fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| ((numerator as f64) * 1000.0 / (denominator as f64)).round() / 10.0)
 }
 
+/// One jury decision with the course it concerns (the columns selected in [`outcomes_report`]).
+#[derive(Debug, Queryable)]
+struct DecisionRow {
+    course: String,
+    session: String,
+    trainee: String,
+    decision: JuryVerdict,
+    decided_on: chrono::NaiveDate,
+    recorded_at: chrono::NaiveDateTime,
+}
+
 /// Computes the outcome indicators over all time.
 pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError> {
     crate::db::read_transaction(conn, |conn| {
@@ -68,32 +80,34 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
         }
         let statuses: Vec<(String, EnrolmentStatus, i64)> = grouped.into_iter().map(|((c, s), n)| (c, s, n)).collect();
         // Latest decision per (session, trainee) decides whether they sat.
-        let decisions: Vec<(String, String, String, JuryVerdict, chrono::NaiveDate, chrono::NaiveDateTime)> =
-            jury_decisions::table
-                .inner_join(training_sessions::table.inner_join(courses::table))
-                .select((
-                    courses::code,
-                    jury_decisions::training_session_id,
-                    jury_decisions::trainee_id,
-                    jury_decisions::decision,
-                    jury_decisions::decided_on,
-                    jury_decisions::recorded_at,
-                ))
-                .load(conn)
-                .map_err(DbError::from)?;
-        let mut latest: std::collections::HashMap<
-            (String, String),
-            (chrono::NaiveDate, chrono::NaiveDateTime, JuryVerdict, String),
-        > = std::collections::HashMap::new();
-        for (course, session, trainee, decision, on, at) in decisions {
-            let slot = latest.entry((session, trainee)).or_insert((on, at, decision, course.clone()));
-            if (on, at) > (slot.0, slot.1) {
-                *slot = (on, at, decision, course);
+        let decisions: Vec<DecisionRow> = jury_decisions::table
+            .inner_join(training_sessions::table.inner_join(courses::table))
+            .select((
+                courses::code,
+                jury_decisions::training_session_id,
+                jury_decisions::trainee_id,
+                jury_decisions::decision,
+                jury_decisions::decided_on,
+                jury_decisions::recorded_at,
+            ))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let mut latest: std::collections::HashMap<(String, String), DecisionRow> = std::collections::HashMap::new();
+        for row in decisions {
+            match latest.entry((row.session.clone(), row.trainee.clone())) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+                std::collections::hash_map::Entry::Occupied(mut slot) => {
+                    if (row.decided_on, row.recorded_at) > (slot.get().decided_on, slot.get().recorded_at) {
+                        slot.insert(row);
+                    }
+                }
             }
         }
         let certified: Vec<(String, i64)> = certificates::table
             .inner_join(training_sessions::table.inner_join(courses::table))
-            .filter(certificates::status.eq("valid"))
+            .filter(certificates::status.eq(CertificateStatus::Valid))
             .group_by(courses::code)
             .select((courses::code, diesel::dsl::count_star()))
             .load(conn)
@@ -122,7 +136,7 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
             let enrolled = confirmed + completed + abandoned;
             let sat = latest
                 .values()
-                .filter(|(_, _, d, c)| matches(c) && matches!(d, JuryVerdict::Admitted | JuryVerdict::Refused))
+                .filter(|d| matches(&d.course) && matches!(d.decision, JuryVerdict::Admitted | JuryVerdict::Refused))
                 .count() as i64;
             let certified: i64 = certified.iter().filter(|(c, _)| matches(c)).map(|(_, n)| n).sum();
             let scores: Vec<i32> = satisfaction.iter().filter(|(c, _)| matches(c)).map(|(_, s)| *s).collect();
