@@ -131,25 +131,20 @@ fn stable_text(text: &str) -> String {
     redact_words(text)
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+/// The French month and weekday names, as the server writes them (`lms_core::locale`).
+fn french_names() -> (Vec<String>, Vec<String>) {
+    // 2026-01-05 is a Monday: seven days give the weekdays, the 5th of each month the months.
+    let word =
+        |date: chrono::NaiveDate, n: usize| lms_core::locale::date_fr(date).split(' ').nth(n).unwrap().to_owned();
+    let months = (1..=12).map(|m| word(chrono::NaiveDate::from_ymd_opt(2026, m, 5).unwrap(), 2)).collect();
+    let weekdays = (5..12).map(|d| word(chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap(), 0)).collect();
+    (months, weekdays)
+}
 
 /// Inside free text (French messages, labels): ids, ISO dates, French dates (« lundi 3 mars
 /// 2026 », « 3 mars »), clock times (« 09:00 », « 9 h 30 ») become placeholders.
 fn redact_words(text: &str) -> String {
+    let (months, weekdays) = french_names();
     let words: Vec<&str> = text.split(' ').collect();
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     let mut i = 0;
@@ -161,8 +156,8 @@ fn redact_words(text: &str) -> String {
             !w.is_empty() && w.len() <= 2 && w.chars().all(|c| c.is_ascii_digit())
         };
         // « 3 mars 2026 », « 1er mars », optionally after a weekday.
-        if is_number(core) && words.get(i + 1).is_some_and(|m| MONTHS.contains(&trim_punct(m))) {
-            if out.last().is_some_and(|w| WEEKDAYS.contains(&trim_punct(w).to_lowercase().as_str())) {
+        if is_number(core) && words.get(i + 1).is_some_and(|m| months.iter().any(|n| n == trim_punct(m))) {
+            if out.last().is_some_and(|w| weekdays.contains(&trim_punct(w).to_lowercase())) {
                 out.pop();
             }
             let mut end = i + 1;

@@ -138,12 +138,8 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
 
 #[tokio::test]
 async fn a_sheet_of_twenty_lines_goes_in_one_api_request_and_cosigning_needs_every_status() {
-    let db = TestDb::new(Seed::Demo);
+    let UnderWay { db, session, half_day, token, app } = UnderWay::new().await;
     let mut conn = db.conn();
-    let session = session(&mut conn, DEMO);
-    let half_day = open_half_day(&mut conn, &session);
-    let token = token(&mut conn, TRAINER);
-    let app = test_app(&db).await;
     let url = format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
     let cosign_url = format!("/api/v1/sessions/{session}/half-days/{half_day}/cosign");
 
