@@ -233,9 +233,7 @@ fn padded_form(fields: &[(&str, &str)], size: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn oversize_json_and_form_bodies_get_413_and_write_nothing() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     let limit = lms_server::MAX_BODY_BYTES;
     for with_length in [true, false] {
         // JSON: one byte over the limit.
@@ -282,9 +280,7 @@ async fn oversize_json_and_form_bodies_get_413_and_write_nothing() {
 
 #[tokio::test]
 async fn bodies_just_under_the_limit_are_processed_normally() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     let limit = lms_server::MAX_BODY_BYTES;
     for (i, with_length) in [true, false].into_iter().enumerate() {
         let email = format!("juste{i}@example.org");
@@ -404,11 +400,17 @@ async fn the_largest_legitimate_inputs_fit_under_the_limit() {
 
 // --------------------------------------------------------------------- the corpus, input by input
 
+/// A database with `seed`, an app on it and a connection to check what was written.
+async fn corpus_target(seed: Seed) -> (TestDb, axum::Router, lms_core::DbConn) {
+    let db = TestDb::new(seed);
+    let app = test_app(&db).await;
+    let conn = db.conn();
+    (db, app, conn)
+}
+
 #[tokio::test]
 async fn corpus_through_sign_up_api_and_page() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     for (i, payload) in payloads().iter().enumerate() {
         let where_ = format!("API sign-up name #{i}");
         let email = format!("api{i}@example.org");
@@ -435,26 +437,22 @@ async fn corpus_through_sign_up_api_and_page() {
         let where_ = format!("page sign-up #{i}");
         let (cookie, csrf) = anonymous_form(&app, "/signup").await;
         let before = count_users(&mut conn);
-        let fields = [
-            ("name", payload.as_str()),
-            ("email", payload.as_str()),
-            ("password", "un mot de passe solide"),
-            ("password_confirmation", "autre chose encore"),
-            ("csrf", csrf.as_str()),
-        ];
-        let (status, _, page) = send(&app, form_request("/signup", &fields, &cookie)).await;
+        // The payload as name and e-mail, with this confirmation of the password.
+        let fields = |confirmation| {
+            [
+                ("name", payload.as_str()),
+                ("email", payload.as_str()),
+                ("password", "un mot de passe solide"),
+                ("password_confirmation", confirmation),
+                ("csrf", csrf.as_str()),
+            ]
+        };
+        let (status, _, page) = send(&app, form_request("/signup", &fields("autre chose encore"), &cookie)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{where_}");
         assert_rendered_escaped(&page, payload, &where_);
         assert_no_live_markup(&page, &where_);
         // The e-mail field refuses every payload (none is an address); the page says so, escaped.
-        let fields = [
-            ("name", payload.as_str()),
-            ("email", payload.as_str()),
-            ("password", "un mot de passe solide"),
-            ("password_confirmation", "un mot de passe solide"),
-            ("csrf", csrf.as_str()),
-        ];
-        let (status, _, page) = send(&app, form_request("/signup", &fields, &cookie)).await;
+        let (status, _, page) = send(&app, form_request("/signup", &fields("un mot de passe solide"), &cookie)).await;
         assert_page_refusal(status, &page, &where_);
         assert_eq!(count_users(&mut conn), before, "{where_}: nothing written");
         // A valid e-mail with the payload as name: created, or refused like the API.
@@ -484,9 +482,7 @@ async fn corpus_through_sign_up_api_and_page() {
 
 #[tokio::test]
 async fn corpus_through_login() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     for (i, payload) in payloads().iter().enumerate() {
         let where_ = format!("login #{i}");
         let before = count_users(&mut conn);
@@ -544,9 +540,7 @@ async fn corpus_through_search_page_and_api() {
 
 #[tokio::test]
 async fn corpus_through_enrolment_api_and_page() {
-    let db = TestDb::new(Seed::Demo);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Demo).await;
     let open = session(&mut conn, "ACCES-DEMO-ANGOULEME");
     for (i, payload) in payloads().iter().enumerate() {
         for via_page in [false, true] {
