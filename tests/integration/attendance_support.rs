@@ -120,7 +120,8 @@ pub async fn browser(app: &axum::Router, email: &str) -> (String, String) {
 }
 
 /// The demo session with a half-day under way (see [`open_half_day`]), a token of its trainer
-/// and an app: where the sheet, signature and check-in tests start.
+/// and an app: where the sheet, signature and check-in tests start. Keep `db` bound (`db: _db`)
+/// when destructuring: dropping it drops the database under the app.
 pub struct UnderWay {
     pub db: TestDb,
     pub session: TrainingSessionId,

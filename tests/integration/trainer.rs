@@ -346,7 +346,7 @@ fn present(trainee: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_refused_sheet_names_the_line() {
-    let UnderWay { session, half_day: open, token, app, .. } = UnderWay::new().await;
+    let UnderWay { db: _db, session, half_day: open, token, app, .. } = UnderWay::new().await;
     let (_, _, answer) = send(
         &app,
         json_request(
@@ -362,7 +362,7 @@ async fn a_refused_sheet_names_the_line() {
 
 #[tokio::test]
 async fn a_sheet_for_an_unknown_session_is_404() {
-    let UnderWay { half_day: open, token, app, .. } = UnderWay::new().await;
+    let UnderWay { db: _db, half_day: open, token, app, .. } = UnderWay::new().await;
     let (status, _, answer) = send(
         &app,
         json_request(
@@ -714,7 +714,7 @@ async fn a_trainees_own_records_hold_only_their_own_results() {
 /// Anonymous visitors go to the login page; others get 403 or the page.
 #[tokio::test]
 async fn trainer_pages_are_for_the_sessions_trainers_and_administrators() {
-    let Doors { app, s, past, .. } = doors().await;
+    let Doors { db: _db, app, s, past, .. } = doors().await;
     let page_urls = [
         "/trainer".to_owned(),
         format!("/trainer/sessions/{s}"),
