@@ -456,15 +456,20 @@ async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
     assert!(page.contains("Aucun·e stagiaire absent·e sur 3"));
 }
 
-#[tokio::test]
-async fn attendance_json_contracts() {
+/// The demo data, an app on it, the demo session and its trainer's token.
+async fn as_its_trainer() -> (TestDb, axum::Router, lms_core::db::ids::TrainingSessionId, String) {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let session = session(&mut conn, DEMO);
-    let past = past_half_days(&mut conn, &session);
     let token = token(&mut conn, TRAINER);
+    drop(conn);
     let app = test_app(&db).await;
+    (db, app, session, token)
+}
 
+#[tokio::test]
+async fn taught_sessions_json_contract() {
+    let (_db, app, _, token) = as_its_trainer().await;
     let (status, _, body) = send(&app, json_request("GET", "/api/v1/trainer/sessions", "", Some(&token))).await;
     assert_eq!(status, StatusCode::OK);
     let sessions = json_body(&body);
@@ -488,7 +493,11 @@ async fn attendance_json_contracts() {
     }
     assert_eq!(demo["right"], "teaches");
     assert_eq!(demo["trainees"], 6);
+}
 
+#[tokio::test]
+async fn half_days_json_contract() {
+    let (_db, app, session, token) = as_its_trainer().await;
     let (_, _, body) =
         send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days"), "", Some(&token))).await;
     let attendance = json_body(&body);
@@ -518,7 +527,12 @@ async fn attendance_json_contracts() {
     }
     assert_eq!(first["state"], "closed");
     assert_eq!(attendance["alert_threshold"], 2);
+}
 
+#[tokio::test]
+async fn sheet_json_contract() {
+    let (db, app, session, token) = as_its_trainer().await;
+    let past = past_half_days(&mut db.conn(), &session);
     let (_, _, body) = send(
         &app,
         json_request("GET", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[0]), "", Some(&token)),
