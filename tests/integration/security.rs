@@ -653,6 +653,47 @@ async fn corpus_sheet() -> (TestDb, axum::Router, SheetSetup, lms_core::db::ids:
     (db, app, setup, trainee)
 }
 
+/// The free text that goes with a line of a sheet.
+enum Note<'a> {
+    /// The line's reason (of an absence).
+    Reason(&'a str),
+    /// Why a co-signed sheet is corrected.
+    Correction(&'a str),
+}
+
+/// Writes `trainee`'s line of the open sheet (of [`DEMO_TRAINEES`]`[4]`) as `status` with `note`,
+/// through the page or the API: the answer's status and body.
+async fn write_line(
+    app: &axum::Router,
+    setup: &SheetSetup,
+    trainee: &lms_core::db::ids::UserId,
+    status: &str,
+    note: Note<'_>,
+    via_page: bool,
+) -> (StatusCode, String) {
+    let (status, _, text) = if via_page {
+        let status_field = format!("status-{trainee}");
+        let reason_field = format!("reason-{trainee}");
+        let (field, text) = match note {
+            Note::Reason(text) => (reason_field.as_str(), text),
+            Note::Correction(text) => ("correction_reason", text),
+        };
+        let fields = [("csrf", setup.csrf.as_str()), (status_field.as_str(), status), (field, text)];
+        send(app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await
+    } else {
+        let body = match note {
+            Note::Reason(text) => {
+                json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": status, "reason": text}]})
+            }
+            Note::Correction(text) => {
+                json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": status}], "correction_reason": text})
+            }
+        };
+        send(app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await
+    };
+    (status, text)
+}
+
 #[tokio::test]
 async fn corpus_through_absence_reasons() {
     let (db, app, setup, trainee) = corpus_sheet().await;
@@ -662,21 +703,7 @@ async fn corpus_through_absence_reasons() {
         for via_page in [false, true] {
             let where_ = format!("absence reason #{i} ({})", if via_page { "page" } else { "API" });
             let before = count_entries(&mut conn);
-            let (status, text) = if via_page {
-                let fields = [
-                    ("csrf", setup.csrf.as_str()),
-                    (&format!("status-{trainee}") as &str, "excused"),
-                    (&format!("reason-{trainee}") as &str, payload.as_str()),
-                ];
-                let (status, _, page) =
-                    send(&app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await;
-                (status, page)
-            } else {
-                let body = json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": "excused", "reason": payload}]});
-                let (status, _, text) =
-                    send(&app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await;
-                (status, text)
-            };
+            let (status, text) = write_line(&app, &setup, &trainee, "excused", Note::Reason(payload), via_page).await;
             if status.is_success() || status == StatusCode::SEE_OTHER {
                 assert!(!must_refuse(payload), "{where_}: accepted");
                 let sheet = setup.sheet(&mut conn);
@@ -734,24 +761,8 @@ async fn corpus_through_correction_reasons() {
             let where_ = format!("correction reason #{i} ({})", if via_page { "page" } else { "API" });
             let before = count_entries(&mut conn);
             let next_status = if flip { "present" } else { "absent" };
-            let (status, text) = if via_page {
-                let fields = [
-                    ("csrf", setup.csrf.as_str()),
-                    (&format!("status-{trainee}") as &str, next_status),
-                    ("correction_reason", payload.as_str()),
-                ];
-                let (status, _, page) =
-                    send(&app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await;
-                (status, page)
-            } else {
-                let body = json!({
-                    "entries": [{"trainee": DEMO_TRAINEES[4], "status": next_status}],
-                    "correction_reason": payload,
-                });
-                let (status, _, text) =
-                    send(&app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await;
-                (status, text)
-            };
+            let (status, text) =
+                write_line(&app, &setup, &trainee, next_status, Note::Correction(payload), via_page).await;
             if status.is_success() || status == StatusCode::SEE_OTHER {
                 assert!(!must_refuse(payload), "{where_}: accepted");
                 flip = !flip;
