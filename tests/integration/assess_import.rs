@@ -129,16 +129,23 @@ fn an_invalid_file_is_refused_whole_with_every_bad_line_numbered() {
     assert_eq!(assessment_count(&mut conn), before);
 }
 
-#[tokio::test]
-async fn the_grid_is_read_and_written_through_the_api_and_the_pages_with_history() {
+/// The demo data, an app on it, the demo session, Léa's id and her trainer's token.
+async fn grid_of_the_demo()
+-> (TestDb, axum::Router, lms_core::db::ids::TrainingSessionId, lms_core::db::ids::UserId, String) {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let session = session(&mut conn, DEMO);
     let lea = user(&mut conn, TRAINEE);
     let token = token(&mut conn, TRAINER);
+    drop(conn);
     let app = test_app(&db).await;
-    let url = format!("/api/v1/sessions/{session}/assessments");
+    (db, app, session, lea, token)
+}
 
+#[tokio::test]
+async fn the_grid_is_read_through_the_api() {
+    let (_db, app, session, _, token) = grid_of_the_demo().await;
+    let url = format!("/api/v1/sessions/{session}/assessments");
     let (status, _, body) = send(&app, json_request("GET", &url, "", Some(&token))).await;
     assert_eq!(status, StatusCode::OK);
     let grid = json_body(&body);
@@ -153,7 +160,13 @@ async fn the_grid_is_read_and_written_through_the_api_and_the_pages_with_history
     for key in ["result", "evidence", "assessor", "assessed_at", "history"] {
         assert!(row["results"]["1.1"].get(key).is_some(), "missing {key}");
     }
+}
 
+#[tokio::test]
+async fn the_grid_is_written_through_the_api_and_the_pages_with_history() {
+    let (db, app, session, lea, token) = grid_of_the_demo().await;
+    let mut conn = db.conn();
+    let url = format!("/api/v1/sessions/{session}/assessments");
     let before = assessment_count(&mut conn);
     let body = json!({"results": [
         {"trainee": TRAINEE, "competence": "1.2", "result": "acquired", "evidence": "Cadre de référence présenté au collectif"},

@@ -83,14 +83,23 @@ fn csrf_of(conn: &mut lms_core::DbConn, cookie: &str) -> String {
     lms_core::access::caller_from_login_session(conn, token, lms_core::db::now()).unwrap().unwrap().csrf_token.unwrap()
 }
 
+/// A server on the reference data with `people` signed up (from 127.0.0.2, whose client it
+/// returns).
+async fn server_with_people(people: &[&str]) -> (TestDb, SocketAddr, reqwest::Client) {
+    let db = TestDb::new(Seed::Reference);
+    let address = spawn_server(&db).await;
+    let client = from(2);
+    for email in people {
+        sign_up(&client, address, email).await;
+    }
+    (db, address, client)
+}
+
 // ------------------------------------------------------------------ cutting an account off
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_ends_every_other_login_and_every_token() {
-    let db = TestDb::new(Seed::Reference);
-    let address = spawn_server(&db).await;
-    let client = from(2);
-    sign_up(&client, address, "victime@example.org").await;
+    let (db, address, client) = server_with_people(&["victime@example.org"]).await;
     let (_, body) = token_attempt(&client, address, "victime@example.org", PASSWORD).await;
     let stolen_token = body["token"].as_str().unwrap().to_owned();
     let mine = page_login(&client, address, "victime@example.org", PASSWORD).await.unwrap();
@@ -118,16 +127,16 @@ async fn a_password_change_ends_every_other_login_and_every_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrators_can_cut_an_account_off_from_the_command_line() {
-    let db = TestDb::new(Seed::Reference);
-    let address = spawn_server(&db).await;
-    let client = from(2);
-    sign_up(&client, address, "compromis@example.org").await;
-    let token = || async {
-        token_attempt(&from(2), address, "compromis@example.org", PASSWORD).await.1["token"]
+    let (db, address, client) = server_with_people(&["compromis@example.org"]).await;
+    let token_with = async |password: &str| {
+        token_attempt(&from(2), address, "compromis@example.org", password).await.1["token"]
             .as_str()
             .unwrap()
             .to_owned()
     };
+    let token = || token_with(PASSWORD);
+    let login_with =
+        async |password: &str| page_login(&client, address, "compromis@example.org", password).await.unwrap();
 
     // set-password: both cookies and tokens end.
     let (old_token, cookie) =
@@ -144,13 +153,7 @@ async fn administrators_can_cut_an_account_off_from_the_command_line() {
     assert_eq!(token_attempt(&client, address, "compromis@example.org", new_password).await.0, 200);
 
     // revoke-tokens: the password still works, nothing issued before does.
-    let (old_token, cookie) = (
-        token_attempt(&client, address, "compromis@example.org", new_password).await.1["token"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        page_login(&client, address, "compromis@example.org", new_password).await.unwrap(),
-    );
+    let (old_token, cookie) = (token_with(new_password).await, login_with(new_password).await);
     let out = lms(&db, &["--json", "user", "revoke-tokens", "--email", "compromis@example.org"], None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let ended: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -158,13 +161,7 @@ async fn administrators_can_cut_an_account_off_from_the_command_line() {
     assert_eq!((api_me(address, &old_token).await, me_page(address, &cookie).await), (401, 303));
 
     // deactivate: no login, no token, no cookie; reactivate: the password again, nothing else.
-    let (old_token, cookie) = (
-        token_attempt(&client, address, "compromis@example.org", new_password).await.1["token"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        page_login(&client, address, "compromis@example.org", new_password).await.unwrap(),
-    );
+    let (old_token, cookie) = (token_with(new_password).await, login_with(new_password).await);
     assert_eq!(lms(&db, &["user", "deactivate", "--email", "compromis@example.org"], None).code, 0);
     assert_eq!((api_me(address, &old_token).await, me_page(address, &cookie).await), (401, 303));
     let (status, body) = token_attempt(&client, address, "compromis@example.org", new_password).await;
@@ -220,11 +217,7 @@ async fn a_removed_role_stops_working_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_see_and_end_their_own_logins_and_tokens() {
-    let db = TestDb::new(Seed::Reference);
-    let address = spawn_server(&db).await;
-    let client = from(2);
-    sign_up(&client, address, "moi@example.org").await;
-    sign_up(&client, address, "autre@example.org").await;
+    let (db, address, client) = server_with_people(&["moi@example.org", "autre@example.org"]).await;
     let token =
         token_attempt(&client, address, "moi@example.org", PASSWORD).await.1["token"].as_str().unwrap().to_owned();
     let mine = page_login(&client, address, "moi@example.org", PASSWORD).await.unwrap();

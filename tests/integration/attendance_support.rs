@@ -118,3 +118,28 @@ pub async fn browser(app: &axum::Router, email: &str) -> (String, String) {
     assert_eq!(status, StatusCode::OK);
     (cookie, csrf_field(&page))
 }
+
+/// The demo session with a half-day under way (see [`open_half_day`]), a token of its trainer
+/// and an app: where the sheet, signature and check-in tests start. Keep `db` bound (`db: _db`)
+/// when destructuring: dropping it drops the database under the app.
+pub struct UnderWay {
+    pub db: TestDb,
+    pub session: TrainingSessionId,
+    pub half_day: HalfDayId,
+    /// [`TRAINER`]'s API token.
+    pub token: String,
+    pub app: axum::Router,
+}
+
+impl UnderWay {
+    pub async fn new() -> UnderWay {
+        let db = TestDb::new(Seed::Demo);
+        let mut conn = db.conn();
+        let session = session(&mut conn, DEMO);
+        let half_day = open_half_day(&mut conn, &session);
+        let token = token(&mut conn, TRAINER);
+        drop(conn);
+        let app = test_app(&db).await;
+        UnderWay { db, session, half_day, token, app }
+    }
+}

@@ -33,7 +33,7 @@ const EVERYONE: &[Actor] = &[Anonymous, Trainee, OtherTrainee, Trainer, OtherTra
 const LOGGED_IN: &[Actor] = &[Trainee, OtherTrainee, Trainer, OtherTrainer, Admin];
 const TRAINEES: &[Actor] = &[Trainee, OtherTrainee];
 const THE_TRAINEE: &[Actor] = &[Trainee];
-/// Issue 4: who teaches the session writes its attendance and assessments; admins read them.
+/// Who teaches the session writes its attendance and assessments; admins read them.
 const ITS_TRAINER: &[Actor] = &[Trainer];
 const ITS_READERS: &[Actor] = &[Trainer, Admin];
 const ANY_TRAINER_OR_ADMIN: &[Actor] = &[Trainer, OtherTrainer, Admin];
@@ -77,7 +77,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/api/v1/sessions/{id}/enrolments", TRAINEES),
     ("DELETE", "/api/v1/sessions/{id}/enrolments/me", THE_TRAINEE),
     ("GET", "/api/v1/me", LOGGED_IN),
-    // Issue 4: attendance, documents and assessment.
+    // Attendance, documents and assessment.
     ("GET", "/trainer", ANY_TRAINER_OR_ADMIN),
     ("GET", "/trainer/sessions/{id}", ITS_READERS),
     ("GET", "/trainer/sessions/{id}/sheet.pdf", ITS_READERS),

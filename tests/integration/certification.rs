@@ -526,10 +526,9 @@ fn jury_cli_records_and_refuses_bad_input_without_writing() {
     let mut conn = db.conn();
     let before: i64 = jury_decisions::table.count().get_result(&mut conn).unwrap();
     let today = lms_core::catalogue::paris_today().to_string();
-    let bad = lms_env(
-        &db,
-        &keys,
-        &[
+    // Élise Vidal admitted today, by `members` (and `more` options).
+    let record = |members: &[&str], more: &[&str]| {
+        let mut args = vec![
             "jury",
             "record",
             "--session",
@@ -538,12 +537,13 @@ fn jury_cli_records_and_refuses_bad_input_without_writing() {
             "elise.vidal@example.org",
             "--decision",
             "admitted",
-            "--date",
-            &today,
-            "--member",
-            "Sans fonction",
-        ],
-    );
+        ];
+        args.extend(["--date", &today]);
+        args.extend(members.iter().flat_map(|m| ["--member", m]));
+        args.extend_from_slice(more);
+        lms_env(&db, &keys, &args)
+    };
+    let bad = record(&["Sans fonction"], &[]);
     assert!(refused(&bad).contains("Nom, fonction"));
     let csv = dir.path().join("jury.csv");
     std::fs::write(
@@ -556,27 +556,7 @@ fn jury_cli_records_and_refuses_bad_input_without_writing() {
     let out = lms_env(&db, &keys, &["jury", "import", "--session", &session, csv.to_str().unwrap()]);
     assert!(refused(&out).contains("nobody@example.org"));
     assert_eq!(jury_decisions::table.count().get_result::<i64>(&mut conn).unwrap(), before);
-    let good = json_ok(&lms_env(
-        &db,
-        &keys,
-        &[
-            "jury",
-            "record",
-            "--session",
-            &session,
-            "--trainee",
-            "elise.vidal@example.org",
-            "--decision",
-            "admitted",
-            "--date",
-            &today,
-            "--member",
-            "Claire Dumas, présidente",
-            "--member",
-            "Marc Olivier, professionnel",
-            "--json",
-        ],
-    ));
+    let good = json_ok(&record(&["Claire Dumas, présidente", "Marc Olivier, professionnel"], &["--json"]));
     assert_eq!(good[0]["decision"], "admitted");
     assert_eq!(good[0]["members"].as_array().unwrap().len(), 2);
     assert_eq!(jury_decisions::table.count().get_result::<i64>(&mut conn).unwrap(), before + 1);

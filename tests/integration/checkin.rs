@@ -240,26 +240,16 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
 
 #[tokio::test]
 async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
-    let db = TestDb::new(Seed::Demo);
+    let UnderWay { db, session, half_day, token: trainer_token, app } = UnderWay::new().await;
     let mut conn = db.conn();
-    let session = session(&mut conn, DEMO);
-    let half_day = open_half_day(&mut conn, &session);
-    let trainer_token = token(&mut conn, TRAINER);
-    let app = test_app(&db).await;
     let url = format!("/api/v1/sessions/{session}/half-days/{half_day}/signatures");
     let strokes = json!({"width": 600, "height": 220, "strokes": [[[20, 150], [80, 60.4], [140, 170], [200, 40]], [[260, 120], [320, 110]]]});
     let before = entry_count(&mut conn);
+    let sign = async |body: serde_json::Value| {
+        send(&app, json_request("POST", &url, &body.to_string(), Some(&trainer_token))).await
+    };
 
-    let (status, _, body) = send(
-        &app,
-        json_request(
-            "POST",
-            &url,
-            &json!({"trainee": TRAINEE, "signature": strokes}).to_string(),
-            Some(&trainer_token),
-        ),
-    )
-    .await;
+    let (status, _, body) = sign(json!({"trainee": TRAINEE, "signature": strokes})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let done = json_body(&body);
     let canonical =
@@ -276,16 +266,7 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
     assert_eq!(stored.1.as_deref(), done["signature_sha256"].as_str());
 
     // Once per trainee and half-day; malformed signatures write nothing.
-    let (status, _, body) = send(
-        &app,
-        json_request(
-            "POST",
-            &url,
-            &json!({"trainee": TRAINEE, "signature": strokes}).to_string(),
-            Some(&trainer_token),
-        ),
-    )
-    .await;
+    let (status, _, body) = sign(json!({"trainee": TRAINEE, "signature": strokes})).await;
     assert_error(status, &body, StatusCode::CONFLICT, "already_signed");
     for bad in [
         json!({"trainee": FELLOW_TRAINEE, "signature": {"width": 600, "height": 220, "strokes": []}}),
@@ -293,7 +274,7 @@ async fn drawn_signatures_are_stored_as_vectors_with_their_hash() {
         json!({"trainee": OUTSIDER, "signature": strokes}),
         json!({"trainee": FELLOW_TRAINEE}),
     ] {
-        let (status, _, body) = send(&app, json_request("POST", &url, &bad.to_string(), Some(&trainer_token))).await;
+        let (status, _, body) = sign(bad.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
     assert_eq!(entry_count(&mut conn), before + 1);

@@ -114,100 +114,31 @@ fn users_sessions_and_publication_from_the_command_line() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
+/// `lms session create` of two days, with `more` options after the usual ones.
+fn create_args<'a>(
+    course: &'a str,
+    venue: &'a str,
+    start: &'a str,
+    capacity: &'a str,
+    more: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["session", "create", "--course", course, "--venue", venue, "--start", start];
+    args.extend(["--days", "2", "--capacity", capacity]);
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn refusals_exit_1_with_one_line_and_write_nothing() {
     let db = TestDb::new(Seed::Reference);
     let start = next_weekday_in(30);
     let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (create_args("NOPE", "rupellab-la-rochelle", &start, "5", &[]), None, "formation inconnue"),
+        (create_args("ANIM", "nulle-part", &start, "5", &[]), None, "lieu inconnu"),
+        (create_args("ANIM", "rupellab-la-rochelle", &start, "0", &[]), None, "capacité"),
+        (create_args("ANIM", "rupellab-la-rochelle", "2020-01-06", "5", &[]), None, "futur"),
         (
-            vec![
-                "session",
-                "create",
-                "--course",
-                "NOPE",
-                "--venue",
-                "rupellab-la-rochelle",
-                "--start",
-                &start,
-                "--days",
-                "2",
-                "--capacity",
-                "5",
-            ],
-            None,
-            "formation inconnue",
-        ),
-        (
-            vec![
-                "session",
-                "create",
-                "--course",
-                "ANIM",
-                "--venue",
-                "nulle-part",
-                "--start",
-                &start,
-                "--days",
-                "2",
-                "--capacity",
-                "5",
-            ],
-            None,
-            "lieu inconnu",
-        ),
-        (
-            vec![
-                "session",
-                "create",
-                "--course",
-                "ANIM",
-                "--venue",
-                "rupellab-la-rochelle",
-                "--start",
-                &start,
-                "--days",
-                "2",
-                "--capacity",
-                "0",
-            ],
-            None,
-            "capacité",
-        ),
-        (
-            vec![
-                "session",
-                "create",
-                "--course",
-                "ANIM",
-                "--venue",
-                "rupellab-la-rochelle",
-                "--start",
-                "2020-01-06",
-                "--days",
-                "2",
-                "--capacity",
-                "5",
-            ],
-            None,
-            "futur",
-        ),
-        (
-            vec![
-                "session",
-                "create",
-                "--course",
-                "ANIM",
-                "--venue",
-                "rupellab-la-rochelle",
-                "--start",
-                &start,
-                "--days",
-                "2",
-                "--capacity",
-                "5",
-                "--trainer",
-                "inconnu@example.org",
-            ],
+            create_args("ANIM", "rupellab-la-rochelle", &start, "5", &["--trainer", "inconnu@example.org"]),
             None,
             "formateur inconnu",
         ),

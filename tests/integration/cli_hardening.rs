@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
-use lms_tests::{Backend, CliOutput, Seed, TestDb, backend, binary, lms, lms_with_url};
+use lms_tests::{Backend, CliOutput, Seed, TestDb, backend, binary, lms, lms_with_url, skip_unless_backend};
 
 /// Runs `lms` with `LMS_KEYS_DIR` set (no database involved).
 fn lms_keys(dir: &Path, args: &[&str]) -> CliOutput {
@@ -58,8 +58,7 @@ fn listing(dir: &Path) -> Vec<String> {
 #[cfg(unix)]
 #[test]
 fn read_only_commands_work_on_a_read_only_database_and_writes_are_refused_clearly() {
-    if backend() == Backend::Postgres {
-        eprintln!("SKIP read_only_commands…: file permissions concern the SQLite file only");
+    if skip_unless_backend(Backend::Sqlite, "read_only_commands…", "file permissions concern the SQLite file only") {
         return;
     }
     let db = TestDb::sqlite(Seed::Reference);

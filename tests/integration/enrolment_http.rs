@@ -235,15 +235,16 @@ async fn a_trainee_enrols_from_the_session_page_and_finds_the_convocation() {
     assert!(headers["location"].to_str().unwrap().ends_with("info=cancelled"));
 }
 
-#[tokio::test]
-async fn the_waitlisted_trainee_sees_the_promotion_on_their_page() {
-    let db = TestDb::new(Seed::Demo);
-    let app = test_app(&db).await;
+/// Claire Bernard, confirmed on the full demo session ANIM-DEMO-SAINTES, cancels through the
+/// API (with a token she asks for): the first on the waitlist, Lucas Girard, is promoted.
+async fn a_confirmed_trainee_leaves_the_full_session(
+    db: &TestDb,
+    app: &axum::Router,
+) -> lms_core::catalogue::TrainingSessionView {
     let sessions = lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default()).unwrap();
-    let full = sessions.iter().find(|s| s.reference == "ANIM-DEMO-SAINTES").unwrap();
-    // lucas.girard is first on the waitlist of the full demo session; a confirmed trainee leaves.
+    let full = sessions.into_iter().find(|s| s.reference == "ANIM-DEMO-SAINTES").unwrap();
     let (_, _, body) = send(
-        &app,
+        app,
         json_request(
             "POST",
             "/api/v1/auth/token",
@@ -254,11 +255,20 @@ async fn the_waitlisted_trainee_sees_the_promotion_on_their_page() {
     .await;
     let token: Value = serde_json::from_str(&body).unwrap();
     let (status, _, _) = send(
-        &app,
+        app,
         json_request("DELETE", &format!("/api/v1/sessions/{}/enrolments/me", full.id), "", token["token"].as_str()),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    full
+}
+
+#[tokio::test]
+async fn the_waitlisted_trainee_sees_the_promotion_on_their_page() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    // lucas.girard is first on the waitlist of the full demo session; a confirmed trainee leaves.
+    a_confirmed_trainee_leaves_the_full_session(&db, &app).await;
     let cookies = format!("lms_session={}", browser_login(&app, "lucas.girard@example.org", "tiers-lieux-demo").await);
     let (_, _, me) = send(&app, get_with_cookies("/me", &cookies)).await;
     assert!(me.contains("Une place s&#x27;est libérée") || me.contains("Une place s'est libérée"), "{me}");
@@ -318,25 +328,7 @@ async fn a_promotion_is_emailed_when_smtp_is_configured() {
     config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     config.public_url = "https://formation.example.org".into();
     let app = lms_server::app(lms_server::AppState::open(&config).await.unwrap());
-    let sessions = lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default()).unwrap();
-    let full = sessions.iter().find(|s| s.reference == "ANIM-DEMO-SAINTES").unwrap();
-    let (_, _, body) = send(
-        &app,
-        json_request(
-            "POST",
-            "/api/v1/auth/token",
-            r#"{"email":"claire.bernard@example.org","password":"tiers-lieux-demo"}"#,
-            None,
-        ),
-    )
-    .await;
-    let token: Value = serde_json::from_str(&body).unwrap();
-    let (status, _, _) = send(
-        &app,
-        json_request("DELETE", &format!("/api/v1/sessions/{}/enrolments/me", full.id), "", token["token"].as_str()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let full = a_confirmed_trainee_leaves_the_full_session(&db, &app).await;
     let message = tokio::time::timeout(std::time::Duration::from_secs(20), received)
         .await
         .expect("an e-mail within 20 s")

@@ -137,6 +137,22 @@ fn identity_fields_refuse_bidi_and_invisible_characters_and_keep_the_stored_iden
     let who = "elise.vidal@example.org";
     let identity = |conn: &mut lms_core::DbConn| lms_core::certification::identity::show_identity(conn, who).unwrap();
     let before = identity(&mut conn);
+    let clean = [
+        "certify",
+        "identity",
+        "--trainee",
+        who,
+        "--birth-name",
+        "Vidal",
+        "--first-names",
+        "Élise",
+        "--birth-date",
+        "1991-03-04",
+        "--birth-insee",
+        "86194",
+        "--sex",
+        "F",
+    ];
     for (flag, value, code) in [
         ("--birth-name", "Vi\u{202E}dal", "U+202E"),
         ("--first-names", "\u{FEFF}Élise", "U+FEFF"),
@@ -144,22 +160,7 @@ fn identity_fields_refuse_bidi_and_invisible_characters_and_keep_the_stored_iden
         ("--birth-place", "Poi\u{2067}tiers", "U+2067"),
         ("--birth-name", "Vidal\u{1B}[31m", "U+001B"),
     ] {
-        let mut args = vec![
-            "certify",
-            "identity",
-            "--trainee",
-            who,
-            "--birth-name",
-            "Vidal",
-            "--first-names",
-            "Élise",
-            "--birth-date",
-            "1991-03-04",
-            "--birth-insee",
-            "86194",
-            "--sex",
-            "F",
-        ];
+        let mut args = clean.to_vec();
         match args.iter().position(|a| *a == flag) {
             Some(at) => args[at + 1] = value,
             None => args.extend([flag, value]),
@@ -170,38 +171,15 @@ fn identity_fields_refuse_bidi_and_invisible_characters_and_keep_the_stored_iden
         assert_eq!(identity(&mut conn), before, "{flag} {code}: nothing written");
     }
     // The same identity with clean names is stored.
-    let out = lms(
-        &db,
-        &[
-            "certify",
-            "identity",
-            "--trainee",
-            who,
-            "--birth-name",
-            "Vidal",
-            "--first-names",
-            "Élise",
-            "--birth-date",
-            "1991-03-04",
-            "--birth-insee",
-            "86194",
-            "--sex",
-            "F",
-        ],
-        None,
-    );
+    let out = lms(&db, &clean, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(identity(&mut conn).birth_name.as_deref(), Some("Vidal"));
 }
 
 #[tokio::test]
 async fn notes_refuse_bidi_overrides_but_keep_marks() {
-    let db = TestDb::new(Seed::Demo);
+    let UnderWay { db, session, half_day, token, app } = UnderWay::new().await;
     let mut conn = db.conn();
-    let session = session(&mut conn, DEMO);
-    let half_day = open_half_day(&mut conn, &session);
-    let token = token(&mut conn, TRAINER);
-    let app = test_app(&db).await;
     let url = format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
     for (reason, code) in [("Malade \u{202E}fdp.exe\u{202C}", "U+202E"), ("Rendez-vous \u{2067}x\u{2069}", "U+2067")] {
         let before = entry_count(&mut conn);

@@ -1,6 +1,6 @@
 //! Reports (BPF, outcomes, coverage) and backup/restore.
 
-use lms_tests::{Backend, Seed, TestDb, backend, lms};
+use lms_tests::{Backend, Seed, TestDb, lms, skip_unless_backend};
 use serde_json::Value;
 
 use crate::certification::{ELIGIBLE, demo_session, options};
@@ -101,7 +101,11 @@ fn backup_and_restore_round_trip_on_sqlite() {
 
 #[test]
 fn backup_on_postgres_points_to_pg_dump() {
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "backup_on_postgres_points_to_pg_dump",
+        "the SQLite backup is tested above",
+    ) {
         return;
     }
     let db = TestDb::new(Seed::Empty);

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use diesel::connection::SimpleConnection;
-use lms_tests::{Backend, Seed, ServerProcess, TestDb, backend, binary, lms, lms_with_url, spawn_server};
+use lms_tests::{
+    Backend, Seed, ServerProcess, TestDb, backend, binary, lms, lms_with_url, skip_unless_backend, spawn_server,
+};
 use serde_json::Value;
 
 const PASSWORD: &str = "un mot de passe solide";
@@ -27,8 +29,7 @@ fn skip_on_postgres(test: &str) -> bool {
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("pg_restore"), "{}", refused.stderr);
     assert_eq!(refused.stderr.trim_end().lines().count(), 1, "{}", refused.stderr);
-    eprintln!("SKIP {test}: lms backup/restore are SQLite-only (PostgreSQL uses pg_dump/pg_restore)");
-    true
+    skip_unless_backend(Backend::Sqlite, test, "lms backup/restore are SQLite-only; PostgreSQL uses pg_dump/pg_restore")
 }
 
 fn sqlite_path(db: &TestDb) -> PathBuf {

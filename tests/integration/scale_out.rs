@@ -1,18 +1,21 @@
 //! Scale-out on PostgreSQL: two `lms-server` processes on one database (enrolments, cancellations
 //! and attendance through both), an instance stopped under load, and a database outage. (Runs in
-//! the PostgreSQL pass; on SQLite there is one process by design, so these tests return at once.)
+//! the PostgreSQL pass; on SQLite there is one process by design, so these tests say SKIPPED and
+//! return at once.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use lms_core::enrolment::{self, EnrolmentStatus};
-use lms_tests::{Backend, Seed, ServerProcess, TestDb, backend};
+use lms_tests::{Backend, Seed, ServerProcess, TestDb, skip_unless_backend};
 use serde_json::Value;
 
 use crate::enrolment::published_session;
 
 const PASSWORD: &str = "un mot de passe solide";
+
+const ONE_PROCESS_ON_SQLITE: &str = "on SQLite one server process owns the file, by design";
 
 async fn sign_up_and_token(_client: &reqwest::Client, sign_up_on: &str, token_from: &str, email: &str) -> String {
     // Each trainee from their own loopback address (127.0.3.x, 127.0.4.x…), as real trainees
@@ -57,7 +60,11 @@ fn check_invariants(db: &TestDb, session: &lms_core::db::ids::TrainingSessionId,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_logins_and_keep_the_enrolment_invariants() {
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "two_instances_share_logins_and_keep_the_enrolment_invariants",
+        ONE_PROCESS_ON_SQLITE,
+    ) {
         return;
     }
     let db = TestDb::new(Seed::Reference);
@@ -110,7 +117,11 @@ async fn two_instances_share_logins_and_keep_the_enrolment_invariants() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stopping_an_instance_under_load_loses_nothing_acknowledged() {
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "stopping_an_instance_under_load_loses_nothing_acknowledged",
+        ONE_PROCESS_ON_SQLITE,
+    ) {
         return;
     }
     let db = TestDb::new(Seed::Reference);
@@ -174,7 +185,11 @@ async fn stopping_an_instance_under_load_loses_nothing_acknowledged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_record_attendance_into_one_unbroken_ledger() {
     use crate::attendance_support::{CO_TRAINER, DEMO, DEMO_TRAINEES, TRAINER, open_half_day_started, token};
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "two_instances_record_attendance_into_one_unbroken_ledger",
+        ONE_PROCESS_ON_SQLITE,
+    ) {
         return;
     }
     let db = TestDb::new(Seed::Demo);
@@ -277,7 +292,11 @@ impl Relay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_outage_answers_503_quickly_and_the_server_recovers_by_itself() {
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "a_database_outage_answers_503_quickly_and_the_server_recovers_by_itself",
+        ONE_PROCESS_ON_SQLITE,
+    ) {
         return;
     }
     let db = TestDb::new(Seed::Reference);

@@ -233,9 +233,7 @@ fn padded_form(fields: &[(&str, &str)], size: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn oversize_json_and_form_bodies_get_413_and_write_nothing() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     let limit = lms_server::MAX_BODY_BYTES;
     for with_length in [true, false] {
         // JSON: one byte over the limit.
@@ -282,9 +280,7 @@ async fn oversize_json_and_form_bodies_get_413_and_write_nothing() {
 
 #[tokio::test]
 async fn bodies_just_under_the_limit_are_processed_normally() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     let limit = lms_server::MAX_BODY_BYTES;
     for (i, with_length) in [true, false].into_iter().enumerate() {
         let email = format!("juste{i}@example.org");
@@ -404,11 +400,17 @@ async fn the_largest_legitimate_inputs_fit_under_the_limit() {
 
 // --------------------------------------------------------------------- the corpus, input by input
 
+/// A database with `seed`, an app on it and a connection to check what was written.
+async fn corpus_target(seed: Seed) -> (TestDb, axum::Router, lms_core::DbConn) {
+    let db = TestDb::new(seed);
+    let app = test_app(&db).await;
+    let conn = db.conn();
+    (db, app, conn)
+}
+
 #[tokio::test]
 async fn corpus_through_sign_up_api_and_page() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     for (i, payload) in payloads().iter().enumerate() {
         let where_ = format!("API sign-up name #{i}");
         let email = format!("api{i}@example.org");
@@ -435,26 +437,22 @@ async fn corpus_through_sign_up_api_and_page() {
         let where_ = format!("page sign-up #{i}");
         let (cookie, csrf) = anonymous_form(&app, "/signup").await;
         let before = count_users(&mut conn);
-        let fields = [
-            ("name", payload.as_str()),
-            ("email", payload.as_str()),
-            ("password", "un mot de passe solide"),
-            ("password_confirmation", "autre chose encore"),
-            ("csrf", csrf.as_str()),
-        ];
-        let (status, _, page) = send(&app, form_request("/signup", &fields, &cookie)).await;
+        // The payload as name and e-mail, with this confirmation of the password.
+        let fields = |confirmation| {
+            [
+                ("name", payload.as_str()),
+                ("email", payload.as_str()),
+                ("password", "un mot de passe solide"),
+                ("password_confirmation", confirmation),
+                ("csrf", csrf.as_str()),
+            ]
+        };
+        let (status, _, page) = send(&app, form_request("/signup", &fields("autre chose encore"), &cookie)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{where_}");
         assert_rendered_escaped(&page, payload, &where_);
         assert_no_live_markup(&page, &where_);
         // The e-mail field refuses every payload (none is an address); the page says so, escaped.
-        let fields = [
-            ("name", payload.as_str()),
-            ("email", payload.as_str()),
-            ("password", "un mot de passe solide"),
-            ("password_confirmation", "un mot de passe solide"),
-            ("csrf", csrf.as_str()),
-        ];
-        let (status, _, page) = send(&app, form_request("/signup", &fields, &cookie)).await;
+        let (status, _, page) = send(&app, form_request("/signup", &fields("un mot de passe solide"), &cookie)).await;
         assert_page_refusal(status, &page, &where_);
         assert_eq!(count_users(&mut conn), before, "{where_}: nothing written");
         // A valid e-mail with the payload as name: created, or refused like the API.
@@ -484,9 +482,7 @@ async fn corpus_through_sign_up_api_and_page() {
 
 #[tokio::test]
 async fn corpus_through_login() {
-    let db = TestDb::new(Seed::Reference);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Reference).await;
     for (i, payload) in payloads().iter().enumerate() {
         let where_ = format!("login #{i}");
         let before = count_users(&mut conn);
@@ -544,9 +540,7 @@ async fn corpus_through_search_page_and_api() {
 
 #[tokio::test]
 async fn corpus_through_enrolment_api_and_page() {
-    let db = TestDb::new(Seed::Demo);
-    let app = test_app(&db).await;
-    let mut conn = db.conn();
+    let (_db, app, mut conn) = corpus_target(Seed::Demo).await;
     let open = session(&mut conn, "ACCES-DEMO-ANGOULEME");
     for (i, payload) in payloads().iter().enumerate() {
         for via_page in [false, true] {
@@ -647,34 +641,69 @@ impl SheetSetup {
     }
 }
 
-#[tokio::test]
-async fn corpus_through_absence_reasons_and_correction_reasons() {
+/// The demo data, an app on it, the half-day under way with its trainer's credentials, and the
+/// trainee whose line the corpus goes into.
+async fn corpus_sheet() -> (TestDb, axum::Router, SheetSetup, lms_core::db::ids::UserId) {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let setup = sheet_setup(&mut conn);
-    let app = test_app(&db).await;
     let trainee = user(&mut conn, DEMO_TRAINEES[4]);
+    drop(conn);
+    let app = test_app(&db).await;
+    (db, app, setup, trainee)
+}
 
+/// The free text that goes with a line of a sheet.
+enum Note<'a> {
+    /// The line's reason (of an absence).
+    Reason(&'a str),
+    /// Why a co-signed sheet is corrected.
+    Correction(&'a str),
+}
+
+/// Writes `trainee`'s line of the open sheet (of [`DEMO_TRAINEES`]`[4]`) as `status` with `note`,
+/// through the page or the API: the answer's status and body.
+async fn write_line(
+    app: &axum::Router,
+    setup: &SheetSetup,
+    trainee: &lms_core::db::ids::UserId,
+    status: &str,
+    note: Note<'_>,
+    via_page: bool,
+) -> (StatusCode, String) {
+    let (status, _, text) = if via_page {
+        let status_field = format!("status-{trainee}");
+        let reason_field = format!("reason-{trainee}");
+        let (field, text) = match note {
+            Note::Reason(text) => (reason_field.as_str(), text),
+            Note::Correction(text) => ("correction_reason", text),
+        };
+        let fields = [("csrf", setup.csrf.as_str()), (status_field.as_str(), status), (field, text)];
+        send(app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await
+    } else {
+        let body = match note {
+            Note::Reason(text) => {
+                json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": status, "reason": text}]})
+            }
+            Note::Correction(text) => {
+                json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": status}], "correction_reason": text})
+            }
+        };
+        send(app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await
+    };
+    (status, text)
+}
+
+#[tokio::test]
+async fn corpus_through_absence_reasons() {
+    let (db, app, setup, trainee) = corpus_sheet().await;
+    let mut conn = db.conn();
     // Absence reasons, through the API then the page, on the open sheet.
     for (i, payload) in payloads().iter().enumerate() {
         for via_page in [false, true] {
             let where_ = format!("absence reason #{i} ({})", if via_page { "page" } else { "API" });
             let before = count_entries(&mut conn);
-            let (status, text) = if via_page {
-                let fields = [
-                    ("csrf", setup.csrf.as_str()),
-                    (&format!("status-{trainee}") as &str, "excused"),
-                    (&format!("reason-{trainee}") as &str, payload.as_str()),
-                ];
-                let (status, _, page) =
-                    send(&app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await;
-                (status, page)
-            } else {
-                let body = json!({"entries": [{"trainee": DEMO_TRAINEES[4], "status": "excused", "reason": payload}]});
-                let (status, _, text) =
-                    send(&app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await;
-                (status, text)
-            };
+            let (status, text) = write_line(&app, &setup, &trainee, "excused", Note::Reason(payload), via_page).await;
             if status.is_success() || status == StatusCode::SEE_OTHER {
                 assert!(!must_refuse(payload), "{where_}: accepted");
                 let sheet = setup.sheet(&mut conn);
@@ -696,8 +725,14 @@ async fn corpus_through_absence_reasons_and_correction_reasons() {
             }
         }
     }
+    assert!(ledger_problems(&mut conn).is_empty(), "the hash chain holds after the corpus");
+}
 
-    // The trainee field of a line: refused, nothing written.
+/// The trainee field of a line: refused, nothing written.
+#[tokio::test]
+async fn corpus_through_the_trainee_field_of_a_sheet() {
+    let (db, app, setup, _) = corpus_sheet().await;
+    let mut conn = db.conn();
     for (i, payload) in payloads().iter().enumerate() {
         let before = count_entries(&mut conn);
         let body = json!({"entries": [{"trainee": payload, "status": "present"}]});
@@ -706,7 +741,12 @@ async fn corpus_through_absence_reasons_and_correction_reasons() {
         assert_api_refusal(status, &text, &format!("sheet trainee #{i}"));
         assert_eq!(count_entries(&mut conn), before);
     }
+}
 
+#[tokio::test]
+async fn corpus_through_correction_reasons() {
+    let (db, app, setup, trainee) = corpus_sheet().await;
+    let mut conn = db.conn();
     // Complete and co-sign the sheet; then every change is a correction with a reason.
     let rest: Vec<Value> = DEMO_TRAINEES.iter().map(|t| json!({"trainee": t, "status": "present"})).collect();
     let (status, _, text) =
@@ -721,24 +761,8 @@ async fn corpus_through_absence_reasons_and_correction_reasons() {
             let where_ = format!("correction reason #{i} ({})", if via_page { "page" } else { "API" });
             let before = count_entries(&mut conn);
             let next_status = if flip { "present" } else { "absent" };
-            let (status, text) = if via_page {
-                let fields = [
-                    ("csrf", setup.csrf.as_str()),
-                    (&format!("status-{trainee}") as &str, next_status),
-                    ("correction_reason", payload.as_str()),
-                ];
-                let (status, _, page) =
-                    send(&app, form_request(&format!("{}/statuses", setup.page()), &fields, &setup.cookie)).await;
-                (status, page)
-            } else {
-                let body = json!({
-                    "entries": [{"trainee": DEMO_TRAINEES[4], "status": next_status}],
-                    "correction_reason": payload,
-                });
-                let (status, _, text) =
-                    send(&app, json_request("PUT", &setup.api(), &body.to_string(), Some(&setup.token))).await;
-                (status, text)
-            };
+            let (status, text) =
+                write_line(&app, &setup, &trainee, next_status, Note::Correction(payload), via_page).await;
             if status.is_success() || status == StatusCode::SEE_OTHER {
                 assert!(!must_refuse(payload), "{where_}: accepted");
                 flip = !flip;

@@ -5,7 +5,7 @@ use lms_core::db::schema::venues;
 use lms_core::people::{self, NewUser, PeopleError, Role};
 use lms_core::venues::{NewVenue, VenueError};
 use lms_core::{Classify, DatabaseUrl, DbError, ErrorKind};
-use lms_tests::{Backend, Seed, TestDb, backend};
+use lms_tests::{Backend, Seed, TestDb, backend, skip_unless_backend};
 
 #[test]
 fn migrations_apply_and_leave_nothing_pending() {
@@ -21,7 +21,11 @@ fn migrations_apply_and_leave_nothing_pending() {
 /// Both migration folders describe the same tables and columns (checked whenever PostgreSQL runs).
 #[test]
 fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
-    if backend() != Backend::Postgres {
+    if skip_unless_backend(
+        Backend::Postgres,
+        "sqlite_and_postgres_schemas_have_the_same_tables_and_columns",
+        "it compares both schemas from PostgreSQL",
+    ) {
         return;
     }
     #[derive(QueryableByName, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -138,12 +138,8 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
 
 #[tokio::test]
 async fn a_sheet_of_twenty_lines_goes_in_one_api_request_and_cosigning_needs_every_status() {
-    let db = TestDb::new(Seed::Demo);
+    let UnderWay { db, session, half_day, token, app } = UnderWay::new().await;
     let mut conn = db.conn();
-    let session = session(&mut conn, DEMO);
-    let half_day = open_half_day(&mut conn, &session);
-    let token = token(&mut conn, TRAINER);
-    let app = test_app(&db).await;
     let url = format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
     let cosign_url = format!("/api/v1/sessions/{session}/half-days/{half_day}/cosign");
 
@@ -241,18 +237,13 @@ fn lms_tests_fixture_session_with(
 
 #[tokio::test]
 async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
-    let db = TestDb::new(Seed::Demo);
+    let UnderWay { db, session, half_day: open, token, app } = UnderWay::new().await;
     let mut conn = db.conn();
-    let session = session(&mut conn, DEMO);
     let other_session = crate::attendance_support::session(&mut conn, "PTL-NA-DEMO-2");
-    let open = open_half_day(&mut conn, &session);
     let future = future_half_day(&mut conn, &session);
     let foreign = schedule(&mut conn, &other_session)[0].id.clone();
-    let token = token(&mut conn, TRAINER);
-    let app = test_app(&db).await;
     let url =
         |half_day: &lms_core::db::ids::HalfDayId| format!("/api/v1/sessions/{session}/half-days/{half_day}/sheet");
-    let present = |trainee: &str| json!({"trainee": trainee, "status": "present"});
     let before = entry_count(&mut conn);
 
     let cases: Vec<(String, String, StatusCode, &str)> = vec![
@@ -348,19 +339,31 @@ async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
         assert_error(status, &answer, expected, code);
         assert_eq!(entry_count(&mut conn), before, "nothing written for {body}");
     }
-    // The refusal names the line.
+}
+
+fn present(trainee: &str) -> serde_json::Value {
+    json!({"trainee": trainee, "status": "present"})
+}
+
+#[tokio::test]
+async fn a_refused_sheet_names_the_line() {
+    let UnderWay { db: _db, session, half_day: open, token, app, .. } = UnderWay::new().await;
     let (_, _, answer) = send(
         &app,
         json_request(
             "PUT",
-            &url(&open),
+            &format!("/api/v1/sessions/{session}/half-days/{open}/sheet"),
             &json!({"entries": [present(TRAINEE), present(OUTSIDER)]}).to_string(),
             Some(&token),
         ),
     )
     .await;
     assert!(json_body(&answer)["error"]["message"].as_str().unwrap().contains(OUTSIDER), "{answer}");
-    // Unknown session.
+}
+
+#[tokio::test]
+async fn a_sheet_for_an_unknown_session_is_404() {
+    let UnderWay { db: _db, half_day: open, token, app, .. } = UnderWay::new().await;
     let (status, _, answer) = send(
         &app,
         json_request(
@@ -372,7 +375,14 @@ async fn bad_sheets_are_refused_with_clear_errors_and_write_nothing() {
     )
     .await;
     assert_error(status, &answer, StatusCode::NOT_FOUND, "unknown_session");
-    // The same through the core use case: a late arrival of 0 minutes.
+}
+
+/// Through the core use case: a late arrival of 0 minutes refuses the whole sheet.
+#[tokio::test]
+async fn a_late_arrival_of_zero_minutes_refuses_the_sheet() {
+    let UnderWay { db, session, half_day: open, .. } = UnderWay::new().await;
+    let mut conn = db.conn();
+    let before = entry_count(&mut conn);
     let trainer = caller(&mut conn, TRAINER);
     let refused = recording::record_sheet(
         &mut conn,
@@ -447,15 +457,20 @@ async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
     assert!(page.contains("Aucun·e stagiaire absent·e sur 3"));
 }
 
-#[tokio::test]
-async fn attendance_json_contracts() {
+/// The demo data, an app on it, the demo session and its trainer's token.
+async fn as_its_trainer() -> (TestDb, axum::Router, lms_core::db::ids::TrainingSessionId, String) {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let session = session(&mut conn, DEMO);
-    let past = past_half_days(&mut conn, &session);
     let token = token(&mut conn, TRAINER);
+    drop(conn);
     let app = test_app(&db).await;
+    (db, app, session, token)
+}
 
+#[tokio::test]
+async fn taught_sessions_json_contract() {
+    let (_db, app, _, token) = as_its_trainer().await;
     let (status, _, body) = send(&app, json_request("GET", "/api/v1/trainer/sessions", "", Some(&token))).await;
     assert_eq!(status, StatusCode::OK);
     let sessions = json_body(&body);
@@ -479,7 +494,11 @@ async fn attendance_json_contracts() {
     }
     assert_eq!(demo["right"], "teaches");
     assert_eq!(demo["trainees"], 6);
+}
 
+#[tokio::test]
+async fn half_days_json_contract() {
+    let (_db, app, session, token) = as_its_trainer().await;
     let (_, _, body) =
         send(&app, json_request("GET", &format!("/api/v1/sessions/{session}/half-days"), "", Some(&token))).await;
     let attendance = json_body(&body);
@@ -509,7 +528,12 @@ async fn attendance_json_contracts() {
     }
     assert_eq!(first["state"], "closed");
     assert_eq!(attendance["alert_threshold"], 2);
+}
 
+#[tokio::test]
+async fn sheet_json_contract() {
+    let (db, app, session, token) = as_its_trainer().await;
+    let past = past_half_days(&mut db.conn(), &session);
     let (_, _, body) = send(
         &app,
         json_request("GET", &format!("/api/v1/sessions/{session}/half-days/{}/sheet", past[0]), "", Some(&token)),
@@ -557,15 +581,33 @@ async fn attendance_json_contracts() {
     assert_eq!(sheet["ledger"]["hash"].as_str().unwrap().len(), 64);
 }
 
-/// Who may see and write what, through every door.
-#[tokio::test]
-async fn authorisation_matrix_for_attendance_and_assessment() {
+/// The demo session with a past and an open half-day, for the authorisation tests below.
+struct Doors {
+    db: TestDb,
+    app: axum::Router,
+    /// The session, as its id in text.
+    s: String,
+    past: lms_core::db::ids::HalfDayId,
+    open: lms_core::db::ids::HalfDayId,
+    lea: lms_core::db::ids::UserId,
+}
+
+async fn doors() -> Doors {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let session = session(&mut conn, DEMO);
     let past = past_half_days(&mut conn, &session)[0].clone();
     let open = open_half_day(&mut conn, &session);
     let lea = user(&mut conn, TRAINEE);
+    let app = test_app(&db).await;
+    Doors { db, app, s: session.to_string(), past, open, lea }
+}
+
+/// Who may see and write what through the API.
+#[tokio::test]
+async fn authorisation_matrix_for_attendance_and_assessment() {
+    let Doors { db, app, s, past, open, lea } = doors().await;
+    let mut conn = db.conn();
     let tokens: Vec<(&str, Option<String>)> = vec![
         ("anonymous", None),
         ("trainee", Some(token(&mut conn, TRAINEE))),
@@ -573,11 +615,9 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
         ("admin", Some(token(&mut conn, ADMIN))),
         ("co-trainer", Some(token(&mut conn, CO_TRAINER))),
     ];
-    let app = test_app(&db).await;
     let sheet_body = json!({"entries": [{"trainee": TRAINEE, "status": "present"}]}).to_string();
     let grid_body = json!({"results": [{"trainee": TRAINEE, "competence": "1.3", "result": "acquired"}]}).to_string();
     // (method, uri, body, expected for: anonymous, trainee, other trainer, admin, co-trainer)
-    let s = session.to_string();
     let rows: Vec<(&str, String, String, [StatusCode; 5])> = vec![
         (
             "GET",
@@ -674,13 +714,22 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
             }
         }
     }
-    // A trainee's own records hold only their own results.
-    let (_, _, body) = send(&app, json_request("GET", "/api/v1/me/assessments", "", tokens[1].1.as_deref())).await;
+}
+
+#[tokio::test]
+async fn a_trainees_own_records_hold_only_their_own_results() {
+    let Doors { db, app, .. } = doors().await;
+    let lea_token = token(&mut db.conn(), TRAINEE);
+    let (_, _, body) = send(&app, json_request("GET", "/api/v1/me/assessments", "", Some(&lea_token))).await;
     let mine = json_body(&body);
     assert!(mine.as_array().unwrap().iter().all(|r| r["email"] == TRAINEE), "{mine}");
     assert!(!body.contains(FELLOW_TRAINEE));
+}
 
-    // Pages: anonymous visitors go to the login page; others get 403 or the page.
+/// Anonymous visitors go to the login page; others get 403 or the page.
+#[tokio::test]
+async fn trainer_pages_are_for_the_sessions_trainers_and_administrators() {
+    let Doors { db: _db, app, s, past, .. } = doors().await;
     let page_urls = [
         "/trainer".to_owned(),
         format!("/trainer/sessions/{s}"),
@@ -693,9 +742,9 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{uri}");
         assert!(headers["location"].to_str().unwrap().starts_with("/login?next="), "{uri}");
     }
-    let (trainee_cookie, trainee_csrf) = browser(&app, TRAINEE).await;
+    let (trainee_cookie, _) = browser(&app, TRAINEE).await;
     let (other_cookie, _) = browser(&app, OTHER_TRAINER).await;
-    let (admin_cookie, admin_csrf) = browser(&app, ADMIN).await;
+    let (admin_cookie, _) = browser(&app, ADMIN).await;
     for uri in &page_urls[1..] {
         let (status, _, _) = send(&app, get_with_cookies(uri, &trainee_cookie)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "trainee {uri}");
@@ -706,7 +755,15 @@ async fn authorisation_matrix_for_attendance_and_assessment() {
     }
     let (status, _, _) = send(&app, get_with_cookies("/trainer", &trainee_cookie)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    // Administrators read, never write; trainees never write either.
+}
+
+/// Administrators read, never write; trainees never write either.
+#[tokio::test]
+async fn administrators_and_trainees_cannot_write_a_sheet_from_the_pages() {
+    let Doors { db, app, s, open, lea, .. } = doors().await;
+    let mut conn = db.conn();
+    let (trainee_cookie, trainee_csrf) = browser(&app, TRAINEE).await;
+    let (admin_cookie, admin_csrf) = browser(&app, ADMIN).await;
     let before = entry_count(&mut conn);
     let lea_field = format!("status-{lea}");
     for (cookie, csrf) in [(&admin_cookie, &admin_csrf), (&trainee_cookie, &trainee_csrf)] {

@@ -38,6 +38,38 @@ pub fn backend() -> Backend {
     }
 }
 
+/// Whether CI runs the suite (`CI` set, and not to `false` or `0`): tests that would skip for
+/// want of a tool CI installs fail instead.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Says that `test` does not run here, and why, on a line starting with `SKIPPED:`. Written to
+/// the process's standard error directly: libtest keeps what `eprintln!` prints in a passing test
+/// to itself, which would make the skip silent.
+pub fn say_skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {reason}");
+}
+
+/// For a test that needs something this machine lacks (`reason` names it): fails when `required`
+/// (CI expects the tool), else says SKIPPED and returns true, so that the test returns at once.
+pub fn skip_for_want_of(test: &str, reason: &str, required: bool) -> bool {
+    assert!(!required, "{test} must run here, but {reason}");
+    say_skipped(test, reason);
+    true
+}
+
+/// For a test that only means something on `wanted`: on the other backend it says SKIPPED and
+/// returns true. `.ci/run` runs the suite once per backend, so the test runs in the other pass.
+pub fn skip_unless_backend(wanted: Backend, test: &str, why: &str) -> bool {
+    if backend() == wanted {
+        return false;
+    }
+    say_skipped(test, &format!("runs on {wanted:?} only ({why})"));
+    true
+}
+
 fn pg_admin_url() -> String {
     std::env::var("LMS_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
