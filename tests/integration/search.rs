@@ -303,11 +303,17 @@ fn key_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-#[tokio::test]
-async fn the_search_api_answers_with_the_documented_shape() {
+/// The reference data with the search scenario, and an app on it.
+async fn scenario_app() -> (TestDb, axum::Router) {
     let db = TestDb::new(Seed::Reference);
     scenario(&db);
     let app = test_app(&db).await;
+    (db, app)
+}
+
+#[tokio::test]
+async fn the_search_api_answers_with_the_documented_shape() {
+    let (_db, app) = scenario_app().await;
     let (status, body) = json(&app, "/api/v1/sessions/search?near=Saintes&minutes=20").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let mut paths = Vec::new();
@@ -381,8 +387,12 @@ async fn the_search_api_answers_with_the_documented_shape() {
     let order: Vec<&str> =
         body["results"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
     assert_eq!(order, ["NEAR-40", "MID-20", "MID-30", "MID-ECO-35", "MOVING-25"]);
+}
 
-    // The same search by coordinates, by lat/lon, and with filters.
+/// The same search by coordinates, by lat/lon, and with filters.
+#[tokio::test]
+async fn the_search_api_takes_coordinates_and_filters() {
+    let (_db, app) = scenario_app().await;
     let (status, by_point) = json(&app, "/api/v1/sessions/search?lat=45.74625&lon=-0.64565").await;
     assert_eq!(
         (status, by_point["results"].as_array().map(Vec::len), by_point["place"]["kind"].clone()),
