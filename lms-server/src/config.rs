@@ -37,9 +37,6 @@ pub struct Config {
     /// `LMS_PUBLIC_URL`: the address people reach the site at, for links in e-mails and documents;
     /// default `http://127.0.0.1:8080`.
     pub public_url: String,
-    /// Whether `LMS_PUBLIC_URL` was given (when it was not, a check-in QR code may use the
-    /// request's host instead of the default).
-    pub public_url_configured: bool,
     /// `LMS_SMTP_URL` (`smtp://[user:pass@]host[:port]` or `smtps://…`); unset = no e-mail.
     pub smtp_url: Option<String>,
     /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`.
@@ -210,7 +207,6 @@ impl Config {
             log_format: args.log_format,
             startup_data,
             pool_size: args.db_pool_size,
-            public_url_configured: args.public_url.is_some(),
             public_url: args.public_url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
             smtp_url: args.smtp_url,
             mail_from: args.mail_from,
@@ -236,7 +232,6 @@ impl Config {
             pool_size: Some(4),
             secure_cookies: false,
             public_url: DEFAULT_PUBLIC_URL.into(),
-            public_url_configured: false,
             keys_dir: PathBuf::from(DEFAULT_KEYS_DIR),
             smtp_url: None,
             mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
@@ -293,7 +288,6 @@ mod tests {
         assert_eq!(config.startup_data, StartupData::Demo);
         assert_eq!(config.bind, "127.0.0.1:8080");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
-        assert!(!config.public_url_configured);
         assert_eq!(config.travel, TravelModel::default());
         assert_eq!(config.keys_dir, PathBuf::from("data/keys"));
         assert_eq!(config.header_timeout, std::time::Duration::from_secs(10));
@@ -331,7 +325,6 @@ mod tests {
         };
         assert_eq!(config.hsts_max_age, None);
         assert_eq!(config.public_url, "https://formation.example.org");
-        assert!(config.public_url_configured);
         assert!(
             parse(&[("database-url", "postgres://u@localhost/lms")])
                 .is_ok_and(|c| !c.default_database && c.startup_data == StartupData::Reference)

@@ -30,7 +30,6 @@ struct Inner {
     backend: &'static str,
     secure_cookies: bool,
     public_url: String,
-    public_url_configured: bool,
     keys: lms_core::certification::keys::KeyStore,
     mailer: Option<crate::mailer::Mailer>,
     travel: TravelModel,
@@ -87,7 +86,6 @@ impl AppState {
                 backend,
                 secure_cookies: config.secure_cookies,
                 public_url: config.public_url.clone(),
-                public_url_configured: config.public_url_configured,
                 keys: lms_core::certification::keys::KeyStore::at(&config.keys_dir),
                 mailer,
                 travel: config.travel,
@@ -174,12 +172,6 @@ impl AppState {
     /// public key.
     pub fn keys(&self) -> &lms_core::certification::keys::KeyStore {
         &self.inner.keys
-    }
-
-    /// The public address when `LMS_PUBLIC_URL` was given, `None` when it is the default (a
-    /// door may then prefer the request's host).
-    pub fn configured_public_url(&self) -> Option<&str> {
-        self.inner.public_url_configured.then_some(self.inner.public_url.as_str())
     }
 
     /// Whether cookies carry the `Secure` flag.

@@ -29,23 +29,8 @@ use crate::db::schema::{certificate_counters, certificates, users};
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::documents::certificate::{CertificateDocument, render_certificate};
 
-/// Environment variable the doors read the public base URL from (printed in QR codes and
-/// credentials); the core itself is given the value.
-pub const PUBLIC_URL_ENV: &str = "LMS_PUBLIC_URL";
 /// Default public base URL (the server's default address).
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
-
-/// The public base URL (`LMS_PUBLIC_URL`, default `http://127.0.0.1:8080`), without trailing `/`.
-///
-/// Kept only for the server's check-in URL, which does not receive its configuration yet;
-/// certificates are issued with the URL their door passes in [`IssueOptions::public_url`].
-pub fn public_url_from_env() -> String {
-    std::env::var(PUBLIC_URL_ENV)
-        .ok()
-        .map(|v| normalise_public_url(&v))
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into())
-}
 
 /// A public base URL as printed in documents: trimmed, without trailing `/`.
 pub fn normalise_public_url(raw: &str) -> String {
