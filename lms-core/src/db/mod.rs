@@ -2,7 +2,7 @@
 //!
 //! Domain modules take a `&mut DbConn` and never look at the backend. Everything that must differ
 //! (URL parsing, per-connection PRAGMAs, migrations, write locks) is a named function here, with both
-//! arms side by side. See `../shared/reference/rust-stack.md` §1 for why each choice was made.
+//! arms side by side, each with the reason it differs.
 
 pub mod backup;
 pub mod ids;

@@ -1,8 +1,8 @@
 //! Geography: communes of France, turning what people type into a place, and the travel-time
 //! estimate (straight-line distance × detour factor at an average speed, never a route).
 //!
-//! Facts and constants: `../shared/reference/geodata.md`. Resolving typed input lives in
-//! [`places`] (re-exported here).
+//! The constants are measured on the communes table (`fixtures/geo/README.md`). Resolving typed
+//! input lives in [`places`] (re-exported here).
 
 mod places;
 
