@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use lms_core::certification::registry::{self, PublicCertificate};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -31,6 +30,7 @@ use crate::api::{ErrorResponse, convert};
 use crate::error::ApiError;
 use crate::extract::PageResult;
 use crate::pages::render;
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Unknown codes tolerated per client address and window.
@@ -64,13 +64,13 @@ impl GuessLimiter {
 }
 
 /// The routes of this module (merged into the application router).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/verify/{code}", get(verify_page))
-        .route("/api/v1/certificates/{code}", get(verify_api))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/resultats", get(outcomes_page))
-        .layer(Extension(GuessLimiter::default()))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/verify/{code}", verify_page)
+        .get("/api/v1/certificates/{code}", verify_api)
+        .get("/.well-known/jwks.json", jwks)
+        .get("/resultats", outcomes_page)
+        .map_router(|router| router.layer(Extension(GuessLimiter::default())))
 }
 
 fn client_of(request: &Request) -> String {

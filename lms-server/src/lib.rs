@@ -11,13 +11,13 @@ mod error;
 mod extract;
 mod mailer;
 mod pages;
+mod routes;
 mod state;
 mod templates;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -30,10 +30,27 @@ use tower_http::trace::TraceLayer;
 pub use api::fuzz_api_bodies;
 pub use config::{Config, LogFormat, ServerArgs};
 pub use error::ApiError;
+pub use routes::RouteEntry;
+use routes::Routes;
 pub use state::AppState;
 
 /// Largest request body accepted (forms and JSON are small; signatures stay well under this).
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// Every route of the server, in the table the router is built from.
+fn all_routes() -> Routes {
+    Routes::new()
+        .get("/healthz", pages::healthz)
+        .merge(pages::router())
+        .nest("/api/v1", api::router())
+        .merge(certificates::router())
+}
+
+/// Every (method, path) the server answers, read from the same table as the router (the
+/// authorisation matrix and the OpenAPI test check themselves against it).
+pub fn route_table() -> Vec<RouteEntry> {
+    all_routes().into_parts().1
+}
 
 /// Builds the router with every route and layer.
 pub fn app(state: AppState) -> Router {
@@ -47,11 +64,8 @@ pub fn app(state: AppState) -> Router {
         ("referrer-policy", "same-origin"),
         ("permissions-policy", "geolocation=(self), camera=(), microphone=()"),
     ];
-    let mut router = Router::new()
-        .route("/healthz", get(pages::healthz))
-        .merge(pages::router())
-        .nest("/api/v1", api::router())
-        .merge(certificates::router())
+    let (routes, _) = all_routes().into_parts();
+    let mut router = routes
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::same_origin_only))
         .with_state(state.clone())

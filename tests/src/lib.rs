@@ -419,58 +419,10 @@ pub async fn spawn_server_with(db: &TestDb, adjust: impl FnOnce(&mut lms_server:
     address
 }
 
-/// Every (METHOD, path) the server registers, read from the `.route(…)` calls of its source (the
-/// API modules are nested under `/api/v1`; other modules spell the full path). Shared by the
-/// authorisation matrix and the OpenAPI test, so both check the same list.
-pub fn routes_in_source() -> std::collections::BTreeSet<(String, String)> {
-    let root = workspace_root().join("lms-server/src");
-    let mut files = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    let mut routes = std::collections::BTreeSet::new();
-    for file in files {
-        let source = std::fs::read_to_string(&file).unwrap();
-        let prefix = if file.starts_with(root.join("api")) { "/api/v1" } else { "" };
-        for (start, _) in source.match_indices(".route(") {
-            // The argument list, up to the matching parenthesis.
-            let mut depth = 0;
-            let mut end = start;
-            for (offset, ch) in source[start + 6..].char_indices() {
-                match ch {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = start + 6 + offset;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let call = &source[start..=end];
-            let Some(path) = call.split('"').nth(1) else { continue };
-            for method in ["get", "post", "put", "delete", "patch"] {
-                let used = call.match_indices(&format!("{method}(")).any(|(i, _)| {
-                    let before = call[..i].chars().last();
-                    matches!(before, Some('(' | '.' | ' ' | '\n'))
-                });
-                if used {
-                    routes.insert((method.to_uppercase(), format!("{prefix}{path}")));
-                }
-            }
-        }
-    }
-    routes
+/// Every (METHOD, path) the server answers, from the table its router is built from. Shared by
+/// the authorisation matrix and the OpenAPI test, so both check the same list.
+pub fn server_routes() -> std::collections::BTreeSet<(String, String)> {
+    lms_server::route_table().into_iter().map(|route| (route.method, route.path)).collect()
 }
 
 /// A real `lms-server` process (the built binary) on a free port of 127.0.0.1, for tests that

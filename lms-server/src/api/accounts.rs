@@ -1,9 +1,8 @@
 //! `POST /accounts` (sign up as a trainee) and `POST /auth/token` (API token).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use lms_core::access;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,10 +12,11 @@ use super::openapi::ErrorResponse;
 use super::views::convert;
 use crate::auth::Client;
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/accounts", post(sign_up)).route("/auth/token", post(token))
+pub fn router() -> Routes {
+    Routes::new().post("/accounts", sign_up).post("/auth/token", token)
 }
 
 /// A trainee's sign-up.

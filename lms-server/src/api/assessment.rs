@@ -2,9 +2,8 @@
 //! recording results in one request, one trainee's results with history, and the trainee's own
 //! results. Who may do what is decided in `lms_core::rights`.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use lms_core::assessment::grid::{self, ResultInput};
 use lms_core::assessment::{AssessmentError, AssessmentResult};
 use lms_core::attendance::Actor;
@@ -18,13 +17,15 @@ use super::views::{GridTrainee, SessionHeader, TraineeAssessmentResponse, Unit, 
 use crate::auth::{ApiCaller, ApiSessionTrainer};
 use crate::error::ApiError;
 use crate::extract::resolve_session;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions/{id}/assessments", get(read_grid).put(record))
-        .route("/sessions/{id}/assessments/{trainee}", get(trainee_results))
-        .route("/me/assessments", get(my_results))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/sessions/{id}/assessments", read_grid)
+        .put("/sessions/{id}/assessments", record)
+        .get("/sessions/{id}/assessments/{trainee}", trainee_results)
+        .get("/me/assessments", my_results)
 }
 
 /// A session's assessment grid: trainees × competences, grouped by unit.

@@ -3,10 +3,9 @@
 //! drawn signatures; the trainee's check-in and own attendance. Who may do what is decided in
 //! `lms_core::rights`; every refusal is `{"error": {"code", "message"}}`.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use lms_core::access::ClientInfo;
 use lms_core::attendance::checkin;
 use lms_core::attendance::recording::{self, SheetInput, SheetLine};
@@ -22,18 +21,20 @@ use super::views::{HalfDayInfo, LedgerPosition, SessionHeader, Sheet, convert};
 use crate::auth::{ApiCaller, ApiSessionTrainer, Client};
 use crate::error::ApiError;
 use crate::extract::resolve_session;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/trainer/sessions", get(my_sessions))
-        .route("/sessions/{id}/half-days", get(half_days))
-        .route("/sessions/{id}/half-days/{half_day}/sheet", get(sheet).put(record_sheet))
-        .route("/sessions/{id}/half-days/{half_day}/cosign", post(cosign))
-        .route("/sessions/{id}/half-days/{half_day}/checkin-codes", post(issue_code))
-        .route("/sessions/{id}/half-days/{half_day}/signatures", post(drawn_signature))
-        .route("/checkin", post(check_in))
-        .route("/me/attendance", get(my_attendance))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/trainer/sessions", my_sessions)
+        .get("/sessions/{id}/half-days", half_days)
+        .get("/sessions/{id}/half-days/{half_day}/sheet", sheet)
+        .put("/sessions/{id}/half-days/{half_day}/sheet", record_sheet)
+        .post("/sessions/{id}/half-days/{half_day}/cosign", cosign)
+        .post("/sessions/{id}/half-days/{half_day}/checkin-codes", issue_code)
+        .post("/sessions/{id}/half-days/{half_day}/signatures", drawn_signature)
+        .post("/checkin", check_in)
+        .get("/me/attendance", my_attendance)
 }
 
 /// The path of a half-day's routes.

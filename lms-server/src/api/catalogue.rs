@@ -1,8 +1,7 @@
 //! Public catalogue reads: courses and training sessions (published ones only).
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use lms_core::catalogue;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,13 +10,11 @@ use super::openapi::ErrorResponse;
 use super::views::{HalfDay, convert};
 use crate::error::ApiError;
 use crate::extract::SessionPath;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/courses", get(courses))
-        .route("/courses/{code}", get(course))
-        .route("/sessions/{id}", get(session))
+pub fn router() -> Routes {
+    Routes::new().get("/courses", courses).get("/courses/{code}", course).get("/sessions/{id}", session)
 }
 
 /// A course of the catalogue.

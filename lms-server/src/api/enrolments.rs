@@ -1,11 +1,10 @@
 //! Enrolment for the caller: `POST /sessions/{id}/enrolments`, `DELETE /sessions/{id}/enrolments/me`,
 //! and `GET /me` (my enrolments, my next half-days, my notifications).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus, NoticeReading};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,13 +14,11 @@ use super::views::{TrainingSession, convert};
 use crate::auth::ApiCaller;
 use crate::error::ApiError;
 use crate::extract::SessionPath;
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sessions/{id}/enrolments", post(enrol))
-        .route("/sessions/{id}/enrolments/me", delete(cancel))
-        .route("/me", get(me))
+pub fn router() -> Routes {
+    Routes::new().post("/sessions/{id}/enrolments", enrol).delete("/sessions/{id}/enrolments/me", cancel).get("/me", me)
 }
 
 /// What a trainee may say when enrolling (the whole body is optional).

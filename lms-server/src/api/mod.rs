@@ -14,10 +14,7 @@ mod openapi;
 mod search;
 mod views;
 
-use axum::Router;
-use axum::routing::get;
-
-use crate::state::AppState;
+use crate::routes::Routes;
 
 pub use accounts::{SIGN_UP_RECEIVED, register};
 pub use attendance::{half_day_id, public_base};
@@ -26,15 +23,15 @@ pub(crate) use openapi::ErrorResponse;
 pub(crate) use views::convert;
 
 /// Every API route, relative to `/api/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> Routes {
+    Routes::new()
         .merge(accounts::router())
         .merge(catalogue::router())
         .merge(enrolments::router())
         .merge(search::router())
         .merge(attendance::router())
         .merge(assessment::router())
-        .route("/openapi.json", get(openapi::openapi_json))
+        .get("/openapi.json", openapi::openapi_json)
 }
 
 /// Fuzzing entry (`tests/fuzz`, target `api_json`): `data` as the body of every JSON request

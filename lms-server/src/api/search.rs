@@ -6,11 +6,10 @@
 //! (default 50, at most 200). Every parameter is read as text and checked here, so that a wrong
 //! type gets a JSON error naming the parameter rather than the extractor's plain-text rejection.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use lms_core::catalogue::{self, Near, SearchError, SearchQuery, SearchResults, SessionNearby};
 use lms_core::geo::{Place, TravelModel};
@@ -20,13 +19,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::openapi::ErrorResponse;
 use super::views::convert;
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Longest value accepted for any parameter (a place has its own, shorter limit).
 const MAX_PARAMETER_CHARS: usize = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/sessions/search", get(search))
+pub fn router() -> Routes {
+    Routes::new().get("/sessions/search", search)
 }
 
 /// The query string, every value as text (see the module docs).

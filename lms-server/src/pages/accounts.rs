@@ -1,10 +1,8 @@
 //! Sign up, log in, log out, change password.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access;
 use lms_core::access::accounts::SignUpRequest;
@@ -15,14 +13,18 @@ use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
 use crate::error::ApiError;
 use crate::extract::{AnonymousCsrfForm, CsrfForm, NoFields, PageResult};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(log_in))
-        .route("/logout", post(log_out))
-        .route("/signup", get(signup_form).post(sign_up))
-        .route("/me/password", get(password_form).post(change_password))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/login", login_form)
+        .post("/login", log_in)
+        .post("/logout", log_out)
+        .get("/signup", signup_form)
+        .post("/signup", sign_up)
+        .get("/me/password", password_form)
+        .post("/me/password", change_password)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,10 +1,8 @@
 //! Course and session pages — everything a training organisation must publish — and the enrol and
 //! cancel buttons.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 use lms_core::catalogue;
 use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus};
 use lms_core::locale;
@@ -14,14 +12,15 @@ use serde::{Deserialize, Serialize};
 use super::{base_context, info_message, render};
 use crate::auth::MaybeCaller;
 use crate::extract::{CsrfForm, NoFields, PageResult, SessionPath};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/courses/{code}", get(course_page))
-        .route("/sessions/{id}", get(session_page))
-        .route("/sessions/{id}/enrol", post(enrol))
-        .route("/sessions/{id}/cancel", post(cancel))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/courses/{code}", course_page)
+        .get("/sessions/{id}", session_page)
+        .post("/sessions/{id}/enrol", enrol)
+        .post("/sessions/{id}/cancel", cancel)
 }
 
 /// French labels of funding sources, in the order the form shows them.

@@ -2,11 +2,9 @@
 //! `/me/checkin` (type the code shown). Opening the link never signs by itself — a prefetching
 //! browser must not sign for anyone — the trainee confirms with one button (a form, no JavaScript).
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use lms_core::attendance::checkin;
 use lms_core::locale::{date_fr, time_fr};
 use minijinja::context;
@@ -15,10 +13,11 @@ use serde::Deserialize;
 use super::{base_context, render};
 use crate::auth::{Client, PageCaller};
 use crate::extract::{CsrfForm, PageResult};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/checkin", get(form_page)).route("/me/checkin", get(form_page).post(check_in))
+pub fn router() -> Routes {
+    Routes::new().get("/checkin", form_page).get("/me/checkin", form_page).post("/me/checkin", check_in)
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,6 @@
 //! `/me`: my enrolments with status or rank, my next half-days, my notifications, convocations.
 
-use axum::Router;
 use axum::extract::{Query, State};
-use axum::routing::get;
 use lms_core::enrolment::{self, NoticeReading};
 use lms_core::locale;
 use minijinja::context;
@@ -11,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::{base_context, info_message, render};
 use crate::auth::PageCaller;
 use crate::extract::{PageResult, SessionPath};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me)).route("/me/convocations/{id}", get(convocation))
+pub fn router() -> Routes {
+    Routes::new().get("/me", me).get("/me/convocations/{id}", convocation)
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,22 +10,21 @@ mod security;
 mod trainee_records;
 mod trainer;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use minijinja::context;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::state::AppState;
 
 /// Page routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::home))
-        .route("/static/style.css", get(stylesheet))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/", home::home)
+        .get("/static/style.css", stylesheet)
         .merge(accounts::router())
         .merge(catalogue_pages::router())
         .merge(me::router())

@@ -1,9 +1,7 @@
 //! `/me/securite`: the caller's own login sessions and API tokens, each of which they can end.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use lms_core::access::accounts::{self, MyAccess};
 use lms_core::db::ids::{ApiTokenId, LoginSessionId};
@@ -14,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use super::{base_context, info_message, render};
 use crate::auth::{self, PageCaller};
 use crate::extract::{CsrfForm, IdPath, NoFields, PageResult};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/securite", get(overview))
-        .route("/me/securite/connexions/{id}/fermer", post(end_login))
-        .route("/me/securite/jetons/{id}/revoquer", post(revoke_token))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/me/securite", overview)
+        .post("/me/securite/connexions/{id}/fermer", end_login)
+        .post("/me/securite/jetons/{id}/revoquer", revoke_token)
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use lms_core::access::Caller;
 use lms_core::assessment::AssessmentError;
 use lms_core::assessment::attestation::attestation_pdf;
@@ -23,12 +21,13 @@ use super::trainer::pdf_response;
 use crate::auth::PageCaller;
 use crate::error::ApiError;
 use crate::extract::{PageResult, SessionPath};
+use crate::routes::Routes;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/documents/{id}/completion.pdf", get(completion))
-        .route("/me/documents/{id}/attestation.pdf", get(attestation))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/me/documents/{id}/completion.pdf", completion)
+        .get("/me/documents/{id}/attestation.pdf", attestation)
 }
 
 /// The `records` value of the `/me` page: one entry per session with attendance and results.

@@ -16,10 +16,8 @@ mod sessions;
 mod sheets;
 mod signatures;
 
-use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::NaiveDateTime;
 use lms_core::attendance::records::RenderedDocument;
 use lms_core::db::ids::HalfDayId;
@@ -28,26 +26,25 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::extract::PageError;
-use crate::state::AppState;
+use crate::routes::Routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/trainer", get(sessions::my_sessions))
-        .route("/trainer/sessions/{id}", get(sessions::session_page))
-        .route("/trainer/sessions/{id}/sheet.pdf", get(sessions::session_sheet_pdf))
-        .route("/trainer/sessions/{id}/half-days/{half_day}", get(sheets::sheet_page))
-        .route("/trainer/sessions/{id}/half-days/{half_day}/statuses", post(sheets::record_statuses))
-        .route("/trainer/sessions/{id}/half-days/{half_day}/cosign", post(sheets::cosign))
-        .route("/trainer/sessions/{id}/half-days/{half_day}/checkin", get(checkin_codes::checkin_code))
-        .route(
-            "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}",
-            get(signatures::signature_page).post(signatures::sign),
-        )
-        .route("/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", get(sheets::half_day_sheet_pdf))
-        .route("/trainer/sessions/{id}/half-days/{half_day}/blank.pdf", get(sheets::blank_sheet_pdf))
-        .route("/trainer/sessions/{id}/assessments", get(grid::grid_page).post(grid::record_results))
-        .route("/trainer/sessions/{id}/assessments/{trainee}", get(grid::trainee_results_page))
-        .route("/static/trainer.js", get(script))
+pub fn router() -> Routes {
+    Routes::new()
+        .get("/trainer", sessions::my_sessions)
+        .get("/trainer/sessions/{id}", sessions::session_page)
+        .get("/trainer/sessions/{id}/sheet.pdf", sessions::session_sheet_pdf)
+        .get("/trainer/sessions/{id}/half-days/{half_day}", sheets::sheet_page)
+        .post("/trainer/sessions/{id}/half-days/{half_day}/statuses", sheets::record_statuses)
+        .post("/trainer/sessions/{id}/half-days/{half_day}/cosign", sheets::cosign)
+        .get("/trainer/sessions/{id}/half-days/{half_day}/checkin", checkin_codes::checkin_code)
+        .get("/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", signatures::signature_page)
+        .post("/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", signatures::sign)
+        .get("/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", sheets::half_day_sheet_pdf)
+        .get("/trainer/sessions/{id}/half-days/{half_day}/blank.pdf", sheets::blank_sheet_pdf)
+        .get("/trainer/sessions/{id}/assessments", grid::grid_page)
+        .post("/trainer/sessions/{id}/assessments", grid::record_results)
+        .get("/trainer/sessions/{id}/assessments/{trainee}", grid::trainee_results_page)
+        .get("/static/trainer.js", script)
 }
 
 /// The optional script: signature pad and in-browser hashing of a scanned sheet.
