@@ -104,7 +104,7 @@ impl FromRequestParts<AppState> for PageCaller {
                 let target = format!("/login?next={}", urlencode(next));
                 Err(Redirect::to(&target).into_response())
             }
-            Err(error) => Err(crate::pages::error_page(state, error)),
+            Err(error) => Err(crate::error::PageError(error).into_response()),
         }
     }
 }
@@ -431,7 +431,7 @@ impl FromRequestParts<AppState> for PageSessionTrainer {
         let PageCaller(caller) = PageCaller::from_request_parts(parts, state).await?;
         match taught_session(parts, state, &caller).await {
             Ok(session) => Ok(PageSessionTrainer(caller, session)),
-            Err(error) => Err(crate::extract::PageError(error).into_response()),
+            Err(error) => Err(crate::error::PageError(error).into_response()),
         }
     }
 }

@@ -27,8 +27,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::{ErrorResponse, convert};
-use crate::error::ApiError;
-use crate::extract::PageResult;
+use crate::error::{ApiError, PageResult};
 use crate::pages::render;
 use crate::routes::Routes;
 use crate::state::AppState;
@@ -122,7 +121,8 @@ async fn verify_page(
 ) -> PageResult {
     let client = client_of(&request);
     let certificate = lookup(&state, &limiter, &client, code).await?;
-    Ok(no_store(render(&state, "verify.html", context! { c => certificate })))
+    let valid = certificate.status == lms_core::certification::registry::CertificateStatus::Valid;
+    Ok(no_store(render(&state, "verify.html", context! { c => certificate, valid => valid })))
 }
 
 /// A certificate as anyone may verify it (nothing personal but the holder's name).

@@ -1,10 +1,13 @@
 //! One error type for every handler, mapped once from the core's [`lms_core::ErrorKind`] to an
-//! HTTP status. API routes answer `{"error": {"code", "message"}}`; pages render a French message.
+//! HTTP status. API routes answer `{"error": {"code", "message"}}`; pages answer a [`PageError`],
+//! which renders the French error page itself.
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::response::{Html, Redirect};
 use axum::response::{IntoResponse, Response};
 use lms_core::{Classify, ErrorKind};
+use minijinja::context;
 use serde::Serialize;
 
 /// A refusal or failure, ready to render.
@@ -95,5 +98,44 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+/// A refusal on a page: a French page with the refusal's status, or the login page for a 401.
+/// Handlers return `Result<Response, PageError>` ([`PageResult`]) and use `?` on any core error.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+/// What a page handler returns.
+pub type PageResult = Result<Response, PageError>;
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        PageError(error)
+    }
+}
+
+impl<E: Classify + std::fmt::Display> From<E> for PageError {
+    fn from(error: E) -> Self {
+        PageError(ApiError::from(error))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        if error.status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        let rendered = crate::templates::shared()
+            .get_template("error.html")
+            .and_then(|t| t.render(context! { status => error.status.as_u16(), message => error.message }));
+        match rendered {
+            Ok(html) => (error.status, Html(html)).into_response(),
+            Err(cause) => {
+                tracing::error!(%cause, "rendu de la page d'erreur impossible");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne du serveur.").into_response()
+            }
+        }
     }
 }

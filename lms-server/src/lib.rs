@@ -9,6 +9,7 @@ mod certificates;
 mod config;
 mod error;
 mod extract;
+mod forms;
 mod mailer;
 mod pages;
 mod routes;
@@ -73,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         // Outside the limit, so that its bare 413 — and the plain-text refusals of axum's
         // extractors — are answered like every other refusal (JSON for the API, a French page
         // elsewhere), and then get the headers below.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::explain_refusals));
+        .layer(axum::middleware::from_fn(pages::explain_refusals));
     if let Some(max_age) = state.hsts_max_age()
         && let Ok(value) = HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains"))
     {

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::{base_context, render};
 use crate::auth::{self, Client, MaybeCaller, PageCaller};
-use crate::error::ApiError;
-use crate::extract::{AnonymousCsrfForm, CsrfForm, NoFields, PageResult};
+use crate::error::{ApiError, PageResult};
+use crate::forms::{AnonymousCsrfForm, CsrfForm, NoFields};
 use crate::routes::Routes;
 use crate::state::AppState;
 

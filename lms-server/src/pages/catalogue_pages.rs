@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{base_context, info_message, render};
 use crate::auth::MaybeCaller;
-use crate::extract::{CsrfForm, NoFields, PageResult, SessionPath};
+use crate::error::PageResult;
+use crate::extract::SessionPath;
+use crate::forms::{CsrfForm, NoFields};
 use crate::routes::Routes;
 use crate::state::AppState;
 

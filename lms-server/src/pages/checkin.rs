@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::{base_context, render};
 use crate::auth::{Client, PageCaller};
-use crate::extract::{CsrfForm, PageResult};
+use crate::error::PageResult;
+use crate::forms::CsrfForm;
 use crate::routes::Routes;
 use crate::state::AppState;
 

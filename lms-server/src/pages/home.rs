@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{base_context, render};
 use crate::auth::MaybeCaller;
-use crate::extract::PageResult;
+use crate::error::PageResult;
 use crate::state::AppState;
 
 /// Travel times offered in the form (minutes).

@@ -1,14 +1,15 @@
 //! `/me`: my enrolments with status or rank, my next half-days, my notifications, convocations.
 
 use axum::extract::{Query, State};
-use lms_core::enrolment::{self, NoticeReading};
+use lms_core::enrolment::{self, EnrolmentStatus, NoticeReading};
 use lms_core::locale;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::{base_context, info_message, render};
 use crate::auth::PageCaller;
-use crate::extract::{PageResult, SessionPath};
+use crate::error::PageResult;
+use crate::extract::SessionPath;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -38,6 +39,21 @@ struct MyEnrolmentRow {
     #[serde(flatten)]
     enrolment: enrolment::MyEnrolment,
     has_convocation: bool,
+    /// What the page says of the enrolment, with the rank on the waitlist.
+    standing: String,
+}
+
+fn standing(enrolment: &enrolment::MyEnrolment) -> String {
+    match enrolment.status {
+        EnrolmentStatus::Confirmed => "Inscription confirmée".to_owned(),
+        EnrolmentStatus::Waitlisted => match enrolment.waitlist_position {
+            Some(rank) => format!("Liste d'attente : rang {rank}"),
+            None => "Liste d'attente".to_owned(),
+        },
+        EnrolmentStatus::Cancelled => "Annulée".to_owned(),
+        EnrolmentStatus::Completed => "Terminée".to_owned(),
+        EnrolmentStatus::Abandoned => "Abandon".to_owned(),
+    }
 }
 
 #[derive(Serialize)]
@@ -94,7 +110,7 @@ async fn me(
             enrolments => overview
                 .enrolments
                 .into_iter()
-                .map(|e| MyEnrolmentRow { has_convocation: e.status.has_convocation(), enrolment: e })
+                .map(|e| MyEnrolmentRow { has_convocation: e.status.has_convocation(), standing: standing(&e), enrolment: e })
                 .collect::<Vec<_>>(),
             next_half_days => next,
             notifications => notes,

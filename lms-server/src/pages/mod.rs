@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, PageError};
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -81,17 +81,6 @@ pub fn render(state: &AppState, name: &str, ctx: minijinja::Value) -> Response {
     }
 }
 
-/// Renders a refusal as a French page with the right status.
-pub fn error_page(state: &AppState, error: ApiError) -> Response {
-    if error.status == StatusCode::UNAUTHORIZED {
-        return axum::response::Redirect::to("/login").into_response();
-    }
-    let mut response =
-        render(state, "error.html", context! { status => error.status.as_u16(), message => error.message });
-    *response.status_mut() = error.status;
-    response
-}
-
 #[derive(Serialize)]
 struct Health {
     status: &'static str,
@@ -130,7 +119,6 @@ fn answers_json(path: &str) -> bool {
 /// [`crate::MAX_BODY_BYTES`], a path or query string that does not parse, a form of the wrong
 /// type — and an API-shaped refusal reaching a page.
 pub async fn explain_refusals(
-    State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -162,7 +150,7 @@ pub async fn explain_refusals(
     } else {
         refusal_for(status)
     };
-    let mut answer = if json_door { error.into_response() } else { error_page(&state, error) };
+    let mut answer = if json_door { error.into_response() } else { PageError(error).into_response() };
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
     }
@@ -204,9 +192,9 @@ fn refusal_for(status: StatusCode) -> ApiError {
 }
 
 /// Unknown paths: JSON under `/api/`, a French page elsewhere.
-pub async fn not_found(State(state): State<AppState>, uri: axum::http::Uri) -> Response {
+pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         return ApiError::not_found().into_response();
     }
-    error_page(&state, ApiError::not_found())
+    PageError(ApiError::not_found()).into_response()
 }

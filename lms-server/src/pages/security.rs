@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{base_context, info_message, render};
 use crate::auth::{self, PageCaller};
-use crate::extract::{CsrfForm, IdPath, NoFields, PageResult};
+use crate::error::PageResult;
+use crate::extract::IdPath;
+use crate::forms::{CsrfForm, NoFields};
 use crate::routes::Routes;
 use crate::state::AppState;
 

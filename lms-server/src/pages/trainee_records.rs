@@ -19,8 +19,8 @@ use minijinja::context;
 
 use super::trainer::pdf_response;
 use crate::auth::PageCaller;
-use crate::error::ApiError;
-use crate::extract::{PageResult, SessionPath};
+use crate::error::{ApiError, PageResult};
+use crate::extract::SessionPath;
 use crate::routes::Routes;
 use crate::state::AppState;
 

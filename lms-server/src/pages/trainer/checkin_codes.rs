@@ -8,7 +8,7 @@ use minijinja::context;
 
 use super::half_day_key;
 use crate::auth::PageSessionTrainer;
-use crate::extract::PageResult;
+use crate::error::PageResult;
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 

@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use super::{InfoQuery, at_fr, info};
 use crate::auth::{PageCaller, PageSessionTrainer};
-use crate::error::ApiError;
-use crate::extract::{CsrfForm, PageResult, SessionPath};
+use crate::error::{ApiError, PageResult};
+use crate::extract::SessionPath;
+use crate::forms::CsrfForm;
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 

@@ -24,8 +24,7 @@ use lms_core::db::ids::HalfDayId;
 use lms_core::locale::{date_fr, time_fr, to_paris};
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::extract::PageError;
+use crate::error::{ApiError, PageError};
 use crate::routes::Routes;
 
 pub fn router() -> Routes {

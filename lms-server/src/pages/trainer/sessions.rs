@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::{InfoQuery, at_fr, info, pdf_response};
 use crate::auth::PageCaller;
-use crate::extract::{PageResult, SessionPath};
+use crate::error::PageResult;
+use crate::extract::SessionPath;
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 

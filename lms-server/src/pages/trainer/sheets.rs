@@ -19,8 +19,9 @@ use serde::Serialize;
 
 use super::{InfoQuery, at_fr, half_day_key, info, pdf_response, short_hash};
 use crate::auth::{PageCaller, PageSessionTrainer};
-use crate::error::ApiError;
-use crate::extract::{CsrfForm, NoFields, PageResult, SessionPath};
+use crate::error::{ApiError, PageResult};
+use crate::extract::SessionPath;
+use crate::forms::{CsrfForm, NoFields};
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 

@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::half_day_key;
 use crate::auth::PageSessionTrainer;
-use crate::extract::{CsrfForm, PageResult};
+use crate::error::PageResult;
+use crate::forms::CsrfForm;
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 
