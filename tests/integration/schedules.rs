@@ -265,3 +265,39 @@ fn the_core_refuses_a_holiday_with_its_date() {
     assert_eq!(error.to_string(), format!("{whit_monday} : pas de formation ce jour-là (lundi de Pentecôte)"));
     assert_eq!(session_count(&mut conn), 0);
 }
+
+/// The demo as loaded today: no half-day on a weekend or holiday, and nobody (trainer, or trainee
+/// confirmed or waiting) on two half-days at the same time.
+#[test]
+fn the_demo_has_no_clash_and_no_holiday() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let sessions = catalogue::list_training_sessions(&mut conn, &Default::default()).unwrap();
+    let mut taken: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime, String)> = Vec::new();
+    for session in &sessions {
+        let detail = catalogue::show_training_session(&mut conn, &session.id).unwrap();
+        let mut people = detail.trainers.clone();
+        for e in lms_core::enrolment::list_enrolments(&mut conn, &session.id).unwrap() {
+            if e.status != lms_core::enrolment::EnrolmentStatus::Cancelled {
+                people.push(e.trainee.clone());
+            }
+        }
+        for h in &detail.half_days {
+            assert_eq!(
+                catalogue::non_working_reason(h.date, HolidayRegion::General),
+                None,
+                "{} on {}",
+                session.reference,
+                h.date
+            );
+            for person in &people {
+                if let Some(other) = taken.iter().find(|(p, s, e, r)| {
+                    p == person && *s < h.ends_at && h.starts_at < *e && r != &session.reference
+                }) {
+                    panic!("{person} on {} and {} at {}", other.3, session.reference, h.date);
+                }
+                taken.push((person.clone(), h.starts_at, h.ends_at, session.reference.clone()));
+            }
+        }
+    }
+}
