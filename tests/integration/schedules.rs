@@ -291,13 +291,85 @@ fn the_demo_has_no_clash_and_no_holiday() {
                 h.date
             );
             for person in &people {
-                if let Some(other) = taken.iter().find(|(p, s, e, r)| {
-                    p == person && *s < h.ends_at && h.starts_at < *e && r != &session.reference
-                }) {
+                if let Some(other) = taken
+                    .iter()
+                    .find(|(p, s, e, r)| p == person && *s < h.ends_at && h.starts_at < *e && r != &session.reference)
+                {
                     panic!("{person} on {} and {} at {}", other.3, session.reference, h.date);
                 }
                 taken.push((person.clone(), h.starts_at, h.ends_at, session.reference.clone()));
             }
         }
     }
+}
+
+fn scheduled(conn: &mut DbConn, date: NaiveDate, slot: Slot, hours: (u32, u32, u32, u32), venue: &str) -> String {
+    let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    catalogue::create_scheduled_session(
+        conn,
+        &NewScheduledSession {
+            course_code: "ANIM".into(),
+            half_days: vec![PlannedHalfDay {
+                line: None,
+                date,
+                slot,
+                start: t(hours.0, hours.1),
+                end: t(hours.2, hours.3),
+                venue_slug: venue.into(),
+                module: None,
+            }],
+            capacity: 5,
+            trainer_emails: vec![],
+            publish: true,
+            reference: None,
+        },
+        lms_core::db::now(),
+    )
+    .unwrap()
+    .id
+    .to_string()
+}
+
+/// The check the enrolment use case calls before confirming a seat: a confirmed seat elsewhere
+/// at an overlapping time is a conflict naming that session; touching hours, another day or the
+/// same session are not.
+#[test]
+fn a_trainee_conflict_names_the_other_session() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let day = working_day(20);
+    let a = scheduled(&mut conn, day, Slot::Morning, (9, 0, 12, 30), "fabrique-pola-begles");
+    let b = scheduled(&mut conn, day, Slot::Morning, (11, 0, 13, 0), "cowork-etc-saintes");
+    let c = scheduled(&mut conn, day, Slot::Afternoon, (12, 30, 17, 0), "cowork-etc-saintes");
+    let d = scheduled(&mut conn, next_working(day), Slot::Morning, (9, 0, 12, 0), "cowork-etc-saintes");
+    let trainee = lms_core::people::add_user_without_password(
+        &mut conn,
+        "stagiaire.horaire@example.org",
+        "Stagiaire Horaire",
+        lms_core::people::Role::Trainee,
+    )
+    .unwrap()
+    .id;
+    let id = |s: &str| -> lms_core::db::ids::TrainingSessionId { s.parse().unwrap() };
+    assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&b)).unwrap(), None, "no seat anywhere yet");
+    let caller = lms_core::access::caller_for(&mut conn, &trainee).unwrap();
+    lms_core::enrolment::enrol_as(
+        &mut conn,
+        &id(&a),
+        &caller,
+        &lms_core::enrolment::EnrolmentRequest::default(),
+        lms_core::db::now(),
+    )
+    .unwrap();
+    let conflict = catalogue::trainee_conflict(&mut conn, &trainee, &id(&b)).unwrap().unwrap();
+    let a_view = catalogue::find_training_session(&mut conn, &id(&a)).unwrap();
+    assert_eq!(conflict.session, a_view.id);
+    assert_eq!(conflict.date, day);
+    let error = catalogue::CatalogueError::from(conflict);
+    assert_eq!(error.code(), "schedule_conflict");
+    assert_eq!(error.kind(), lms_core::ErrorKind::Conflict);
+    assert!(error.to_string().contains(&a_view.reference), "{error}");
+    assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&c)).unwrap(), None, "12:30 ends as 12:30 starts");
+    assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&d)).unwrap(), None, "another day");
+    assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&a)).unwrap(), None, "the same session");
 }

@@ -61,6 +61,9 @@ pub enum CatalogueError {
     /// A schedule that cannot be held (overlaps, hours, past dates, empty).
     #[error("{0}")]
     BadSchedule(String),
+    /// A person would be in two places at once.
+    #[error("{0}")]
+    ScheduleConflict(Conflict),
     /// A refusal about one line of an imported file.
     #[error("ligne {line} : {source}")]
     AtLine {
@@ -84,6 +87,7 @@ impl Classify for CatalogueError {
             CatalogueError::WrongStatus(_) => ErrorKind::Conflict,
             CatalogueError::NonWorkingDay { .. } | CatalogueError::BadSchedule(_) => ErrorKind::Invalid,
             CatalogueError::AtLine { source, .. } => source.kind(),
+            CatalogueError::ScheduleConflict(_) => ErrorKind::Conflict,
             CatalogueError::CorruptData { .. } => ErrorKind::Internal,
             CatalogueError::Db(e) => e.kind(),
         }
@@ -99,6 +103,7 @@ impl Classify for CatalogueError {
             CatalogueError::NonWorkingDay { .. } => "non_working_day",
             CatalogueError::BadSchedule(_) => "invalid_schedule",
             CatalogueError::AtLine { source, .. } => source.code(),
+            CatalogueError::ScheduleConflict(_) => "schedule_conflict",
             CatalogueError::CorruptData { .. } => "corrupt_data",
             CatalogueError::Db(e) => e.code(),
         }

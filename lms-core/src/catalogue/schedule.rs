@@ -7,9 +7,14 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
 
-use super::{CatalogueError, Slot};
+use super::{CatalogueError, Slot, TrainingSessionStatus};
+use crate::db::ids::{TrainingSessionId, UserId};
+use crate::db::schema::{enrolments, half_days, training_sessions};
+use crate::db::{DbConn, DbError};
+use crate::enrolment::EnrolmentStatus;
 
 /// Longest file accepted (two half-days a day for [`super::MAX_SESSION_DAYS`] days).
 pub const MAX_HALF_DAYS: usize = 2 * super::MAX_SESSION_DAYS as usize;
@@ -193,6 +198,88 @@ pub fn parse_schedule_csv(text: &str) -> Result<Vec<PlannedHalfDay>, CatalogueEr
 
 fn short(raw: &str) -> String {
     raw.chars().take(40).collect()
+}
+
+/// Two half-days at the same time for one person: the other session and when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Conflict {
+    /// The other session.
+    pub session: TrainingSessionId,
+    /// Its reference.
+    pub reference: String,
+    /// The date of the clash.
+    pub date: NaiveDate,
+    /// The other session's half-day on that date.
+    pub slot: Slot,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "conflit d’horaire avec la session {} le {} ({})",
+            self.reference,
+            self.date,
+            self.slot.label_fr_lower()
+        )
+    }
+}
+
+impl From<Conflict> for CatalogueError {
+    fn from(conflict: Conflict) -> Self {
+        CatalogueError::ScheduleConflict(conflict)
+    }
+}
+
+/// Whether confirming `trainee` on `session` would put them on two half-days at the same time:
+/// the first half-day of another session (not cancelled) where they hold a confirmed seat and
+/// that overlaps one of `session`'s half-days. The enrolment use case calls it inside its
+/// transaction, before a seat is taken, and refuses with [`CatalogueError::ScheduleConflict`]
+/// (409 `schedule_conflict`).
+pub fn trainee_conflict(
+    conn: &mut DbConn,
+    trainee: &UserId,
+    session: &TrainingSessionId,
+) -> Result<Option<Conflict>, CatalogueError> {
+    let mine: Vec<(NaiveDateTime, NaiveDateTime)> = half_days::table
+        .filter(half_days::training_session_id.eq(session))
+        .select((half_days::starts_at, half_days::ends_at))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let (Some(first), Some(last)) = (mine.iter().map(|h| h.0).min(), mine.iter().map(|h| h.1).max()) else {
+        return Ok(None);
+    };
+    let others: Vec<TrainingSessionId> = enrolments::table
+        .filter(enrolments::trainee_id.eq(trainee))
+        .filter(enrolments::status.eq(EnrolmentStatus::Confirmed))
+        .filter(enrolments::training_session_id.ne(session))
+        .select(enrolments::training_session_id)
+        .load(conn)
+        .map_err(DbError::from)?;
+    if others.is_empty() {
+        return Ok(None);
+    }
+    let candidates: Vec<(TrainingSessionId, String, NaiveDate, Slot, NaiveDateTime, NaiveDateTime)> = half_days::table
+        .inner_join(training_sessions::table)
+        .filter(half_days::training_session_id.eq_any(&others))
+        .filter(training_sessions::status.ne(TrainingSessionStatus::Cancelled))
+        .filter(half_days::starts_at.lt(last))
+        .filter(half_days::ends_at.gt(first))
+        .order(half_days::starts_at.asc())
+        .select((
+            training_sessions::id,
+            training_sessions::reference,
+            half_days::day,
+            half_days::slot,
+            half_days::starts_at,
+            half_days::ends_at,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    Ok(candidates
+        .into_iter()
+        .find(|(_, _, _, _, starts_at, ends_at)| mine.iter().any(|(s, e)| starts_at < e && s < ends_at))
+        .map(|(session, reference, date, slot, _, _)| Conflict { session, reference, date, slot }))
 }
 
 #[cfg(test)]
