@@ -27,6 +27,7 @@ mod openapi;
 mod reports;
 mod restore;
 mod scale_out;
+mod schedules;
 mod search;
 mod security;
 mod server;

@@ -4,27 +4,35 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use clap::Subcommand;
-use lms_core::catalogue::{self, NewTrainingSession, PlannedDay, TrainingSessionFilter, TrainingSessionView};
+use std::path::PathBuf;
+
+use lms_core::catalogue::{
+    self, NewConsecutiveSession, NewScheduledSession, TrainingSessionFilter, TrainingSessionView,
+};
 
 use crate::{Context, Failure, output};
 
 /// Training-session commands.
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
-    /// Crée une session : N jours de semaine consécutifs (9 h–12 h 30 et 13 h 30–17 h) dans un lieu.
+    /// Crée une session : soit un calendrier de demi-journées (`--schedule`), soit N jours ouvrés
+    /// consécutifs (9 h–12 h 30 et 13 h 30–17 h) dans un lieu (`--venue --start --days`).
     Create {
         /// Code de la formation (voir `lms course list`).
         #[arg(long)]
         course: String,
+        /// Fichier CSV `date,slot,start,end,venue,module` (une demi-journée par ligne).
+        #[arg(long, conflicts_with_all = ["venue", "start", "days"], required_unless_present_all = ["venue", "start", "days"])]
+        schedule: Option<PathBuf>,
         /// Slug du tiers-lieu (voir `lms venue list`).
-        #[arg(long)]
-        venue: String,
-        /// Premier jour (AAAA-MM-JJ), un jour de semaine dans le futur.
-        #[arg(long, value_parser = parse_date)]
-        start: NaiveDate,
-        /// Nombre de jours de formation (1 à 60 ; samedis et dimanches sautés).
-        #[arg(long)]
-        days: u32,
+        #[arg(long, requires_all = ["start", "days"])]
+        venue: Option<String>,
+        /// Premier jour (AAAA-MM-JJ) ; un week-end ou un jour férié mène au jour ouvré suivant.
+        #[arg(long, value_parser = parse_date, requires_all = ["venue", "days"])]
+        start: Option<NaiveDate>,
+        /// Nombre de jours de formation (1 à 60 ; week-ends et jours fériés sautés).
+        #[arg(long, requires_all = ["venue", "start"])]
+        days: Option<u32>,
         /// Nombre de places (1 à 500).
         #[arg(long)]
         capacity: i32,
@@ -82,20 +90,50 @@ const HEADER: &[&str] = &["id", "formation", "lieu", "dates", "inscrits", "atten
 /// Runs a training-session command.
 pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failure> {
     match command {
-        SessionCommand::Create { course, venue, start, days, capacity, trainers, publish } => {
-            let dates = catalogue::consecutive_weekdays(start, days)?;
-            let mut conn = context.connect()?;
-            let session = catalogue::create_training_session(
-                &mut conn,
-                &NewTrainingSession {
-                    course_code: course,
-                    days: dates.into_iter().map(|date| PlannedDay { date, venue_slug: venue.clone() }).collect(),
-                    capacity,
-                    trainer_emails: trainers,
-                    publish,
-                    reference: None,
-                },
-            )?;
+        SessionCommand::Create { course, schedule, venue, start, days, capacity, trainers, publish } => {
+            let session = match (schedule, venue, start, days) {
+                (Some(path), _, _, _) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        Failure::new("io_error", format!("lecture de {} impossible : {e}", path.display()))
+                    })?;
+                    let half_days = catalogue::parse_schedule_csv(&text)?;
+                    let mut conn = context.connect()?;
+                    catalogue::create_scheduled_session(
+                        &mut conn,
+                        &NewScheduledSession {
+                            course_code: course,
+                            half_days,
+                            capacity,
+                            trainer_emails: trainers,
+                            publish,
+                            reference: None,
+                        },
+                        lms_core::db::now(),
+                    )?
+                }
+                (None, Some(venue_slug), Some(start), Some(days)) => {
+                    let mut conn = context.connect()?;
+                    catalogue::create_session_on_consecutive_days(
+                        &mut conn,
+                        &NewConsecutiveSession {
+                            course_code: course,
+                            venue_slug,
+                            start,
+                            days,
+                            capacity,
+                            trainer_emails: trainers,
+                            publish,
+                        },
+                        lms_core::db::now(),
+                    )?
+                }
+                _ => {
+                    return Err(Failure::new(
+                        "invalid_input",
+                        "indiquez --schedule FICHIER.csv, ou --venue, --start et --days",
+                    ));
+                }
+            };
             if context.json {
                 return output::json(&session);
             }

@@ -6,11 +6,15 @@
 //! Finding sessions near a place, ranked by estimated travel time, is [`search_sessions`]
 //! (`search.rs`): it belongs to the catalogue because what it returns is the public offer.
 
+mod calendar;
 mod courses;
+mod schedule;
 mod search;
 mod training_sessions;
 
+pub use calendar::*;
 pub use courses::*;
+pub use schedule::*;
 pub use search::*;
 pub use training_sessions::*;
 
@@ -46,6 +50,28 @@ pub enum CatalogueError {
         /// Why it could not be read.
         cause: String,
     },
+    /// A schedule names a weekend day or a public holiday.
+    #[error("{date} : pas de formation ce jour-là ({reason})")]
+    NonWorkingDay {
+        /// The date refused.
+        date: chrono::NaiveDate,
+        /// « samedi », « dimanche » or the holiday's name.
+        reason: &'static str,
+    },
+    /// A schedule that cannot be held (overlaps, hours, past dates, empty).
+    #[error("{0}")]
+    BadSchedule(String),
+    /// A person would be in two places at once.
+    #[error("{0}")]
+    ScheduleConflict(Conflict),
+    /// A refusal about one line of an imported file.
+    #[error("ligne {line} : {source}")]
+    AtLine {
+        /// Line number in the file (the header is line 1).
+        line: usize,
+        /// What is wrong with it.
+        source: Box<CatalogueError>,
+    },
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -59,6 +85,9 @@ impl Classify for CatalogueError {
             }
             CatalogueError::UnknownCourse(_) | CatalogueError::UnknownTrainingSession(_) => ErrorKind::NotFound,
             CatalogueError::WrongStatus(_) => ErrorKind::Conflict,
+            CatalogueError::NonWorkingDay { .. } | CatalogueError::BadSchedule(_) => ErrorKind::Invalid,
+            CatalogueError::AtLine { source, .. } => source.kind(),
+            CatalogueError::ScheduleConflict(_) => ErrorKind::Conflict,
             CatalogueError::CorruptData { .. } => ErrorKind::Internal,
             CatalogueError::Db(e) => e.kind(),
         }
@@ -71,6 +100,10 @@ impl Classify for CatalogueError {
             CatalogueError::UnknownTrainingSession(_) => "unknown_session",
             CatalogueError::UnknownTrainer(_) => "unknown_trainer",
             CatalogueError::WrongStatus(_) => "wrong_status",
+            CatalogueError::NonWorkingDay { .. } => "non_working_day",
+            CatalogueError::BadSchedule(_) => "invalid_schedule",
+            CatalogueError::AtLine { source, .. } => source.code(),
+            CatalogueError::ScheduleConflict(_) => "schedule_conflict",
             CatalogueError::CorruptData { .. } => "corrupt_data",
             CatalogueError::Db(e) => e.code(),
         }

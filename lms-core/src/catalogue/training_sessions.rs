@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Europe::Paris;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{CatalogueError, CourseRow, CourseView};
+use super::{CatalogueError, CourseRow, CourseView, HolidayRegion, PlannedHalfDay, non_working_reason};
 use crate::db::ids::{CourseId, HalfDayId, TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{communes, courses, enrolments, half_days, session_trainers, training_sessions, users, venues};
 use crate::db::{self, DbConn, DbError};
@@ -97,25 +97,89 @@ pub struct NewTrainingSession {
     pub reference: Option<String>,
 }
 
-/// `days` consecutive weekdays from `start` (Saturdays and Sundays skipped). `start` must be a weekday.
+/// `days` consecutive working days from `start` under the national calendar: Saturdays, Sundays
+/// and French public holidays are skipped (see [`super::public_holiday`]), including at the start.
 pub fn consecutive_weekdays(start: NaiveDate, days: u32) -> Result<Vec<NaiveDate>, CatalogueError> {
+    consecutive_working_days(start, days, HolidayRegion::General)
+}
+
+/// `days` consecutive working days from `start` in `region`: weekends and the region's public
+/// holidays are skipped, including at the start.
+pub fn consecutive_working_days(
+    start: NaiveDate,
+    days: u32,
+    region: HolidayRegion,
+) -> Result<Vec<NaiveDate>, CatalogueError> {
     if days == 0 || days > MAX_SESSION_DAYS {
         return Err(CatalogueError::Invalid(format!("nombre de jours invalide : {days} (de 1 à {MAX_SESSION_DAYS})")));
-    }
-    if matches!(start.weekday(), Weekday::Sat | Weekday::Sun) {
-        return Err(CatalogueError::Invalid(format!(
-            "la date de début {start} tombe un week-end ; choisissez un jour de semaine"
-        )));
     }
     let mut out = Vec::with_capacity(days as usize);
     let mut date = start;
     while out.len() < days as usize {
-        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+        if non_working_reason(date, region).is_none() {
             out.push(date);
         }
         date = date.succ_opt().ok_or_else(|| CatalogueError::Invalid("date hors limites".into()))?;
     }
     Ok(out)
+}
+
+/// Input of [`create_session_on_consecutive_days`]: the `--venue --start --days` form.
+#[derive(Debug, Clone)]
+pub struct NewConsecutiveSession {
+    /// Course code.
+    pub course_code: String,
+    /// Venue slug.
+    pub venue_slug: String,
+    /// First day wished (moved to the next working day if it is not one).
+    pub start: NaiveDate,
+    /// Number of training days.
+    pub days: u32,
+    /// Seats.
+    pub capacity: i32,
+    /// Trainers by e-mail.
+    pub trainer_emails: Vec<String>,
+    /// Publish at once.
+    pub publish: bool,
+}
+
+/// Creates a session of `days` working days at one venue (9:00–12:30 and 13:30–17:00), skipping
+/// weekends and the public holidays of the venue's département. One transaction.
+pub fn create_session_on_consecutive_days(
+    conn: &mut DbConn,
+    new: &NewConsecutiveSession,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionView, CatalogueError> {
+    let id = db::write_transaction(conn, |conn| {
+        let venue = crate::venues::venue_id_by_slug(conn, &new.venue_slug)?
+            .ok_or_else(|| CatalogueError::UnknownVenue(new.venue_slug.chars().take(80).collect()))?;
+        let region = venue_region(conn, &venue)?;
+        let dates = consecutive_working_days(new.start, new.days, region)?;
+        insert_training_session(
+            conn,
+            &NewTrainingSession {
+                course_code: new.course_code.clone(),
+                days: dates.into_iter().map(|date| PlannedDay { date, venue_slug: new.venue_slug.clone() }).collect(),
+                capacity: new.capacity,
+                trainer_emails: new.trainer_emails.clone(),
+                publish: new.publish,
+                reference: None,
+            },
+            now,
+        )
+    })?;
+    find_training_session(conn, &id)
+}
+
+/// The holiday calendar of a venue, from its commune's département.
+pub(crate) fn venue_region(conn: &mut DbConn, venue: &VenueId) -> Result<HolidayRegion, CatalogueError> {
+    let departement: String = venues::table
+        .inner_join(communes::table)
+        .filter(venues::id.eq(venue))
+        .select(communes::departement)
+        .first(conn)
+        .map_err(DbError::from)?;
+    Ok(HolidayRegion::of_departement(&departement))
 }
 
 /// Today's date in Europe/Paris, the organisation's calendar.
@@ -142,16 +206,44 @@ pub fn create_training_session(
     find_training_session(conn, &id)
 }
 
+/// Input of [`create_scheduled_session`]: the `--schedule FILE.csv` form.
+#[derive(Debug, Clone)]
+pub struct NewScheduledSession {
+    /// Course code.
+    pub course_code: String,
+    /// The half-days, in any order.
+    pub half_days: Vec<PlannedHalfDay>,
+    /// Seats.
+    pub capacity: i32,
+    /// Trainers by e-mail (they must have the trainer role).
+    pub trainer_emails: Vec<String>,
+    /// Publish at once.
+    pub publish: bool,
+    /// Human reference; generated when absent.
+    pub reference: Option<String>,
+}
+
+/// Creates a session from a schedule of half-days at any venues and hours. Refused, with nothing
+/// written, for a bad schedule ([`super::check_schedule`]), an unknown venue, a weekend or public
+/// holiday of the venue's calendar, or a half-day that is not in the future.
+pub fn create_scheduled_session(
+    conn: &mut DbConn,
+    new: &NewScheduledSession,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionView, CatalogueError> {
+    super::check_schedule(&new.half_days)?;
+    let id = db::write_transaction(conn, |conn| insert_scheduled_session(conn, new, now))?;
+    find_training_session(conn, &id)
+}
+
 /// Inserts inside the caller's transaction, as of `now` (the demo loader backdates a session that
-/// is already under way).
+/// is already under way). Each day gets a morning and an afternoon at the default hours, and the
+/// course's modules are spread over the half-days.
 pub(crate) fn insert_training_session(
     conn: &mut DbConn,
     new: &NewTrainingSession,
     now: NaiveDateTime,
 ) -> Result<TrainingSessionId, CatalogueError> {
-    if new.capacity <= 0 || new.capacity > MAX_CAPACITY {
-        return Err(CatalogueError::Invalid(format!("capacité invalide : {} (de 1 à {MAX_CAPACITY})", new.capacity)));
-    }
     if new.days.is_empty() || new.days.len() > MAX_SESSION_DAYS as usize {
         return Err(CatalogueError::Invalid("le calendrier doit compter de 1 à 60 jours".into()));
     }
@@ -161,6 +253,60 @@ pub(crate) fn insert_training_session(
     if dates.len() != new.days.len() {
         return Err(CatalogueError::Invalid("un même jour figure deux fois au calendrier".into()));
     }
+    let modules: Vec<String> = match courses::table
+        .filter(courses::code.eq(new.course_code.trim().to_uppercase()))
+        .select(CourseRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+    {
+        Some(course) => super::courses::json_list(&course.code, "modules", &course.modules)?,
+        None => Vec::new(),
+    };
+    let mut days = new.days.clone();
+    days.sort_by_key(|d| d.date);
+    let total_half_days = days.len() * 2;
+    let mut half_days = Vec::with_capacity(total_half_days);
+    for (index, day) in days.iter().enumerate() {
+        for (offset, slot) in [Slot::Morning, Slot::Afternoon].into_iter().enumerate() {
+            let position = index * 2 + offset;
+            let module = (!modules.is_empty()).then(|| modules[position * modules.len() / total_half_days].clone());
+            let (start, end) = slot.default_hours();
+            half_days.push(PlannedHalfDay {
+                line: None,
+                date: day.date,
+                slot,
+                start,
+                end,
+                venue_slug: day.venue_slug.clone(),
+                module,
+            });
+        }
+    }
+    insert_scheduled_session(
+        conn,
+        &NewScheduledSession {
+            course_code: new.course_code.clone(),
+            half_days,
+            capacity: new.capacity,
+            trainer_emails: new.trainer_emails.clone(),
+            publish: new.publish,
+            reference: new.reference.clone(),
+        },
+        now,
+    )
+}
+
+/// Inserts a session and its half-days inside the caller's transaction, as of `now`.
+pub(crate) fn insert_scheduled_session(
+    conn: &mut DbConn,
+    new: &NewScheduledSession,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionId, CatalogueError> {
+    if new.capacity <= 0 || new.capacity > MAX_CAPACITY {
+        return Err(CatalogueError::Invalid(format!("capacité invalide : {} (de 1 à {MAX_CAPACITY})", new.capacity)));
+    }
+    super::check_schedule(&new.half_days)?;
     let course: CourseRow = courses::table
         .filter(courses::code.eq(new.course_code.trim().to_uppercase()))
         .select(CourseRow::as_select())
@@ -169,14 +315,33 @@ pub(crate) fn insert_training_session(
         .map_err(DbError::from)?
         .ok_or_else(|| CatalogueError::UnknownCourse(new.course_code.chars().take(40).collect()))?;
 
-    let mut venue_ids: HashMap<String, VenueId> = HashMap::new();
-    for day in &new.days {
-        if !venue_ids.contains_key(&day.venue_slug) {
-            let id = crate::venues::venue_id_by_slug(conn, &day.venue_slug)?
-                .ok_or_else(|| CatalogueError::UnknownVenue(day.venue_slug.chars().take(80).collect()))?;
-            venue_ids.insert(day.venue_slug.clone(), id);
+    // Venues, calendars and instants, line by line, so that a refusal names its line.
+    let mut venue_ids: HashMap<String, (VenueId, HolidayRegion)> = HashMap::new();
+    let mut rows = Vec::with_capacity(new.half_days.len());
+    for h in &new.half_days {
+        if !venue_ids.contains_key(&h.venue_slug) {
+            let id = crate::venues::venue_id_by_slug(conn, &h.venue_slug)?
+                .ok_or_else(|| h.refuse(CatalogueError::UnknownVenue(h.venue_slug.chars().take(80).collect())))?;
+            let region = venue_region(conn, &id)?;
+            venue_ids.insert(h.venue_slug.clone(), (id, region));
         }
+        let (venue, region) = venue_ids[&h.venue_slug].clone();
+        if let Some(reason) = non_working_reason(h.date, region) {
+            return Err(h.refuse(CatalogueError::NonWorkingDay { date: h.date, reason }));
+        }
+        let starts_at = paris_to_utc(h.date, h.start).map_err(|e| h.refuse(e))?;
+        let ends_at = paris_to_utc(h.date, h.end).map_err(|e| h.refuse(e))?;
+        if starts_at <= now {
+            return Err(h.refuse(CatalogueError::BadSchedule(format!(
+                "le {} ({}) est passé : une session se planifie dans le futur",
+                h.date,
+                h.slot.label_fr_lower()
+            ))));
+        }
+        rows.push((h, venue, starts_at, ends_at));
     }
+    rows.sort_by_key(|(_, _, starts_at, _)| *starts_at);
+
     let mut trainer_ids = Vec::new();
     for email in &new.trainer_emails {
         let id = crate::people::user_id_by_email(conn, email)?
@@ -184,31 +349,23 @@ pub(crate) fn insert_training_session(
         if !crate::people::has_role(conn, &id, Role::Trainer)? {
             return Err(CatalogueError::UnknownTrainer(email.chars().take(80).collect()));
         }
-        trainer_ids.push(id);
+        if !trainer_ids.contains(&id) {
+            trainer_ids.push(id);
+        }
     }
 
-    let mut days = new.days.clone();
-    days.sort_by_key(|d| d.date);
-    let (first, last) = match (days.first(), days.last()) {
-        (Some(f), Some(l)) => (f.clone(), l.clone()),
-        _ => return Err(CatalogueError::Invalid("calendrier vide".into())),
+    let (first, last) = match (rows.first(), rows.iter().map(|r| r.0.date).max()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return Err(CatalogueError::BadSchedule("le calendrier ne compte aucune demi-journée".into())),
     };
-    let first_start = paris_to_utc(first.date, Slot::Morning.default_hours().0)?;
-    if first_start <= now {
-        return Err(CatalogueError::Invalid(format!(
-            "la session doit commencer dans le futur (début : {})",
-            first.date
-        )));
-    }
-    let main_venue = venue_ids
-        .get(&first.venue_slug)
-        .cloned()
-        .ok_or_else(|| CatalogueError::UnknownVenue(first.venue_slug.clone()))?;
+    let first_date = first.0.date;
+    let first_start = first.2;
+    let main_venue = first.1.clone();
 
     let id = TrainingSessionId::generate();
     let reference = match &new.reference {
         Some(r) => r.clone(),
-        None => format!("{}-{}-{}", course.code, first.date.format("%Y%m%d"), &id.as_str()[id.as_str().len() - 4..]),
+        None => format!("{}-{}-{}", course.code, first_date.format("%Y%m%d"), &id.as_str()[id.as_str().len() - 4..]),
     };
     let status = if new.publish { TrainingSessionStatus::Published } else { TrainingSessionStatus::Draft };
     let inserted = diesel::insert_into(training_sessions::table)
@@ -220,8 +377,8 @@ pub(crate) fn insert_training_session(
             training_sessions::capacity.eq(new.capacity),
             training_sessions::seats_taken.eq(0),
             training_sessions::waitlist_next_seq.eq(1_i64),
-            training_sessions::starts_on.eq(first.date),
-            training_sessions::ends_on.eq(last.date),
+            training_sessions::starts_on.eq(first_date),
+            training_sessions::ends_on.eq(last),
             training_sessions::main_venue_id.eq(&main_venue),
             training_sessions::enrolment_opens_at.eq(Some(now)),
             training_sessions::enrolment_closes_at.eq(Some(first_start)),
@@ -240,30 +397,21 @@ pub(crate) fn insert_training_session(
         Err(e) => return Err(e.into()),
     }
 
-    let modules = super::courses::json_list(&course.code, "modules", &course.modules)?;
-    let total_half_days = days.len() * 2;
-    for (index, day) in days.iter().enumerate() {
-        for (offset, slot) in [Slot::Morning, Slot::Afternoon].into_iter().enumerate() {
-            let position = index * 2 + offset;
-            let module = (!modules.is_empty()).then(|| modules[position * modules.len() / total_half_days].clone());
-            let (start, end) = slot.default_hours();
-            let starts_at = paris_to_utc(day.date, start)?;
-            let ends_at = paris_to_utc(day.date, end)?;
-            diesel::insert_into(half_days::table)
-                .values((
-                    half_days::id.eq(HalfDayId::generate()),
-                    half_days::training_session_id.eq(&id),
-                    half_days::day.eq(day.date),
-                    half_days::slot.eq(slot),
-                    half_days::starts_at.eq(starts_at),
-                    half_days::ends_at.eq(ends_at),
-                    half_days::minutes.eq(i32::try_from((ends_at - starts_at).num_minutes()).unwrap_or(0)),
-                    half_days::venue_id.eq(&venue_ids[&day.venue_slug]),
-                    half_days::module.eq(module),
-                ))
-                .execute(conn)
-                .map_err(DbError::from)?;
-        }
+    for (h, venue, starts_at, ends_at) in &rows {
+        diesel::insert_into(half_days::table)
+            .values((
+                half_days::id.eq(HalfDayId::generate()),
+                half_days::training_session_id.eq(&id),
+                half_days::day.eq(h.date),
+                half_days::slot.eq(h.slot),
+                half_days::starts_at.eq(starts_at),
+                half_days::ends_at.eq(ends_at),
+                half_days::minutes.eq(i32::try_from((*ends_at - *starts_at).num_minutes()).unwrap_or(0)),
+                half_days::venue_id.eq(venue),
+                half_days::module.eq(&h.module),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
     }
     for trainer in &trainer_ids {
         diesel::insert_into(session_trainers::table)
@@ -631,7 +779,12 @@ mod tests {
     fn weekdays_skip_the_weekend() {
         let days = consecutive_weekdays(date("2027-03-04"), 4).unwrap_or_default();
         assert_eq!(days, vec![date("2027-03-04"), date("2027-03-05"), date("2027-03-08"), date("2027-03-09")]);
-        assert!(consecutive_weekdays(date("2027-03-06"), 2).is_err());
+        // A weekend start moves to Monday; Easter Monday 2027 (29 March) is skipped.
+        assert_eq!(consecutive_weekdays(date("2027-03-06"), 1).unwrap_or_default(), vec![date("2027-03-08")]);
+        let easter = consecutive_weekdays(date("2027-03-26"), 2).unwrap_or_default();
+        assert_eq!(easter, vec![date("2027-03-26"), date("2027-03-30")]);
+        let alsace = consecutive_working_days(date("2027-03-26"), 1, HolidayRegion::AlsaceMoselle).unwrap_or_default();
+        assert_eq!(alsace, vec![date("2027-03-30")]);
         assert!(consecutive_weekdays(date("2027-03-04"), 0).is_err());
         assert!(consecutive_weekdays(date("2027-03-04"), 61).is_err());
     }
