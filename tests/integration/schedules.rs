@@ -373,3 +373,76 @@ fn a_trainee_conflict_names_the_other_session() {
     assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&d)).unwrap(), None, "another day");
     assert_eq!(catalogue::trainee_conflict(&mut conn, &trainee, &id(&a)).unwrap(), None, "the same session");
 }
+
+fn trainee(conn: &mut DbConn, email: &str) -> lms_core::access::Caller {
+    let id =
+        lms_core::people::add_user_without_password(conn, email, "Stagiaire Horaire", lms_core::people::Role::Trainee)
+            .unwrap()
+            .id;
+    lms_core::access::caller_for(conn, &id).unwrap()
+}
+
+fn enrol(
+    conn: &mut DbConn,
+    session: &str,
+    caller: &lms_core::access::Caller,
+) -> Result<lms_core::enrolment::EnrolmentOutcome, lms_core::enrolment::EnrolmentError> {
+    lms_core::enrolment::enrol_as(
+        conn,
+        &session.parse().unwrap(),
+        caller,
+        &lms_core::enrolment::EnrolmentRequest::default(),
+        lms_core::db::now(),
+    )
+}
+
+fn enrolment_count(conn: &mut DbConn) -> i64 {
+    use diesel::prelude::*;
+    lms_core::db::schema::enrolments::table.count().get_result(conn).unwrap()
+}
+
+/// Enrolling refuses a session that overlaps a confirmed seat elsewhere (409
+/// `schedule_conflict` naming the other session), for a seat or the waitlist, and writes nothing.
+#[test]
+fn enrolling_on_an_overlapping_session_is_refused_and_writes_nothing() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let day = working_day(20);
+    let a = scheduled(&mut conn, day, Slot::Morning, (9, 0, 12, 30), "fabrique-pola-begles");
+    let b = scheduled(&mut conn, day, Slot::Morning, (11, 0, 13, 0), "cowork-etc-saintes");
+    let lea = trainee(&mut conn, "lea.horaire@example.org");
+    enrol(&mut conn, &a, &lea).unwrap();
+    let before = enrolment_count(&mut conn);
+    let error = enrol(&mut conn, &b, &lea).unwrap_err();
+    assert_eq!(error.code(), "schedule_conflict");
+    assert_eq!(error.kind(), lms_core::ErrorKind::Conflict);
+    let reference = catalogue::find_training_session(&mut conn, &a.parse().unwrap()).unwrap().reference;
+    assert!(error.to_string().contains(&reference), "{error}");
+    assert_eq!(enrolment_count(&mut conn), before, "nothing written");
+}
+
+/// A cancellation promotes the first waitlisted trainee who is free at those hours: one who has
+/// since taken an overlapping seat elsewhere keeps their place and is passed over.
+#[test]
+fn a_promotion_passes_over_a_trainee_now_busy_at_those_hours() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let day = working_day(20);
+    let full = scheduled(&mut conn, day, Slot::Morning, (9, 0, 12, 30), "fabrique-pola-begles");
+    let elsewhere = scheduled(&mut conn, day, Slot::Morning, (10, 0, 12, 0), "cowork-etc-saintes");
+    let seated: Vec<_> = (0..5).map(|i| trainee(&mut conn, &format!("assis{i}@example.org"))).collect();
+    for person in &seated {
+        enrol(&mut conn, &full, person).unwrap();
+    }
+    let busy = trainee(&mut conn, "occupe@example.org");
+    let free = trainee(&mut conn, "libre@example.org");
+    assert_eq!(enrol(&mut conn, &full, &busy).unwrap().waitlist_position, Some(1));
+    assert_eq!(enrol(&mut conn, &full, &free).unwrap().waitlist_position, Some(2));
+    // Waitlisted here, the first in line takes a seat elsewhere at the same time.
+    enrol(&mut conn, &elsewhere, &busy).unwrap();
+    let outcome =
+        lms_core::enrolment::cancel(&mut conn, &full.parse().unwrap(), &seated[0], lms_core::db::now()).unwrap();
+    assert_eq!(outcome.promoted, Some(free.user.id.clone()), "the free trainee is promoted");
+    let again = enrol(&mut conn, &full, &busy).unwrap();
+    assert_eq!(again.status, lms_core::enrolment::EnrolmentStatus::Waitlisted, "the busy one keeps their place");
+}

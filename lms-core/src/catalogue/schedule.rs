@@ -241,12 +241,13 @@ pub fn trainee_conflict(
     trainee: &UserId,
     session: &TrainingSessionId,
 ) -> Result<Option<Conflict>, CatalogueError> {
-    let mine: Vec<(NaiveDateTime, NaiveDateTime)> = half_days::table
+    let mine: Vec<Span> = half_days::table
         .filter(half_days::training_session_id.eq(session))
-        .select((half_days::starts_at, half_days::ends_at))
+        .select(Span::as_select())
         .load(conn)
         .map_err(DbError::from)?;
-    let (Some(first), Some(last)) = (mine.iter().map(|h| h.0).min(), mine.iter().map(|h| h.1).max()) else {
+    let (Some(first), Some(last)) = (mine.iter().map(|h| h.starts_at).min(), mine.iter().map(|h| h.ends_at).max())
+    else {
         return Ok(None);
     };
     let others: Vec<TrainingSessionId> = enrolments::table
@@ -259,27 +260,48 @@ pub fn trainee_conflict(
     if others.is_empty() {
         return Ok(None);
     }
-    let candidates: Vec<(TrainingSessionId, String, NaiveDate, Slot, NaiveDateTime, NaiveDateTime)> = half_days::table
+    let candidates: Vec<OtherHalfDay> = half_days::table
         .inner_join(training_sessions::table)
         .filter(half_days::training_session_id.eq_any(&others))
         .filter(training_sessions::status.ne(TrainingSessionStatus::Cancelled))
         .filter(half_days::starts_at.lt(last))
         .filter(half_days::ends_at.gt(first))
         .order(half_days::starts_at.asc())
-        .select((
-            training_sessions::id,
-            training_sessions::reference,
-            half_days::day,
-            half_days::slot,
-            half_days::starts_at,
-            half_days::ends_at,
-        ))
+        .select(OtherHalfDay::as_select())
         .load(conn)
         .map_err(DbError::from)?;
     Ok(candidates
         .into_iter()
-        .find(|(_, _, _, _, starts_at, ends_at)| mine.iter().any(|(s, e)| starts_at < e && s < ends_at))
-        .map(|(session, reference, date, slot, _, _)| Conflict { session, reference, date, slot }))
+        .find(|other| mine.iter().any(|h| other.span.starts_at < h.ends_at && h.starts_at < other.span.ends_at))
+        .map(|other| Conflict {
+            session: other.session,
+            reference: other.reference,
+            date: other.date,
+            slot: other.slot,
+        }))
+}
+
+/// When a half-day runs.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = half_days)]
+struct Span {
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+}
+
+/// A half-day of another session the person holds a seat in.
+#[derive(Debug, Queryable, Selectable)]
+struct OtherHalfDay {
+    #[diesel(select_expression = training_sessions::id)]
+    session: TrainingSessionId,
+    #[diesel(select_expression = training_sessions::reference)]
+    reference: String,
+    #[diesel(select_expression = half_days::day)]
+    date: NaiveDate,
+    #[diesel(select_expression = half_days::slot)]
+    slot: Slot,
+    #[diesel(embed)]
+    span: Span,
 }
 
 #[cfg(test)]

@@ -337,6 +337,10 @@ pub(crate) fn enrol(
         if state.enrolment_closes_at.is_some_and(|closes| now >= closes) {
             return Err(EnrolmentError::WindowClosed);
         }
+        // Refused on the waitlist too: a promotion must never seat someone twice at once.
+        if let Some(conflict) = crate::catalogue::trainee_conflict(conn, trainee, session)? {
+            return Err(CatalogueError::from(conflict).into());
+        }
 
         let confirmed = state.seats_taken < state.capacity;
         let (status, seq) = if confirmed {
@@ -445,14 +449,22 @@ pub fn cancel(
             return Ok(CancellationOutcome { previous_status, promoted: None });
         }
 
-        let next: Option<WaitingRow> = enrolments::table
+        // First come, first served among those free at those hours: someone confirmed elsewhere
+        // at the same time since joining keeps their place and is passed over.
+        let waiting: Vec<WaitingRow> = enrolments::table
             .filter(enrolments::training_session_id.eq(session))
             .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
             .order(enrolments::waitlist_seq.asc())
             .select(WaitingRow::as_select())
-            .first(conn)
-            .optional()
+            .load(conn)
             .map_err(DbError::from)?;
+        let mut next = None;
+        for candidate in waiting {
+            if crate::catalogue::trainee_conflict(conn, &candidate.trainee_id, session)?.is_none() {
+                next = Some(candidate);
+                break;
+            }
+        }
         match next {
             None => {
                 diesel::update(training_sessions::table.find(session))

@@ -118,10 +118,7 @@ fn answers_json(path: &str) -> bool {
 /// elsewhere. Catches the bare refusals of layers and extractors — a body over
 /// [`crate::MAX_BODY_BYTES`], a path or query string that does not parse, a form of the wrong
 /// type — and an API-shaped refusal reaching a page.
-pub async fn explain_refusals(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub async fn explain_refusals(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let json_door = answers_json(request.uri().path());
     let response = next.run(request).await;
     let status = response.status();
