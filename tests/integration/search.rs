@@ -35,6 +35,7 @@ fn venue_at(conn: &mut DbConn, slug: &str, km: f64, bearing_degrees: f64) {
             accessible_pmr: None,
             accessibility_note: None,
             source: None,
+            ..NewVenue::default()
         },
     )
     .unwrap();
