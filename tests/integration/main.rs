@@ -32,3 +32,4 @@ mod security;
 mod server;
 mod storage;
 mod trainer;
+mod venues;
