@@ -216,3 +216,23 @@ fn import_is_an_upsert_by_slug_all_or_nothing_with_line_numbers() {
     }
     assert_eq!(venues(&db), before, "nothing written");
 }
+
+#[test]
+fn fixture_venues_carry_the_published_addresses_and_say_which_have_none() {
+    let db = TestDb::new(Seed::Reference);
+    let all = venues(&db);
+    assert_eq!(all.len(), 66);
+    let with_address = all.iter().filter(|v| v["address"].is_string()).count();
+    assert_eq!(with_address, 50, "the CGET rows with an ADRESSE");
+    let crealab = all.iter().find(|v| v["slug"] == "crealab-angouleme").unwrap();
+    assert_eq!(crealab["address"], "121 rue de Bordeaux");
+    assert_eq!(crealab["postcode"], "16000");
+    let rupellab = all.iter().find(|v| v["slug"] == "rupellab-la-rochelle").unwrap();
+    assert_eq!(rupellab["address"], Value::Null, "no published address, none invented");
+    let sources = include_str!("../../fixtures/VENUES-SOURCES.md");
+    assert!(sources.contains("no published street address"));
+    for v in all.iter().filter(|v| v["address"].is_null()) {
+        let name = v["name"].as_str().unwrap();
+        assert!(sources.contains(name), "VENUES-SOURCES.md names {name} among the places without an address");
+    }
+}
