@@ -95,8 +95,24 @@ fn add_then_show_carries_address_access_and_contact() {
     let exact = json(&lms(
         &db,
         &[
-            "venue", "add", "--slug", "lieu-exact", "--name", "Lieu exact", "--insee", "17300", "--address",
-            "1 quai Duperré", "--postcode", "17000", "--kind", "tiers_lieu", "--lat", "46.1569", "--lon", "-1.1516",
+            "venue",
+            "add",
+            "--slug",
+            "lieu-exact",
+            "--name",
+            "Lieu exact",
+            "--insee",
+            "17300",
+            "--address",
+            "1 quai Duperré",
+            "--postcode",
+            "17000",
+            "--kind",
+            "tiers_lieu",
+            "--lat",
+            "46.1569",
+            "--lon",
+            "-1.1516",
             "--json",
         ],
         None,
@@ -162,8 +178,18 @@ fn update_changes_only_the_given_fields_and_checks_the_whole() {
     let moved = json(&lms(
         &db,
         &[
-            "venue", "update", "la-fabrique-test", "--insee", "17415", "--postcode", "17100", "--address",
-            "3 cours National", "--email", "", "--json",
+            "venue",
+            "update",
+            "la-fabrique-test",
+            "--insee",
+            "17415",
+            "--postcode",
+            "17100",
+            "--address",
+            "3 cours National",
+            "--email",
+            "",
+            "--json",
         ],
         None,
     ));
@@ -206,7 +232,13 @@ fn import_is_an_upsert_by_slug_all_or_nothing_with_line_numbers() {
         (format!("{header}{first}mauvais,Mauvais,17300\n"), "invalid_venue", "ligne 3 : "),
         (format!("slug,name,insee,address,postcode,kind,couleur\n{first}"), "invalid_venue", "ligne 1 : "),
         (format!("slug,name,insee,address,kind\n{first}"), "invalid_venue", "ligne 1 : "),
-        (format!("slug,name,insee,address,postcode,kind,lat,lon\nnouveau-lieu,Nouveau,17300,1 rue A,17000,coworking,,\nx-y,X,17300,1 rue,17000,fablab,abc,1\n"), "invalid_venue", "ligne 3 : "),
+        (
+            format!(
+                "slug,name,insee,address,postcode,kind,lat,lon\nnouveau-lieu,Nouveau,17300,1 rue A,17000,coworking,,\nx-y,X,17300,1 rue,17000,fablab,abc,1\n"
+            ),
+            "invalid_venue",
+            "ligne 3 : ",
+        ),
         (header.to_owned(), "invalid_venue", ""),
     ];
     for (file, code, line) in cases {
@@ -235,4 +267,53 @@ fn fixture_venues_carry_the_published_addresses_and_say_which_have_none() {
         let name = v["name"].as_str().unwrap();
         assert!(sources.contains(name), "VENUES-SOURCES.md names {name} among the places without an address");
     }
+}
+
+#[tokio::test]
+async fn the_venue_page_shows_the_place_its_access_and_its_upcoming_sessions() {
+    let db = TestDb::new(Seed::Demo);
+    json(&lms(
+        &db,
+        &[
+            "venue",
+            "update",
+            "le-400-brive-la-gaillarde",
+            "--pmr",
+            "yes",
+            "--access-note",
+            "Parking gratuit",
+            "--phone",
+            "05 55 00 00 00",
+            "--json",
+        ],
+        None,
+    ));
+    let app = lms_tests::test_app(&db).await;
+    let (status, _, page) = lms_tests::send(&app, lms_tests::get("/lieux/le-400-brive-la-gaillarde")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<html lang=\"fr\""), "a French page");
+    assert!(page.contains("<h1>Le 400</h1>"), "{page}");
+    assert!(page.contains("12 avenue Jean Lurçat"), "the published address");
+    assert!(page.contains("19100 Brive-la-Gaillarde"));
+    assert!(page.contains("Parking gratuit") && page.contains("05 55 00 00 00"));
+    assert!(page.contains("href=\"/sessions/"), "upcoming sessions are linked: {page}");
+
+    let (status, _, api) = lms_tests::send(&app, lms_tests::get("/api/v1/venues/le-400-brive-la-gaillarde")).await;
+    assert_eq!(status, 200);
+    let api: Value = serde_json::from_str(&api).unwrap();
+    let sessions = api["upcoming_sessions"].as_array().unwrap();
+    assert!(!sessions.is_empty());
+    for s in sessions {
+        assert!(s["half_days_here"].as_i64().unwrap() >= 1);
+        assert!(s["half_days_here"].as_i64() <= s["half_days_total"].as_i64());
+    }
+
+    let (status, _, missing) = lms_tests::send(&app, lms_tests::get("/lieux/nulle-part")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("lieu inconnu"), "{missing}");
+
+    // Search results link to the place.
+    let (status, _, home) = lms_tests::send(&app, lms_tests::get("/?near=Saintes&minutes=60")).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("href=\"/lieux/cowork-etc-saintes\""), "{home}");
 }

@@ -129,7 +129,9 @@ fn show(context: &Context, venue: &VenueView) -> Result<ExitCode, Failure> {
         ("Adresse", venue.address.clone().unwrap_or_else(unknown)),
         (
             "Commune",
-            format!("{} {} ({})", venue.postcode.as_deref().unwrap_or(""), venue.commune, venue.insee).trim().to_owned(),
+            format!("{} {} ({})", venue.postcode.as_deref().unwrap_or(""), venue.commune, venue.insee)
+                .trim()
+                .to_owned(),
         ),
         (
             "Position",

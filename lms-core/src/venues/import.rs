@@ -13,8 +13,21 @@ use crate::db::{self, DbConn};
 use crate::rights::Actor;
 
 /// The columns an import file may have.
-const COLUMNS: &[&str] =
-    &["slug", "name", "insee", "address", "postcode", "lat", "lon", "kind", "pmr", "access_note", "email", "phone", "url"];
+const COLUMNS: &[&str] = &[
+    "slug",
+    "name",
+    "insee",
+    "address",
+    "postcode",
+    "lat",
+    "lon",
+    "kind",
+    "pmr",
+    "access_note",
+    "email",
+    "phone",
+    "url",
+];
 
 /// The columns every import file must have.
 const REQUIRED: &[&str] = &["slug", "name", "insee", "address", "postcode", "kind"];
@@ -100,7 +113,12 @@ pub fn parse_venue_csv(text: &str) -> Result<Vec<(usize, NewVenue)>, VenueError>
         let venue = NewVenue {
             slug: field("slug"),
             name: field("name"),
-            kinds: field("kind").split([';', '|']).map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            kinds: field("kind")
+                .split([';', '|'])
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .collect(),
             commune_insee: field("insee"),
             postcode: optional("postcode"),
             address: optional("address"),
@@ -116,10 +134,7 @@ pub fn parse_venue_csv(text: &str) -> Result<Vec<(usize, NewVenue)>, VenueError>
         };
         venue.validate(AddressRule::Required).map_err(|e| at(line, e))?;
         if let Some(first) = seen.insert(venue.slug.clone(), line) {
-            return Err(at(
-                line,
-                VenueError::Invalid(format!("le lieu « {} » figure déjà ligne {first}", venue.slug)),
-            ));
+            return Err(at(line, VenueError::Invalid(format!("le lieu « {} » figure déjà ligne {first}", venue.slug))));
         }
         out.push((line, venue));
     }

@@ -8,6 +8,7 @@
 //! [`NewVenue::validate`] and [`insert_or_replace`], so the three doors cannot disagree.
 
 mod import;
+mod public;
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,7 @@ use crate::db::{self, DbConn, DbError};
 use crate::{Classify, ErrorKind};
 
 pub use import::{ImportReport, import_venues, parse_pmr, parse_venue_csv};
+pub use public::{PublicVenue, VenueSession, VenueSummary, public_venue, public_venues};
 
 crate::text_enum! {
     /// Kinds of tiers-lieux the organisation works with (a closed list).
@@ -217,7 +219,10 @@ pub struct VenueView {
 fn parse_stored_kinds(raw: &str) -> Result<Vec<VenueKind>, VenueError> {
     raw.split(',')
         .filter(|k| !k.is_empty())
-        .map(|k| VenueKind::from_stored(k).map_err(|e| VenueError::Db(DbError::Query(diesel::result::Error::DeserializationError(Box::new(e))))))
+        .map(|k| {
+            VenueKind::from_stored(k)
+                .map_err(|e| VenueError::Db(DbError::Query(diesel::result::Error::DeserializationError(Box::new(e)))))
+        })
         .collect()
 }
 
@@ -434,7 +439,11 @@ impl NewVenue {
             return Err(invalid("le nom du lieu doit faire de 1 à 200 caractères"));
         }
         if self.kinds.is_empty() {
-            return Err(invalid(format!("le lieu « {} » n'a aucun type (attendu : {})", self.slug, VenueKind::EXPECTED)));
+            return Err(invalid(format!(
+                "le lieu « {} » n'a aucun type (attendu : {})",
+                self.slug,
+                VenueKind::EXPECTED
+            )));
         }
         let mut kinds = Vec::new();
         for raw in &self.kinds {
@@ -454,14 +463,20 @@ impl NewVenue {
             _ => return Err(invalid("latitude et longitude vont ensemble")),
         };
         let commune_insee = self.commune_insee.trim();
-        if commune_insee.is_empty() || commune_insee.len() > 5 || !commune_insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if commune_insee.is_empty()
+            || commune_insee.len() > 5
+            || !commune_insee.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
             return Err(VenueError::UnknownCommune(crate::text::printable(commune_insee, 10)));
         }
         let postcode = optional_text(&self.postcode, "code postal", 5, false)?;
         if let Some(code) = &postcode
             && (code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(invalid(format!("code postal invalide « {} » (cinq chiffres)", crate::text::printable(code, 10))));
+            return Err(invalid(format!(
+                "code postal invalide « {} » (cinq chiffres)",
+                crate::text::printable(code, 10)
+            )));
         }
         let address = optional_text(&self.address, "adresse", 300, false)?;
         if address_rule == AddressRule::Required {
@@ -476,7 +491,8 @@ impl NewVenue {
             Some(raw) => Some(crate::people::normalize_email(&raw).map_err(|e| invalid(e.to_string()))?),
             None => None,
         };
-        let phone = optional_text(&self.phone, "numéro de téléphone", 30, false)?.map(|p| check_phone(&p)).transpose()?;
+        let phone =
+            optional_text(&self.phone, "numéro de téléphone", 30, false)?.map(|p| check_phone(&p)).transpose()?;
         let url = optional_text(&self.url, "adresse de site", 300, false)?.map(|u| check_url(&u)).transpose()?;
         Ok(ValidVenue {
             slug: self.slug.clone(),
@@ -486,8 +502,7 @@ impl NewVenue {
             postcode,
             address,
             coordinates,
-            description: optional_text(&Some(self.description.clone()), "description", 1000, true)?
-                .unwrap_or_default(),
+            description: optional_text(&Some(self.description.clone()), "description", 1000, true)?.unwrap_or_default(),
             accessible_pmr: self.accessible_pmr,
             accessibility_note: optional_text(&self.accessibility_note, "note d'accès", 1000, true)?,
             source: optional_text(&self.source, "source", 500, false)?,
@@ -523,11 +538,7 @@ pub fn create_venue(conn: &mut DbConn, new: &NewVenue) -> Result<VenueId, VenueE
 
 /// `lms venue add`: creates a venue with its street address and postcode (both required), the
 /// postcode being one of the commune's, and the commune's point unless coordinates are given.
-pub fn add_venue(
-    conn: &mut DbConn,
-    actor: &crate::rights::Actor<'_>,
-    new: &NewVenue,
-) -> Result<VenueView, VenueError> {
+pub fn add_venue(conn: &mut DbConn, actor: &crate::rights::Actor<'_>, new: &NewVenue) -> Result<VenueView, VenueError> {
     ensure_can_manage(actor)?;
     let valid = new.validate(AddressRule::Required)?;
     db::write_transaction(conn, |conn| {

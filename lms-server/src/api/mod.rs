@@ -12,6 +12,7 @@ mod enrolments;
 mod json;
 mod openapi;
 mod search;
+mod venues;
 mod views;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(search::router())
         .merge(attendance::router())
         .merge(assessment::router())
+        .merge(venues::router())
         .route("/openapi.json", get(openapi::openapi_json))
 }
 

@@ -9,6 +9,7 @@ mod me;
 mod security;
 mod trainee_records;
 mod trainer;
+mod venues;
 
 use axum::Router;
 use axum::extract::State;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(trainer::router())
         .merge(checkin::router())
         .merge(trainee_records::router())
+        .merge(venues::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
