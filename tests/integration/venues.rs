@@ -233,9 +233,10 @@ fn import_is_an_upsert_by_slug_all_or_nothing_with_line_numbers() {
         (format!("slug,name,insee,address,postcode,kind,couleur\n{first}"), "invalid_venue", "ligne 1 : "),
         (format!("slug,name,insee,address,kind\n{first}"), "invalid_venue", "ligne 1 : "),
         (
-            format!(
-                "slug,name,insee,address,postcode,kind,lat,lon\nnouveau-lieu,Nouveau,17300,1 rue A,17000,coworking,,\nx-y,X,17300,1 rue,17000,fablab,abc,1\n"
-            ),
+            "slug,name,insee,address,postcode,kind,lat,lon\n\
+             nouveau-lieu,Nouveau,17300,1 rue A,17000,coworking,,\n\
+             x-y,X,17300,1 rue,17000,fablab,abc,1\n"
+                .to_owned(),
             "invalid_venue",
             "ligne 3 : ",
         ),
