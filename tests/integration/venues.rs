@@ -318,3 +318,29 @@ async fn the_venue_page_shows_the_place_its_access_and_its_upcoming_sessions() {
     assert_eq!(status, 200);
     assert!(home.contains("href=\"/lieux/cowork-etc-saintes\""), "{home}");
 }
+
+#[tokio::test]
+async fn a_session_across_several_venues_is_near_only_for_its_half_days_there() {
+    let db = TestDb::new(Seed::Demo);
+    let app = lms_tests::test_app(&db).await;
+    let (status, _, body) =
+        lms_tests::send(&app, lms_tests::get("/api/v1/sessions/search?near=Saintes&minutes=120")).await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        assert_eq!(r["near_venue"], r["venue"]["slug"]);
+        let here = r["half_days_at_near_venue"].as_u64().unwrap();
+        let total = r["half_days_total"].as_u64().unwrap();
+        assert!(here >= 1 && here <= total, "{r}");
+        if r["venue_count"] == 1 {
+            assert_eq!(here, total, "{r}");
+        }
+    }
+    assert!(
+        results.iter().any(|r| r["venue_count"].as_u64() > Some(1)
+            && r["half_days_at_near_venue"].as_u64() < r["half_days_total"].as_u64()),
+        "the demo's multi-venue session says how few of its half-days are near"
+    );
+}

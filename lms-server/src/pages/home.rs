@@ -33,6 +33,8 @@ struct ResultCard {
     commune: String,
     approximate_position: bool,
     other_venues: u32,
+    half_days_here: u32,
+    half_days_total: u32,
     dates: String,
     band: String,
     distance_km: String,
@@ -118,6 +120,8 @@ pub async fn home(
                     commune: s.venue.commune.clone(),
                     approximate_position: s.venue.approximate_position,
                     other_venues: s.venue_count.saturating_sub(1),
+                    half_days_here: s.half_days_at_near_venue,
+                    half_days_total: s.half_days_total,
                     dates: format!("du {} au {}", locale::short_date_fr(s.start), locale::short_date_fr(s.end)),
                     band: if s.travel.min == s.travel.max {
                         format!("≈ {} min en voiture", s.travel.minutes)
