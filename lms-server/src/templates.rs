@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("trainer_signature.html", include_str!("../templates/trainer_signature.html")),
     ("trainer_grid.html", include_str!("../templates/trainer_grid.html")),
     ("trainer_trainee.html", include_str!("../templates/trainer_trainee.html")),
+    ("venue.html", include_str!("../templates/venue.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.

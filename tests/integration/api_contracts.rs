@@ -264,6 +264,18 @@ async fn public_unknown_session_is_404() {
 }
 
 #[tokio::test]
+async fn public_venue_list_and_detail() {
+    let demo = Demo::new().await;
+    let (status, body) = demo.call("GET", "/api/v1/venues", None, None).await;
+    assert_answer!("public_venues", (status, first_only(body)));
+    assert_answer!(
+        "public_venue_le_400",
+        demo.call("GET", "/api/v1/venues/le-400-brive-la-gaillarde", None, None).await
+    );
+    assert_answer!("public_venue_unknown_404", demo.call("GET", "/api/v1/venues/nulle-part", None, None).await);
+}
+
+#[tokio::test]
 async fn public_search_near_a_town() {
     let demo = Demo::new().await;
     assert_answer!(

@@ -60,6 +60,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/me/convocations/{id}", THE_TRAINEE),
     ("GET", "/courses/{code}", EVERYONE),
     ("GET", "/sessions/{id}", EVERYONE),
+    ("GET", "/lieux/{slug}", EVERYONE),
     ("POST", "/sessions/{id}/enrol", TRAINEES),
     ("POST", "/sessions/{id}/cancel", THE_TRAINEE),
     ("GET", "/verify/{code}", EVERYONE),
@@ -73,6 +74,8 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/api/v1/courses/{code}", EVERYONE),
     ("GET", "/api/v1/sessions/search", EVERYONE),
     ("GET", "/api/v1/sessions/{id}", EVERYONE),
+    ("GET", "/api/v1/venues", EVERYONE),
+    ("GET", "/api/v1/venues/{slug}", EVERYONE),
     ("POST", "/api/v1/sessions/{id}/enrolments", TRAINEES),
     ("DELETE", "/api/v1/sessions/{id}/enrolments/me", THE_TRAINEE),
     ("GET", "/api/v1/me", LOGGED_IN),
@@ -203,6 +206,7 @@ async fn each_route_answers_each_actor_as_the_matrix_says() {
             .replace("{id}", session.as_str())
             .replace("{half_day}", half_day.as_str())
             .replace("{trainee}", trainee_id.as_str())
+            .replace("{slug}", "le-400-brive-la-gaillarde")
             .replace("{code}", if path.contains("courses") { "PTL" } else { "AAAAAAAAAAAAAAAAAAAAAAAAAA" });
         let public = *allowed == EVERYONE;
         let mut anonymous_status = None;

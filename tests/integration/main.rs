@@ -33,3 +33,4 @@ mod security;
 mod server;
 mod storage;
 mod trainer;
+mod venues;

@@ -35,6 +35,7 @@ fn venue_at(conn: &mut DbConn, slug: &str, km: f64, bearing_degrees: f64) {
             accessible_pmr: None,
             accessibility_note: None,
             source: None,
+            ..NewVenue::default()
         },
     )
     .unwrap();
@@ -344,7 +345,10 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "results[].distance_km",
         "results[].end",
         "results[].enrolment_open",
+        "results[].half_days_at_near_venue",
+        "results[].half_days_total",
         "results[].id",
+        "results[].near_venue",
         "results[].reference",
         "results[].seats_left",
         "results[].start",

@@ -114,6 +114,7 @@ fn constraint_violations_surface_as_typed_errors() {
         accessible_pmr: None,
         accessibility_note: None,
         source: None,
+        ..NewVenue::default()
     };
     let error = lms_core::venues::create_venue(&mut conn, &venue).unwrap_err();
     assert!(matches!(error, VenueError::DuplicateSlug(_)), "{error:?}");

@@ -213,6 +213,12 @@ pub struct SessionNearby {
     pub venue: NearbyVenue,
     /// How many venues the schedule uses (more than one: the session moves).
     pub venue_count: u32,
+    /// Slug of the venue the result is reported at (the nearest of the session's venues).
+    pub near_venue: String,
+    /// Half-days held at that venue: a session that moves is near only for these.
+    pub half_days_at_near_venue: u32,
+    /// Half-days of the whole schedule.
+    pub half_days_total: u32,
     /// First day.
     pub start: NaiveDate,
     /// Last day.
@@ -668,14 +674,21 @@ fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result
             (row.id, venue)
         })
         .collect();
-    let venue_pairs: Vec<(TrainingSessionId, VenueId)> = half_days::table
+    // Half-days per (session, venue): how many venues a session uses, and how many of its
+    // half-days are held at the venue it is reported at.
+    let venue_pairs: Vec<(TrainingSessionId, VenueId, i64)> = half_days::table
         .filter(half_days::training_session_id.eq_any(ids.iter().copied()))
-        .select((half_days::training_session_id, half_days::venue_id))
-        .distinct()
+        .group_by((half_days::training_session_id, half_days::venue_id))
+        .select((half_days::training_session_id, half_days::venue_id, diesel::dsl::count_star()))
         .load(conn)?;
     let mut venue_count: HashMap<TrainingSessionId, u32> = HashMap::new();
-    for (session, _) in venue_pairs {
-        *venue_count.entry(session).or_default() += 1;
+    let mut half_days_total: HashMap<TrainingSessionId, u32> = HashMap::new();
+    let mut half_days_at: HashMap<(TrainingSessionId, VenueId), u32> = HashMap::new();
+    for (session, venue, count) in venue_pairs {
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        *venue_count.entry(session.clone()).or_default() += 1;
+        *half_days_total.entry(session.clone()).or_default() += count;
+        half_days_at.insert((session, venue), count);
     }
     Ok(ranked
         .into_iter()
@@ -684,6 +697,9 @@ fn details(conn: &mut DbConn, ranked: Vec<Ranked>, now: NaiveDateTime) -> Result
             let venue = venues_by_id.get(&r.venue)?.clone();
             Some(SessionNearby {
                 venue_count: venue_count.get(&r.id).copied().unwrap_or(1),
+                near_venue: venue.slug.clone(),
+                half_days_at_near_venue: half_days_at.get(&(r.id.clone(), r.venue.clone())).copied().unwrap_or(0),
+                half_days_total: half_days_total.get(&r.id).copied().unwrap_or(0),
                 id: r.id,
                 reference: row.reference,
                 course: CourseSummary { code: row.code, title: row.title },

@@ -53,6 +53,9 @@ diesel::table! {
         accessibility_note -> Nullable<Text>,
         source -> Nullable<Text>,
         created_at -> Timestamp,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        website -> Nullable<Text>,
     }
 }
 

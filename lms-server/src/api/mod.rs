@@ -12,6 +12,7 @@ mod enrolments;
 mod json;
 mod openapi;
 mod search;
+mod venues;
 mod views;
 
 use crate::routes::Routes;
@@ -31,6 +32,7 @@ pub fn router() -> Routes {
         .merge(search::router())
         .merge(attendance::router())
         .merge(assessment::router())
+        .merge(venues::router())
         .get("/openapi.json", openapi::openapi_json)
 }
 

@@ -71,6 +71,8 @@ impl Modify for BearerScheme {
         super::catalogue::course,
         super::catalogue::session,
         super::search::search,
+        super::venues::list,
+        super::venues::venue,
         super::enrolments::enrol,
         super::enrolments::cancel,
         super::enrolments::me,

@@ -93,6 +93,12 @@ pub(super) struct SessionResult {
     course: CourseBody,
     venue: VenueBody,
     venue_count: u32,
+    /// Slug of the venue that is near (the nearest of the session's half-day venues).
+    near_venue: String,
+    /// Half-days held at that venue.
+    half_days_at_near_venue: u32,
+    /// Half-days of the whole session.
+    half_days_total: u32,
     /// First day (`YYYY-MM-DD`).
     start: String,
     /// Last day (`YYYY-MM-DD`).
@@ -163,6 +169,9 @@ impl From<SessionNearby> for SessionResult {
                 approximate_position: s.venue.approximate_position,
             },
             venue_count: s.venue_count,
+            near_venue: s.near_venue,
+            half_days_at_near_venue: s.half_days_at_near_venue,
+            half_days_total: s.half_days_total,
             start: s.start.to_string(),
             end: s.end.to_string(),
             travel_minutes: s.travel.minutes,

@@ -9,6 +9,7 @@ mod me;
 mod security;
 mod trainee_records;
 mod trainer;
+mod venues;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -32,6 +33,7 @@ pub fn router() -> Routes {
         .merge(trainer::router())
         .merge(checkin::router())
         .merge(trainee_records::router())
+        .merge(venues::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.

@@ -1,0 +1,3 @@
+ALTER TABLE venues DROP COLUMN website;
+ALTER TABLE venues DROP COLUMN phone;
+ALTER TABLE venues DROP COLUMN email;
