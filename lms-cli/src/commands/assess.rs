@@ -33,25 +33,11 @@ pub enum AssessCommand {
     },
 }
 
-fn read_input(file: &PathBuf) -> Result<String, Failure> {
-    let bytes = if file.as_os_str() == "-" {
-        let mut buffer = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
-            .map_err(|e| Failure::new("io_error", format!("lecture de l'entrée standard impossible : {e}")))?;
-        buffer
-    } else {
-        std::fs::read(file)
-            .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?
-    };
-    String::from_utf8(bytes)
-        .map_err(|_| Failure::new("invalid_encoding", format!("{} n'est pas en UTF-8", file.display())))
-}
-
 /// Runs an assessment command.
 pub fn run(context: &Context, command: AssessCommand) -> Result<ExitCode, Failure> {
     match command {
         AssessCommand::Import { session, assessor, file } => {
-            let text = read_input(&file)?;
+            let text = super::read_input(&file)?;
             let mut conn = context.connect()?;
             let session = records::find_session(&mut conn, &session)?;
             let report = import::import_csv(&mut conn, &session, &text, assessor.as_deref(), lms_core::db::now())?;

@@ -97,20 +97,6 @@ pub enum VenueCommand {
     },
 }
 
-fn read_input(file: &PathBuf) -> Result<String, Failure> {
-    let bytes = if file.as_os_str() == "-" {
-        let mut buffer = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buffer)
-            .map_err(|e| Failure::new("io_error", format!("lecture de l'entrée standard impossible : {e}")))?;
-        buffer
-    } else {
-        std::fs::read(file)
-            .map_err(|e| Failure::new("io_error", format!("lecture de {} impossible : {e}", file.display())))?
-    };
-    String::from_utf8(bytes)
-        .map_err(|_| Failure::new("invalid_encoding", format!("{} n'est pas en UTF-8", file.display())))
-}
-
 fn pmr(raw: &Option<String>) -> Result<Option<bool>, Failure> {
     Ok(match raw {
         Some(text) => venues::parse_pmr(text)?,
@@ -229,7 +215,7 @@ pub fn run(context: &Context, command: VenueCommand) -> Result<ExitCode, Failure
             show(context, &venue)
         }
         VenueCommand::Import { file } => {
-            let text = read_input(&file)?;
+            let text = super::read_input(&file)?;
             let mut conn = context.connect()?;
             let report = venues::import_venues(&mut conn, &Actor::Console, &text)?;
             if context.json {
