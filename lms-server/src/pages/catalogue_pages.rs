@@ -103,17 +103,21 @@ async fn session_page(
             commune: h.commune.clone(),
         })
         .collect();
+    let cancelled = page.detail.session.status == catalogue::TrainingSessionStatus::Cancelled;
+    let enrolment_status = page.standing.as_ref().map(|s| s.status);
     Ok(render(
         &state,
         "session.html",
         context! {
+            cancelled => cancelled,
+            confirmed => enrolment_status == Some(EnrolmentStatus::Confirmed),
+            waitlisted => enrolment_status == Some(EnrolmentStatus::Waitlisted),
             session => page.detail.session,
             trainers => page.detail.trainers,
             scheduled_hours => page.detail.scheduled_hours,
             half_days => half_days,
             price => locale::euros_fr(page.course.price_cents),
             course => page.course,
-            enrolment_status => page.standing.map(|s| s.status),
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
             open => page.open,
