@@ -232,3 +232,48 @@ fn unpublishing_needs_a_published_session_nobody_holds_or_waits_for() {
     let out = lms(&db, &["session", "unpublish", &id], None);
     refused(&out, "wrong_status", &["Annulée"]);
 }
+
+fn session_count(conn: &mut DbConn) -> usize {
+    catalogue::list_training_sessions(conn, &Default::default()).unwrap().len()
+}
+
+#[test]
+fn a_trainer_cannot_teach_two_half_days_at_once_in_either_creation_form() {
+    let db = TestDb::new(Seed::Reference);
+    let (session, _) = session_with(&db, 5, 0);
+    let mut conn = db.conn();
+    let first = catalogue::find_training_session(&mut conn, &session).unwrap();
+    let before = session_count(&mut conn);
+
+    // Consecutive days starting on the first session's first day, elsewhere.
+    let start = first.start.to_string();
+    let consecutive = ["--venue", "fabrique-pola-begles", "--start", start.as_str(), "--days", "1"];
+    let mut args = vec!["session", "create", "--course", "ANIM", "--capacity", "6", "--trainer", TRAINER];
+    args.extend(consecutive);
+    let out = lms(&db, &args, None);
+    refused(&out, "schedule_conflict", &[&first.reference, &start]);
+    assert_eq!(session_count(&mut conn), before, "nothing written");
+
+    // A schedule whose one afternoon overlaps the first session's first afternoon by an hour.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calendrier.csv");
+    std::fs::write(
+        &path,
+        format!("date,slot,start,end,venue,module\n{start},afternoon,16:00,18:00,crealab-angouleme,\n"),
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let scheduled = ["session", "create", "--course", "ANIM", "--capacity", "6", "--schedule", path];
+    let out = lms(&db, &[&scheduled[..], &["--trainer", TRAINER]].concat(), None);
+    refused(&out, "schedule_conflict", &[&first.reference, "après-midi"]);
+    assert_eq!(session_count(&mut conn), before, "nothing written");
+
+    // Without that trainer, or once the first session is cancelled, the same schedule is fine.
+    let out = lms(&db, &scheduled, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = lms(&db, &["session", "cancel", &session.to_string(), "--reason", "Lieu fermé"], None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = lms(&db, &[&scheduled[..], &["--trainer", TRAINER]].concat(), None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(session_count(&mut conn), before + 2);
+}

@@ -419,6 +419,13 @@ pub(crate) fn insert_scheduled_session(
             .execute(conn)
             .map_err(DbError::from)?;
     }
+    // Checked once everything is written, inside the caller's transaction: a refusal rolls the
+    // whole session back.
+    for trainer in &trainer_ids {
+        if let Some(conflict) = super::trainer_conflict(conn, trainer, &id)? {
+            return Err(conflict.into());
+        }
+    }
     Ok(id)
 }
 
