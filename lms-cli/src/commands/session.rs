@@ -48,6 +48,20 @@ pub enum SessionCommand {
         /// Identifiant ou référence de la session.
         id: String,
     },
+    /// Annule une session : chaque inscription (confirmée ou en attente) est annulée et chaque
+    /// stagiaire et formateur concerné est prévenu avec le motif.
+    Cancel {
+        /// Identifiant ou référence de la session.
+        id: String,
+        /// Motif de l'annulation (1 à 500 caractères), transmis aux personnes concernées.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Repasse une session publiée en brouillon (refusé tant qu'elle a des inscrits ou une liste d'attente).
+    Unpublish {
+        /// Identifiant ou référence de la session.
+        id: String,
+    },
     /// Liste les sessions (par date de début).
     List {
         /// Seulement cette formation.
@@ -150,6 +164,26 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
             outln!("Session publiée : {}", session.id);
             Ok(ExitCode::SUCCESS)
         }
+        SessionCommand::Cancel { id, reason } => {
+            let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
+            let session = catalogue::cancel_training_session(&mut conn, &id, &reason, lms_core::db::now())?;
+            if context.json {
+                return output::json(&session);
+            }
+            outln!("Session annulée : {} ({})", session.id, session.reference);
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionCommand::Unpublish { id } => {
+            let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
+            let session = catalogue::unpublish_training_session(&mut conn, &id, lms_core::db::now())?;
+            if context.json {
+                return output::json(&session);
+            }
+            outln!("Session repassée en brouillon : {} ({})", session.id, session.reference);
+            Ok(ExitCode::SUCCESS)
+        }
         SessionCommand::List { course, status } => {
             let status = status.as_deref().map(catalogue::TrainingSessionStatus::parse).transpose()?;
             let mut conn = context.connect()?;
@@ -163,7 +197,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
         SessionCommand::Show { id } => {
             let mut conn = context.connect()?;
             let id = super::find_session(&mut conn, &id)?;
-            let detail = catalogue::show_training_session(&mut conn, &id)?;
+            let detail = catalogue::session_sheet(&mut conn, &id)?;
             if context.json {
                 return output::json(&detail);
             }
@@ -182,14 +216,16 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
                 .iter()
                 .map(|h| {
                     vec![
-                        h.date.to_string(),
-                        h.slot.label_fr_lower().into(),
-                        format!("{} ({})", h.venue_name, h.commune),
-                        h.module.clone().unwrap_or_default(),
+                        h.half_day.date.to_string(),
+                        h.half_day.slot.label_fr_lower().into(),
+                        format!("{}–{}", h.start, h.end),
+                        format!("{} ({})", h.half_day.venue_name, h.half_day.commune),
+                        h.half_day.module.clone().unwrap_or_default(),
+                        h.status.label_fr().into(),
                     ]
                 })
                 .collect();
-            output::listing(context, &detail, &["date", "demi-journée", "lieu", "module"], rows)
+            output::listing(context, &detail, &["date", "demi-journée", "horaires", "lieu", "module", "statut"], rows)
         }
     }
 }

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use super::{CatalogueError, Slot, TrainingSessionStatus};
 use crate::db::ids::{TrainingSessionId, UserId};
-use crate::db::schema::{enrolments, half_days, training_sessions};
+use crate::db::schema::{enrolments, half_days, session_trainers, training_sessions};
 use crate::db::{DbConn, DbError};
 use crate::enrolment::EnrolmentStatus;
 
@@ -241,6 +241,45 @@ pub fn trainee_conflict(
     trainee: &UserId,
     session: &TrainingSessionId,
 ) -> Result<Option<Conflict>, CatalogueError> {
+    let others: Vec<TrainingSessionId> = enrolments::table
+        .filter(enrolments::trainee_id.eq(trainee))
+        .filter(enrolments::status.eq(EnrolmentStatus::Confirmed))
+        .filter(enrolments::training_session_id.ne(session))
+        .select(enrolments::training_session_id)
+        .load(conn)
+        .map_err(DbError::from)?;
+    first_overlap(conn, session, &others)
+}
+
+/// Whether `trainer` would teach two half-days at the same time with `session`: the first
+/// half-day of another session (not cancelled) they teach that overlaps one of `session`'s
+/// half-days. Session creation calls it inside its transaction, once the schedule and the
+/// trainers are written, and refuses with [`CatalogueError::ScheduleConflict`] (409
+/// `schedule_conflict`), which rolls everything back.
+pub fn trainer_conflict(
+    conn: &mut DbConn,
+    trainer: &UserId,
+    session: &TrainingSessionId,
+) -> Result<Option<Conflict>, CatalogueError> {
+    let others: Vec<TrainingSessionId> = session_trainers::table
+        .filter(session_trainers::trainer_id.eq(trainer))
+        .filter(session_trainers::training_session_id.ne(session))
+        .select(session_trainers::training_session_id)
+        .load(conn)
+        .map_err(DbError::from)?;
+    first_overlap(conn, session, &others)
+}
+
+/// The earliest half-day of one of `others` (sessions not cancelled) that overlaps a half-day of
+/// `session`: the one overlap rule shared by trainees and trainers.
+fn first_overlap(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    others: &[TrainingSessionId],
+) -> Result<Option<Conflict>, CatalogueError> {
+    if others.is_empty() {
+        return Ok(None);
+    }
     let mine: Vec<Span> = half_days::table
         .filter(half_days::training_session_id.eq(session))
         .select(Span::as_select())
@@ -250,19 +289,9 @@ pub fn trainee_conflict(
     else {
         return Ok(None);
     };
-    let others: Vec<TrainingSessionId> = enrolments::table
-        .filter(enrolments::trainee_id.eq(trainee))
-        .filter(enrolments::status.eq(EnrolmentStatus::Confirmed))
-        .filter(enrolments::training_session_id.ne(session))
-        .select(enrolments::training_session_id)
-        .load(conn)
-        .map_err(DbError::from)?;
-    if others.is_empty() {
-        return Ok(None);
-    }
     let candidates: Vec<OtherHalfDay> = half_days::table
         .inner_join(training_sessions::table)
-        .filter(half_days::training_session_id.eq_any(&others))
+        .filter(half_days::training_session_id.eq_any(others))
         .filter(training_sessions::status.ne(TrainingSessionStatus::Cancelled))
         .filter(half_days::starts_at.lt(last))
         .filter(half_days::ends_at.gt(first))

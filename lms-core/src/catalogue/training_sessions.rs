@@ -419,6 +419,13 @@ pub(crate) fn insert_scheduled_session(
             .execute(conn)
             .map_err(DbError::from)?;
     }
+    // Checked once everything is written, inside the caller's transaction: a refusal rolls the
+    // whole session back.
+    for trainer in &trainer_ids {
+        if let Some(conflict) = super::trainer_conflict(conn, trainer, &id)? {
+            return Err(conflict.into());
+        }
+    }
     Ok(id)
 }
 
@@ -580,7 +587,17 @@ pub fn find_training_session(conn: &mut DbConn, id: &TrainingSessionId) -> Resul
     list_training_sessions(conn, &filter)?.pop().ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
 }
 
-/// A half-day of a schedule, with its venue, for session pages and `lms session show` (also its
+crate::text_enum! {
+    /// Whether a half-day will be held (as `lms session show` reports it).
+    pub enum HalfDayStatus: "statut de demi-journée" {
+        /// On the calendar.
+        Scheduled = "scheduled", "Prévue";
+        /// Its session was cancelled.
+        Cancelled = "cancelled", "Annulée";
+    }
+}
+
+/// A half-day of a schedule, with its venue, for session pages and the public API (also its
 /// row type: fields in the order selected).
 #[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
 pub struct HalfDayView {
@@ -604,6 +621,63 @@ pub struct HalfDayView {
     pub venue_name: String,
     /// Venue commune.
     pub commune: String,
+}
+
+/// A half-day as the back office sees it (`lms session show`): the stored half-day, its hours in
+/// Paris time and whether it will be held. Kept apart from [`HalfDayView`], whose shape is the
+/// public API's.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScheduledHalfDay {
+    /// The half-day.
+    #[serde(flatten)]
+    pub half_day: HalfDayView,
+    /// Start, Paris time (`HH:MM`).
+    pub start: String,
+    /// End, Paris time (`HH:MM`).
+    pub end: String,
+    /// Held as planned, or cancelled with its session.
+    pub status: HalfDayStatus,
+}
+
+/// `HH:MM` in Paris time of a stored UTC instant.
+fn paris_hm(utc: NaiveDateTime) -> String {
+    Paris.from_utc_datetime(&utc).format("%H:%M").to_string()
+}
+
+/// A session for the back office (`lms session show`): the listing fields, the schedule with
+/// Paris hours and status, the trainers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SessionSheet {
+    /// The listing fields.
+    #[serde(flatten)]
+    pub session: TrainingSessionView,
+    /// The schedule, in order.
+    pub half_days: Vec<ScheduledHalfDay>,
+    /// Trainers' display names.
+    pub trainers: Vec<String>,
+    /// Scheduled hours in total.
+    pub scheduled_hours: f64,
+}
+
+/// Reads a session, drafts included, as the back office shows it.
+pub fn session_sheet(conn: &mut DbConn, id: &TrainingSessionId) -> Result<SessionSheet, CatalogueError> {
+    let TrainingSessionDetail { session, half_days, trainers, scheduled_hours } =
+        db::read_transaction(conn, |conn| show_training_session(conn, id))?;
+    let status = if session.status == TrainingSessionStatus::Cancelled {
+        HalfDayStatus::Cancelled
+    } else {
+        HalfDayStatus::Scheduled
+    };
+    let half_days = half_days
+        .into_iter()
+        .map(|half_day| ScheduledHalfDay {
+            start: paris_hm(half_day.starts_at),
+            end: paris_hm(half_day.ends_at),
+            half_day,
+            status,
+        })
+        .collect();
+    Ok(SessionSheet { session, half_days, trainers, scheduled_hours })
 }
 
 /// Everything about one training session: listing fields, schedule, trainers.
@@ -749,6 +823,154 @@ pub fn publish_training_session(
                 other.as_str()
             ))),
         }
+    })?;
+    find_training_session(conn, id)
+}
+
+/// Longest cancellation reason accepted, in characters.
+pub const MAX_CANCEL_REASON_CHARS: usize = 500;
+
+/// The status of a session, or [`CatalogueError::UnknownTrainingSession`].
+fn session_status(conn: &mut DbConn, id: &TrainingSessionId) -> Result<TrainingSessionStatus, CatalogueError> {
+    training_sessions::table
+        .find(id)
+        .select(training_sessions::status)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or_else(|| CatalogueError::UnknownTrainingSession(id.to_string()))
+}
+
+/// Cancels a draft or published session, in one transaction: the session becomes `cancelled`
+/// with `reason` (trimmed, 1 to [`MAX_CANCEL_REASON_CHARS`] characters) and so leaves search;
+/// every confirmed or waitlisted enrolment becomes `cancelled` (no promotion: there is nothing
+/// left to promote to, so the seat count goes to 0); each trainee concerned and each trainer is
+/// notified with the session's name and the reason. A cancelled or completed session is refused
+/// ([`CatalogueError::WrongStatus`]) and nothing is written.
+pub fn cancel_training_session(
+    conn: &mut DbConn,
+    id: &TrainingSessionId,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionView, CatalogueError> {
+    use crate::db::ids::NotificationId;
+    use crate::db::schema::notifications;
+    use crate::enrolment::EnrolmentStatus;
+    use crate::notifications::{NotificationKind, session_cancelled_message};
+
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_CANCEL_REASON_CHARS {
+        return Err(CatalogueError::Invalid(format!(
+            "motif d'annulation requis : 1 à {MAX_CANCEL_REASON_CHARS} caractères"
+        )));
+    }
+    /// The session as the notification names it (row type).
+    #[derive(Queryable)]
+    struct Named {
+        title: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    }
+    db::write_transaction(conn, |conn| {
+        match session_status(conn, id)? {
+            TrainingSessionStatus::Draft | TrainingSessionStatus::Published => {}
+            other => {
+                return Err(CatalogueError::WrongStatus(format!(
+                    "impossible d'annuler une session au statut « {} »",
+                    other.label_fr()
+                )));
+            }
+        }
+        let Named { title, start, end } = training_sessions::table
+            .inner_join(courses::table)
+            .filter(training_sessions::id.eq(id))
+            .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
+            .first(conn)
+            .map_err(DbError::from)?;
+        let live = [EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted];
+        let mut told: Vec<UserId> = enrolments::table
+            .filter(enrolments::training_session_id.eq(id))
+            .filter(enrolments::status.eq_any(live))
+            .select(enrolments::trainee_id)
+            .load(conn)
+            .map_err(DbError::from)?;
+        told.extend(trainers_of(conn, id)?);
+        told.sort();
+        told.dedup();
+        diesel::update(
+            enrolments::table.filter(enrolments::training_session_id.eq(id)).filter(enrolments::status.eq_any(live)),
+        )
+        .set((
+            enrolments::status.eq(EnrolmentStatus::Cancelled),
+            enrolments::waitlist_seq.eq(None::<i64>),
+            enrolments::cancelled_at.eq(Some(now)),
+            enrolments::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+        diesel::update(training_sessions::table.find(id))
+            .set((
+                training_sessions::status.eq(TrainingSessionStatus::Cancelled),
+                training_sessions::cancelled_reason.eq(Some(reason)),
+                training_sessions::seats_taken.eq(0),
+                training_sessions::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        let message = session_cancelled_message(&title, start, end, reason);
+        let link = format!("/sessions/{id}");
+        for user in &told {
+            diesel::insert_into(notifications::table)
+                .values((
+                    notifications::id.eq(NotificationId::generate()),
+                    notifications::user_id.eq(user),
+                    notifications::kind.eq(NotificationKind::SessionCancelled),
+                    notifications::message.eq(&message),
+                    notifications::link.eq(Some(&link)),
+                    notifications::created_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
+        }
+        Ok(())
+    })?;
+    find_training_session(conn, id)
+}
+
+/// Takes a published session back to draft (it leaves the catalogue and search), in one
+/// transaction. Refused ([`CatalogueError::WrongStatus`]) while anyone holds a seat or waits for
+/// one (cancel the session instead), and for any status but `published`.
+pub fn unpublish_training_session(
+    conn: &mut DbConn,
+    id: &TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<TrainingSessionView, CatalogueError> {
+    use crate::enrolment::EnrolmentStatus;
+    db::write_transaction(conn, |conn| {
+        let status = session_status(conn, id)?;
+        if status != TrainingSessionStatus::Published {
+            return Err(CatalogueError::WrongStatus(format!(
+                "seule une session publiée peut repasser en brouillon (statut actuel : « {} »)",
+                status.label_fr()
+            )));
+        }
+        let live: i64 = enrolments::table
+            .filter(enrolments::training_session_id.eq(id))
+            .filter(enrolments::status.eq_any([EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted]))
+            .count()
+            .get_result(conn)
+            .map_err(DbError::from)?;
+        if live > 0 {
+            return Err(CatalogueError::WrongStatus(format!(
+                "impossible de dépublier : {live} inscription(s) confirmée(s) ou en liste d'attente ; \
+                 annulez la session (`lms session cancel`) pour prévenir les stagiaires"
+            )));
+        }
+        diesel::update(training_sessions::table.find(id))
+            .set((training_sessions::status.eq(TrainingSessionStatus::Draft), training_sessions::updated_at.eq(now)))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        Ok(())
     })?;
     find_training_session(conn, id)
 }

@@ -14,6 +14,8 @@ crate::text_enum! {
     pub enum NotificationKind: "type de notification" {
         /// A seat was freed and went to the first on the waitlist.
         WaitlistPromoted = "waitlist_promoted", "Place libérée";
+        /// A session the person was enrolled in, or taught, was called off.
+        SessionCancelled = "session_cancelled", "Session annulée";
     }
 }
 
@@ -34,6 +36,21 @@ pub struct NotificationView {
     pub created_at: NaiveDateTime,
     /// When it was seen.
     pub read_at: Option<NaiveDateTime>,
+}
+
+/// The French text telling a trainee or a trainer that the session « `title` » (from `start` to
+/// `end`) is cancelled, and why.
+pub fn session_cancelled_message(
+    title: &str,
+    start: chrono::NaiveDate,
+    end: chrono::NaiveDate,
+    reason: &str,
+) -> String {
+    format!(
+        "La session « {title} » du {} au {} est annulée. Motif : {reason}",
+        crate::locale::date_fr(start),
+        crate::locale::date_fr(end),
+    )
 }
 
 /// The latest notifications of a person, newest first.
