@@ -897,17 +897,7 @@ pub fn cancel_training_session(
         told.extend(trainers_of(conn, id)?);
         told.sort();
         told.dedup();
-        diesel::update(
-            enrolments::table.filter(enrolments::training_session_id.eq(id)).filter(enrolments::status.eq_any(live)),
-        )
-        .set((
-            enrolments::status.eq(EnrolmentStatus::Cancelled),
-            enrolments::waitlist_seq.eq(None::<i64>),
-            enrolments::cancelled_at.eq(Some(now)),
-            enrolments::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(DbError::from)?;
+        crate::enrolment::cancel_all_of_session(conn, id, now)?;
         diesel::update(training_sessions::table.find(id))
             .set((
                 training_sessions::status.eq(TrainingSessionStatus::Cancelled),

@@ -286,6 +286,40 @@ pub fn enrol_as(
     enrol(conn, session, &caller.user.id, request, now)
 }
 
+/// The columns of a cancelled enrolment: its status, no waitlist ticket, when.
+type Cancellation = (
+    diesel::dsl::Eq<enrolments::status, EnrolmentStatus>,
+    diesel::dsl::Eq<enrolments::waitlist_seq, Option<i64>>,
+    diesel::dsl::Eq<enrolments::cancelled_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<enrolments::updated_at, NaiveDateTime>,
+);
+
+fn cancellation(now: NaiveDateTime) -> Cancellation {
+    (
+        enrolments::status.eq(EnrolmentStatus::Cancelled),
+        enrolments::waitlist_seq.eq(None::<i64>),
+        enrolments::cancelled_at.eq(Some(now)),
+        enrolments::updated_at.eq(now),
+    )
+}
+
+/// Cancels every confirmed or waitlisted enrolment of a session that is itself cancelled (no
+/// promotion: there is no seat left to give). Runs inside the caller's transaction.
+pub(crate) fn cancel_all_of_session(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    diesel::update(
+        enrolments::table
+            .filter(enrolments::training_session_id.eq(session))
+            .filter(enrolments::status.eq_any([EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted])),
+    )
+    .set(cancellation(now))
+    .execute(conn)
+    .map_err(DbError::from)
+}
+
 /// The enrolment itself, for a person already known to be a trainee (the demo loader enrols its
 /// own trainees without a caller).
 pub(crate) fn enrol(
@@ -436,15 +470,7 @@ pub fn cancel(
             EnrolmentStatus::Cancelled => return Err(EnrolmentError::NotEnrolled),
             EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
         }
-        diesel::update(enrolments::table.find(&id))
-            .set((
-                enrolments::status.eq(EnrolmentStatus::Cancelled),
-                enrolments::waitlist_seq.eq(None::<i64>),
-                enrolments::cancelled_at.eq(Some(now)),
-                enrolments::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .map_err(DbError::from)?;
+        diesel::update(enrolments::table.find(&id)).set(cancellation(now)).execute(conn).map_err(DbError::from)?;
         if previous_status == EnrolmentStatus::Waitlisted {
             return Ok(CancellationOutcome { previous_status, promoted: None });
         }
