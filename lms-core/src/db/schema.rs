@@ -245,6 +245,7 @@ diesel::table! {
         minutes -> Integer,
         venue_id -> Text,
         module -> Nullable<Text>,
+        sequence -> Integer,
     }
 }
 

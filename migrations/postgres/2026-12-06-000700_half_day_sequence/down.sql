@@ -1,0 +1,1 @@
+ALTER TABLE half_days DROP COLUMN sequence;
