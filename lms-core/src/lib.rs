@@ -23,6 +23,7 @@
 pub mod access;
 pub mod assessment;
 pub mod attendance;
+pub mod calendar;
 pub mod catalogue;
 pub mod certification;
 pub mod db;

@@ -435,6 +435,16 @@ diesel::joinable!(training_sessions -> courses (course_id));
 diesel::joinable!(training_sessions -> venues (main_venue_id));
 diesel::joinable!(session_trainers -> training_sessions (training_session_id));
 diesel::joinable!(session_trainers -> users (trainer_id));
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(half_days -> training_sessions (training_session_id));
 diesel::joinable!(half_days -> venues (venue_id));
 diesel::joinable!(enrolments -> training_sessions (training_session_id));
@@ -490,6 +500,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_responses,
     audit_log,
     settings,
+    calendar_feeds,
 );
 
 diesel::joinable!(venues -> communes (commune_insee));
