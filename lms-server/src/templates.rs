@@ -14,6 +14,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("password.html", include_str!("../templates/password.html")),
     ("security.html", include_str!("../templates/security.html")),
     ("me.html", include_str!("../templates/me.html")),
+    ("calendar_feed.html", include_str!("../templates/calendar_feed.html")),
     ("course.html", include_str!("../templates/course.html")),
     ("course_details.html", include_str!("../templates/course_details.html")),
     ("session.html", include_str!("../templates/session.html")),

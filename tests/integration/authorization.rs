@@ -58,6 +58,10 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/me/securite/jetons/{id}/revoquer", NOBODY),
     ("POST", "/me/password", LOGGED_IN),
     ("GET", "/me/convocations/{id}", THE_TRAINEE),
+    // The token is the credential: an unknown one is a 404 for everyone, logged in or not.
+    ("GET", "/calendar/{file}", EVERYONE),
+    ("POST", "/me/agenda", LOGGED_IN),
+    ("POST", "/me/agenda/revoquer", LOGGED_IN),
     ("GET", "/courses/{code}", EVERYONE),
     ("GET", "/sessions/{id}", EVERYONE),
     ("GET", "/lieux/{slug}", EVERYONE),
@@ -207,6 +211,7 @@ async fn each_route_answers_each_actor_as_the_matrix_says() {
             .replace("{half_day}", half_day.as_str())
             .replace("{trainee}", trainee_id.as_str())
             .replace("{slug}", "le-400-brive-la-gaillarde")
+            .replace("{file}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics")
             .replace("{code}", if path.contains("courses") { "PTL" } else { "AAAAAAAAAAAAAAAAAAAAAAAAAA" });
         let public = *allowed == EVERYONE;
         let mut anonymous_status = None;

@@ -10,6 +10,7 @@ mod attendance;
 mod attendance_support;
 mod authorization;
 mod browser;
+mod calendar;
 mod certification;
 mod checkin;
 mod cli;

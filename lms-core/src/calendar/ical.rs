@@ -9,10 +9,11 @@
 //! and placed before the first event.
 
 use chrono::NaiveDateTime;
-use chrono_tz::Europe::Paris;
 use icalendar::{
     Attendee as IcsAttendee, Calendar, CalendarDateTime, Component, EventLike, EventStatus, PartStat, Property, Role,
 };
+
+use crate::locale::to_paris;
 
 /// The TZID every date-time refers to.
 pub const PARIS_TZID: &str = "Europe/Paris";
@@ -123,14 +124,9 @@ impl Ics {
     }
 }
 
-/// Converts a stored UTC instant to the Paris wall-clock time that `TZID=Europe/Paris` expects.
-pub fn paris_wall_clock(utc: NaiveDateTime) -> NaiveDateTime {
-    use chrono::TimeZone as _;
-    Paris.from_utc_datetime(&utc).naive_local()
-}
-
+/// A stored UTC instant as the Paris wall-clock time that `TZID=Europe/Paris` expects.
 fn paris(utc: NaiveDateTime) -> CalendarDateTime {
-    CalendarDateTime::WithTimezone { date_time: paris_wall_clock(utc), tzid: PARIS_TZID.to_owned() }
+    CalendarDateTime::WithTimezone { date_time: to_paris(utc), tzid: PARIS_TZID.to_owned() }
 }
 
 fn mailto(person: &CalendarPerson) -> String {
@@ -204,8 +200,22 @@ mod tests {
     #[test]
     fn summer_and_winter_hours_become_paris_wall_clock() {
         // 07:00 UTC is 09:00 in Paris in summer (UTC+2) and 08:00 in winter (UTC+1).
-        assert_eq!(paris_wall_clock(at(2027, 6, 15, 7)), at(2027, 6, 15, 9));
-        assert_eq!(paris_wall_clock(at(2027, 1, 12, 7)), at(2027, 1, 12, 8));
+        let organizer = CalendarPerson { name: "OF".into(), email: "of@example.org".into() };
+        let event = |starts_at: NaiveDateTime| CalendarEvent {
+            uid: "u@example.org".into(),
+            sequence: 0,
+            starts_at,
+            ends_at: starts_at + chrono::Duration::hours(3),
+            summary: "S".into(),
+            location: "L".into(),
+            description: "D".into(),
+            cancelled: false,
+            url: None,
+        };
+        let events = [event(at(2027, 6, 15, 7)), event(at(2027, 1, 12, 7))];
+        let ics = render(Method::Publish, "Agenda", &events, &organizer, None, at(2027, 1, 1, 0));
+        assert!(ics.as_str().contains("DTSTART;TZID=Europe/Paris:20270615T090000\r\n"));
+        assert!(ics.as_str().contains("DTSTART;TZID=Europe/Paris:20270112T080000\r\n"));
     }
 
     #[test]

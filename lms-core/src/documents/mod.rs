@@ -13,6 +13,7 @@ pub use pdf::PdfError;
 pub mod attendance_sheet;
 pub mod attestation;
 pub mod completion;
+pub mod convocation;
 pub mod flow;
 pub mod organisation;
 pub mod qr;

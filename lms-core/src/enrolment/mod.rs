@@ -59,6 +59,9 @@ pub enum EnrolmentError {
     /// A catalogue read failed (unknown session or course, or storage).
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// A document could not be rendered.
+    #[error(transparent)]
+    Pdf(#[from] crate::documents::PdfError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -75,6 +78,7 @@ impl Classify for EnrolmentError {
             EnrolmentError::NotATrainee => ErrorKind::Forbidden,
             EnrolmentError::Invalid(_) => ErrorKind::Invalid,
             EnrolmentError::Catalogue(e) => e.kind(),
+            EnrolmentError::Pdf(e) => e.kind(),
             EnrolmentError::Db(e) => e.kind(),
         }
     }
@@ -89,6 +93,7 @@ impl Classify for EnrolmentError {
             EnrolmentError::NotATrainee => "forbidden",
             EnrolmentError::Invalid(_) => "invalid_input",
             EnrolmentError::Catalogue(e) => e.code(),
+            EnrolmentError::Pdf(e) => e.code(),
             EnrolmentError::Db(e) => e.code(),
         }
     }

@@ -10,6 +10,9 @@ use crate::catalogue::{self, Slot, TrainingSessionDetail, TrainingSessionFilter,
 use crate::db::ids::{HalfDayId, TrainingSessionId, UserId};
 use crate::db::schema::{communes, courses, enrolments, half_days, training_sessions, venues};
 use crate::db::{self, DbConn, DbError};
+use crate::documents::convocation::{ConvocationData, ConvocationHalfDay, DEFAULT_WHAT_TO_BRING, render_pdf};
+use crate::documents::organisation::OrganisationIdentity;
+use crate::locale;
 use crate::notifications::{self, NotificationView};
 
 /// One of my enrolments.
@@ -207,6 +210,90 @@ pub fn convocation(
             session: detail,
         })
     })
+}
+
+/// Where a half-day is held, beyond the venue's name (row type: fields in the order selected).
+#[derive(Queryable)]
+struct HalfDayPlace {
+    half_day: HalfDayId,
+    address: Option<String>,
+    postcode: Option<String>,
+    access_note: Option<String>,
+}
+
+/// The printable convocation of the caller (the same rights as [`convocation`]): every half-day
+/// with its venue's address and access note, what to bring, whom to call. One read transaction.
+pub fn convocation_document(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    caller: &Caller,
+    now: NaiveDateTime,
+) -> Result<ConvocationData, EnrolmentError> {
+    db::read_transaction(conn, |conn| {
+        let convocation = convocation(conn, session, caller)?;
+        let places: Vec<HalfDayPlace> = half_days::table
+            .inner_join(venues::table)
+            .filter(half_days::training_session_id.eq(session))
+            .select((half_days::id, venues::address, venues::postcode, venues::accessibility_note))
+            .load(conn)
+            .map_err(DbError::from)?;
+        let organisation = OrganisationIdentity::load(conn)?;
+        let contact = [organisation.email.clone(), organisation.phone.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let detail = convocation.session;
+        let half_days = detail
+            .half_days
+            .iter()
+            .map(|h| {
+                let place = places.iter().find(|p| p.half_day == h.id);
+                let town = match place.and_then(|p| p.postcode.clone()) {
+                    Some(postcode) => format!("{postcode} {}", h.commune),
+                    None => h.commune.clone(),
+                };
+                let address = [place.and_then(|p| p.address.clone()), Some(town)].into_iter().flatten();
+                ConvocationHalfDay {
+                    date: h.date,
+                    slot: h.slot.label_fr_lower().to_owned(),
+                    hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
+                    module: h.module.clone(),
+                    venue_name: h.venue_name.clone(),
+                    address: address.collect::<Vec<_>>().join(", "),
+                    access_note: place.and_then(|p| p.access_note.clone()).filter(|n| !n.trim().is_empty()),
+                }
+            })
+            .collect();
+        Ok(ConvocationData {
+            organisation: organisation.header_lines(),
+            organisation_name: organisation.display_name(),
+            organisation_contact: if contact.is_empty() { organisation.display_name() } else { contact },
+            trainee_name: convocation.trainee_name,
+            trainee_email: convocation.trainee_email,
+            course_title: detail.session.course_title.clone(),
+            session_reference: detail.session.reference.clone(),
+            start: detail.session.start,
+            end: detail.session.end,
+            duration_hours: convocation.duration_hours,
+            half_days,
+            // Courses have no field for it yet: every convocation says the same.
+            what_to_bring: DEFAULT_WHAT_TO_BRING.to_owned(),
+            trainers: detail.trainers.clone(),
+            issued_on: locale::to_paris(now).date(),
+        })
+    })
+}
+
+/// The convocation as a PDF (for `/me/convocations/{id}.pdf` and the convocation e-mail).
+pub fn convocation_pdf(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    caller: &Caller,
+    now: NaiveDateTime,
+) -> Result<Vec<u8>, EnrolmentError> {
+    let data = convocation_document(conn, session, caller, now)?;
+    Ok(render_pdf(&data)?)
 }
 
 /// What a person sees of their own training: enrolments, next half-days, latest notifications.

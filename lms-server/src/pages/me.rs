@@ -1,6 +1,9 @@
 //! `/me`: my enrolments with status or rank, my next half-days, my notifications, convocations.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use lms_core::db::ids::TrainingSessionId;
 use lms_core::enrolment::{self, EnrolmentStatus, NoticeReading};
 use lms_core::locale;
 use minijinja::context;
@@ -9,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{base_context, info_message, render};
 use crate::auth::PageCaller;
 use crate::error::PageResult;
-use crate::extract::SessionPath;
+use crate::extract::resolve_session;
 use crate::routes::Routes;
 use crate::state::AppState;
 
@@ -74,6 +77,7 @@ async fn me(
         .db(move |conn| enrolment::my_overview(conn, &who, 10, NoticeReading::MarkSeen, lms_core::db::now()))
         .await?;
     let records = super::trainee_records::records_context(&state, &caller).await?;
+    let calendar = super::calendar::feed_context(&state, &caller).await?;
     let next: Vec<NextHalfDay> = overview
         .next_half_days
         .into_iter()
@@ -115,17 +119,25 @@ async fn me(
             next_half_days => next,
             notifications => notes,
             records => records,
+            calendar => calendar,
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },
     ))
 }
 
+/// `/me/convocations/{id}` (the page) and `/me/convocations/{id}.pdf` (the printable PDF): the
+/// router matches whole segments only, so both share the route and the extension decides.
 async fn convocation(
     State(state): State<AppState>,
     PageCaller(caller): PageCaller,
-    SessionPath(session): SessionPath,
+    Path(raw): Path<String>,
 ) -> PageResult {
+    if let Some(id) = raw.strip_suffix(".pdf") {
+        let session = resolve_session(&state, id.to_owned()).await?;
+        return convocation_pdf(state, caller, session).await;
+    }
+    let session = resolve_session(&state, raw).await?;
     let who = caller.clone();
     let convocation = state.db(move |conn| enrolment::convocation(conn, &session, &who)).await?;
     let days: Vec<_> = convocation
@@ -152,4 +164,16 @@ async fn convocation(
             ..base_context(Some(&caller))
         },
     ))
+}
+
+async fn convocation_pdf(state: AppState, caller: lms_core::access::Caller, session: TrainingSessionId) -> PageResult {
+    let file_name = format!("convocation-{session}.pdf");
+    let bytes = state.db(move |conn| enrolment::convocation_pdf(conn, &session, &caller, lms_core::db::now())).await?;
+    let mut response =
+        ([(header::CONTENT_TYPE, "application/pdf"), (header::CACHE_CONTROL, "private, no-store")], bytes)
+            .into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }

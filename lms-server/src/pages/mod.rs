@@ -2,6 +2,7 @@
 //! a form, answered by a redirect to a page that says what happened (`?info=…`, fixed messages).
 
 mod accounts;
+mod calendar;
 mod catalogue_pages;
 mod checkin;
 mod home;
@@ -29,6 +30,7 @@ pub fn router() -> Routes {
         .merge(accounts::router())
         .merge(catalogue_pages::router())
         .merge(me::router())
+        .merge(calendar::router())
         .merge(security::router())
         .merge(trainer::router())
         .merge(checkin::router())
@@ -68,6 +70,7 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
         "signup_received" => crate::api::SIGN_UP_RECEIVED,
         "login_ended" => "La connexion a été fermée.",
         "token_revoked" => "Le jeton a été révoqué : il ne permet plus d'accéder à votre compte.",
+        "calendar_revoked" => "L'adresse de votre agenda est révoquée : elle ne donne plus accès à vos demi-journées.",
         _ => return None,
     })
 }
