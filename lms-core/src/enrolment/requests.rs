@@ -214,12 +214,12 @@ pub fn list_requests(
     })
 }
 
-/// What an admission gave.
+/// What a decision on a request gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AdmissionOutcome {
+pub struct DecisionOutcome {
     /// The enrolment.
     pub enrolment_id: EnrolmentId,
-    /// `confirmed`, or `waitlisted` when the session was full.
+    /// `confirmed`, `waitlisted` when admitted to a full session, or `refused`.
     pub status: EnrolmentStatus,
     /// Rank on the waitlist, when waitlisted.
     pub waitlist_position: Option<i64>,
@@ -296,7 +296,7 @@ pub fn admit(
     trainee: &str,
     reason: Option<&str>,
     now: NaiveDateTime,
-) -> Result<AdmissionOutcome, EnrolmentError> {
+) -> Result<DecisionOutcome, EnrolmentError> {
     crate::catalogue::ensure_admin(actor)?;
     let reason = checked_reason(reason)?;
     db::write_transaction(conn, |conn| {
@@ -334,7 +334,7 @@ pub fn admit(
             message.push_str(&format!(" Commentaire : {reason}"));
         }
         notify(conn, &trainee_id, NotificationKind::RequestAdmitted, message, session, now)?;
-        Ok(AdmissionOutcome { enrolment_id: id, status, waitlist_position })
+        Ok(DecisionOutcome { enrolment_id: id, status, waitlist_position })
     })
 }
 
@@ -347,7 +347,7 @@ pub fn refuse(
     trainee: &str,
     reason: Option<&str>,
     now: NaiveDateTime,
-) -> Result<EnrolmentId, EnrolmentError> {
+) -> Result<DecisionOutcome, EnrolmentError> {
     crate::catalogue::ensure_admin(actor)?;
     let reason = checked_reason(reason)?
         .ok_or_else(|| EnrolmentError::Invalid("un refus se motive : donnez la raison (--reason)".into()))?;
@@ -365,6 +365,6 @@ pub fn refuse(
             .map_err(DbError::from)?;
         let message = format!("Votre demande d'inscription à « {title} » n'a pas été retenue : {reason}");
         notify(conn, &trainee_id, NotificationKind::RequestRefused, message, session, now)?;
-        Ok(id)
+        Ok(DecisionOutcome { enrolment_id: id, status: EnrolmentStatus::Refused, waitlist_position: None })
     })
 }
