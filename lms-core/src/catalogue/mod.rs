@@ -9,6 +9,7 @@
 mod calendar;
 mod course_import;
 mod courses;
+mod offer;
 mod schedule;
 mod search;
 mod training_sessions;
@@ -16,6 +17,7 @@ mod training_sessions;
 pub use calendar::*;
 pub use course_import::*;
 pub use courses::*;
+pub use offer::*;
 pub use schedule::*;
 pub use search::*;
 pub use training_sessions::*;

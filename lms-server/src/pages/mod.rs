@@ -4,6 +4,7 @@
 mod accounts;
 mod catalogue_pages;
 mod checkin;
+mod formations;
 mod home;
 mod me;
 mod security;
@@ -34,6 +35,7 @@ pub fn router() -> Routes {
         .merge(checkin::router())
         .merge(trainee_records::router())
         .merge(venues::router())
+        .merge(formations::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
