@@ -33,7 +33,8 @@ fn session_id(conn: &mut DbConn) -> TrainingSessionId {
 /// Seats taken, and every enrolment's (status, decision reason), in a stable order.
 fn state(conn: &mut DbConn) -> (i32, Vec<(EnrolmentStatus, Option<String>)>, i64) {
     let session = session_id(conn);
-    let seats: i32 = training_sessions::table.find(&session).select(training_sessions::seats_taken).first(conn).unwrap();
+    let seats: i32 =
+        training_sessions::table.find(&session).select(training_sessions::seats_taken).first(conn).unwrap();
     let rows = enrolments::table
         .filter(enrolments::training_session_id.eq(&session))
         .order(enrolments::id.asc())
@@ -121,7 +122,17 @@ fn a_refusal_needs_a_reason_which_is_kept_and_told() {
     }
     let output = lms(
         &db,
-        &["enrolment", "refuse", "--session", SESSION, "--trainee", "manon.arnaud@example.org", "--reason", "Session réservée aux coordinateur·rices", "--json"],
+        &[
+            "enrolment",
+            "refuse",
+            "--session",
+            SESSION,
+            "--trainee",
+            "manon.arnaud@example.org",
+            "--reason",
+            "Session réservée aux coordinateur·rices",
+            "--json",
+        ],
         None,
     );
     assert_eq!(json(&output)["status"], "refused");
@@ -187,12 +198,29 @@ fn a_full_session_admits_to_the_waitlist() {
     let db = TestDb::new(Seed::Demo);
     let mut conn = db.conn();
     let session = session_id(&mut conn);
-    diesel::update(training_sessions::table.find(&session)).set(training_sessions::capacity.eq(1)).execute(&mut conn).unwrap();
-    let first = json(&lms(&db, &["enrolment", "admit", "--session", SESSION, "--trainee", "olivier.moreau@example.org", "--json"], None));
+    diesel::update(training_sessions::table.find(&session))
+        .set(training_sessions::capacity.eq(1))
+        .execute(&mut conn)
+        .unwrap();
+    let first = json(&lms(
+        &db,
+        &["enrolment", "admit", "--session", SESSION, "--trainee", "olivier.moreau@example.org", "--json"],
+        None,
+    ));
     assert_eq!(first["status"], "confirmed");
     let second = json(&lms(
         &db,
-        &["enrolment", "admit", "--session", SESSION, "--trainee", "manon.arnaud@example.org", "--reason", "Bienvenue", "--json"],
+        &[
+            "enrolment",
+            "admit",
+            "--session",
+            SESSION,
+            "--trainee",
+            "manon.arnaud@example.org",
+            "--reason",
+            "Bienvenue",
+            "--json",
+        ],
         None,
     ));
     assert_eq!(second["status"], "waitlisted");
@@ -204,5 +232,8 @@ fn a_full_session_admits_to_the_waitlist() {
     let list = json(&lms(&db, &["enrolment", "list", "--session", SESSION, "--json"], None));
     assert!(list.as_array().unwrap().iter().any(|e| e["status"] == "waitlisted" && e["waitlist_position"] == 1));
     // An unknown trainee, or one without a request, is refused.
-    refused(&lms(&db, &["enrolment", "admit", "--session", SESSION, "--trainee", "personne@example.org"], None), "no_pending_request");
+    refused(
+        &lms(&db, &["enrolment", "admit", "--session", SESSION, "--trainee", "personne@example.org"], None),
+        "no_pending_request",
+    );
 }

@@ -114,7 +114,8 @@ fn import_creates_then_updates_by_code_and_leaves_sessions_alone() {
     // Changing the price and duration of a course that has sessions rewrites none of them.
     let session_before = json(&lms(&db, &["session", "show", "ECO-DEMO-LIBOURNE", "--json"], None));
     let eco = lms(&db, &["course", "show", "ECO", "--toml"], None).stdout;
-    let changed = eco.replace("price_cents = 70000", "price_cents = 90000").replace("duration_days = 2", "duration_days = 3");
+    let changed =
+        eco.replace("price_cents = 70000", "price_cents = 90000").replace("duration_days = 2", "duration_days = 3");
     assert_ne!(changed, eco);
     let two = format!("{changed}\n{}", course_toml("DOC", "").replace("price_cents = 35000", "price_cents = 0"));
     assert_eq!(json(&import(&db, &two)), serde_json::json!({"created": 0, "updated": 2}));
@@ -141,7 +142,10 @@ fn every_bad_course_file_is_one_clear_refusal_and_writes_nothing() {
         (course_toml("DOC", "certification = \"RS0000\""), "certification inconnue"),
         (good.replace("\"M1503\"", "\"M150\""), "rome_codes"),
         (good.replace("nsf_code = \"310p\"", "nsf_code = \"31\""), "nsf_code"),
-        (good.replace("positioning_questions = [\"Que voulez-vous documenter ?\"]", "positioning_questions = []"), "positioning_questions"),
+        (
+            good.replace("positioning_questions = [\"Que voulez-vous documenter ?\"]", "positioning_questions = []"),
+            "positioning_questions",
+        ),
         (good.replace("admission = \"on_request\"", "admission = \"maybe\""), "mode d'admission"),
         (good.replace("enrolment_deadline_days = 10", "enrolment_deadline_days = -2"), "enrolment_deadline_days"),
         (good.replace("email = \"formation@example.org\"", "email = \"pas-un-courriel\""), "contact.email"),
@@ -152,7 +156,9 @@ fn every_bad_course_file_is_one_clear_refusal_and_writes_nothing() {
     let before = course_rows(&db);
     for (text, needle) in cases {
         // Each file also carries a valid update of ECO, which must not be written either.
-        let eco = lms(&db, &["course", "show", "ECO", "--toml"], None).stdout.replace("price_cents = 70000", "price_cents = 1");
+        let eco = lms(&db, &["course", "show", "ECO", "--toml"], None)
+            .stdout
+            .replace("price_cents = 70000", "price_cents = 1");
         let output = import(&db, &format!("{eco}\n{text}"));
         refused(&output, "invalid_input");
         assert!(output.stderr.contains(needle), "{needle}: {}", output.stderr);
@@ -196,7 +202,20 @@ async fn an_archived_course_leaves_the_offer_but_its_sessions_keep_working() {
     let before: i64 = training_sessions::table.count().get_result(&mut db.conn()).unwrap();
     let output = lms(
         &db,
-        &["session", "create", "--course", "ECO", "--venue", "rupellab-la-rochelle", "--start", &start, "--days", "2", "--capacity", "5"],
+        &[
+            "session",
+            "create",
+            "--course",
+            "ECO",
+            "--venue",
+            "rupellab-la-rochelle",
+            "--start",
+            &start,
+            "--days",
+            "2",
+            "--capacity",
+            "5",
+        ],
         None,
     );
     refused(&output, "wrong_status");
@@ -238,7 +257,11 @@ async fn enrolment_closes_the_course_deadline_before_the_first_half_day() {
         .select((training_sessions::enrolment_closes_at, lms_core::db::schema::half_days::starts_at))
         .first(&mut conn)
         .unwrap();
-    let deadline: i32 = courses::table.filter(courses::code.eq("ECO")).select(courses::enrolment_deadline_days).first(&mut conn).unwrap();
+    let deadline: i32 = courses::table
+        .filter(courses::code.eq("ECO"))
+        .select(courses::enrolment_deadline_days)
+        .first(&mut conn)
+        .unwrap();
     assert_eq!(deadline, 7);
     let closes = closes.unwrap();
     assert_eq!(closes, first_start - chrono::Duration::days(7));
@@ -254,7 +277,8 @@ async fn enrolment_closes_the_course_deadline_before_the_first_half_day() {
     let request = EnrolmentRequest::default();
     let error = enrolment::enrol_as(&mut conn, &session, &caller, &request, closes).unwrap_err();
     assert_eq!(lms_core::Classify::code(&error), "enrolment_closed");
-    let outcome = enrolment::enrol_as(&mut conn, &session, &caller, &request, closes - chrono::Duration::minutes(1)).unwrap();
+    let outcome =
+        enrolment::enrol_as(&mut conn, &session, &caller, &request, closes - chrono::Duration::minutes(1)).unwrap();
     assert!(outcome.created);
 
     // The page says so once the deadline is past, and offers no form.

@@ -40,7 +40,11 @@ fn summary(course: &CourseView) -> Vec<(&'static str, String)> {
     let contact = course.contact.as_ref().map_or_else(
         || "celui de l'organisme".to_owned(),
         |c| {
-            [Some(c.name.clone()), c.email.clone(), c.phone.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ")
+            [Some(c.name.clone()), c.email.clone(), c.phone.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
         },
     );
     vec![

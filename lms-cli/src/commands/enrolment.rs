@@ -83,7 +83,11 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                         r.trainee.clone(),
                         r.name.clone(),
                         r.status.label_fr().to_owned(),
-                        r.answers.iter().map(|a| format!("{} → {}", a.question, a.answer)).collect::<Vec<_>>().join("\n"),
+                        r.answers
+                            .iter()
+                            .map(|a| format!("{} → {}", a.question, a.answer))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
                         r.decision_reason.clone().unwrap_or_default(),
                     ]
                 })

@@ -207,9 +207,8 @@ impl CourseSpec {
     /// Checks every field (no database); the refusal names the course and the field.
     pub fn validate(&self) -> Result<(), CatalogueError> {
         let code = crate::text::printable(&self.code, 40);
-        let bad = |field: &str, what: &str| {
-            Err(CatalogueError::Invalid(format!("formation {code}, champ {field} : {what}")))
-        };
+        let bad =
+            |field: &str, what: &str| Err(CatalogueError::Invalid(format!("formation {code}, champ {field} : {what}")));
         if self.code.is_empty()
             || !is_course_code(&self.code)
             || !self.code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -282,7 +281,10 @@ impl CourseSpec {
         if let Some(rome) = self.rome_codes.iter().find(|r| !is_rome_code(r)) {
             return bad(
                 "rome_codes",
-                &format!("code ROME « {} » invalide : une lettre majuscule et 4 chiffres (M1503)", crate::text::printable(rome, 20)),
+                &format!(
+                    "code ROME « {} » invalide : une lettre majuscule et 4 chiffres (M1503)",
+                    crate::text::printable(rome, 20)
+                ),
             );
         }
         if self.modules.is_empty() {
@@ -296,7 +298,10 @@ impl CourseSpec {
         }
         match self.admission {
             AdmissionMode::OnRequest if self.positioning_questions.is_empty() => {
-                return bad("positioning_questions", "une formation sur demande pose au moins une question de positionnement");
+                return bad(
+                    "positioning_questions",
+                    "une formation sur demande pose au moins une question de positionnement",
+                );
             }
             AdmissionMode::Open if !self.positioning_questions.is_empty() => {
                 return bad("positioning_questions", "réservé aux formations sur demande (admission = \"on_request\")");
@@ -314,9 +319,10 @@ impl CourseSpec {
                 return bad("contact.name", &problem);
             }
             use crate::documents::organisation::{SettingKey, validate_setting};
-            for (field, key, value) in
-                [("contact.email", SettingKey::Email, &contact.email), ("contact.phone", SettingKey::Phone, &contact.phone)]
-            {
+            for (field, key, value) in [
+                ("contact.email", SettingKey::Email, &contact.email),
+                ("contact.phone", SettingKey::Phone, &contact.phone),
+            ] {
                 if let Some(value) = value {
                     match validate_setting(key, value) {
                         Ok(checked) if !checked.is_empty() && checked == *value => {}
@@ -335,10 +341,16 @@ impl CourseSpec {
                 );
             }
             if !modules_seen.insert(part.module.as_str()) {
-                return bad("programme", &format!("module « {} » décrit deux fois", crate::text::printable(&part.module, 80)));
+                return bad(
+                    "programme",
+                    &format!("module « {} » décrit deux fois", crate::text::printable(&part.module, 80)),
+                );
             }
             if part.content.is_empty() {
-                return bad("programme", &format!("module « {} » sans contenu", crate::text::printable(&part.module, 80)));
+                return bad(
+                    "programme",
+                    &format!("module « {} » sans contenu", crate::text::printable(&part.module, 80)),
+                );
             }
             for line in &part.content {
                 if line.trim().is_empty() || line.chars().count() > MAX_LINE_CHARS {
@@ -491,11 +503,8 @@ pub(crate) fn json_list(code: &str, field: &'static str, raw: &str) -> Result<Ve
 
 impl CourseView {
     pub(crate) fn from_row(row: CourseRow, certification: Option<String>) -> Result<Self, CatalogueError> {
-        let contact = row.contact_name.map(|name| CourseContact {
-            name,
-            email: row.contact_email,
-            phone: row.contact_phone,
-        });
+        let contact =
+            row.contact_name.map(|name| CourseContact { name, email: row.contact_email, phone: row.contact_phone });
         Ok(CourseView {
             objectives: json_list(&row.code, "objectives", &row.objectives)?,
             prerequisites: json_list(&row.code, "prerequisites", &row.prerequisites)?,

@@ -556,7 +556,8 @@ fn sessions_at(
 }
 
 /// The ids of the courses still offered, as a subquery.
-fn offered_course_ids() -> diesel::dsl::Select<diesel::dsl::Filter<courses::table, diesel::dsl::IsNull<courses::archived_at>>, courses::id> {
+fn offered_course_ids()
+-> diesel::dsl::Select<diesel::dsl::Filter<courses::table, diesel::dsl::IsNull<courses::archived_at>>, courses::id> {
     courses::table.filter(courses::archived_at.is_null()).select(courses::id)
 }
 

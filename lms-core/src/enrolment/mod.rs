@@ -348,15 +348,13 @@ pub(crate) fn cancel_all_of_session(
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
-    diesel::update(
-        enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::status.eq_any([
-                EnrolmentStatus::Confirmed,
-                EnrolmentStatus::Waitlisted,
-                EnrolmentStatus::Requested,
-            ])),
-    )
+    diesel::update(enrolments::table.filter(enrolments::training_session_id.eq(session)).filter(
+        enrolments::status.eq_any([
+            EnrolmentStatus::Confirmed,
+            EnrolmentStatus::Waitlisted,
+            EnrolmentStatus::Requested,
+        ]),
+    ))
     .set(cancellation(now))
     .execute(conn)
     .map_err(DbError::from)

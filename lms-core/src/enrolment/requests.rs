@@ -118,7 +118,12 @@ pub(crate) fn store_request(
             id
         }
     };
-    Ok(EnrolmentOutcome { enrolment_id: id, status: EnrolmentStatus::Requested, waitlist_position: None, created: true })
+    Ok(EnrolmentOutcome {
+        enrolment_id: id,
+        status: EnrolmentStatus::Requested,
+        waitlist_position: None,
+        created: true,
+    })
 }
 
 /// A request as listed for whoever reviews it (`lms enrolment requests`).
@@ -174,7 +179,9 @@ pub fn list_requests(
             Actor::Person(caller) if caller.has_role(crate::people::Role::Admin) => {}
             Actor::Person(caller) => {
                 if !crate::rights::teaches(conn, &caller.user.id, session)? {
-                    return Err(EnrolmentError::Forbidden("réservé aux formateur·rices de la session et aux administrateur·rices"));
+                    return Err(EnrolmentError::Forbidden(
+                        "réservé aux formateur·rices de la session et aux administrateur·rices",
+                    ));
                 }
             }
         }

@@ -88,8 +88,7 @@ async fn session_page(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let viewer = caller.clone();
-    let page =
-        state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
+    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
     let half_days: Vec<HalfDayRow> = page
         .detail
         .half_days
