@@ -10,7 +10,10 @@ use lms_core::db::schema::{enrolments, notifications, training_sessions};
 use lms_core::enrolment::{self, EnrolmentStatus};
 use lms_core::rights::Actor;
 use lms_core::{Classify, DbConn};
-use lms_tests::{CliOutput, Seed, TestDb, json_request, lms, send, test_app};
+use lms_tests::{
+    CliOutput, Seed, TestDb, browser_login, csrf_field, form_request, get_with_cookies, json_request, lms, send,
+    test_app,
+};
 use serde_json::Value;
 
 const SESSION: &str = "IMPACT-DEMO-LIMOGES";
@@ -236,4 +239,40 @@ fn a_full_session_admits_to_the_waitlist() {
         &lms(&db, &["enrolment", "admit", "--session", SESSION, "--trainee", "personne@example.org"], None),
         "no_pending_request",
     );
+}
+
+#[tokio::test]
+async fn the_session_page_asks_the_questions_and_the_form_sends_a_request() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let cookie = format!("lms_session={}", browser_login(&app, "hugo.blanc@example.org", PASSWORD).await);
+    let path = format!("/sessions/{SESSION}");
+    let (status, _, page) = send(&app, get_with_cookies(&path, &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Admission sur demande"), "{page}");
+    assert!(page.contains("name=\"answer_1\"") && page.contains("name=\"answer_2\""), "{page}");
+    assert!(page.contains("Envoyer ma demande"));
+    let csrf = csrf_field(&page);
+    let mut conn = db.conn();
+    let before = state(&mut conn);
+
+    // A blank answer is refused and writes nothing.
+    let enrol = format!("/sessions/{SESSION}/enrol");
+    let (status, _, _) =
+        send(&app, form_request(&enrol, &[("csrf", &csrf), ("answer_1", "Animateur"), ("answer_2", " ")], &cookie))
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(state(&mut conn), before);
+
+    let fields =
+        [("csrf", csrf.as_str()), ("answer_1", "Animateur d'un fablab"), ("answer_2", "Aucune pour l'instant")];
+    let (status, headers, _) = send(&app, form_request(&enrol, &fields, &cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["location"].to_str().unwrap().ends_with("info=requested"));
+    let (_, _, page) = send(&app, get_with_cookies(&format!("{path}?info=requested"), &cookie)).await;
+    assert!(page.contains("Votre demande d'inscription est en cours d'examen"), "{page}");
+    assert!(page.contains("Retirer ma demande"));
+    let listed = json(&lms(&db, &["enrolment", "requests", "--session", SESSION, "--json"], None));
+    let hugo = listed.as_array().unwrap().iter().find(|r| r["trainee"] == "hugo.blanc@example.org").unwrap();
+    assert_eq!(hugo["answers"][1]["answer"], "Aucune pour l'instant");
 }

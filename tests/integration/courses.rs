@@ -243,6 +243,18 @@ async fn the_catalogue_page_lists_courses_with_their_next_sessions_and_venues() 
     assert!(home.contains("href=\"/formations\""));
     // Drafts are not public.
     assert!(!page.contains("BROUILLON"), "no draft session");
+    // The course page shows the offer's new facts.
+    let (status, _, page) = send(&app, get("/courses/IMPACT")).await;
+    assert_eq!(status, StatusCode::OK);
+    for fact in [
+        "Sur demande, après positionnement",
+        "7 jours avant le début",
+        "K1802",
+        "Programme par module",
+        "formation@demo.tierslieux.example.org",
+    ] {
+        assert!(page.contains(fact), "{fact}");
+    }
 }
 
 #[tokio::test]

@@ -69,6 +69,7 @@ async fn course_page(
         "course.html",
         context! {
             price => locale::euros_fr(page.course.price_cents),
+            admission_label => page.course.admission.label_fr(),
             course => page.course,
             sessions => page.sessions,
             ..base_context(caller.as_ref())
@@ -126,6 +127,7 @@ async fn session_page(
             scheduled_hours => page.detail.scheduled_hours,
             half_days => half_days,
             price => locale::euros_fr(page.course.price_cents),
+            admission_label => page.course.admission.label_fr(),
             course => page.course,
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
