@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("trainer_grid.html", include_str!("../templates/trainer_grid.html")),
     ("trainer_trainee.html", include_str!("../templates/trainer_trainee.html")),
     ("venue.html", include_str!("../templates/venue.html")),
+    ("formations.html", include_str!("../templates/formations.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.

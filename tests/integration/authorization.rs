@@ -65,6 +65,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/courses/{code}", EVERYONE),
     ("GET", "/sessions/{id}", EVERYONE),
     ("GET", "/lieux/{slug}", EVERYONE),
+    ("GET", "/formations", EVERYONE),
     ("POST", "/sessions/{id}/enrol", TRAINEES),
     ("POST", "/sessions/{id}/cancel", THE_TRAINEE),
     ("GET", "/verify/{code}", EVERYONE),

@@ -235,3 +235,15 @@ fn xml_exports() {
     assert_eq!(written["holders"], 2, "{written}");
     insta::assert_snapshot!("export_accrochage", redact_xml(&std::fs::read_to_string(&accrochage).unwrap()));
 }
+
+#[test]
+fn cli_course_show_and_enrolment_requests_json_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let demo = Demo { db: TestDb::new(Seed::Demo), dir, keys };
+    insta::assert_json_snapshot!("cli_course_show", demo.shape(&["course", "show", "IMPACT", "--json"]));
+    insta::assert_json_snapshot!(
+        "cli_enrolment_requests",
+        demo.shape(&["enrolment", "requests", "--session", "IMPACT-DEMO-LIMOGES", "--json"])
+    );
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod accounts;
+mod admission;
 mod api_contracts;
 mod assess_import;
 mod attack;
@@ -16,6 +17,7 @@ mod checkin;
 mod cli;
 mod cli_hardening;
 mod contracts;
+mod courses;
 mod documents;
 mod enrolment;
 mod enrolment_http;

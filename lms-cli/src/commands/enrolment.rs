@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use lms_core::rights::Actor;
+
 use crate::{Context, Failure, output};
 
 /// Enrolment commands.
@@ -14,6 +16,37 @@ pub enum EnrolmentCommand {
         /// Identifiant ou référence de la session.
         #[arg(long)]
         session: String,
+    },
+    /// Liste les demandes d'inscription d'une session (formations sur demande), avec les réponses
+    /// de positionnement : en attente d'abord, puis refusées.
+    Requests {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+    },
+    /// Accepte une demande : une place, ou la liste d'attente si la session est complète.
+    Admit {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+        /// E-mail du ou de la stagiaire.
+        #[arg(long)]
+        trainee: String,
+        /// Commentaire transmis avec la décision.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Refuse une demande, avec son motif (obligatoire), conservé et transmis au ou à la stagiaire.
+    Refuse {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+        /// E-mail du ou de la stagiaire.
+        #[arg(long)]
+        trainee: String,
+        /// Motif du refus.
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -38,6 +71,65 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                 })
                 .collect();
             output::listing(context, &enrolments, &["e-mail", "nom", "statut", "rang", "financement"], rows)
+        }
+        EnrolmentCommand::Requests { session } => {
+            let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
+            let requests = lms_core::enrolment::list_requests(&mut conn, Actor::Console, &session)?;
+            let rows = requests
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.trainee.clone(),
+                        r.name.clone(),
+                        r.status.label_fr().to_owned(),
+                        r.answers
+                            .iter()
+                            .map(|a| format!("{} → {}", a.question, a.answer))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        r.decision_reason.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::listing(context, &requests, &["e-mail", "nom", "statut", "réponses", "motif"], rows)
+        }
+        EnrolmentCommand::Admit { session, trainee, reason } => {
+            let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
+            let outcome = lms_core::enrolment::admit(
+                &mut conn,
+                Actor::Console,
+                &session,
+                &trainee,
+                reason.as_deref(),
+                lms_core::db::now(),
+            )?;
+            if context.json {
+                return output::json(&outcome);
+            }
+            match outcome.waitlist_position {
+                None => outln!("Demande acceptée : place confirmée."),
+                Some(rank) => outln!("Demande acceptée : session complète, liste d'attente au rang {rank}."),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EnrolmentCommand::Refuse { session, trainee, reason } => {
+            let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
+            let outcome = lms_core::enrolment::refuse(
+                &mut conn,
+                Actor::Console,
+                &session,
+                &trainee,
+                reason.as_deref(),
+                lms_core::db::now(),
+            )?;
+            if context.json {
+                return output::json(&outcome);
+            }
+            outln!("Demande refusée ; le motif est transmis au ou à la stagiaire.");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -7,13 +7,17 @@
 //! (`search.rs`): it belongs to the catalogue because what it returns is the public offer.
 
 mod calendar;
+mod course_import;
 mod courses;
+mod offer;
 mod schedule;
 mod search;
 mod training_sessions;
 
 pub use calendar::*;
+pub use course_import::*;
 pub use courses::*;
+pub use offer::*;
 pub use schedule::*;
 pub use search::*;
 pub use training_sessions::*;
@@ -72,6 +76,9 @@ pub enum CatalogueError {
         /// What is wrong with it.
         source: Box<CatalogueError>,
     },
+    /// The actor may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -89,6 +96,7 @@ impl Classify for CatalogueError {
             CatalogueError::AtLine { source, .. } => source.kind(),
             CatalogueError::ScheduleConflict(_) => ErrorKind::Conflict,
             CatalogueError::CorruptData { .. } => ErrorKind::Internal,
+            CatalogueError::Forbidden(_) => ErrorKind::Forbidden,
             CatalogueError::Db(e) => e.kind(),
         }
     }
@@ -105,6 +113,7 @@ impl Classify for CatalogueError {
             CatalogueError::AtLine { source, .. } => source.code(),
             CatalogueError::ScheduleConflict(_) => "schedule_conflict",
             CatalogueError::CorruptData { .. } => "corrupt_data",
+            CatalogueError::Forbidden(_) => "forbidden",
             CatalogueError::Db(e) => e.code(),
         }
     }

@@ -294,7 +294,7 @@ pub fn home_page(
     today: NaiveDate,
 ) -> Result<HomePage, SearchError> {
     db::read_transaction(conn, |conn| {
-        let courses = super::list_courses(conn)?;
+        let courses = super::list_offered_courses(conn)?;
         let found = match search {
             None => HomeFound::Upcoming(super::upcoming_sessions(conn, today)?),
             Some(query) => match search_sessions_at(conn, query, model, now, today) {
@@ -540,6 +540,8 @@ fn sessions_at(
                     .is_null()
                     .or(training_sessions::enrolment_closes_at.gt(filter.now)),
             )
+            // Archived courses are out of the offer, their running sessions included.
+            .filter(training_sessions::course_id.eq_any(offered_course_ids()))
             .select((training_sessions::id, training_sessions::starts_on))
             .into_boxed();
         if let Some(course) = filter.course {
@@ -551,6 +553,12 @@ fn sessions_at(
         .into_iter()
         .filter_map(|(session, venue)| open.get(&session).copied().map(|start| (session, venue, start)))
         .collect())
+}
+
+/// The ids of the courses still offered, as a subquery.
+fn offered_course_ids()
+-> diesel::dsl::Select<diesel::dsl::Filter<courses::table, diesel::dsl::IsNull<courses::archived_at>>, courses::id> {
+    courses::table.filter(courses::archived_at.is_null()).select(courses::id)
 }
 
 /// Whether any open session not yet `seen` is held at `venues` (stops at the first one).
@@ -574,6 +582,8 @@ fn any_session_at(
                     .is_null()
                     .or(training_sessions::enrolment_closes_at.gt(filter.now)),
             )
+            // Archived courses are out of the offer, their running sessions included.
+            .filter(training_sessions::course_id.eq_any(offered_course_ids()))
             .select(half_days::training_session_id)
             .distinct()
             .into_boxed();

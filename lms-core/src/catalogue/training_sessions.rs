@@ -297,6 +297,12 @@ pub(crate) fn insert_training_session(
     )
 }
 
+/// When enrolments close for a session whose first half-day starts at `first_start`: the
+/// course's deadline, in whole days before that start (0: at the start itself).
+pub fn enrolment_closing(first_start: NaiveDateTime, deadline_days: i32) -> NaiveDateTime {
+    first_start - chrono::Duration::days(i64::from(deadline_days.max(0)))
+}
+
 /// Inserts a session and its half-days inside the caller's transaction, as of `now`.
 pub(crate) fn insert_scheduled_session(
     conn: &mut DbConn,
@@ -314,6 +320,12 @@ pub(crate) fn insert_scheduled_session(
         .optional()
         .map_err(DbError::from)?
         .ok_or_else(|| CatalogueError::UnknownCourse(new.course_code.chars().take(40).collect()))?;
+    if course.archived_at.is_some() {
+        return Err(CatalogueError::WrongStatus(format!(
+            "la formation {} est archivée : aucune nouvelle session ne peut être créée",
+            course.code
+        )));
+    }
 
     // Venues, calendars and instants, line by line, so that a refusal names its line.
     let mut venue_ids: HashMap<String, (VenueId, HolidayRegion)> = HashMap::new();
@@ -360,6 +372,7 @@ pub(crate) fn insert_scheduled_session(
     };
     let first_date = first.0.date;
     let first_start = first.2;
+    let closes_at = enrolment_closing(first_start, course.enrolment_deadline_days);
     let main_venue = first.1.clone();
 
     let id = TrainingSessionId::generate();
@@ -381,7 +394,7 @@ pub(crate) fn insert_scheduled_session(
             training_sessions::ends_on.eq(last),
             training_sessions::main_venue_id.eq(&main_venue),
             training_sessions::enrolment_opens_at.eq(Some(now)),
-            training_sessions::enrolment_closes_at.eq(Some(first_start)),
+            training_sessions::enrolment_closes_at.eq(Some(closes_at)),
             training_sessions::ledger_seq.eq(0_i64),
             training_sessions::ledger_head.eq(crate::attendance::GENESIS_HASH),
             training_sessions::created_at.eq(now),
@@ -492,6 +505,8 @@ pub struct TrainingSessionFilter {
     pub status: Option<TrainingSessionStatus>,
     /// Only sessions starting on or after this date.
     pub from: Option<NaiveDate>,
+    /// Only sessions of courses still offered (not archived).
+    pub offered_only: bool,
 }
 
 /// Training sessions by start date, with enrolment counts (two queries, whatever the number of sessions).
@@ -529,6 +544,9 @@ pub fn list_training_sessions(
     }
     if let Some(status) = filter.status {
         query = query.filter(training_sessions::status.eq(status));
+    }
+    if filter.offered_only {
+        query = query.filter(courses::archived_at.is_null());
     }
     if let Some(from) = filter.from {
         query = query.filter(training_sessions::starts_on.ge(from));
@@ -788,6 +806,7 @@ pub fn upcoming_sessions(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<Trai
         &TrainingSessionFilter {
             status: Some(TrainingSessionStatus::Published),
             from: Some(today),
+            offered_only: true,
             ..Default::default()
         },
     )

@@ -202,6 +202,15 @@ diesel::table! {
         objective_category -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        enrolment_deadline_days -> Integer,
+        admission -> Text,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        rome_codes -> Text,
+        programme -> Text,
+        positioning_questions -> Text,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -264,6 +273,9 @@ diesel::table! {
         updated_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        request_answers -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 

@@ -12,8 +12,10 @@
 //! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent requests on one session are serialised while
 //! requests on different sessions run in parallel on PostgreSQL.
 
+mod requests;
 mod trainee;
 
+pub use requests::*;
 pub use trainee::*;
 
 use chrono::NaiveDateTime;
@@ -50,6 +52,15 @@ pub enum EnrolmentError {
     /// The enrolment is over (completed or abandoned) and cannot change.
     #[error("cette inscription est terminée et ne peut plus être modifiée")]
     Finished,
+    /// The trainee's request for this session was refused; the decision stands.
+    #[error("votre demande d'inscription à cette session n'a pas été retenue")]
+    RequestRefused,
+    /// No pending request of that trainee in that session.
+    #[error("aucune demande d'inscription en attente pour cette personne dans cette session")]
+    NoPendingRequest,
+    /// Only administrators decide on requests.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// Only trainees enrol (trainers and administrators are refused, as people without a role).
     #[error("seuls les stagiaires peuvent s'inscrire à une session")]
     NotATrainee,
@@ -74,8 +85,10 @@ impl Classify for EnrolmentError {
             EnrolmentError::NotOpen
             | EnrolmentError::WindowClosed
             | EnrolmentError::WindowNotYetOpen
-            | EnrolmentError::Finished => ErrorKind::Conflict,
-            EnrolmentError::NotATrainee => ErrorKind::Forbidden,
+            | EnrolmentError::Finished
+            | EnrolmentError::RequestRefused => ErrorKind::Conflict,
+            EnrolmentError::NoPendingRequest => ErrorKind::NotFound,
+            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) => ErrorKind::Forbidden,
             EnrolmentError::Invalid(_) => ErrorKind::Invalid,
             EnrolmentError::Catalogue(e) => e.kind(),
             EnrolmentError::Pdf(e) => e.kind(),
@@ -90,7 +103,9 @@ impl Classify for EnrolmentError {
             EnrolmentError::WindowNotYetOpen => "enrolment_not_open_yet",
             EnrolmentError::NotEnrolled => "not_enrolled",
             EnrolmentError::Finished => "enrolment_finished",
-            EnrolmentError::NotATrainee => "forbidden",
+            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) => "forbidden",
+            EnrolmentError::RequestRefused => "request_refused",
+            EnrolmentError::NoPendingRequest => "no_pending_request",
             EnrolmentError::Invalid(_) => "invalid_input",
             EnrolmentError::Catalogue(e) => e.code(),
             EnrolmentError::Pdf(e) => e.code(),
@@ -112,6 +127,10 @@ crate::text_enum! {
         Completed = "completed", "Terminée";
         /// Dropped out.
         Abandoned = "abandoned", "Abandonnée";
+        /// Asked for a seat in a course on request; no seat, no ticket until admitted.
+        Requested = "requested", "Demande en attente";
+        /// The request was not admitted (the reason is kept).
+        Refused = "refused", "Demande non retenue";
     }
 }
 
@@ -152,6 +171,9 @@ pub const FUNDING_SOURCES: &[&str] = &[
 /// Trainee categories (BPF cadre F-1).
 pub const TRAINEE_CATEGORIES: &[&str] = &["employee", "apprentice", "job_seeker", "individual", "other"];
 
+/// Longest answer to one positioning question.
+pub const MAX_ANSWER_CHARS: usize = 2_000;
+
 /// What a trainee states when enrolling.
 #[derive(Debug, Clone, Default)]
 pub struct EnrolmentRequest {
@@ -161,6 +183,8 @@ pub struct EnrolmentRequest {
     pub trainee_category: Option<String>,
     /// Answers to the positioning (prerequisites) questions, free text.
     pub positioning_answers: Option<String>,
+    /// For a course on request: one answer per positioning question of the course, in order.
+    pub answers: Vec<String>,
 }
 
 impl EnrolmentRequest {
@@ -192,6 +216,20 @@ impl EnrolmentRequest {
         if let Some(problem) = self.positioning_answers.as_deref().and_then(crate::text::control_character_problem) {
             return Err(EnrolmentError::Invalid(format!("réponses de positionnement : {problem}")));
         }
+        if self.answers.len() > crate::catalogue::MAX_POSITIONING_QUESTIONS {
+            return Err(EnrolmentError::Invalid("trop de réponses de positionnement".into()));
+        }
+        for (index, answer) in self.answers.iter().enumerate() {
+            if answer.trim().chars().count() > MAX_ANSWER_CHARS {
+                return Err(EnrolmentError::Invalid(format!(
+                    "réponse {} trop longue ({MAX_ANSWER_CHARS} caractères au plus)",
+                    index + 1
+                )));
+            }
+            if let Some(problem) = crate::text::control_character_problem(answer) {
+                return Err(EnrolmentError::Invalid(format!("réponse {} : {problem}", index + 1)));
+            }
+        }
         Ok(())
     }
 }
@@ -201,7 +239,7 @@ impl EnrolmentRequest {
 pub struct EnrolmentOutcome {
     /// The enrolment.
     pub enrolment_id: EnrolmentId,
-    /// `confirmed` or `waitlisted`.
+    /// `confirmed` or `waitlisted`, or `requested` for a course on request.
     pub status: EnrolmentStatus,
     /// 1-based rank on the waitlist, when waitlisted.
     pub waitlist_position: Option<i64>,
@@ -238,7 +276,7 @@ struct WaitingRow {
 }
 
 #[derive(Queryable)]
-struct SessionState {
+pub(crate) struct SessionState {
     status: TrainingSessionStatus,
     capacity: i32,
     seats_taken: i32,
@@ -247,7 +285,7 @@ struct SessionState {
     enrolment_closes_at: Option<NaiveDateTime>,
 }
 
-fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
+pub(crate) fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
     db::lock_row_for_update(conn, LockableTable::TrainingSessions, session.as_str())?;
     training_sessions::table
         .find(session)
@@ -265,7 +303,7 @@ fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Sessio
         .ok_or(EnrolmentError::UnknownTrainingSession)
 }
 
-fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<i64, DbError> {
+pub(crate) fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<i64, DbError> {
     enrolments::table
         .filter(enrolments::training_session_id.eq(session))
         .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
@@ -315,11 +353,13 @@ pub(crate) fn cancel_all_of_session(
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
-    diesel::update(
-        enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::status.eq_any([EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted])),
-    )
+    diesel::update(enrolments::table.filter(enrolments::training_session_id.eq(session)).filter(
+        enrolments::status.eq_any([
+            EnrolmentStatus::Confirmed,
+            EnrolmentStatus::Waitlisted,
+            EnrolmentStatus::Requested,
+        ]),
+    ))
     .set(cancellation(now))
     .execute(conn)
     .map_err(DbError::from)
@@ -363,6 +403,15 @@ pub(crate) fn enrol(
                         created: false,
                     });
                 }
+                EnrolmentStatus::Requested => {
+                    return Ok(EnrolmentOutcome {
+                        enrolment_id: id.clone(),
+                        status: EnrolmentStatus::Requested,
+                        waitlist_position: None,
+                        created: false,
+                    });
+                }
+                EnrolmentStatus::Refused => return Err(EnrolmentError::RequestRefused),
                 EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
                 EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
             }
@@ -381,25 +430,15 @@ pub(crate) fn enrol(
             return Err(CatalogueError::from(conflict).into());
         }
 
-        let confirmed = state.seats_taken < state.capacity;
-        let (status, seq) = if confirmed {
-            // Guarded even though we hold the lock: the CHECK and this filter are the backstop.
-            let updated = diesel::update(training_sessions::table.find(session))
-                .filter(training_sessions::seats_taken.lt(training_sessions::capacity))
-                .set(training_sessions::seats_taken.eq(training_sessions::seats_taken + 1))
-                .execute(conn)
-                .map_err(DbError::from)?;
-            if updated != 1 {
-                return Err(EnrolmentError::Db(DbError::Busy));
-            }
-            (EnrolmentStatus::Confirmed, None)
-        } else {
-            diesel::update(training_sessions::table.find(session))
-                .set(training_sessions::waitlist_next_seq.eq(training_sessions::waitlist_next_seq + 1))
-                .execute(conn)
-                .map_err(DbError::from)?;
-            (EnrolmentStatus::Waitlisted, Some(state.waitlist_next_seq))
-        };
+        // A course on request: the answers are kept and an administrator decides (no seat yet).
+        let admission = crate::catalogue::admission_of(conn, session)?;
+        if admission.mode == crate::catalogue::AdmissionMode::OnRequest {
+            let answers = requests::answers_for(&admission.questions, &request.answers)?;
+            return requests::store_request(conn, session, trainee, existing.map(|e| e.id), request, &answers, now);
+        }
+
+        let (status, seq) = take_seat_or_ticket(conn, session, &state)?;
+        let confirmed = status == EnrolmentStatus::Confirmed;
 
         let id = match existing {
             Some(EnrolmentStateRow { id, .. }) => {
@@ -449,6 +488,33 @@ pub(crate) fn enrol(
     })
 }
 
+/// Takes a seat while any is left, otherwise the next waitlist ticket, inside the caller's
+/// transaction holding the session's lock (`state` read under it). The one place seats are taken.
+pub(crate) fn take_seat_or_ticket(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    state: &SessionState,
+) -> Result<(EnrolmentStatus, Option<i64>), EnrolmentError> {
+    if state.seats_taken < state.capacity {
+        // Guarded even though we hold the lock: the CHECK and this filter are the backstop.
+        let updated = diesel::update(training_sessions::table.find(session))
+            .filter(training_sessions::seats_taken.lt(training_sessions::capacity))
+            .set(training_sessions::seats_taken.eq(training_sessions::seats_taken + 1))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if updated != 1 {
+            return Err(EnrolmentError::Db(DbError::Busy));
+        }
+        Ok((EnrolmentStatus::Confirmed, None))
+    } else {
+        diesel::update(training_sessions::table.find(session))
+            .set(training_sessions::waitlist_next_seq.eq(training_sessions::waitlist_next_seq + 1))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        Ok((EnrolmentStatus::Waitlisted, Some(state.waitlist_next_seq)))
+    }
+}
+
 /// Cancels the caller's confirmed or waitlisted enrolment. A freed seat goes to the first ticket
 /// of the waitlist in the same transaction, and that trainee is notified. No role is required:
 /// whoever holds an enrolment may give it up (someone without one gets
@@ -471,12 +537,13 @@ pub fn cancel(
             .map_err(DbError::from)?
             .ok_or(EnrolmentError::NotEnrolled)?;
         match previous_status {
-            EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => {}
-            EnrolmentStatus::Cancelled => return Err(EnrolmentError::NotEnrolled),
+            EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested => {}
+            EnrolmentStatus::Cancelled | EnrolmentStatus::Refused => return Err(EnrolmentError::NotEnrolled),
             EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
         }
         diesel::update(enrolments::table.find(&id)).set(cancellation(now)).execute(conn).map_err(DbError::from)?;
-        if previous_status == EnrolmentStatus::Waitlisted {
+        // Neither a ticket nor a request holds a seat: nothing to give to the next one.
+        if previous_status != EnrolmentStatus::Confirmed {
             return Ok(CancellationOutcome { previous_status, promoted: None });
         }
 

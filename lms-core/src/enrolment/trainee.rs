@@ -36,9 +36,10 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// Whether the enrolment is still live (a seat or a ticket), so that it may be cancelled.
+    /// Whether the enrolment is still live (a seat, a ticket or a pending request), so that it
+    /// may be cancelled (a request is then withdrawn).
     pub fn is_active(&self) -> bool {
-        matches!(self.status, EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted)
+        matches!(self.status, EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested)
     }
 }
 
@@ -350,8 +351,12 @@ pub struct SessionPage {
     pub detail: TrainingSessionDetail,
     /// Its course, as published.
     pub course: catalogue::CourseView,
-    /// Whether it takes enrolments (its window permitting).
+    /// Whether it takes enrolments now (published, and its window open).
     pub open: bool,
+    /// When its enrolments close (UTC): the first half-day's start less the course's deadline.
+    pub closes_at: Option<NaiveDateTime>,
+    /// Whether that closing time is past (the page says so and offers no form).
+    pub closed_by_deadline: bool,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
 }
@@ -362,6 +367,7 @@ pub fn session_page(
     conn: &mut DbConn,
     viewer: Option<&Caller>,
     session: &TrainingSessionId,
+    now: NaiveDateTime,
 ) -> Result<SessionPage, EnrolmentError> {
     db::read_transaction(conn, |conn| {
         let detail = catalogue::public_session(conn, session)?;
@@ -370,7 +376,16 @@ pub fn session_page(
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
         };
-        Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing })
+        let (opens_at, closes_at): (Option<NaiveDateTime>, Option<NaiveDateTime>) = training_sessions::table
+            .find(session)
+            .select((training_sessions::enrolment_opens_at, training_sessions::enrolment_closes_at))
+            .first(conn)
+            .map_err(DbError::from)?;
+        // The same window `enrol` checks.
+        let closed_by_deadline = closes_at.is_some_and(|closes| now >= closes);
+        let not_yet = opens_at.is_some_and(|opens| now < opens);
+        let open = detail.session.status.takes_enrolments() && !closed_by_deadline && !not_yet;
+        Ok(SessionPage { open, closes_at, closed_by_deadline, detail, course, standing })
     })
 }
 

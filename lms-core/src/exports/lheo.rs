@@ -99,7 +99,13 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         }
     }
     let all_courses: Vec<CourseRow> =
-        courses::table.order(courses::code.asc()).select(CourseRow::as_select()).load(conn).map_err(DbError::from)?;
+        // Archived courses (and their sessions) are no longer offered.
+        courses::table
+            .filter(courses::archived_at.is_null())
+            .order(courses::code.asc())
+            .select(CourseRow::as_select())
+            .load(conn)
+            .map_err(DbError::from)?;
     if all_courses.is_empty() {
         problems.push("aucune formation au catalogue".into());
     }
@@ -115,6 +121,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         .collect();
     let sessions: Vec<SessionRow> = training_sessions::table
         .filter(training_sessions::status.eq_any(crate::catalogue::TrainingSessionStatus::PUBLIC))
+        .filter(training_sessions::course_id.eq_any(all_courses.iter().map(|c| c.id.clone()).collect::<Vec<_>>()))
         .order((training_sessions::starts_on.asc(), training_sessions::reference.asc()))
         .select((
             training_sessions::id,

@@ -16,6 +16,10 @@ crate::text_enum! {
         WaitlistPromoted = "waitlist_promoted", "Place libérée";
         /// A session the person was enrolled in, or taught, was called off.
         SessionCancelled = "session_cancelled", "Session annulée";
+        /// A request for a seat was admitted.
+        RequestAdmitted = "request_admitted", "Demande acceptée";
+        /// A request for a seat was refused.
+        RequestRefused = "request_refused", "Demande non retenue";
     }
 }
 

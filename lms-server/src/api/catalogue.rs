@@ -63,6 +63,44 @@ pub(super) struct CourseResponse {
     nature: String,
     /// BPF objective category.
     objective_category: String,
+    /// ROME codes of the jobs aimed at.
+    rome_codes: Vec<String>,
+    /// Days before a session's start when its enrolments close.
+    enrolment_deadline_days: i64,
+    /// `open` or `on_request` (requests decided after positioning).
+    admission: String,
+    /// Questions a trainee answers when requesting a seat (`answers` of the enrolment body).
+    positioning_questions: Vec<String>,
+    /// The course's own contact, if any (otherwise the organisation's).
+    contact: Option<CourseContactResponse>,
+    /// The programme, module by module.
+    programme: Vec<ProgrammeModuleResponse>,
+    /// When the course left the offer (`null` while offered).
+    archived_at: Option<String>,
+}
+
+/// Who answers questions about a course.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CourseContactResponse {
+    /// Name.
+    name: String,
+    /// E-mail.
+    #[serde(default)]
+    email: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+/// One module of a course's programme.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProgrammeModuleResponse {
+    /// Module name.
+    module: String,
+    /// What it covers.
+    content: Vec<String>,
 }
 
 /// A published training session with its schedule and trainers.
@@ -111,12 +149,12 @@ pub(super) struct SessionDetailResponse {
     path = "/api/v1/courses",
     tag = "catalogue",
     responses(
-        (status = 200, description = "Every course.", body = Vec<CourseResponse>),
+        (status = 200, description = "Every course still offered (archived ones left out).", body = Vec<CourseResponse>),
         (status = 503, description = "Database busy, retry.", body = ErrorResponse),
     ),
 )]
 pub(super) async fn courses(State(state): State<AppState>) -> Result<Json<Vec<CourseResponse>>, ApiError> {
-    Ok(Json(convert(state.db(catalogue::list_courses).await?)?))
+    Ok(Json(convert(state.db(catalogue::list_offered_courses).await?)?))
 }
 
 /// One course by its code.

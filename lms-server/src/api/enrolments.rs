@@ -34,6 +34,9 @@ pub(super) struct EnrolBody {
     /// Answers to the positioning questions.
     #[serde(default)]
     positioning_answers: Option<String>,
+    /// For a course on request: one answer per positioning question of the course, in order.
+    #[serde(default)]
+    answers: Vec<String>,
 }
 
 /// The answer to an enrolment: a seat or a rank.
@@ -67,6 +70,7 @@ impl EnrolBody {
             funding_source: self.funding_source,
             trainee_category: self.trainee_category,
             positioning_answers: self.positioning_answers,
+            answers: self.answers,
         }
     }
 }

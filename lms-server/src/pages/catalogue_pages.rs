@@ -69,6 +69,7 @@ async fn course_page(
         "course.html",
         context! {
             price => locale::euros_fr(page.course.price_cents),
+            admission_label => page.course.admission.label_fr(),
             course => page.course,
             sessions => page.sessions,
             ..base_context(caller.as_ref())
@@ -88,7 +89,7 @@ async fn session_page(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let viewer = caller.clone();
-    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id)).await?;
+    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
     let half_days: Vec<HalfDayRow> = page
         .detail
         .half_days
@@ -112,11 +113,21 @@ async fn session_page(
             cancelled => cancelled,
             confirmed => enrolment_status == Some(EnrolmentStatus::Confirmed),
             waitlisted => enrolment_status == Some(EnrolmentStatus::Waitlisted),
+            requested => enrolment_status == Some(EnrolmentStatus::Requested),
+            refused => enrolment_status == Some(EnrolmentStatus::Refused),
+            on_request => page.course.admission == catalogue::AdmissionMode::OnRequest,
+            closes => page.closes_at.map(|c| format!(
+                "{} à {}",
+                locale::date_fr(locale::to_paris(c).date()),
+                locale::time_fr(c)
+            )),
+            closed_by_deadline => page.closed_by_deadline,
             session => page.detail.session,
             trainers => page.detail.trainers,
             scheduled_hours => page.detail.scheduled_hours,
             half_days => half_days,
             price => locale::euros_fr(page.course.price_cents),
+            admission_label => page.course.admission.label_fr(),
             course => page.course,
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
@@ -137,6 +148,15 @@ struct EnrolForm {
     trainee_category: Option<String>,
     #[serde(default)]
     positioning_answers: Option<String>,
+    /// `answer_1`, `answer_2`…: the answers to a course's positioning questions (the other
+    /// fields of the form land here too and are ignored).
+    #[serde(flatten)]
+    others: std::collections::HashMap<String, String>,
+}
+
+/// The answers `answer_1`… `answer_N` of the form, in order, stopping at the first missing one.
+fn numbered_answers(fields: &std::collections::HashMap<String, String>) -> Vec<String> {
+    (1..=catalogue::MAX_POSITIONING_QUESTIONS).map_while(|n| fields.get(&format!("answer_{n}")).cloned()).collect()
 }
 
 fn blank_to_none(value: Option<String>) -> Option<String> {
@@ -152,6 +172,7 @@ async fn enrol(
         funding_source: blank_to_none(form.funding_source),
         trainee_category: blank_to_none(form.trainee_category),
         positioning_answers: blank_to_none(form.positioning_answers),
+        answers: numbered_answers(&form.others),
     };
     let target = session.clone();
     let outcome =
@@ -159,6 +180,7 @@ async fn enrol(
     let info = match (outcome.created, outcome.status) {
         (false, _) => "already",
         (true, EnrolmentStatus::Waitlisted) => "waitlisted",
+        (true, EnrolmentStatus::Requested) => "requested",
         _ => "enrolled",
     };
     Ok(Redirect::to(&format!("/sessions/{session}?info={info}")).into_response())

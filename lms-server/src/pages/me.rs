@@ -56,6 +56,8 @@ fn standing(enrolment: &enrolment::MyEnrolment) -> String {
         EnrolmentStatus::Cancelled => "Annulée".to_owned(),
         EnrolmentStatus::Completed => "Terminée".to_owned(),
         EnrolmentStatus::Abandoned => "Abandon".to_owned(),
+        EnrolmentStatus::Requested => "Demande en cours d'examen".to_owned(),
+        EnrolmentStatus::Refused => "Demande non retenue".to_owned(),
     }
 }
 

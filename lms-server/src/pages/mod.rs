@@ -5,6 +5,7 @@ mod accounts;
 mod calendar;
 mod catalogue_pages;
 mod checkin;
+mod formations;
 mod home;
 mod me;
 mod security;
@@ -36,6 +37,7 @@ pub fn router() -> Routes {
         .merge(checkin::router())
         .merge(trainee_records::router())
         .merge(venues::router())
+        .merge(formations::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
@@ -61,6 +63,9 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
             "La session est complète : vous êtes sur la liste d'attente. Vous serez prévenu·e si une place se libère."
         }
         "already" => "Vous étiez déjà inscrit·e à cette session.",
+        "requested" => {
+            "Votre demande d'inscription est enregistrée : l'équipe l'examine avec vos réponses et vous tiendra informé·e."
+        }
         "cancelled" => "Votre inscription est annulée.",
         "password_changed" => {
             "Votre mot de passe a été modifié. Vos autres connexions et vos jetons d'API ont été fermés."
