@@ -267,6 +267,8 @@ pub struct SessionPage {
     pub open: bool,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
+    /// Its schedule grouped by venue.
+    pub venues: Vec<catalogue::VenuePeriods>,
 }
 
 /// Everything a session page shows, for anyone (`viewer` is `None`) or a logged-in person, in one
@@ -279,11 +281,12 @@ pub fn session_page(
     db::read_transaction(conn, |conn| {
         let detail = catalogue::public_session(conn, session)?;
         let course = catalogue::find_course(conn, &detail.session.course)?;
+        let venues = catalogue::periods_by_venue(conn, &detail.half_days)?;
         let standing = match viewer {
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
         };
-        Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing })
+        Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing, venues })
     })
 }
 

@@ -16,6 +16,12 @@ crate::text_enum! {
         WaitlistPromoted = "waitlist_promoted", "Place libérée";
         /// A session the person was enrolled in, or taught, was called off.
         SessionCancelled = "session_cancelled", "Session annulée";
+        /// A half-day of a session the person is enrolled in, or teaches, moved (date, hours or venue).
+        HalfDayMoved = "half_day_moved", "Demi-journée déplacée";
+        /// The person was added to the trainers of a session.
+        TrainerAssigned = "trainer_assigned", "Animation confiée";
+        /// The person was taken off the trainers of a session.
+        TrainerRemoved = "trainer_removed", "Animation retirée";
     }
 }
 
