@@ -235,3 +235,31 @@ fn xml_exports() {
     assert_eq!(written["holders"], 2, "{written}");
     insta::assert_snapshot!("export_accrochage", redact_xml(&std::fs::read_to_string(&accrochage).unwrap()));
 }
+
+#[test]
+fn session_show_lists_half_day_changes() {
+    let db = TestDb::new(Seed::Demo);
+    let show = |args: &[&str]| json_ok(&lms_tests::lms(&db, args, None));
+    let first =
+        show(&["session", "show", "PTL-NA-DEMO-2", "--json"])["half_days"][0]["id"].as_str().unwrap().to_string();
+    let moved = show(&[
+        "session",
+        "reschedule",
+        "PTL-NA-DEMO-2",
+        "--half-day",
+        &first,
+        "--start",
+        "09:30",
+        "--end",
+        "12:30",
+        "--reason",
+        "Premier train de la journée décalé",
+        "--json",
+    ]);
+    let mut moved = moved;
+    redact(&mut moved, "", false);
+    insta::assert_json_snapshot!("cli_session_reschedule", moved);
+    let mut changes = show(&["session", "show", "PTL-NA-DEMO-2", "--json"])["changes"].clone();
+    redact(&mut changes, "", false);
+    insta::assert_json_snapshot!("cli_session_show_changes", changes);
+}
