@@ -249,11 +249,11 @@ fn session_show_lists_half_day_changes() {
         "--half-day",
         &first,
         "--start",
-        "09:30",
+        "10:00",
         "--end",
         "12:30",
         "--reason",
-        "Premier train de la journée décalé",
+        "Accueil retardé d'une demi-heure",
         "--json",
     ]);
     let mut moved = moved;
