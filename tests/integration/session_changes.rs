@@ -456,3 +456,36 @@ async fn the_session_page_lists_its_periods_by_venue() {
     assert!(page.contains("Accès de plain-pied"));
     assert!(!page.contains('≈'), "no single travel estimate for a session held in four places");
 }
+
+#[test]
+fn only_an_administrator_or_the_console_changes_a_session() {
+    use lms_core::Classify;
+    use lms_core::rights::Actor;
+    let db = TestDb::new(Seed::Reference);
+    let Days { d1, d2, d3, .. } = days();
+    let session = session_on(&db, &[d1, d2], SAINTES, 2, &[TRAINER], &["stagiaire@example.org"]);
+    let mut conn = db.conn();
+    let before = state(&mut conn);
+    let now = lms_core::db::now();
+    for email in [TRAINER, "stagiaire@example.org"] {
+        let who = caller(&mut conn, email);
+        let change = catalogue::HalfDayChange { date: Some(d3), ..Default::default() };
+        let half_day = catalogue::HalfDayRef::At(d1, catalogue::Slot::Morning);
+        let refusals = [
+            catalogue::reschedule_half_day(&mut conn, Actor::Person(&who), &session, &half_day, &change, "Report", now)
+                .map(|_| ())
+                .err(),
+            catalogue::add_trainer(&mut conn, Actor::Person(&who), &session, OTHER_TRAINER, now).map(|_| ()).err(),
+            catalogue::remove_trainer(&mut conn, Actor::Person(&who), &session, TRAINER, now).map(|_| ()).err(),
+            catalogue::change_capacity(&mut conn, Actor::Person(&who), &session, 5, now).map(|_| ()).err(),
+        ];
+        for refusal in refusals {
+            assert_eq!(refusal.map(|e| e.code()), Some("forbidden"), "{email}");
+        }
+    }
+    assert_eq!(state(&mut conn), before);
+    ensure_person(&mut conn, "admin@example.org", Role::Admin);
+    let admin = caller(&mut conn, "admin@example.org");
+    let raised = catalogue::change_capacity(&mut conn, Actor::Person(&admin), &session, 5, now).unwrap();
+    assert_eq!(raised.session.capacity, 5);
+}
