@@ -247,3 +247,31 @@ fn cli_course_show_and_enrolment_requests_json_shapes() {
         demo.shape(&["enrolment", "requests", "--session", "IMPACT-DEMO-LIMOGES", "--json"])
     );
 }
+
+#[test]
+fn session_show_lists_half_day_changes() {
+    let db = TestDb::new(Seed::Demo);
+    let show = |args: &[&str]| json_ok(&lms_tests::lms(&db, args, None));
+    let first =
+        show(&["session", "show", "PTL-NA-DEMO-2", "--json"])["half_days"][0]["id"].as_str().unwrap().to_string();
+    let moved = show(&[
+        "session",
+        "reschedule",
+        "PTL-NA-DEMO-2",
+        "--half-day",
+        &first,
+        "--start",
+        "10:00",
+        "--end",
+        "12:30",
+        "--reason",
+        "Accueil retardé d'une demi-heure",
+        "--json",
+    ]);
+    let mut moved = moved;
+    redact(&mut moved, "", false);
+    insta::assert_json_snapshot!("cli_session_reschedule", moved);
+    let mut changes = show(&["session", "show", "PTL-NA-DEMO-2", "--json"])["changes"].clone();
+    redact(&mut changes, "", false);
+    insta::assert_json_snapshot!("cli_session_show_changes", changes);
+}

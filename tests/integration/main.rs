@@ -34,6 +34,7 @@ mod schedules;
 mod search;
 mod security;
 mod server;
+mod session_changes;
 mod session_lifecycle;
 mod storage;
 mod trainer;

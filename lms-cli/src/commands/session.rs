@@ -2,13 +2,15 @@
 
 use std::process::ExitCode;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
 use clap::Subcommand;
 use std::path::PathBuf;
 
 use lms_core::catalogue::{
-    self, NewConsecutiveSession, NewScheduledSession, TrainingSessionFilter, TrainingSessionView,
+    self, HalfDayChange, HalfDayRef, NewConsecutiveSession, NewScheduledSession, Slot, TrainingSessionFilter,
+    TrainingSessionView,
 };
+use lms_core::rights::Actor;
 
 use crate::{Context, Failure, output};
 
@@ -62,6 +64,51 @@ pub enum SessionCommand {
         /// Identifiant ou référence de la session.
         id: String,
     },
+    /// Déplace une demi-journée (date, créneau, horaires ou lieu) ; le motif est gardé dans
+    /// l'historique et transmis aux stagiaires et formateurs. Refusé si elle a déjà des émargements.
+    Reschedule {
+        /// Identifiant ou référence de la session.
+        id: String,
+        /// La demi-journée : son identifiant (`session show --json`) ou `AAAA-MM-JJ:morning|afternoon`.
+        #[arg(long = "half-day")]
+        half_day: String,
+        /// Nouvelle date (AAAA-MM-JJ).
+        #[arg(long, value_parser = parse_date)]
+        date: Option<NaiveDate>,
+        /// Nouveau créneau (morning ou afternoon) ; sans horaires, ceux du créneau par défaut.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Slot::ALL.map(Slot::as_str)))]
+        slot: Option<String>,
+        /// Nouvelle heure de début (HH:MM, heure de Paris).
+        #[arg(long, value_parser = parse_time, requires = "end")]
+        start: Option<NaiveTime>,
+        /// Nouvelle heure de fin (HH:MM, heure de Paris).
+        #[arg(long, value_parser = parse_time, requires = "start")]
+        end: Option<NaiveTime>,
+        /// Nouveau lieu (slug, voir `lms venue list`).
+        #[arg(long)]
+        venue: Option<String>,
+        /// Motif du changement (3 à 500 caractères).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ajoute ou retire un formateur ou une formatrice (la personne est prévenue).
+    Trainers {
+        /// Identifiant ou référence de la session.
+        id: String,
+        /// E-mail d'un compte au rôle trainer à ajouter.
+        #[arg(long, conflicts_with = "remove", required_unless_present = "remove")]
+        add: Option<String>,
+        /// E-mail du formateur à retirer (refusé pour le dernier d'une session publiée).
+        #[arg(long)]
+        remove: Option<String>,
+    },
+    /// Change le nombre de places ; une hausse confirme la liste d'attente dans l'ordre.
+    Capacity {
+        /// Identifiant ou référence de la session.
+        id: String,
+        /// Nouveau nombre de places (1 à 500, au moins les inscriptions confirmées).
+        capacity: i32,
+    },
     /// Liste les sessions (par date de début).
     List {
         /// Seulement cette formation.
@@ -80,6 +127,10 @@ pub enum SessionCommand {
 
 fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| format!("date invalide « {raw} » (attendu AAAA-MM-JJ)"))
+}
+
+fn parse_time(raw: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| format!("heure invalide « {raw} » (attendu HH:MM)"))
 }
 
 fn rows(sessions: &[TrainingSessionView]) -> Vec<Vec<String>> {
@@ -184,6 +235,77 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
             outln!("Session repassée en brouillon : {} ({})", session.id, session.reference);
             Ok(ExitCode::SUCCESS)
         }
+        SessionCommand::Reschedule { id, half_day, date, slot, start, end, venue, reason } => {
+            let half_day = HalfDayRef::parse(&half_day)?;
+            let slot = slot
+                .as_deref()
+                .map(Slot::from_stored)
+                .transpose()
+                .map_err(|e| Failure::new("invalid_input", e.to_string()))?;
+            let change = HalfDayChange { date, slot, hours: start.zip(end), venue_slug: venue };
+            let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
+            let moved = catalogue::reschedule_half_day(
+                &mut conn,
+                Actor::Console,
+                &id,
+                &half_day,
+                &change,
+                &reason,
+                lms_core::db::now(),
+            )?;
+            if context.json {
+                return output::json(&moved);
+            }
+            outln!(
+                "Demi-journée déplacée : {} ({}) {}–{} à {} → {} ({}) {}–{} à {}",
+                moved.before.date,
+                moved.before.slot.label_fr_lower(),
+                moved.before.start,
+                moved.before.end,
+                moved.before.venue,
+                moved.after.date,
+                moved.after.slot.label_fr_lower(),
+                moved.after.start,
+                moved.after.end,
+                moved.after.venue
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionCommand::Trainers { id, add, remove } => {
+            let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
+            let now = lms_core::db::now();
+            let changed = match (add, remove) {
+                (Some(email), _) => catalogue::add_trainer(&mut conn, Actor::Console, &id, &email, now)?,
+                (None, Some(email)) => catalogue::remove_trainer(&mut conn, Actor::Console, &id, &email, now)?,
+                (None, None) => return Err(Failure::new("invalid_input", "indiquez --add E ou --remove E")),
+            };
+            if context.json {
+                return output::json(&changed);
+            }
+            let names: Vec<String> = changed.trainers.iter().map(|t| format!("{} <{}>", t.name, t.email)).collect();
+            outln!(
+                "Formateurs de {} : {}",
+                changed.reference,
+                if names.is_empty() { "—".into() } else { names.join(", ") }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionCommand::Capacity { id, capacity } => {
+            let mut conn = context.connect()?;
+            let id = super::find_session(&mut conn, &id)?;
+            let changed = catalogue::change_capacity(&mut conn, Actor::Console, &id, capacity, lms_core::db::now())?;
+            if context.json {
+                return output::json(&changed);
+            }
+            let s = &changed.session;
+            outln!("Places : {} confirmées sur {}, {} en attente", s.confirmed, s.capacity, s.waitlisted);
+            if !changed.promoted.is_empty() {
+                outln!("Confirmés depuis la liste d'attente : {}", changed.promoted.join(", "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         SessionCommand::List { course, status } => {
             let status = status.as_deref().map(catalogue::TrainingSessionStatus::parse).transpose()?;
             let mut conn = context.connect()?;
@@ -211,6 +333,23 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
                 s.waitlisted,
                 detail.scheduled_hours
             );
+            for change in &detail.changes {
+                outln!(
+                    "Déplacée le {} : {} ({}) {}–{} à {} → {} ({}) {}–{} à {} — {}",
+                    change.changed_at.format("%Y-%m-%d %H:%M UTC"),
+                    change.before.date,
+                    change.before.slot.label_fr_lower(),
+                    change.before.start,
+                    change.before.end,
+                    change.before.venue,
+                    change.after.date,
+                    change.after.slot.label_fr_lower(),
+                    change.after.start,
+                    change.after.end,
+                    change.after.venue,
+                    change.reason
+                );
+            }
             let rows = detail
                 .half_days
                 .iter()

@@ -5,9 +5,11 @@
 //! the course; capacity, dates, status and the schedule live on the training session.
 //! Finding sessions near a place, ranked by estimated travel time, is [`search_sessions`]
 //! (`search.rs`): it belongs to the catalogue because what it returns is the public offer.
+//! Changes once a session is planned (moving a half-day, trainers, capacity) are `changes.rs`.
 
 mod calendar;
 mod course_import;
+mod changes;
 mod courses;
 mod offer;
 mod schedule;
@@ -16,6 +18,7 @@ mod training_sessions;
 
 pub use calendar::*;
 pub use course_import::*;
+pub use changes::*;
 pub use courses::*;
 pub use offer::*;
 pub use schedule::*;

@@ -675,12 +675,16 @@ pub struct SessionSheet {
     pub trainers: Vec<String>,
     /// Scheduled hours in total.
     pub scheduled_hours: f64,
+    /// The half-days moved since the session was planned, oldest first.
+    pub changes: Vec<super::HalfDayChangeView>,
 }
 
 /// Reads a session, drafts included, as the back office shows it.
 pub fn session_sheet(conn: &mut DbConn, id: &TrainingSessionId) -> Result<SessionSheet, CatalogueError> {
-    let TrainingSessionDetail { session, half_days, trainers, scheduled_hours } =
-        db::read_transaction(conn, |conn| show_training_session(conn, id))?;
+    let (TrainingSessionDetail { session, half_days, trainers, scheduled_hours }, changes) =
+        db::read_transaction(conn, |conn| {
+            Ok::<_, CatalogueError>((show_training_session(conn, id)?, super::half_day_changes_of(conn, id)?))
+        })?;
     let status = if session.status == TrainingSessionStatus::Cancelled {
         HalfDayStatus::Cancelled
     } else {
@@ -695,7 +699,7 @@ pub fn session_sheet(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Sessio
             status,
         })
         .collect();
-    Ok(SessionSheet { session, half_days, trainers, scheduled_hours })
+    Ok(SessionSheet { session, half_days, trainers, scheduled_hours, changes })
 }
 
 /// Everything about one training session: listing fields, schedule, trainers.
@@ -771,6 +775,84 @@ pub fn public_session(conn: &mut DbConn, id: &TrainingSessionId) -> Result<Train
         }
         Ok(detail)
     })
+}
+
+/// Where a session is held, one venue at a time: the place, and its half-days there in order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VenuePeriods {
+    /// Venue slug (its page is `/lieux/{slug}`).
+    pub venue: String,
+    /// Venue name.
+    pub name: String,
+    /// Commune.
+    pub commune: String,
+    /// Street address, when known.
+    pub address: Option<String>,
+    /// Postcode, when known.
+    pub postcode: Option<String>,
+    /// Accessible to people with reduced mobility, when known.
+    pub accessible_pmr: Option<bool>,
+    /// Access note.
+    pub accessibility_note: Option<String>,
+    /// The half-days held there, in order.
+    pub half_days: Vec<HalfDayView>,
+    /// Hours held there.
+    pub hours: f64,
+}
+
+/// A venue as a session page presents it (row type; fields in the order selected).
+#[derive(Queryable)]
+struct VenueCard {
+    slug: String,
+    name: String,
+    commune: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    accessible_pmr: Option<bool>,
+    accessibility_note: Option<String>,
+}
+
+/// A schedule grouped by venue, venues in the order the session first goes there (one query for
+/// every venue, whatever their number).
+pub fn periods_by_venue(conn: &mut DbConn, half_days: &[HalfDayView]) -> Result<Vec<VenuePeriods>, CatalogueError> {
+    let mut slugs: Vec<&str> = Vec::new();
+    for h in half_days {
+        if !slugs.contains(&h.venue.as_str()) {
+            slugs.push(&h.venue);
+        }
+    }
+    let cards: Vec<VenueCard> = venues::table
+        .inner_join(communes::table)
+        .filter(venues::slug.eq_any(&slugs))
+        .select((
+            venues::slug,
+            venues::name,
+            communes::name,
+            venues::address,
+            venues::postcode,
+            venues::accessible_pmr,
+            venues::accessibility_note,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    Ok(slugs
+        .iter()
+        .filter_map(|slug| cards.iter().find(|c| c.slug == *slug))
+        .map(|card| {
+            let held: Vec<HalfDayView> = half_days.iter().filter(|h| h.venue == card.slug).cloned().collect();
+            VenuePeriods {
+                venue: card.slug.clone(),
+                name: card.name.clone(),
+                commune: card.commune.clone(),
+                address: card.address.clone(),
+                postcode: card.postcode.clone(),
+                accessible_pmr: card.accessible_pmr,
+                accessibility_note: card.accessibility_note.clone(),
+                hours: held.iter().map(|h| f64::from(h.minutes)).sum::<f64>() / 60.0,
+                half_days: held,
+            }
+        })
+        .collect())
 }
 
 /// A course page: the course and its upcoming published sessions.

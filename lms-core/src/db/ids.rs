@@ -104,6 +104,8 @@ id_type! {
     TrainingSessionId;
     /// A half-day of a training session's schedule.
     HalfDayId;
+    /// A change of a half-day's date, hours or venue, kept in its history.
+    HalfDayChangeId;
     /// An enrolment of a trainee in a training session.
     EnrolmentId;
     /// An entry of the attendance ledger.

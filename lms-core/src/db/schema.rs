@@ -259,6 +259,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    half_day_changes (id) {
+        id -> Text,
+        half_day_id -> Text,
+        training_session_id -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<Text>,
+        reason -> Text,
+        before_day -> Date,
+        before_slot -> Text,
+        before_starts_at -> Timestamp,
+        before_ends_at -> Timestamp,
+        before_venue_id -> Text,
+        after_day -> Date,
+        after_slot -> Text,
+        after_starts_at -> Timestamp,
+        after_ends_at -> Timestamp,
+        after_venue_id -> Text,
+    }
+}
+
+diesel::table! {
     enrolments (id) {
         id -> Text,
         training_session_id -> Text,
@@ -459,6 +480,9 @@ diesel::table! {
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(half_days -> training_sessions (training_session_id));
 diesel::joinable!(half_days -> venues (venue_id));
+diesel::joinable!(half_day_changes -> half_days (half_day_id));
+diesel::joinable!(half_day_changes -> training_sessions (training_session_id));
+diesel::joinable!(half_day_changes -> users (changed_by));
 diesel::joinable!(enrolments -> training_sessions (training_session_id));
 diesel::joinable!(enrolments -> users (trainee_id));
 diesel::joinable!(attendance_entries -> training_sessions (training_session_id));
@@ -499,6 +523,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     training_sessions,
     session_trainers,
     half_days,
+    half_day_changes,
     enrolments,
     attendance_entries,
     checkin_codes,

@@ -547,23 +547,7 @@ pub fn cancel(
             return Ok(CancellationOutcome { previous_status, promoted: None });
         }
 
-        // First come, first served among those free at those hours: someone confirmed elsewhere
-        // at the same time since joining keeps their place and is passed over.
-        let waiting: Vec<WaitingRow> = enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
-            .order(enrolments::waitlist_seq.asc())
-            .select(WaitingRow::as_select())
-            .load(conn)
-            .map_err(DbError::from)?;
-        let mut next = None;
-        for candidate in waiting {
-            if crate::catalogue::trainee_conflict(conn, &candidate.trainee_id, session)?.is_none() {
-                next = Some(candidate);
-                break;
-            }
-        }
-        match next {
+        match promote_next(conn, session, now)? {
             None => {
                 diesel::update(training_sessions::table.find(session))
                     .filter(training_sessions::seats_taken.gt(0))
@@ -572,32 +556,92 @@ pub fn cancel(
                     .map_err(DbError::from)?;
                 Ok(CancellationOutcome { previous_status, promoted: None })
             }
-            Some(WaitingRow { id: promoted_id, trainee_id: promoted_trainee }) => {
-                // The seat passes straight from one trainee to the next: seats_taken is unchanged.
-                diesel::update(enrolments::table.find(&promoted_id))
-                    .set((
-                        enrolments::status.eq(EnrolmentStatus::Confirmed),
-                        enrolments::waitlist_seq.eq(None::<i64>),
-                        enrolments::confirmed_at.eq(Some(now)),
-                        enrolments::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .map_err(DbError::from)?;
-                diesel::insert_into(notifications::table)
-                    .values((
-                        notifications::id.eq(NotificationId::generate()),
-                        notifications::user_id.eq(&promoted_trainee),
-                        notifications::kind.eq(NotificationKind::WaitlistPromoted),
-                        notifications::message.eq("Une place s'est libérée : votre inscription est confirmée."),
-                        notifications::link.eq(Some(format!("/sessions/{session}"))),
-                        notifications::created_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .map_err(DbError::from)?;
-                Ok(CancellationOutcome { previous_status, promoted: Some(promoted_trainee) })
-            }
+            // The seat passes straight from one trainee to the next: seats_taken is unchanged.
+            Some(promoted) => Ok(CancellationOutcome { previous_status, promoted: Some(promoted) }),
         }
     })
+}
+
+/// Confirms the first waitlisted trainee of `session` who is free at its hours, and notifies
+/// them; `None` when nobody can be promoted. The seat count is the caller's to move (a
+/// cancellation hands its seat over, a raised capacity adds one). Runs inside the caller's
+/// transaction, which holds the session's lock.
+fn promote_next(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<Option<UserId>, EnrolmentError> {
+    // First come, first served among those free at those hours: someone confirmed elsewhere
+    // at the same time since joining keeps their place and is passed over.
+    let waiting: Vec<WaitingRow> = enrolments::table
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
+        .order(enrolments::waitlist_seq.asc())
+        .select(WaitingRow::as_select())
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut next = None;
+    for candidate in waiting {
+        if crate::catalogue::trainee_conflict(conn, &candidate.trainee_id, session)?.is_none() {
+            next = Some(candidate);
+            break;
+        }
+    }
+    let Some(WaitingRow { id: promoted_id, trainee_id: promoted_trainee }) = next else {
+        return Ok(None);
+    };
+    diesel::update(enrolments::table.find(&promoted_id))
+        .set((
+            enrolments::status.eq(EnrolmentStatus::Confirmed),
+            enrolments::waitlist_seq.eq(None::<i64>),
+            enrolments::confirmed_at.eq(Some(now)),
+            enrolments::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(NotificationId::generate()),
+            notifications::user_id.eq(&promoted_trainee),
+            notifications::kind.eq(NotificationKind::WaitlistPromoted),
+            notifications::message.eq("Une place s'est libérée : votre inscription est confirmée."),
+            notifications::link.eq(Some(format!("/sessions/{session}"))),
+            notifications::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(DbError::from)?;
+    Ok(Some(promoted_trainee))
+}
+
+/// Gives every free seat of `session` to the waitlist, in order ([`promote_next`] for each), after
+/// its capacity was raised: the promoted trainees, first promoted first. Runs inside the caller's
+/// transaction, which holds the session's lock.
+pub(crate) fn fill_free_seats(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<Vec<UserId>, EnrolmentError> {
+    let mut promoted = Vec::new();
+    loop {
+        let state = lock_session(conn, session)?;
+        if state.seats_taken >= state.capacity {
+            break;
+        }
+        let Some(trainee) = promote_next(conn, session, now)? else {
+            break;
+        };
+        // Guarded as in `enrol`: the CHECK and this filter are the backstop.
+        let updated = diesel::update(training_sessions::table.find(session))
+            .filter(training_sessions::seats_taken.lt(training_sessions::capacity))
+            .set(training_sessions::seats_taken.eq(training_sessions::seats_taken + 1))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if updated != 1 {
+            return Err(EnrolmentError::Db(DbError::Busy));
+        }
+        promoted.push(trainee);
+    }
+    Ok(promoted)
 }
 
 /// An enrolment as listed for administrators (`lms enrolment list`).

@@ -359,6 +359,8 @@ pub struct SessionPage {
     pub closed_by_deadline: bool,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
+    /// Its schedule grouped by venue.
+    pub venues: Vec<catalogue::VenuePeriods>,
 }
 
 /// Everything a session page shows, for anyone (`viewer` is `None`) or a logged-in person, in one
@@ -372,6 +374,7 @@ pub fn session_page(
     db::read_transaction(conn, |conn| {
         let detail = catalogue::public_session(conn, session)?;
         let course = catalogue::find_course(conn, &detail.session.course)?;
+        let venues = catalogue::periods_by_venue(conn, &detail.half_days)?;
         let standing = match viewer {
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
@@ -385,7 +388,7 @@ pub fn session_page(
         let closed_by_deadline = closes_at.is_some_and(|closes| now >= closes);
         let not_yet = opens_at.is_some_and(|opens| now < opens);
         let open = detail.session.status.takes_enrolments() && !closed_by_deadline && !not_yet;
-        Ok(SessionPage { open, closes_at, closed_by_deadline, detail, course, standing })
+        Ok(SessionPage { open, closes_at, closed_by_deadline, detail, course, standing, venues })
     })
 }
 

@@ -20,6 +20,12 @@ crate::text_enum! {
         RequestAdmitted = "request_admitted", "Demande acceptée";
         /// A request for a seat was refused.
         RequestRefused = "request_refused", "Demande non retenue";
+        /// A half-day of a session the person is enrolled in, or teaches, moved (date, hours or venue).
+        HalfDayMoved = "half_day_moved", "Demi-journée déplacée";
+        /// The person was added to the trainers of a session.
+        TrainerAssigned = "trainer_assigned", "Animation confiée";
+        /// The person was taken off the trainers of a session.
+        TrainerRemoved = "trainer_removed", "Animation retirée";
     }
 }
 

@@ -53,9 +53,27 @@ struct HalfDayRow {
     slot: &'static str,
     hours: String,
     module: Option<String>,
-    venue_name: String,
-    venue: String,
+}
+
+/// One venue of a session page, with what is held there.
+#[derive(Serialize)]
+struct VenueRow {
+    slug: String,
+    name: String,
     commune: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    pmr: Option<bool>,
+    access_note: Option<String>,
+    half_day_count: usize,
+    hours: String,
+    half_days: Vec<HalfDayRow>,
+}
+
+/// `35 h`, `17,5 h` (French decimal comma, non-breaking space before the unit).
+fn hours_fr(hours: f64) -> String {
+    let shown = if hours.fract() == 0.0 { format!("{hours:.0}") } else { format!("{hours:.1}").replace('.', ",") };
+    format!("{shown}\u{a0}h")
 }
 
 async fn course_page(
@@ -90,20 +108,35 @@ async fn session_page(
 ) -> PageResult {
     let viewer = caller.clone();
     let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
-    let half_days: Vec<HalfDayRow> = page
-        .detail
-        .half_days
+    let venues: Vec<VenueRow> = page
+        .venues
         .iter()
-        .map(|h| HalfDayRow {
-            date: locale::date_fr(h.date),
-            slot: h.slot.label_fr(),
-            hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
-            module: h.module.clone(),
-            venue_name: h.venue_name.clone(),
-            venue: h.venue.clone(),
-            commune: h.commune.clone(),
+        .map(|v| VenueRow {
+            slug: v.venue.clone(),
+            name: v.name.clone(),
+            commune: v.commune.clone(),
+            address: v.address.clone(),
+            postcode: v.postcode.clone(),
+            pmr: v.accessible_pmr,
+            access_note: v.accessibility_note.clone(),
+            half_day_count: v.half_days.len(),
+            hours: hours_fr(v.hours),
+            half_days: v
+                .half_days
+                .iter()
+                .map(|h| HalfDayRow {
+                    date: locale::date_fr(h.date),
+                    slot: h.slot.label_fr(),
+                    hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
+                    module: h.module.clone(),
+                })
+                .collect(),
         })
         .collect();
+    let place = match venues.as_slice() {
+        [only] => format!("{} ({})", only.name, only.commune),
+        several => format!("{} lieux", several.len()),
+    };
     let cancelled = page.detail.session.status == catalogue::TrainingSessionStatus::Cancelled;
     let enrolment_status = page.standing.as_ref().map(|s| s.status);
     Ok(render(
@@ -124,8 +157,9 @@ async fn session_page(
             closed_by_deadline => page.closed_by_deadline,
             session => page.detail.session,
             trainers => page.detail.trainers,
-            scheduled_hours => page.detail.scheduled_hours,
-            half_days => half_days,
+            scheduled_hours => hours_fr(page.detail.scheduled_hours),
+            venues => venues,
+            place => place,
             price => locale::euros_fr(page.course.price_cents),
             admission_label => page.course.admission.label_fr(),
             course => page.course,
