@@ -6,6 +6,7 @@ mod catalogue_pages;
 mod checkin;
 mod home;
 mod me;
+mod password_reset;
 mod security;
 mod trainee_records;
 mod trainer;
@@ -34,6 +35,7 @@ pub fn router() -> Routes {
         .merge(checkin::router())
         .merge(trainee_records::router())
         .merge(venues::router())
+        .merge(password_reset::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
@@ -63,6 +65,7 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
         "password_changed" => {
             "Votre mot de passe a été modifié. Vos autres connexions et vos jetons d'API ont été fermés."
         }
+        "password_reset" => crate::api::RESET_DONE,
         "welcome" => "Bienvenue ! Votre compte est créé et vous êtes connecté·e.",
         "logged_out" => "Vous êtes déconnecté·e.",
         "signup_received" => crate::api::SIGN_UP_RECEIVED,
