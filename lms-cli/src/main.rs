@@ -76,6 +76,9 @@ enum Command {
     /// Inscriptions.
     #[command(subcommand)]
     Enrolment(commands::enrolment::EnrolmentCommand),
+    /// E-mails : boîte d'envoi (liste, nouvel essai).
+    #[command(subcommand)]
+    Mail(commands::mail::MailCommand),
     /// Émargement : vérification du registre chaîné.
     #[command(subcommand)]
     Attendance(commands::attendance::AttendanceCommand),
@@ -244,6 +247,7 @@ fn main() -> ExitCode {
         Command::Course(command) => commands::course::run(&context, command),
         Command::Session(command) => commands::session::run(&context, command),
         Command::Enrolment(command) => commands::enrolment::run(&context, command),
+        Command::Mail(command) => commands::mail::run(&context, command),
         Command::Attendance(command) => commands::attendance::run(&context, command),
         Command::Certify(command) => commands::certify::run(&context, command),
         Command::Jury(command) => commands::jury::run(&context, command),

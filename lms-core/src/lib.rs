@@ -18,7 +18,7 @@
 //! [`enrolment`] (seats and waitlist), [`attendance`] (the hash-chained ledger), [`assessment`],
 //! [`certification`] (référentiel, jury, issuing, verification), [`documents`] (PDF), [`exports`]
 //! (Accrochage, LHEO), [`reports`] (BPF, outcomes, coverage), [`fixtures`] (reference and demo
-//! data), and [`db`] (the only place where SQLite and PostgreSQL differ).
+//! data), [`mail`] (the e-mail outbox and its messages), and [`db`] (the only place where SQLite and PostgreSQL differ).
 
 pub mod access;
 pub mod assessment;
@@ -33,6 +33,7 @@ pub mod exports;
 pub mod fixtures;
 pub mod geo;
 pub mod locale;
+pub mod mail;
 pub mod notifications;
 pub mod people;
 pub mod reports;

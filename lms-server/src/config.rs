@@ -39,8 +39,16 @@ pub struct Config {
     pub public_url: String,
     /// `LMS_SMTP_URL` (`smtp://[user:pass@]host[:port]` or `smtps://…`); unset = no e-mail.
     pub smtp_url: Option<String>,
-    /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`.
+    /// `LMS_MAIL_FROM`; default `Tiers-lieux formation <no-reply@localhost>`. Its address is the
+    /// sender of every message; the name shown is the organisation's (`organisation.name`).
     pub mail_from: String,
+    /// `LMS_MAIL_POLL_SECS`: how often the outbox worker looks for messages to send; default 5.
+    pub mail_poll: std::time::Duration,
+    /// `LMS_MAIL_MAX_ATTEMPTS`: attempts before a message is marked failed; default 8.
+    pub mail_max_attempts: i32,
+    /// `LMS_MAIL_RETRY_BASE_SECS`: the first wait after a failed attempt, doubled at each next
+    /// one (at most an hour); default 60.
+    pub mail_retry_base: std::time::Duration,
     /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
     pub secure_cookies: bool,
     /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
@@ -102,6 +110,16 @@ pub struct ServerArgs {
     /// Expéditeur des e-mails.
     #[arg(long, env = "LMS_MAIL_FROM", default_value = "Tiers-lieux formation <no-reply@localhost>")]
     pub mail_from: String,
+    /// Intervalle, en secondes, entre deux passages de l'envoi des e-mails en attente (1 à 3600).
+    #[arg(long, env = "LMS_MAIL_POLL_SECS", default_value = "5", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub mail_poll_secs: u64,
+    /// Essais d'envoi d'un e-mail avant de le marquer en échec (1 à 100).
+    #[arg(long, env = "LMS_MAIL_MAX_ATTEMPTS", default_value = "8", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub mail_max_attempts: u32,
+    /// Attente, en secondes, après un premier échec d'envoi, doublée à chaque essai suivant (au
+    /// plus une heure) ; 1 à 3600.
+    #[arg(long, env = "LMS_MAIL_RETRY_BASE_SECS", default_value = "60", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub mail_retry_base_secs: u64,
     /// Temps de trajet : coefficient de détour (virgule décimale acceptée).
     #[arg(long, env = "LMS_TRAVEL_DETOUR", default_value = "1.3", value_parser = parse_decimal)]
     pub travel_detour: f64,
@@ -210,6 +228,10 @@ impl Config {
             public_url: args.public_url.unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
             smtp_url: args.smtp_url,
             mail_from: args.mail_from,
+            mail_poll: std::time::Duration::from_secs(args.mail_poll_secs),
+            mail_max_attempts: i32::try_from(args.mail_max_attempts)
+                .map_err(|e| format!("LMS_MAIL_MAX_ATTEMPTS : {e}"))?,
+            mail_retry_base: std::time::Duration::from_secs(args.mail_retry_base_secs),
             secure_cookies: args.secure_cookies,
             travel,
             keys_dir: args.keys_dir,
@@ -235,6 +257,9 @@ impl Config {
             keys_dir: PathBuf::from(DEFAULT_KEYS_DIR),
             smtp_url: None,
             mail_from: "Tiers-lieux formation <no-reply@localhost>".into(),
+            mail_poll: std::time::Duration::from_secs(5),
+            mail_max_attempts: lms_core::mail::outbox::DEFAULT_MAX_ATTEMPTS,
+            mail_retry_base: std::time::Duration::from_secs(60),
             travel: TravelModel::default(),
             trusted_proxies: Vec::new(),
             hsts_max_age: None,

@@ -149,6 +149,7 @@ pub async fn serve_on(
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::ServiceExt as _;
 
+    let mail_worker = mailer::MailWorker::start(&state);
     let router = app(state);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -199,6 +200,9 @@ pub async fn serve_on(
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("arrêt : des connexions n'ont pas fini à temps"),
+    }
+    if let Some(worker) = mail_worker {
+        worker.stop(SHUTDOWN_GRACE).await;
     }
 }
 

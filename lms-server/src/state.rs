@@ -69,10 +69,7 @@ impl AppState {
         if !report.is_empty() {
             tracing::info!(?report, "données initiales chargées");
         }
-        let mailer = match &config.smtp_url {
-            Some(url) => Some(crate::mailer::Mailer::new(url, &config.mail_from).map_err(anyhow::Error::msg)?),
-            None => None,
-        };
+        let mailer = crate::mailer::Mailer::from_config(config).map_err(anyhow::Error::msg)?;
         let backend = db::backend_name(&conn);
         drop(conn);
         Ok(AppState {
@@ -146,21 +143,9 @@ impl AppState {
         crate::templates::shared()
     }
 
-    /// Tells a trainee promoted from a waitlist by e-mail, when a mailer is configured (the page
-    /// notification was written in the same transaction as the promotion).
-    pub fn email_promotion(&self, session: lms_core::db::ids::TrainingSessionId, trainee: lms_core::db::ids::UserId) {
-        let Some(mailer) = self.inner.mailer.clone() else { return };
-        let state = self.clone();
-        tokio::spawn(async move {
-            let public_url = state.inner.public_url.clone();
-            let message = state
-                .db(move |conn| lms_core::notifications::promotion_email(conn, &session, &trainee, &public_url))
-                .await;
-            match message {
-                Ok(message) => mailer.send(message).await,
-                Err(error) => tracing::warn!(code = error.code, "e-mail de promotion non préparé"),
-            }
-        });
+    /// The outbox sender, when `LMS_SMTP_URL` is set.
+    pub fn mailer(&self) -> Option<&crate::mailer::Mailer> {
+        self.inner.mailer.as_ref()
     }
 
     /// The site's public address.

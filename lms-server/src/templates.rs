@@ -12,6 +12,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
     ("password.html", include_str!("../templates/password.html")),
+    ("password_reset.html", include_str!("../templates/password_reset.html")),
+    ("password_reset_token.html", include_str!("../templates/password_reset_token.html")),
     ("security.html", include_str!("../templates/security.html")),
     ("me.html", include_str!("../templates/me.html")),
     ("calendar_feed.html", include_str!("../templates/calendar_feed.html")),

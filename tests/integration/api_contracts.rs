@@ -708,3 +708,34 @@ async fn admin_me() {
     let token = demo.token(ADMIN);
     assert_answer!("admin_me", demo.call("GET", "/api/v1/me", None, Some(&token)).await);
 }
+
+// ------------------------------------------------------------------ password reset (anyone)
+
+#[tokio::test]
+async fn public_password_reset_request_is_202_whether_or_not_the_account_exists() {
+    let demo = Demo::new().await;
+    let known = demo.call("POST", "/api/v1/password-reset", Some(json!({"email": TRAINEE})), None).await;
+    let unknown =
+        demo.call("POST", "/api/v1/password-reset", Some(json!({"email": "personne@example.org"})), None).await;
+    assert_eq!(known, unknown, "the same answer either way");
+    assert_answer!("public_password_reset_accepted", known);
+}
+
+#[tokio::test]
+async fn public_password_reset_for_a_malformed_address_is_422() {
+    let demo = Demo::new().await;
+    assert_answer!(
+        "public_password_reset_malformed_422",
+        demo.call("POST", "/api/v1/password-reset", Some(json!({"email": "pas-une-adresse"})), None).await
+    );
+}
+
+#[tokio::test]
+async fn public_password_reset_with_an_unknown_token_is_422() {
+    let demo = Demo::new().await;
+    let body = json!({"token": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "password": "un nouveau mot de passe"});
+    assert_answer!(
+        "public_password_reset_unknown_token_422",
+        demo.call("POST", "/api/v1/password-reset/confirm", Some(body), None).await
+    );
+}

@@ -48,6 +48,10 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/login", EVERYONE),
     ("GET", "/signup", EVERYONE),
     ("POST", "/signup", EVERYONE),
+    ("GET", "/mot-de-passe-oublie", EVERYONE),
+    ("POST", "/mot-de-passe-oublie", EVERYONE),
+    ("GET", "/mot-de-passe-oublie/{token}", EVERYONE),
+    ("POST", "/mot-de-passe-oublie/{token}", EVERYONE),
     ("POST", "/logout", LOGGED_IN),
     ("GET", "/me", LOGGED_IN),
     ("GET", "/me/password", LOGGED_IN),
@@ -75,6 +79,8 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/api/v1/openapi.json", EVERYONE),
     ("POST", "/api/v1/accounts", EVERYONE),
     ("POST", "/api/v1/auth/token", EVERYONE),
+    ("POST", "/api/v1/password-reset", EVERYONE),
+    ("POST", "/api/v1/password-reset/confirm", EVERYONE),
     ("GET", "/api/v1/courses", EVERYONE),
     ("GET", "/api/v1/courses/{code}", EVERYONE),
     ("GET", "/api/v1/sessions/search", EVERYONE),
@@ -213,6 +219,7 @@ async fn each_route_answers_each_actor_as_the_matrix_says() {
             .replace("{trainee}", trainee_id.as_str())
             .replace("{slug}", "le-400-brive-la-gaillarde")
             .replace("{file}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics")
+            .replace("{token}", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
             .replace("{code}", if path.contains("courses") { "PTL" } else { "AAAAAAAAAAAAAAAAAAAAAAAAAA" });
         let public = *allowed == EVERYONE;
         let mut anonymous_status = None;

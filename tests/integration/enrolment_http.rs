@@ -275,65 +275,38 @@ async fn the_waitlisted_trainee_sees_the_promotion_on_their_page() {
     assert!(me.contains("Inscription confirmée"));
 }
 
-/// A minimal SMTP sink on 127.0.0.1: accepts one message and returns its data (bounded in time).
-async fn smtp_sink() -> (u16, tokio::sync::oneshot::Receiver<String>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (sender, receiver) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let accepted = tokio::time::timeout(std::time::Duration::from_secs(30), listener.accept()).await;
-        let Ok(Ok((socket, _))) = accepted else { return };
-        let (read, mut write) = socket.into_split();
-        let mut lines = BufReader::new(read).lines();
-        let mut data = String::new();
-        let mut in_data = false;
-        write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-        while let Ok(Ok(Some(line))) = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line()).await
-        {
-            if in_data {
-                if line == "." {
-                    in_data = false;
-                    write.write_all(b"250 OK\r\n").await.unwrap();
-                } else {
-                    data.push_str(&line);
-                    data.push('\n');
-                }
-                continue;
-            }
-            let command = line.to_ascii_uppercase();
-            let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
-                b"250 sink\r\n"
-            } else if command.starts_with("DATA") {
-                in_data = true;
-                b"354 go ahead\r\n"
-            } else if command.starts_with("QUIT") {
-                write.write_all(b"221 bye\r\n").await.unwrap();
-                break;
-            } else {
-                b"250 OK\r\n"
-            };
-            write.write_all(reply).await.unwrap();
-        }
-        let _ = sender.send(data);
-    });
-    (port, receiver)
-}
-
+/// End to end: the promotion's convocation is written to the outbox with the cancellation, and a
+/// server with `LMS_SMTP_URL` sends it (among the demo's other queued messages).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promotion_is_emailed_when_smtp_is_configured() {
     let db = TestDb::new(Seed::Demo);
-    let (port, received) = smtp_sink().await;
-    let mut config = lms_server::Config::for_tests(db.url.clone());
-    config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-    config.public_url = "https://formation.example.org".into();
-    let app = lms_server::app(lms_server::AppState::open(&config).await.unwrap());
+    let sink = lms_tests::smtp_sink::SmtpSink::start().await;
+    let url = sink.url();
+    spawn_server_with(&db, move |config| {
+        config.smtp_url = Some(url);
+        config.public_url = "https://formation.example.org".into();
+        config.mail_poll = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let app = test_app(&db).await;
     let full = a_confirmed_trainee_leaves_the_full_session(&db, &app).await;
-    let message = tokio::time::timeout(std::time::Duration::from_secs(20), received)
-        .await
-        .expect("an e-mail within 20 s")
-        .unwrap();
-    assert!(message.contains("lucas.girard@example.org"), "{message}");
-    assert!(message.contains("Subject:"), "{message}");
-    assert!(message.contains(&format!("https://formation.example.org/sessions/{}", full.id)), "{message}");
+    let link = format!("https://formation.example.org/sessions/{}", full.id);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = sink.messages().iter().any(|raw| {
+            let Some(message) = mail_parser::MessageParser::default().parse(raw) else { return false };
+            let to_lucas = message
+                .to()
+                .and_then(|to| to.first())
+                .is_some_and(|to| to.address() == Some("lucas.girard@example.org"));
+            to_lucas
+                && message.subject().is_some_and(|s| s.starts_with("Une place s'est libérée"))
+                && message.body_text(0).is_some_and(|text| text.contains(&link))
+        });
+        if found {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no promotion e-mail within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

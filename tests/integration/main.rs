@@ -27,6 +27,8 @@ mod generate;
 mod geo;
 mod input_hardening;
 mod openapi;
+mod outbox;
+mod password_reset;
 mod reports;
 mod restore;
 mod scale_out;

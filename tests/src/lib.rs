@@ -15,6 +15,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 pub mod browser;
+pub mod smtp_sink;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};

@@ -12,6 +12,7 @@ pub mod export;
 pub mod fixtures;
 pub mod jury;
 pub mod keys;
+pub mod mail;
 pub mod report;
 pub mod session;
 pub mod user;

@@ -20,6 +20,7 @@ use crate::{Classify, ErrorKind};
 
 pub mod accounts;
 pub mod limiter;
+pub mod password_reset;
 
 use limiter::{Limit, Locked};
 

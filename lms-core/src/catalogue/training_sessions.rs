@@ -946,8 +946,9 @@ fn session_status(conn: &mut DbConn, id: &TrainingSessionId) -> Result<TrainingS
 /// with `reason` (trimmed, 1 to [`MAX_CANCEL_REASON_CHARS`] characters) and so leaves search;
 /// every confirmed or waitlisted enrolment becomes `cancelled` (no promotion: there is nothing
 /// left to promote to, so the seat count goes to 0); each trainee concerned and each trainer is
-/// notified with the session's name and the reason. A cancelled or completed session is refused
-/// ([`CatalogueError::WrongStatus`]) and nothing is written.
+/// notified with the session's name and the reason (on `/me`, and by e-mail through the outbox).
+/// A cancelled or completed session is refused ([`CatalogueError::WrongStatus`]) and nothing is
+/// written.
 pub fn cancel_training_session(
     conn: &mut DbConn,
     id: &TrainingSessionId,
@@ -1022,6 +1023,8 @@ pub fn cancel_training_session(
                 ))
                 .execute(conn)
                 .map_err(DbError::from)?;
+            let mail = crate::mail::messages::session_cancelled(conn, id, user, reason)?;
+            crate::mail::outbox::enqueue(conn, &mail, now)?;
         }
         Ok(())
     })?;

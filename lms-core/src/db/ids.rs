@@ -130,4 +130,8 @@ id_type! {
     NotificationId;
     /// An audit-log entry.
     AuditEntryId;
+    /// A message of the e-mail outbox.
+    OutboxMessageId;
+    /// A password-reset token (its row; the token itself is never stored).
+    PasswordResetTokenId;
 }

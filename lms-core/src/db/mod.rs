@@ -601,6 +601,47 @@ pub fn lock_row_for_update(conn: &mut DbConn, table: LockableTable, id: &str) ->
     Ok(())
 }
 
+/// The ids of up to `limit` outbox messages due for sending at `now` (pending and due, or
+/// claimed by a worker whose lease ran out), locked for the calling transaction.
+///
+/// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so that several server instances claiming at once each
+/// get different rows instead of waiting on (then re-sending) the same ones. SQLite: the caller's
+/// [`write_transaction`] already holds the database write lock, which serialises claims.
+pub fn claim_due_outbox_ids(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<ids::OutboxMessageId>, DbError> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::{BigInt, Timestamp};
+
+    #[derive(diesel::QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: ids::OutboxMessageId,
+    }
+    use crate::mail::OutboxStatus;
+    // The statuses are constants of the closed set, never input.
+    let due = format!(
+        "SELECT id FROM outbox_messages \
+         WHERE (status = '{pending}' AND next_attempt_at <= $1) OR (status = '{sending}' AND locked_until <= $1) \
+         ORDER BY next_attempt_at, id LIMIT $2",
+        pending = OutboxStatus::Pending.as_str(),
+        sending = OutboxStatus::Sending.as_str(),
+    );
+    let rows: Vec<Due> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(format!("{due} FOR UPDATE SKIP LOCKED"))
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(due.replace("$1", "?1").replace("$2", "?2"))
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+    };
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
 /// Tables whose rows use cases lock explicitly (a closed list, so no SQL is built from input).
 #[derive(Debug, Clone, Copy)]
 pub enum LockableTable {

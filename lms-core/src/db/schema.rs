@@ -505,6 +505,42 @@ diesel::joinable!(survey_responses -> surveys (survey_id));
 diesel::joinable!(survey_responses -> users (respondent_id));
 diesel::joinable!(audit_log -> users (actor_id));
 
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        kind -> Text,
+        recipient_email -> Text,
+        recipient_name -> Text,
+        sender_name -> Text,
+        reply_to -> Nullable<Text>,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        attachments -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(password_reset_tokens -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     communes,
     commune_postcodes,
@@ -538,6 +574,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     settings,
     calendar_feeds,
+    outbox_messages,
+    password_reset_tokens,
 );
 
 diesel::joinable!(venues -> communes (commune_insee));

@@ -484,6 +484,12 @@ pub(crate) fn enrol(
             Some(seq) => Some(waitlist_position(conn, session, seq)?),
             None => None,
         };
+        // The message is written with the enrolment: both or neither.
+        let message = match waitlist_position {
+            Some(rank) => crate::mail::messages::waitlisted(conn, session, trainee, rank)?,
+            None => crate::mail::messages::convocation(conn, session, trainee, false)?,
+        };
+        crate::mail::outbox::enqueue(conn, &message, now)?;
         Ok(EnrolmentOutcome { enrolment_id: id, status, waitlist_position, created: true })
     })
 }
@@ -516,7 +522,8 @@ pub(crate) fn take_seat_or_ticket(
 }
 
 /// Cancels the caller's confirmed or waitlisted enrolment. A freed seat goes to the first ticket
-/// of the waitlist in the same transaction, and that trainee is notified. No role is required:
+/// of the waitlist in the same transaction, and that trainee is notified (on `/me` and by a
+/// convocation queued in the outbox). No role is required:
 /// whoever holds an enrolment may give it up (someone without one gets
 /// [`EnrolmentError::NotEnrolled`]).
 pub fn cancel(
@@ -610,6 +617,8 @@ fn promote_next(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
+    let convocation = crate::mail::messages::convocation(conn, session, &promoted_trainee, true)?;
+    crate::mail::outbox::enqueue(conn, &convocation, now)?;
     Ok(Some(promoted_trainee))
 }
 

@@ -1,5 +1,5 @@
-//! Notifications shown on a person's page (`/me`): waitlist promotions and other news. E-mail
-//! delivery, when configured, is a copy of these; the page is the record.
+//! Notifications shown on a person's page (`/me`): waitlist promotions and other news. The
+//! e-mails telling the same news are written by [`crate::mail`], in the same transaction.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -82,61 +82,4 @@ pub fn mark_all_read(conn: &mut DbConn, user: &UserId, now: NaiveDateTime) -> Re
     .set(notifications::read_at.eq(Some(now)))
     .execute(conn)
     .map_err(DbError::from)
-}
-
-/// An e-mail to send, written by the domain (French), sent by whichever door has a mailer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailMessage {
-    /// Recipient address.
-    pub to: String,
-    /// Recipient name.
-    pub to_name: String,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text body.
-    pub body: String,
-}
-
-/// The e-mail telling a trainee they were promoted from the waitlist of `session`.
-/// `public_url` is the site's address, for the link.
-pub fn promotion_email(
-    conn: &mut DbConn,
-    session: &crate::db::ids::TrainingSessionId,
-    trainee: &UserId,
-    public_url: &str,
-) -> Result<EmailMessage, DbError> {
-    use crate::db::schema::{courses, training_sessions, users};
-    /// The recipient (row type).
-    #[derive(Queryable)]
-    struct Recipient {
-        email: String,
-        display_name: String,
-    }
-    /// The session as the message names it (row type).
-    #[derive(Queryable)]
-    struct Named {
-        title: String,
-        start: chrono::NaiveDate,
-        end: chrono::NaiveDate,
-    }
-    let Recipient { email: to, display_name: to_name } =
-        users::table.find(trainee).select((users::email, users::display_name)).first(conn)?;
-    let Named { title, start, end } = training_sessions::table
-        .inner_join(courses::table)
-        .filter(training_sessions::id.eq(session))
-        .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
-        .first(conn)?;
-    let link = format!("{}/sessions/{session}", public_url.trim_end_matches('/'));
-    Ok(EmailMessage {
-        subject: format!("Une place s'est libérée : « {title} »"),
-        body: format!(
-            "Bonjour {to_name},\n\nUne place s'est libérée dans la session « {title} » du {} au {} : \
-             votre inscription est confirmée.\n\nVotre convocation et le calendrier sont sur votre espace :\n{link}\n\n\
-             Si vous ne pouvez plus participer, annulez votre inscription depuis cette page pour libérer la place.\n",
-            crate::locale::date_fr(start),
-            crate::locale::date_fr(end),
-        ),
-        to,
-        to_name,
-    })
 }

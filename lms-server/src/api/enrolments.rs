@@ -150,9 +150,6 @@ pub(super) async fn cancel(
 ) -> Result<Json<CancellationBody>, ApiError> {
     let target = session.clone();
     let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
-    if let Some(promoted) = outcome.promoted.clone() {
-        state.email_promotion(session, promoted);
-    }
     // Who was promoted is that person's business: not told here.
     Ok(Json(CancellationBody {
         status: convert(EnrolmentStatus::Cancelled)?,

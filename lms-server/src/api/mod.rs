@@ -11,6 +11,7 @@ mod catalogue;
 mod enrolments;
 mod json;
 mod openapi;
+mod password_reset;
 mod search;
 mod venues;
 mod views;
@@ -21,6 +22,7 @@ pub use accounts::{SIGN_UP_RECEIVED, register};
 pub use attendance::{half_day_id, public_base};
 pub use json::ApiJson;
 pub(crate) use openapi::ErrorResponse;
+pub use password_reset::{RESET_DONE, RESET_REQUESTED, ask_for_reset, reset_with_token};
 pub(crate) use views::convert;
 
 /// Every API route, relative to `/api/v1`.
@@ -33,6 +35,7 @@ pub fn router() -> Routes {
         .merge(attendance::router())
         .merge(assessment::router())
         .merge(venues::router())
+        .merge(password_reset::router())
         .get("/openapi.json", openapi::openapi_json)
 }
 
@@ -66,6 +69,12 @@ pub fn fuzz_api_bodies(data: &[u8]) -> usize {
             let _ = body.into_request().validate();
         }
         if extract::<accounts::TokenRequest>(request()).await.is_some() {
+            accepted += 1;
+        }
+        if extract::<password_reset::ResetRequestBody>(request()).await.is_some() {
+            accepted += 1;
+        }
+        if extract::<password_reset::ResetConfirmBody>(request()).await.is_some() {
             accepted += 1;
         }
         if extract::<attendance::CheckinBody>(request()).await.is_some() {

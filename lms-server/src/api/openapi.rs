@@ -67,6 +67,8 @@ impl Modify for BearerScheme {
     paths(
         super::accounts::sign_up,
         super::accounts::token,
+        super::password_reset::request,
+        super::password_reset::confirm,
         super::catalogue::courses,
         super::catalogue::course,
         super::catalogue::session,

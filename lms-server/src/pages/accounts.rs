@@ -33,7 +33,7 @@ struct NextQuery {
     info: Option<String>,
 }
 
-fn form_page(
+pub(super) fn form_page(
     state: &AppState,
     jar: CookieJar,
     template: &str,

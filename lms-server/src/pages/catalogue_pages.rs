@@ -226,9 +226,7 @@ async fn cancel(
     CsrfForm { caller, .. }: CsrfForm<NoFields>,
 ) -> PageResult {
     let target = session.clone();
-    let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
-    if let Some(promoted) = outcome.promoted {
-        state.email_promotion(session.clone(), promoted);
-    }
+    // A promoted trainee's convocation is queued by the same transaction.
+    state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
     Ok(Redirect::to(&format!("/sessions/{session}?info=cancelled")).into_response())
 }

@@ -8,6 +8,7 @@ mod checkin;
 mod formations;
 mod home;
 mod me;
+mod password_reset;
 mod security;
 mod trainee_records;
 mod trainer;
@@ -38,6 +39,7 @@ pub fn router() -> Routes {
         .merge(trainee_records::router())
         .merge(venues::router())
         .merge(formations::router())
+        .merge(password_reset::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
@@ -70,6 +72,7 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
         "password_changed" => {
             "Votre mot de passe a été modifié. Vos autres connexions et vos jetons d'API ont été fermés."
         }
+        "password_reset" => crate::api::RESET_DONE,
         "welcome" => "Bienvenue ! Votre compte est créé et vous êtes connecté·e.",
         "logged_out" => "Vous êtes déconnecté·e.",
         "signup_received" => crate::api::SIGN_UP_RECEIVED,

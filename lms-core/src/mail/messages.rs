@@ -1,0 +1,287 @@
+//! The messages, one builder per kind: each reads what the message states (the course, every
+//! half-day with its venue, whom to call) and renders it with [`super::render`]. Producers call
+//! a builder and [`super::outbox::enqueue`] inside the transaction of the change.
+//!
+//! The convocation is built by [`convocation`] and extended with [`OutgoingMail::attach`] (a PDF
+//! convocation, an iCalendar invitation `text/calendar; method=REQUEST`).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::render::{self, PUBLIC_URL_MARKER, Signature};
+use super::{MailKind, OutgoingMail};
+use crate::catalogue::Slot;
+use crate::db::ids::{TrainingSessionId, UserId, VenueId};
+use crate::db::schema::{communes, courses, half_days, session_trainers, training_sessions, users, venues};
+use crate::db::{DbConn, DbError};
+use crate::documents::organisation::OrganisationIdentity;
+use crate::locale;
+
+/// What a convocation asks trainees to bring (the course has no field for it yet).
+pub const WHAT_TO_BRING: &str =
+    "de quoi prendre des notes, un ordinateur portable si vous en avez un, et cette convocation.";
+
+/// A person a message goes to (row type).
+#[derive(Queryable)]
+struct Recipient {
+    email: String,
+    display_name: String,
+}
+
+fn recipient(conn: &mut DbConn, user: &UserId) -> Result<Recipient, DbError> {
+    users::table.find(user).select((users::email, users::display_name)).first(conn).map_err(DbError::from)
+}
+
+/// A session as messages name it (row type).
+#[derive(Queryable)]
+struct Named {
+    title: String,
+    reference: String,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+fn named(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Named, DbError> {
+    training_sessions::table
+        .inner_join(courses::table)
+        .filter(training_sessions::id.eq(session))
+        .select((
+            courses::title,
+            training_sessions::reference,
+            training_sessions::starts_on,
+            training_sessions::ends_on,
+        ))
+        .first(conn)
+        .map_err(DbError::from)
+}
+
+/// What every session message shows of the session.
+#[derive(Debug, Serialize)]
+struct SessionData {
+    session_id: String,
+    course: String,
+    reference: String,
+    first_date: String,
+    last_date: String,
+}
+
+impl SessionData {
+    fn new(session: &TrainingSessionId, named: Named) -> Self {
+        SessionData {
+            session_id: session.to_string(),
+            course: named.title,
+            reference: named.reference,
+            first_date: locale::date_fr(named.start),
+            last_date: locale::date_fr(named.end),
+        }
+    }
+}
+
+/// A half-day with its venue (row type; fields in the order selected).
+#[derive(Queryable)]
+struct HalfDayRow {
+    day: NaiveDate,
+    slot: Slot,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    module: Option<String>,
+    venue_id: VenueId,
+    venue_name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    commune: String,
+    access_note: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct HalfDayData {
+    date: String,
+    slot: &'static str,
+    start: String,
+    end: String,
+    module: Option<String>,
+    venue: String,
+}
+
+#[derive(Debug, Serialize)]
+struct VenueData {
+    name: String,
+    address: String,
+    access_note: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ConvocationData {
+    #[serde(flatten)]
+    session: SessionData,
+    promoted: bool,
+    half_days: Vec<HalfDayData>,
+    venues: Vec<VenueData>,
+    what_to_bring: &'static str,
+    trainers: Vec<String>,
+}
+
+fn mail(
+    conn: &mut DbConn,
+    kind: MailKind,
+    to: Recipient,
+    subject: String,
+    data: &impl Serialize,
+) -> Result<OutgoingMail, DbError> {
+    let identity = OrganisationIdentity::load(conn)?;
+    let signature = Signature::from_identity(&identity);
+    let rendered = render::render(kind, &to.display_name, &signature, data)?;
+    Ok(OutgoingMail {
+        kind,
+        to_email: to.email,
+        to_name: to.display_name,
+        sender_name: signature.name,
+        reply_to: identity.email,
+        subject,
+        text_body: rendered.text,
+        html_body: rendered.html,
+        attachments: Vec::new(),
+        dedupe_key: None,
+    })
+}
+
+/// The convocation of `trainee` to `session`: every half-day (date, hours, venue), each venue's
+/// address and access note, what to bring, whom to call. `promoted` when the seat came from the
+/// waitlist (kind [`MailKind::Promotion`]).
+pub fn convocation(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    promoted: bool,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, trainee)?;
+    let named = named(conn, session)?;
+    let rows: Vec<HalfDayRow> = half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::training_session_id.eq(session))
+        .order(half_days::starts_at.asc())
+        .select((
+            half_days::day,
+            half_days::slot,
+            half_days::starts_at,
+            half_days::ends_at,
+            half_days::module,
+            venues::id,
+            venues::name,
+            venues::address,
+            venues::postcode,
+            communes::name,
+            venues::accessibility_note,
+            venues::phone,
+        ))
+        .load(conn)
+        .map_err(DbError::from)?;
+    let trainers: Vec<String> = session_trainers::table
+        .inner_join(users::table)
+        .filter(session_trainers::training_session_id.eq(session))
+        .order(users::display_name.asc())
+        .select(users::display_name)
+        .load(conn)
+        .map_err(DbError::from)?;
+    let mut seen: Vec<VenueId> = Vec::new();
+    let mut venues_data = Vec::new();
+    let mut half_days_data = Vec::new();
+    for row in rows {
+        half_days_data.push(HalfDayData {
+            date: locale::date_fr(row.day),
+            slot: row.slot.label_fr_lower(),
+            start: locale::time_fr(row.starts_at),
+            end: locale::time_fr(row.ends_at),
+            module: row.module,
+            venue: format!("{} ({})", row.venue_name, row.commune),
+        });
+        if !seen.contains(&row.venue_id) {
+            seen.push(row.venue_id);
+            let locality = [row.postcode, Some(row.commune)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            let address = [row.address, Some(locality)].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            venues_data.push(VenueData {
+                name: row.venue_name,
+                address,
+                access_note: row.access_note,
+                phone: row.phone,
+            });
+        }
+    }
+    let subject = if promoted {
+        format!("Une place s'est libérée : convocation à « {} »", named.title)
+    } else {
+        format!("Convocation : « {} »", named.title)
+    };
+    let data = ConvocationData {
+        session: SessionData::new(session, named),
+        promoted,
+        half_days: half_days_data,
+        venues: venues_data,
+        what_to_bring: WHAT_TO_BRING,
+        trainers,
+    };
+    let kind = if promoted { MailKind::Promotion } else { MailKind::Convocation };
+    mail(conn, kind, to, subject, &data)
+}
+
+#[derive(Debug, Serialize)]
+struct WaitlistData {
+    #[serde(flatten)]
+    session: SessionData,
+    rank: i64,
+}
+
+/// Tells `trainee` they are on the waitlist of `session`, at `rank`.
+pub fn waitlisted(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    rank: i64,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, trainee)?;
+    let named = named(conn, session)?;
+    let subject = format!("Liste d'attente : « {} »", named.title);
+    mail(conn, MailKind::Waitlisted, to, subject, &WaitlistData { session: SessionData::new(session, named), rank })
+}
+
+#[derive(Debug, Serialize)]
+struct CancelledData {
+    #[serde(flatten)]
+    session: SessionData,
+    reason: String,
+}
+
+/// Tells `user` (a trainee or a trainer) that `session` is cancelled, and why.
+pub fn session_cancelled(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    user: &UserId,
+    reason: &str,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, user)?;
+    let named = named(conn, session)?;
+    let subject = format!("Session annulée : « {} »", named.title);
+    let data = CancelledData { session: SessionData::new(session, named), reason: reason.to_owned() };
+    mail(conn, MailKind::SessionCancelled, to, subject, &data)
+}
+
+#[derive(Debug, Serialize)]
+struct ResetData {
+    token_link: String,
+    valid_minutes: i64,
+}
+
+/// The link to choose a new password (`/mot-de-passe-oublie/{token}`), valid `valid_minutes`.
+pub fn password_reset(
+    conn: &mut DbConn,
+    user: &UserId,
+    token: &str,
+    valid_minutes: i64,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, user)?;
+    let data = ResetData { token_link: format!("{PUBLIC_URL_MARKER}/mot-de-passe-oublie/{token}"), valid_minutes };
+    mail(conn, MailKind::PasswordReset, to, "Choisir un nouveau mot de passe".into(), &data)
+}
