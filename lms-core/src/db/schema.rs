@@ -264,6 +264,16 @@ diesel::table! {
         updated_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        abandoned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    enrolment_fundings (enrolment_id, payer) {
+        enrolment_id -> Text,
+        payer -> Text,
+        amount_cents -> BigInt,
     }
 }
 
@@ -439,6 +449,7 @@ diesel::joinable!(half_days -> training_sessions (training_session_id));
 diesel::joinable!(half_days -> venues (venue_id));
 diesel::joinable!(enrolments -> training_sessions (training_session_id));
 diesel::joinable!(enrolments -> users (trainee_id));
+diesel::joinable!(enrolment_fundings -> enrolments (enrolment_id));
 diesel::joinable!(attendance_entries -> training_sessions (training_session_id));
 diesel::joinable!(attendance_entries -> half_days (half_day_id));
 diesel::joinable!(checkin_codes -> half_days (half_day_id));
@@ -478,6 +489,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_trainers,
     half_days,
     enrolments,
+    enrolment_fundings,
     attendance_entries,
     checkin_codes,
     assessments,

@@ -21,6 +21,10 @@ pub struct MyEnrolment {
     pub status: EnrolmentStatus,
     /// My rank on the waitlist.
     pub waitlist_position: Option<i64>,
+    /// When I dropped out of the session under way, if I did.
+    pub abandoned_at: Option<NaiveDateTime>,
+    /// The minutes I attended, for an abandonment (they stay on the record).
+    pub attended_minutes: Option<i64>,
 }
 
 /// Where a person stands in one session.
@@ -47,6 +51,7 @@ struct StandingRow {
     training_session_id: TrainingSessionId,
     status: EnrolmentStatus,
     waitlist_seq: Option<i64>,
+    abandoned_at: Option<NaiveDateTime>,
 }
 
 /// A trainee's standing in one session, if enrolled at all.
@@ -81,14 +86,22 @@ pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolm
     let sessions =
         catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })?;
     let mut mine = Vec::with_capacity(rows.len());
-    for StandingRow { training_session_id: session_id, status, waitlist_seq: seq } in rows {
+    for StandingRow { training_session_id: session_id, status, waitlist_seq: seq, abandoned_at } in rows {
         let Some(session) = sessions.iter().find(|s| s.id == session_id).cloned() else { continue };
         // Only waitlisted enrolments need a rank (usually none or one).
         let waitlist_position = match seq {
             Some(seq) => Some(super::waitlist_position(conn, &session_id, seq)?),
             None => None,
         };
-        mine.push(MyEnrolment { session, status, waitlist_position });
+        // Only abandonments show their hours here (rare); the others have their records page.
+        let attended_minutes = match status {
+            EnrolmentStatus::Abandoned => {
+                let minutes = crate::attendance::attended_minutes(conn, &session_id, std::slice::from_ref(trainee))?;
+                Some(minutes.get(trainee).copied().unwrap_or(0))
+            }
+            _ => None,
+        };
+        mine.push(MyEnrolment { session, status, waitlist_position, abandoned_at, attended_minutes });
     }
     let rank = |s: EnrolmentStatus| match s {
         EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => 0,
@@ -263,27 +276,31 @@ pub struct SessionPage {
     pub detail: TrainingSessionDetail,
     /// Its course, as published.
     pub course: catalogue::CourseView,
-    /// Whether it takes enrolments (its window permitting).
+    /// Whether it takes enrolments now.
     pub open: bool,
+    /// Why not, when it does not ([`super::EnrolmentFacts::closure`]).
+    pub closure: Option<super::EnrolmentClosure>,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
 }
 
-/// Everything a session page shows, for anyone (`viewer` is `None`) or a logged-in person, in one
+/// Everything a session page shows at `now`, for anyone (`viewer` is `None`) or a logged-in person, in one
 /// read transaction. Drafts are unknown to everyone ([`catalogue::public_session`]).
 pub fn session_page(
     conn: &mut DbConn,
     viewer: Option<&Caller>,
     session: &TrainingSessionId,
+    now: NaiveDateTime,
 ) -> Result<SessionPage, EnrolmentError> {
     db::read_transaction(conn, |conn| {
         let detail = catalogue::public_session(conn, session)?;
+        let closure = super::enrolment_facts(conn, session)?.closure(now);
         let course = catalogue::find_course(conn, &detail.session.course)?;
         let standing = match viewer {
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
         };
-        Ok(SessionPage { open: detail.session.status.takes_enrolments(), detail, course, standing })
+        Ok(SessionPage { open: closure.is_none(), closure, detail, course, standing })
     })
 }
 

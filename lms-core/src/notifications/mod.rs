@@ -16,6 +16,10 @@ crate::text_enum! {
         WaitlistPromoted = "waitlist_promoted", "Place libérée";
         /// A session the person was enrolled in, or taught, was called off.
         SessionCancelled = "session_cancelled", "Session annulée";
+        /// The office enrolled the person in a session.
+        EnrolledByOffice = "enrolled_by_office", "Inscription par l'organisme";
+        /// The office cancelled the person's enrolment.
+        EnrolmentCancelled = "enrolment_cancelled", "Inscription annulée";
     }
 }
 

@@ -88,7 +88,7 @@ async fn session_page(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let viewer = caller.clone();
-    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id)).await?;
+    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
     let half_days: Vec<HalfDayRow> = page
         .detail
         .half_days
@@ -103,13 +103,12 @@ async fn session_page(
             commune: h.commune.clone(),
         })
         .collect();
-    let cancelled = page.detail.session.status == catalogue::TrainingSessionStatus::Cancelled;
     let enrolment_status = page.standing.as_ref().map(|s| s.status);
     Ok(render(
         &state,
         "session.html",
         context! {
-            cancelled => cancelled,
+            under_way => page.closure == Some(enrolment::EnrolmentClosure::UnderWay),
             confirmed => enrolment_status == Some(EnrolmentStatus::Confirmed),
             waitlisted => enrolment_status == Some(EnrolmentStatus::Waitlisted),
             session => page.detail.session,
@@ -121,6 +120,7 @@ async fn session_page(
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
             open => page.open,
+            closed_because => page.closure.map(|c| c.explanation_fr()),
             funding_labels => FUNDING_LABELS,
             category_labels => CATEGORY_LABELS,
             info => info_message(query.info.as_deref()),
