@@ -253,8 +253,8 @@ fn after_the_start_a_cancellation_is_an_abandonment_and_the_hours_stay() {
 async fn me_shows_an_abandonment_with_the_hours_attended() {
     let db = TestDb::new(Seed::Demo);
     let app = test_app(&db).await;
-    // The demo's abandonment (thomas.garcia, after the half-days already attended).
-    let cookie = lms_tests::browser_login(&app, "thomas.garcia@example.org", "tiers-lieux-demo").await;
+    // The demo's abandonment (gaelle.morin, after the first quarter of the half-days).
+    let cookie = lms_tests::browser_login(&app, "gaelle.morin@example.org", "tiers-lieux-demo").await;
     let (status, _, body) = send(&app, lms_tests::get_with_cookies("/me", &format!("lms_session={cookie}"))).await;
     assert_eq!(status, 200);
     let line = body.lines().find(|l| l.contains("Abandon le")).unwrap_or_else(|| panic!("{body}"));
@@ -271,7 +271,7 @@ fn a_trainee_cannot_enrol_once_the_session_is_under_way() {
     let before = counts(&mut conn);
     let refusal =
         enrolment::enrol_as(&mut conn, &session, &who, &EnrolmentRequest::default(), lms_core::db::now()).unwrap_err();
-    assert_eq!(lms_core::Classify::code(&refusal), "session_started");
+    assert_eq!(lms_core::Classify::code(&refusal), "enrolment_closed");
     assert_eq!(counts(&mut conn), before);
 }
 

@@ -56,9 +56,6 @@ pub enum EnrolmentError {
     /// Only trainees enrol (trainers and administrators are refused, as people without a role).
     #[error("seuls les stagiaires peuvent s'inscrire à une session")]
     NotATrainee,
-    /// The session has started: enrolment is over.
-    #[error("cette session a commencé : les inscriptions sont closes")]
-    SessionStarted,
     /// The session is over: its enrolments can no longer change.
     #[error("cette session est terminée")]
     SessionFinished,
@@ -112,7 +109,6 @@ impl Classify for EnrolmentError {
             | EnrolmentError::WindowClosed
             | EnrolmentError::WindowNotYetOpen
             | EnrolmentError::Finished
-            | EnrolmentError::SessionStarted
             | EnrolmentError::SessionFinished
             | EnrolmentError::SessionCancelled
             | EnrolmentError::AlreadyEnrolled(_) => ErrorKind::Conflict,
@@ -135,7 +131,6 @@ impl Classify for EnrolmentError {
             EnrolmentError::NotEnrolled => "not_enrolled",
             EnrolmentError::Finished => "enrolment_finished",
             EnrolmentError::NotATrainee | EnrolmentError::OfficeOnly => "forbidden",
-            EnrolmentError::SessionStarted => "session_started",
             EnrolmentError::SessionFinished => "session_finished",
             EnrolmentError::SessionCancelled => "session_cancelled",
             EnrolmentError::AlreadyEnrolled(_) => "already_enrolled",
@@ -337,13 +332,12 @@ impl EnrolmentClosure {
         }
     }
 
-    /// The refusal a trainee's enrolment gets.
+    /// The refusal a trainee's enrolment gets (the codes the API has always answered: a
+    /// session under way or over is `enrolment_closed`, a cancelled one `session_not_open`).
     fn refusal(self) -> EnrolmentError {
         match self {
-            EnrolmentClosure::NotPublished => EnrolmentError::NotOpen,
-            EnrolmentClosure::Cancelled => EnrolmentError::SessionCancelled,
-            EnrolmentClosure::Finished => EnrolmentError::SessionFinished,
-            EnrolmentClosure::UnderWay => EnrolmentError::SessionStarted,
+            EnrolmentClosure::NotPublished | EnrolmentClosure::Cancelled => EnrolmentError::NotOpen,
+            EnrolmentClosure::Finished | EnrolmentClosure::UnderWay => EnrolmentError::WindowClosed,
             EnrolmentClosure::Closed { .. } => EnrolmentError::WindowClosed,
             EnrolmentClosure::NotYetOpen { .. } => EnrolmentError::WindowNotYetOpen,
         }
