@@ -121,10 +121,17 @@ fn parse_euros(text: &str) -> Option<i64> {
     units.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
 }
 
-/// Checks a whole plan against the course price: no payer twice, the sum at most the price.
+/// Checks a whole plan against the course price: positive amounts, no payer twice, the sum at
+/// most the price.
 pub fn check_plan(plan: &[Funding], price_cents: i64) -> Result<(), EnrolmentError> {
     let mut seen = Vec::with_capacity(plan.len());
     for funding in plan {
+        if funding.amount_cents <= 0 {
+            return Err(EnrolmentError::Invalid(format!(
+                "le montant de « {} » doit être positif",
+                funding.payer.as_str()
+            )));
+        }
         if seen.contains(&funding.payer) {
             return Err(EnrolmentError::DuplicatePayer(funding.payer.as_str()));
         }
@@ -231,6 +238,8 @@ mod tests {
         assert!(check_plan(&[opco, employer], 1000).is_ok());
         assert!(matches!(check_plan(&[opco, employer], 999), Err(EnrolmentError::FundingExceedsPrice { .. })));
         assert!(matches!(check_plan(&[opco, opco], 5000), Err(EnrolmentError::DuplicatePayer(_))));
+        let nothing = Funding { payer: FundingPayer::Cpf, amount_cents: 0 };
+        assert!(matches!(check_plan(&[nothing], 5000), Err(EnrolmentError::Invalid(_))));
         assert_eq!(main_payer(&[employer, opco]), Some(FundingPayer::Opco));
         assert_eq!(plan_text(&[opco, employer]), "opco:6.00;company:4.00");
     }
