@@ -1,9 +1,9 @@
-//! `lms enrolment`: who is in a session.
+//! `lms enrolment`: who is in a session; the office enrols and cancels.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
-
+use lms_core::enrolment::{self, EnrolmentStatus, office::OfficeEnrolment};
 use lms_core::rights::Actor;
 
 use crate::{Context, Failure, output};
@@ -47,6 +47,37 @@ pub enum EnrolmentCommand {
         /// Motif du refus.
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Inscrit un stagiaire (par exemple sur commande d'un financeur) : une place s'il en reste,
+    /// sinon la liste d'attente ; avec son plan de financement et sa catégorie BPF.
+    Add {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+        /// Adresse e-mail du stagiaire (un compte existant, rôle stagiaire).
+        #[arg(long)]
+        trainee: String,
+        /// Un financeur et son montant en euros, FINANCEUR:EUROS (opco:1200, cpf:850,50) ;
+        /// répétable. Financeurs : company (ou employer), opco, cpf, france_travail, region,
+        /// state, other_public, self_funded (ou self), other_provider, other.
+        #[arg(long = "funding", value_name = "PAYER:EUROS")]
+        funding: Vec<String>,
+        /// Catégorie BPF du stagiaire : employee, apprentice, job_seeker, individual, other.
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Annule l'inscription d'un stagiaire, avec un motif ; après le début de la session,
+    /// l'annulation est un abandon (les heures suivies restent acquises).
+    Cancel {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+        /// Adresse e-mail du stagiaire.
+        #[arg(long)]
+        trainee: String,
+        /// Motif de l'annulation.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -129,6 +160,50 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                 return output::json(&outcome);
             }
             outln!("Demande refusée ; le motif est transmis au ou à la stagiaire.");
+            Ok(ExitCode::SUCCESS)
+        }
+        EnrolmentCommand::Add { session, trainee, funding, category } => {
+            let request = OfficeEnrolment {
+                trainee_email: trainee,
+                funding: funding.iter().map(|f| enrolment::funding::parse_funding(f)).collect::<Result<_, _>>()?,
+                category: category.as_deref().map(enrolment::TraineeCategory::parse_input).transpose()?,
+            };
+            let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
+            let added = enrolment::office::add(&mut conn, Actor::Console, &session, &request, lms_core::db::now())?;
+            if context.json {
+                return output::json(&added);
+            }
+            match added.outcome.waitlist_position {
+                Some(rank) => outln!("{} inscrit·e sur la liste d'attente, rang {rank}.", added.trainee),
+                None => outln!("{} inscrit·e : place confirmée.", added.trainee),
+            }
+            if !added.funding.is_empty() {
+                outln!(
+                    "Financement : {} (total {}).",
+                    enrolment::funding::plan_text(&added.funding),
+                    lms_core::locale::euros_fr(added.funding_total_cents)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EnrolmentCommand::Cancel { session, trainee, reason } => {
+            let mut conn = context.connect()?;
+            let session = super::find_session(&mut conn, &session)?;
+            let cancelled =
+                enrolment::office::cancel(&mut conn, Actor::Console, &session, &trainee, &reason, lms_core::db::now())?;
+            if context.json {
+                return output::json(&cancelled);
+            }
+            match cancelled.outcome.status {
+                EnrolmentStatus::Abandoned => {
+                    outln!("{} : abandon enregistré (les heures suivies restent acquises).", cancelled.trainee)
+                }
+                _ => outln!("{} : inscription annulée.", cancelled.trainee),
+            }
+            if let Some(promoted) = &cancelled.promoted_email {
+                outln!("Place attribuée à {promoted} (liste d'attente).");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,10 +1,12 @@
-//! `lms export`: regulatory files (Accrochage for the Caisse des Dépôts, LHEO 2.3 for catalogues).
+//! `lms export`: regulatory files (Accrochage for the Caisse des Dépôts, LHEO 2.3 for catalogues)
+//! and CSV of what an administrator lists.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use clap::Subcommand;
+use lms_core::exports::csv::{self as csv_export, CsvKind};
 use lms_core::exports::{accrochage, lheo};
 
 use crate::{Context, Failure, output};
@@ -39,6 +41,17 @@ pub enum ExportCommand {
     /// L'offre de formation (formations, sessions, lieux avec code INSEE et coordonnées) en LHEO 2.3.
     Lheo {
         /// Fichier XML à écrire.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Exporte en CSV (UTF-8, ligne d'en-tête, une ligne par élément, colonnes stables décrites
+    /// dans le README) : venues, courses, sessions, enrolments, attendance, assessments,
+    /// certificates. Le fichier est écrit entier ou pas du tout.
+    Csv {
+        /// Ce qu'il faut exporter.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(CsvKind::ALL.map(CsvKind::as_str)))]
+        kind: String,
+        /// Fichier CSV à écrire.
         #[arg(long)]
         out: PathBuf,
     },
@@ -109,6 +122,17 @@ pub fn run(context: &Context, command: ExportCommand) -> Result<ExitCode, Failur
                 return output::json(&export);
             }
             outln!("{} formation(s), {} session(s) écrites dans {}", export.formations, export.sessions, export.file);
+            Ok(ExitCode::SUCCESS)
+        }
+        ExportCommand::Csv { kind, out } => {
+            // clap accepts only the stored texts of CsvKind.
+            let kind = CsvKind::from_stored(&kind).map_err(|e| Failure::new("invalid_input", e.to_string()))?;
+            let mut conn = context.connect()?;
+            let export = csv_export::export_csv_file(&mut conn, kind, &out)?;
+            if context.json {
+                return output::json(&export);
+            }
+            outln!("{} ligne(s) {} écrite(s) dans {}", export.rows, kind.as_str(), export.file);
             Ok(ExitCode::SUCCESS)
         }
         ExportCommand::Setting { key, value } => {

@@ -8,8 +8,8 @@
 //! Changes once a session is planned (moving a half-day, trainers, capacity) are `changes.rs`.
 
 mod calendar;
-mod course_import;
 mod changes;
+mod course_import;
 mod courses;
 mod offer;
 mod schedule;
@@ -17,8 +17,8 @@ mod search;
 mod training_sessions;
 
 pub use calendar::*;
-pub use course_import::*;
 pub use changes::*;
+pub use course_import::*;
 pub use courses::*;
 pub use offer::*;
 pub use schedule::*;

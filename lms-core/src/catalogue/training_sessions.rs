@@ -758,11 +758,6 @@ impl TrainingSessionStatus {
     pub fn is_public(self) -> bool {
         self != TrainingSessionStatus::Draft
     }
-
-    /// Whether a session in this status takes enrolments (its window permitting).
-    pub fn takes_enrolments(self) -> bool {
-        self == TrainingSessionStatus::Published
-    }
 }
 
 /// A session as the public may see it: everything but drafts, which are unknown

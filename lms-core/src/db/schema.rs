@@ -297,6 +297,16 @@ diesel::table! {
         request_answers -> Nullable<Text>,
         decision_reason -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        abandoned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    enrolment_fundings (enrolment_id, payer) {
+        enrolment_id -> Text,
+        payer -> Text,
+        amount_cents -> BigInt,
     }
 }
 
@@ -485,6 +495,7 @@ diesel::joinable!(half_day_changes -> training_sessions (training_session_id));
 diesel::joinable!(half_day_changes -> users (changed_by));
 diesel::joinable!(enrolments -> training_sessions (training_session_id));
 diesel::joinable!(enrolments -> users (trainee_id));
+diesel::joinable!(enrolment_fundings -> enrolments (enrolment_id));
 diesel::joinable!(attendance_entries -> training_sessions (training_session_id));
 diesel::joinable!(attendance_entries -> half_days (half_day_id));
 diesel::joinable!(checkin_codes -> half_days (half_day_id));
@@ -561,6 +572,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     half_days,
     half_day_changes,
     enrolments,
+    enrolment_fundings,
     attendance_entries,
     checkin_codes,
     assessments,

@@ -12,9 +12,12 @@
 //! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent requests on one session are serialised while
 //! requests on different sessions run in parallel on PostgreSQL.
 
+pub mod funding;
+pub mod office;
 mod requests;
 mod trainee;
 
+pub use funding::{Funding, FundingPayer, TraineeCategory};
 pub use requests::*;
 pub use trainee::*;
 
@@ -64,6 +67,38 @@ pub enum EnrolmentError {
     /// Only trainees enrol (trainers and administrators are refused, as people without a role).
     #[error("seuls les stagiaires peuvent s'inscrire à une session")]
     NotATrainee,
+    /// The session is over: its enrolments can no longer change.
+    #[error("cette session est terminée")]
+    SessionFinished,
+    /// The session was cancelled.
+    #[error("cette session est annulée")]
+    SessionCancelled,
+    /// The trainee already holds a seat or a ticket in this session.
+    #[error("cette personne est déjà inscrite à cette session ({0})")]
+    AlreadyEnrolled(&'static str),
+    /// No account with this e-mail.
+    #[error("aucun compte pour l'adresse « {0} »")]
+    UnknownTrainee(String),
+    /// The account exists but is not a trainee's.
+    #[error("le compte « {0} » n'a pas le rôle stagiaire")]
+    NotATraineeAccount(String),
+    /// Only the office (an administrator, or the console) runs this.
+    #[error("réservé à l'administration")]
+    OfficeOnly,
+    /// A cancellation by the office must say why.
+    #[error("indiquez le motif de l'annulation")]
+    ReasonRequired,
+    /// The same payer twice in a funding plan.
+    #[error("le financeur « {0} » apparaît deux fois dans le plan de financement")]
+    DuplicatePayer(&'static str),
+    /// The funding plan adds up to more than the course price.
+    #[error("le plan de financement ({total}) dépasse le prix de la formation ({price})")]
+    FundingExceedsPrice {
+        /// The plan's total, in French.
+        total: String,
+        /// The course price, in French.
+        price: String,
+    },
     /// Malformed input.
     #[error("{0}")]
     Invalid(String),
@@ -81,15 +116,26 @@ pub enum EnrolmentError {
 impl Classify for EnrolmentError {
     fn kind(&self) -> ErrorKind {
         match self {
-            EnrolmentError::UnknownTrainingSession | EnrolmentError::NotEnrolled => ErrorKind::NotFound,
+            EnrolmentError::UnknownTrainingSession
+            | EnrolmentError::NotEnrolled
+            | EnrolmentError::UnknownTrainee(_) => ErrorKind::NotFound,
             EnrolmentError::NotOpen
             | EnrolmentError::WindowClosed
             | EnrolmentError::WindowNotYetOpen
             | EnrolmentError::Finished
-            | EnrolmentError::RequestRefused => ErrorKind::Conflict,
+            | EnrolmentError::RequestRefused
+            | EnrolmentError::SessionFinished
+            | EnrolmentError::SessionCancelled
+            | EnrolmentError::AlreadyEnrolled(_) => ErrorKind::Conflict,
             EnrolmentError::NoPendingRequest => ErrorKind::NotFound,
-            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) => ErrorKind::Forbidden,
-            EnrolmentError::Invalid(_) => ErrorKind::Invalid,
+            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) | EnrolmentError::OfficeOnly => {
+                ErrorKind::Forbidden
+            }
+            EnrolmentError::Invalid(_)
+            | EnrolmentError::NotATraineeAccount(_)
+            | EnrolmentError::ReasonRequired
+            | EnrolmentError::DuplicatePayer(_)
+            | EnrolmentError::FundingExceedsPrice { .. } => ErrorKind::Invalid,
             EnrolmentError::Catalogue(e) => e.kind(),
             EnrolmentError::Pdf(e) => e.kind(),
             EnrolmentError::Db(e) => e.kind(),
@@ -103,9 +149,17 @@ impl Classify for EnrolmentError {
             EnrolmentError::WindowNotYetOpen => "enrolment_not_open_yet",
             EnrolmentError::NotEnrolled => "not_enrolled",
             EnrolmentError::Finished => "enrolment_finished",
-            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) => "forbidden",
+            EnrolmentError::NotATrainee | EnrolmentError::Forbidden(_) | EnrolmentError::OfficeOnly => "forbidden",
             EnrolmentError::RequestRefused => "request_refused",
             EnrolmentError::NoPendingRequest => "no_pending_request",
+            EnrolmentError::SessionFinished => "session_finished",
+            EnrolmentError::SessionCancelled => "session_cancelled",
+            EnrolmentError::AlreadyEnrolled(_) => "already_enrolled",
+            EnrolmentError::UnknownTrainee(_) => "unknown_trainee",
+            EnrolmentError::NotATraineeAccount(_) => "not_a_trainee",
+            EnrolmentError::ReasonRequired => "reason_required",
+            EnrolmentError::DuplicatePayer(_) => "duplicate_payer",
+            EnrolmentError::FundingExceedsPrice { .. } => "funding_exceeds_price",
             EnrolmentError::Invalid(_) => "invalid_input",
             EnrolmentError::Catalogue(e) => e.code(),
             EnrolmentError::Pdf(e) => e.code(),
@@ -155,31 +209,15 @@ impl EnrolmentStatus {
     }
 }
 
-/// Funding sources (BPF cadre C).
-pub const FUNDING_SOURCES: &[&str] = &[
-    "company",
-    "opco",
-    "cpf",
-    "france_travail",
-    "region",
-    "state",
-    "other_public",
-    "self_funded",
-    "other_provider",
-    "other",
-];
-/// Trainee categories (BPF cadre F-1).
-pub const TRAINEE_CATEGORIES: &[&str] = &["employee", "apprentice", "job_seeker", "individual", "other"];
-
 /// Longest answer to one positioning question.
 pub const MAX_ANSWER_CHARS: usize = 2_000;
 
-/// What a trainee states when enrolling.
+/// What a trainee states when enrolling, as typed (the door's raw text).
 #[derive(Debug, Clone, Default)]
 pub struct EnrolmentRequest {
-    /// One of [`FUNDING_SOURCES`].
+    /// A [`FundingPayer`] (its stored text, or `employer` / `self`).
     pub funding_source: Option<String>,
-    /// One of [`TRAINEE_CATEGORIES`].
+    /// A [`TraineeCategory`].
     pub trainee_category: Option<String>,
     /// Answers to the positioning (prerequisites) questions, free text.
     pub positioning_answers: Option<String>,
@@ -187,27 +225,25 @@ pub struct EnrolmentRequest {
     pub answers: Vec<String>,
 }
 
+/// An enrolment request once checked: typed funding and category.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stated {
+    pub(crate) funding_source: Option<FundingPayer>,
+    pub(crate) trainee_category: Option<TraineeCategory>,
+    pub(crate) positioning_answers: Option<String>,
+    /// Answers to a course's positioning questions (courses on request).
+    pub(crate) answers: Vec<String>,
+}
+
 impl EnrolmentRequest {
     /// Checks the stated funding, category and answers (no database).
     pub fn validate(&self) -> Result<(), EnrolmentError> {
-        if let Some(f) = &self.funding_source
-            && !FUNDING_SOURCES.contains(&f.as_str())
-        {
-            return Err(EnrolmentError::Invalid(format!(
-                "financement inconnu « {} » (attendu : {})",
-                f.chars().take(40).collect::<String>(),
-                FUNDING_SOURCES.join(", ")
-            )));
-        }
-        if let Some(c) = &self.trainee_category
-            && !TRAINEE_CATEGORIES.contains(&c.as_str())
-        {
-            return Err(EnrolmentError::Invalid(format!(
-                "catégorie de stagiaire inconnue « {} » (attendu : {})",
-                c.chars().take(40).collect::<String>(),
-                TRAINEE_CATEGORIES.join(", ")
-            )));
-        }
+        self.checked().map(|_| ())
+    }
+
+    pub(crate) fn checked(&self) -> Result<Stated, EnrolmentError> {
+        let funding_source = self.funding_source.as_deref().map(FundingPayer::parse_input).transpose()?;
+        let trainee_category = self.trainee_category.as_deref().map(TraineeCategory::parse_input).transpose()?;
         if self.positioning_answers.as_ref().is_some_and(|a| a.chars().count() > 4_000) {
             return Err(EnrolmentError::Invalid(
                 "réponses de positionnement trop longues (4 000 caractères au plus)".into(),
@@ -230,7 +266,12 @@ impl EnrolmentRequest {
                 return Err(EnrolmentError::Invalid(format!("réponse {} : {problem}", index + 1)));
             }
         }
-        Ok(())
+        Ok(Stated {
+            funding_source,
+            trainee_category,
+            positioning_answers: self.positioning_answers.clone(),
+            answers: self.answers.clone(),
+        })
     }
 }
 
@@ -252,6 +293,8 @@ pub struct EnrolmentOutcome {
 pub struct CancellationOutcome {
     /// Status before cancelling.
     pub previous_status: EnrolmentStatus,
+    /// Status now: `cancelled`, or `abandoned` when the session had started.
+    pub status: EnrolmentStatus,
     /// The trainee promoted to the freed seat, if any.
     pub promoted: Option<UserId>,
 }
@@ -275,8 +318,9 @@ struct WaitingRow {
     trainee_id: UserId,
 }
 
+/// A session's counters, window and status (row type; fields in the order selected).
 #[derive(Queryable)]
-pub(crate) struct SessionState {
+struct SessionCounters {
     status: TrainingSessionStatus,
     capacity: i32,
     seats_taken: i32,
@@ -285,9 +329,126 @@ pub(crate) struct SessionState {
     enrolment_closes_at: Option<NaiveDateTime>,
 }
 
-pub(crate) fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
-    db::lock_row_for_update(conn, LockableTable::TrainingSessions, session.as_str())?;
-    training_sessions::table
+/// What decides whether a session takes enrolments: its status, window and schedule bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnrolmentFacts {
+    /// The session's status.
+    pub status: TrainingSessionStatus,
+    /// When enrolment opens, if set.
+    pub opens_at: Option<NaiveDateTime>,
+    /// When enrolment closes, if set.
+    pub closes_at: Option<NaiveDateTime>,
+    /// Start of the first half-day (UTC), if any.
+    pub first_start: Option<NaiveDateTime>,
+    /// End of the last half-day (UTC), if any.
+    pub last_end: Option<NaiveDateTime>,
+}
+
+/// Why a session takes no enrolment now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum EnrolmentClosure {
+    /// Not published (a draft).
+    NotPublished,
+    /// Called off.
+    Cancelled,
+    /// Its last half-day is over (or it is marked completed).
+    Finished,
+    /// Its first half-day has started.
+    UnderWay,
+    /// Its enrolment window closed at this time (UTC).
+    Closed {
+        /// When.
+        at: NaiveDateTime,
+    },
+    /// Its enrolment window opens at this time (UTC).
+    NotYetOpen {
+        /// When.
+        at: NaiveDateTime,
+    },
+}
+
+impl EnrolmentClosure {
+    /// What the pages say, in French.
+    pub fn explanation_fr(self) -> String {
+        use crate::locale::{date_fr, to_paris};
+        match self {
+            EnrolmentClosure::NotPublished => "Les inscriptions à cette session ne sont pas ouvertes.".into(),
+            EnrolmentClosure::Cancelled => "Session annulée.".into(),
+            EnrolmentClosure::Finished => "Session terminée.".into(),
+            EnrolmentClosure::UnderWay => "Session en cours.".into(),
+            EnrolmentClosure::Closed { at } => format!("Inscriptions closes le {}.", date_fr(to_paris(at).date())),
+            EnrolmentClosure::NotYetOpen { at } => {
+                format!("Inscriptions ouvertes à partir du {}.", date_fr(to_paris(at).date()))
+            }
+        }
+    }
+
+    /// The refusal a trainee's enrolment gets (the codes the API has always answered: a
+    /// session under way or over is `enrolment_closed`, a cancelled one `session_not_open`).
+    fn refusal(self) -> EnrolmentError {
+        match self {
+            EnrolmentClosure::NotPublished | EnrolmentClosure::Cancelled => EnrolmentError::NotOpen,
+            EnrolmentClosure::Finished | EnrolmentClosure::UnderWay => EnrolmentError::WindowClosed,
+            EnrolmentClosure::Closed { .. } => EnrolmentError::WindowClosed,
+            EnrolmentClosure::NotYetOpen { .. } => EnrolmentError::WindowNotYetOpen,
+        }
+    }
+}
+
+impl EnrolmentFacts {
+    /// **The one decision of whether a session takes a trainee's enrolment at `now`**, and why
+    /// not: used by [`enrol_as`] and by the session page.
+    pub fn closure(&self, now: NaiveDateTime) -> Option<EnrolmentClosure> {
+        match self.status {
+            TrainingSessionStatus::Cancelled => return Some(EnrolmentClosure::Cancelled),
+            TrainingSessionStatus::Completed => return Some(EnrolmentClosure::Finished),
+            TrainingSessionStatus::Draft => return Some(EnrolmentClosure::NotPublished),
+            TrainingSessionStatus::Published => {}
+        }
+        if self.has_ended(now) {
+            return Some(EnrolmentClosure::Finished);
+        }
+        if self.has_started(now) {
+            return Some(EnrolmentClosure::UnderWay);
+        }
+        if let Some(at) = self.closes_at.filter(|closes| now >= *closes) {
+            return Some(EnrolmentClosure::Closed { at });
+        }
+        if let Some(at) = self.opens_at.filter(|opens| now < *opens) {
+            return Some(EnrolmentClosure::NotYetOpen { at });
+        }
+        None
+    }
+
+    /// Whether the first half-day has started.
+    pub fn has_started(&self, now: NaiveDateTime) -> bool {
+        self.first_start.is_some_and(|start| now >= start)
+    }
+
+    /// Whether the session is over (completed, or its last half-day ended).
+    pub fn has_ended(&self, now: NaiveDateTime) -> bool {
+        self.status == TrainingSessionStatus::Completed || self.last_end.is_some_and(|end| now >= end)
+    }
+}
+
+/// A locked session: counters and the facts enrolment is decided on.
+pub(crate) struct SessionState {
+    capacity: i32,
+    seats_taken: i32,
+    waitlist_next_seq: i64,
+    facts: EnrolmentFacts,
+}
+
+/// The facts of one session (no lock), for pages and for [`lock_session`].
+pub fn enrolment_facts(conn: &mut DbConn, session: &TrainingSessionId) -> Result<EnrolmentFacts, EnrolmentError> {
+    Ok(read_session(conn, session)?.facts)
+}
+
+fn read_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
+    use crate::db::schema::half_days;
+    use diesel::dsl::{max, min};
+    let counters: SessionCounters = training_sessions::table
         .find(session)
         .select((
             training_sessions::status,
@@ -300,7 +461,29 @@ pub(crate) fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Re
         .first(conn)
         .optional()
         .map_err(DbError::from)?
-        .ok_or(EnrolmentError::UnknownTrainingSession)
+        .ok_or(EnrolmentError::UnknownTrainingSession)?;
+    let (first_start, last_end): (Option<NaiveDateTime>, Option<NaiveDateTime>) = half_days::table
+        .filter(half_days::training_session_id.eq(session))
+        .select((min(half_days::starts_at), max(half_days::ends_at)))
+        .first(conn)
+        .map_err(DbError::from)?;
+    Ok(SessionState {
+        capacity: counters.capacity,
+        seats_taken: counters.seats_taken,
+        waitlist_next_seq: counters.waitlist_next_seq,
+        facts: EnrolmentFacts {
+            status: counters.status,
+            opens_at: counters.enrolment_opens_at,
+            closes_at: counters.enrolment_closes_at,
+            first_start,
+            last_end,
+        },
+    })
+}
+
+pub(crate) fn lock_session(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionState, EnrolmentError> {
+    db::lock_row_for_update(conn, LockableTable::TrainingSessions, session.as_str())?;
+    read_session(conn, session)
 }
 
 pub(crate) fn waitlist_position(conn: &mut DbConn, session: &TrainingSessionId, seq: i64) -> Result<i64, DbError> {
@@ -365,6 +548,15 @@ pub(crate) fn cancel_all_of_session(
     .map_err(DbError::from)
 }
 
+/// Who asks for a seat: a trainee follows the session's enrolment window; the office may enrol
+/// in a draft, after the window or once the session is under way, never in a cancelled or
+/// finished session, nor twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Door {
+    Trainee,
+    Office,
+}
+
 /// The enrolment itself, for a person already known to be a trainee (the demo loader enrols its
 /// own trainees without a caller).
 pub(crate) fn enrol(
@@ -374,124 +566,137 @@ pub(crate) fn enrol(
     request: &EnrolmentRequest,
     now: NaiveDateTime,
 ) -> Result<EnrolmentOutcome, EnrolmentError> {
-    request.validate()?;
-    db::write_transaction(conn, |conn| {
-        let state = lock_session(conn, session)?;
-        let existing: Option<EnrolmentStateRow> = enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::trainee_id.eq(trainee))
-            .select(EnrolmentStateRow::as_select())
-            .first(conn)
-            .optional()
-            .map_err(DbError::from)?;
-        if let Some(EnrolmentStateRow { id, status, waitlist_seq }) = &existing {
-            match *status {
-                EnrolmentStatus::Confirmed => {
-                    return Ok(EnrolmentOutcome {
-                        enrolment_id: id.clone(),
-                        status: EnrolmentStatus::Confirmed,
-                        waitlist_position: None,
-                        created: false,
-                    });
-                }
-                EnrolmentStatus::Waitlisted => {
-                    let position = waitlist_position(conn, session, waitlist_seq.unwrap_or(i64::MAX))?;
-                    return Ok(EnrolmentOutcome {
-                        enrolment_id: id.clone(),
-                        status: EnrolmentStatus::Waitlisted,
-                        waitlist_position: Some(position),
-                        created: false,
-                    });
-                }
-                EnrolmentStatus::Requested => {
-                    return Ok(EnrolmentOutcome {
-                        enrolment_id: id.clone(),
-                        status: EnrolmentStatus::Requested,
-                        waitlist_position: None,
-                        created: false,
-                    });
-                }
-                EnrolmentStatus::Refused => return Err(EnrolmentError::RequestRefused),
-                EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
-                EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
-            }
-        }
-        if !state.status.takes_enrolments() {
-            return Err(EnrolmentError::NotOpen);
-        }
-        if state.enrolment_opens_at.is_some_and(|opens| now < opens) {
-            return Err(EnrolmentError::WindowNotYetOpen);
-        }
-        if state.enrolment_closes_at.is_some_and(|closes| now >= closes) {
-            return Err(EnrolmentError::WindowClosed);
-        }
-        // Refused on the waitlist too: a promotion must never seat someone twice at once.
-        if let Some(conflict) = crate::catalogue::trainee_conflict(conn, trainee, session)? {
-            return Err(CatalogueError::from(conflict).into());
-        }
+    let stated = request.checked()?;
+    db::write_transaction(conn, |conn| seat(conn, session, trainee, &stated, Door::Trainee, now))
+}
 
-        // A course on request: the answers are kept and an administrator decides (no seat yet).
+/// A seat or a waitlist ticket, inside the caller's write transaction: the one place where the
+/// seat rules (capacity, waitlist order, schedule conflicts, idempotence) are applied.
+pub(crate) fn seat(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    stated: &Stated,
+    door: Door,
+    now: NaiveDateTime,
+) -> Result<EnrolmentOutcome, EnrolmentError> {
+    let state = lock_session(conn, session)?;
+    let existing: Option<EnrolmentStateRow> = enrolments::table
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::trainee_id.eq(trainee))
+        .select(EnrolmentStateRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    if let Some(EnrolmentStateRow { id, status, waitlist_seq }) = &existing {
+        match *status {
+            EnrolmentStatus::Confirmed => {
+                return Ok(EnrolmentOutcome {
+                    enrolment_id: id.clone(),
+                    status: EnrolmentStatus::Confirmed,
+                    waitlist_position: None,
+                    created: false,
+                });
+            }
+            EnrolmentStatus::Waitlisted => {
+                let position = waitlist_position(conn, session, waitlist_seq.unwrap_or(i64::MAX))?;
+                return Ok(EnrolmentOutcome {
+                    enrolment_id: id.clone(),
+                    status: EnrolmentStatus::Waitlisted,
+                    waitlist_position: Some(position),
+                    created: false,
+                });
+            }
+            EnrolmentStatus::Requested => {
+                return Ok(EnrolmentOutcome {
+                    enrolment_id: id.clone(),
+                    status: EnrolmentStatus::Requested,
+                    waitlist_position: None,
+                    created: false,
+                });
+            }
+            EnrolmentStatus::Refused => return Err(EnrolmentError::RequestRefused),
+            EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
+            EnrolmentStatus::Cancelled => {} // enrolling again after cancelling is a fresh request
+        }
+    }
+    match (door, state.facts.closure(now)) {
+        (_, None) => {}
+        (Door::Office, Some(EnrolmentClosure::Cancelled)) => return Err(EnrolmentError::SessionCancelled),
+        (Door::Office, Some(EnrolmentClosure::Finished)) => return Err(EnrolmentError::SessionFinished),
+        (Door::Office, Some(_)) => {}
+        (Door::Trainee, Some(closure)) => return Err(closure.refusal()),
+    }
+    // Refused on the waitlist too: a promotion must never seat someone twice at once.
+    if let Some(conflict) = crate::catalogue::trainee_conflict(conn, trainee, session)? {
+        return Err(CatalogueError::from(conflict).into());
+    }
+
+    // A course on request: the answers are kept and an administrator decides (no seat yet). The
+    // office enrols directly: its decision is the admission.
+    if door == Door::Trainee {
         let admission = crate::catalogue::admission_of(conn, session)?;
         if admission.mode == crate::catalogue::AdmissionMode::OnRequest {
-            let answers = requests::answers_for(&admission.questions, &request.answers)?;
-            return requests::store_request(conn, session, trainee, existing.map(|e| e.id), request, &answers, now);
+            let answers = requests::answers_for(&admission.questions, &stated.answers)?;
+            return requests::store_request(conn, session, trainee, existing.map(|e| e.id), stated, &answers, now);
         }
+    }
 
-        let (status, seq) = take_seat_or_ticket(conn, session, &state)?;
-        let confirmed = status == EnrolmentStatus::Confirmed;
+    let (status, seq) = take_seat_or_ticket(conn, session, &state)?;
+    let confirmed = status == EnrolmentStatus::Confirmed;
 
-        let id = match existing {
-            Some(EnrolmentStateRow { id, .. }) => {
-                diesel::update(enrolments::table.find(&id))
-                    .set((
-                        enrolments::status.eq(status),
-                        enrolments::waitlist_seq.eq(seq),
-                        enrolments::funding_source.eq(request.funding_source.as_deref()),
-                        enrolments::trainee_category.eq(request.trainee_category.as_deref()),
-                        enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
-                        enrolments::updated_at.eq(now),
-                        enrolments::confirmed_at.eq(confirmed.then_some(now)),
-                        enrolments::cancelled_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn)
-                    .map_err(DbError::from)?;
-                id
-            }
-            None => {
-                let id = EnrolmentId::generate();
-                diesel::insert_into(enrolments::table)
-                    .values((
-                        enrolments::id.eq(&id),
-                        enrolments::training_session_id.eq(session),
-                        enrolments::trainee_id.eq(trainee),
-                        enrolments::status.eq(status),
-                        enrolments::waitlist_seq.eq(seq),
-                        enrolments::funding_source.eq(request.funding_source.as_deref()),
-                        enrolments::trainee_category.eq(request.trainee_category.as_deref()),
-                        enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
-                        enrolments::positioning_result
-                            .eq(request.positioning_answers.as_ref().map(|_| PositioningResult::Pending)),
-                        enrolments::created_at.eq(now),
-                        enrolments::updated_at.eq(now),
-                        enrolments::confirmed_at.eq(confirmed.then_some(now)),
-                    ))
-                    .execute(conn)
-                    .map_err(DbError::from)?;
-                id
-            }
-        };
-        let waitlist_position = match seq {
-            Some(seq) => Some(waitlist_position(conn, session, seq)?),
-            None => None,
-        };
-        // The message is written with the enrolment: both or neither.
-        let message = match waitlist_position {
-            Some(rank) => crate::mail::messages::waitlisted(conn, session, trainee, rank)?,
-            None => crate::mail::messages::convocation(conn, session, trainee, false)?,
-        };
-        crate::mail::outbox::enqueue(conn, &message, now)?;
-        Ok(EnrolmentOutcome { enrolment_id: id, status, waitlist_position, created: true })
-    })
+    let id = match existing {
+        Some(EnrolmentStateRow { id, .. }) => {
+            diesel::update(enrolments::table.find(&id))
+                .set((
+                    enrolments::status.eq(status),
+                    enrolments::waitlist_seq.eq(seq),
+                    enrolments::funding_source.eq(stated.funding_source),
+                    enrolments::trainee_category.eq(stated.trainee_category),
+                    enrolments::positioning_answers.eq(stated.positioning_answers.as_deref()),
+                    enrolments::updated_at.eq(now),
+                    enrolments::confirmed_at.eq(confirmed.then_some(now)),
+                    enrolments::cancelled_at.eq(None::<NaiveDateTime>),
+                    enrolments::cancel_reason.eq(None::<String>),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            id
+        }
+        None => {
+            let id = EnrolmentId::generate();
+            diesel::insert_into(enrolments::table)
+                .values((
+                    enrolments::id.eq(&id),
+                    enrolments::training_session_id.eq(session),
+                    enrolments::trainee_id.eq(trainee),
+                    enrolments::status.eq(status),
+                    enrolments::waitlist_seq.eq(seq),
+                    enrolments::funding_source.eq(stated.funding_source),
+                    enrolments::trainee_category.eq(stated.trainee_category),
+                    enrolments::positioning_answers.eq(stated.positioning_answers.as_deref()),
+                    enrolments::positioning_result
+                        .eq(stated.positioning_answers.as_ref().map(|_| PositioningResult::Pending)),
+                    enrolments::created_at.eq(now),
+                    enrolments::updated_at.eq(now),
+                    enrolments::confirmed_at.eq(confirmed.then_some(now)),
+                ))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            id
+        }
+    };
+    let waitlist_position = match seq {
+        Some(seq) => Some(waitlist_position(conn, session, seq)?),
+        None => None,
+    };
+    // The message is written with the enrolment: both or neither.
+    let message = match waitlist_position {
+        Some(rank) => crate::mail::messages::waitlisted(conn, session, trainee, rank)?,
+        None => crate::mail::messages::convocation(conn, session, trainee, false)?,
+    };
+    crate::mail::outbox::enqueue(conn, &message, now)?;
+    Ok(EnrolmentOutcome { enrolment_id: id, status, waitlist_position, created: true })
 }
 
 /// Takes a seat while any is left, otherwise the next waitlist ticket, inside the caller's
@@ -521,11 +726,9 @@ pub(crate) fn take_seat_or_ticket(
     }
 }
 
-/// Cancels the caller's confirmed or waitlisted enrolment. A freed seat goes to the first ticket
-/// of the waitlist in the same transaction, and that trainee is notified (on `/me` and by a
-/// convocation queued in the outbox). No role is required:
-/// whoever holds an enrolment may give it up (someone without one gets
-/// [`EnrolmentError::NotEnrolled`]).
+/// Cancels the caller's confirmed or waitlisted enrolment (see [`withdraw`]: once the session
+/// has started, a seat given up is an abandonment). No role is required: whoever holds an
+/// enrolment may give it up (someone without one gets [`EnrolmentError::NotEnrolled`]).
 pub fn cancel(
     conn: &mut DbConn,
     session: &TrainingSessionId,
@@ -533,40 +736,96 @@ pub fn cancel(
     now: NaiveDateTime,
 ) -> Result<CancellationOutcome, EnrolmentError> {
     let trainee = &caller.user.id;
-    db::write_transaction(conn, |conn| {
-        lock_session(conn, session)?;
-        let EnrolmentStateRow { id, status: previous_status, .. } = enrolments::table
-            .filter(enrolments::training_session_id.eq(session))
-            .filter(enrolments::trainee_id.eq(trainee))
-            .select(EnrolmentStateRow::as_select())
-            .first(conn)
-            .optional()
-            .map_err(DbError::from)?
-            .ok_or(EnrolmentError::NotEnrolled)?;
-        match previous_status {
-            EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested => {}
-            EnrolmentStatus::Cancelled | EnrolmentStatus::Refused => return Err(EnrolmentError::NotEnrolled),
-            EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
-        }
-        diesel::update(enrolments::table.find(&id)).set(cancellation(now)).execute(conn).map_err(DbError::from)?;
-        // Neither a ticket nor a request holds a seat: nothing to give to the next one.
-        if previous_status != EnrolmentStatus::Confirmed {
-            return Ok(CancellationOutcome { previous_status, promoted: None });
-        }
+    db::write_transaction(conn, |conn| withdraw(conn, session, trainee, None, now))
+}
 
-        match promote_next(conn, session, now)? {
-            None => {
-                diesel::update(training_sessions::table.find(session))
-                    .filter(training_sessions::seats_taken.gt(0))
-                    .set(training_sessions::seats_taken.eq(training_sessions::seats_taken - 1))
-                    .execute(conn)
-                    .map_err(DbError::from)?;
-                Ok(CancellationOutcome { previous_status, promoted: None })
-            }
-            // The seat passes straight from one trainee to the next: seats_taken is unchanged.
-            Some(promoted) => Ok(CancellationOutcome { previous_status, promoted: Some(promoted) }),
+/// **The one path of every cancellation** (the trainee's own, the office's with a reason), inside
+/// the caller's write transaction. Before the first half-day starts, the enrolment is cancelled;
+/// after, a confirmed seat becomes an abandonment (`abandoned`, `abandoned_at`; the hours attended
+/// stay on the record). A finished session is refused. A freed seat goes to the first ticket of
+/// the waitlist still free at those hours, and that trainee is notified.
+pub(crate) fn withdraw(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<CancellationOutcome, EnrolmentError> {
+    let state = lock_session(conn, session)?;
+    let EnrolmentStateRow { id, status: previous_status, .. } = enrolments::table
+        .filter(enrolments::training_session_id.eq(session))
+        .filter(enrolments::trainee_id.eq(trainee))
+        .select(EnrolmentStateRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?
+        .ok_or(EnrolmentError::NotEnrolled)?;
+    match previous_status {
+        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested => {}
+        EnrolmentStatus::Cancelled | EnrolmentStatus::Refused => return Err(EnrolmentError::NotEnrolled),
+        EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
+    }
+    if state.facts.has_ended(now) {
+        return Err(EnrolmentError::SessionFinished);
+    }
+    let abandoned = previous_status == EnrolmentStatus::Confirmed && state.facts.has_started(now);
+    let status = if abandoned {
+        diesel::update(enrolments::table.find(&id))
+            .set((
+                enrolments::status.eq(EnrolmentStatus::Abandoned),
+                enrolments::abandoned_at.eq(Some(now)),
+                enrolments::cancel_reason.eq(reason),
+                enrolments::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        EnrolmentStatus::Abandoned
+    } else {
+        diesel::update(enrolments::table.find(&id))
+            .set((cancellation(now), enrolments::cancel_reason.eq(reason)))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        EnrolmentStatus::Cancelled
+    };
+    // Neither a ticket nor a request holds a seat: nothing to give to the next one.
+    if previous_status != EnrolmentStatus::Confirmed {
+        return Ok(CancellationOutcome { previous_status, status, promoted: None });
+    }
+
+    match promote_next(conn, session, now)? {
+        None => {
+            diesel::update(training_sessions::table.find(session))
+                .filter(training_sessions::seats_taken.gt(0))
+                .set(training_sessions::seats_taken.eq(training_sessions::seats_taken - 1))
+                .execute(conn)
+                .map_err(DbError::from)?;
+            Ok(CancellationOutcome { previous_status, status, promoted: None })
         }
-    })
+        // The seat passes straight from one trainee to the next: seats_taken is unchanged.
+        Some(promoted) => Ok(CancellationOutcome { previous_status, status, promoted: Some(promoted) }),
+    }
+}
+
+/// Writes a notification about a session for a person (inside the caller's transaction).
+pub(crate) fn notify(
+    conn: &mut DbConn,
+    person: &UserId,
+    kind: NotificationKind,
+    message: &str,
+    session: &TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(NotificationId::generate()),
+            notifications::user_id.eq(person),
+            notifications::kind.eq(kind),
+            notifications::message.eq(message),
+            notifications::link.eq(Some(format!("/sessions/{session}"))),
+            notifications::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Confirms the first waitlisted trainee of `session` who is free at its hours, and notifies

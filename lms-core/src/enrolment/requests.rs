@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    EnrolmentError, EnrolmentOutcome, EnrolmentRequest, EnrolmentStatus, MAX_ANSWER_CHARS, PositioningResult,
-    lock_session, take_seat_or_ticket, waitlist_position,
+    EnrolmentError, EnrolmentOutcome, EnrolmentStatus, MAX_ANSWER_CHARS, PositioningResult, Stated, lock_session,
+    take_seat_or_ticket, waitlist_position,
 };
 use crate::db::ids::{EnrolmentId, NotificationId, TrainingSessionId, UserId};
 use crate::db::json_text::{JsonText, to_json_text};
@@ -71,7 +71,7 @@ pub(crate) fn store_request(
     session: &TrainingSessionId,
     trainee: &UserId,
     existing: Option<EnrolmentId>,
-    request: &EnrolmentRequest,
+    stated: &Stated,
     answers: &[PositioningAnswer],
     now: NaiveDateTime,
 ) -> Result<EnrolmentOutcome, EnrolmentError> {
@@ -82,9 +82,9 @@ pub(crate) fn store_request(
                 .set((
                     enrolments::status.eq(EnrolmentStatus::Requested),
                     enrolments::waitlist_seq.eq(None::<i64>),
-                    enrolments::funding_source.eq(request.funding_source.as_deref()),
-                    enrolments::trainee_category.eq(request.trainee_category.as_deref()),
-                    enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
+                    enrolments::funding_source.eq(stated.funding_source),
+                    enrolments::trainee_category.eq(stated.trainee_category),
+                    enrolments::positioning_answers.eq(stated.positioning_answers.as_deref()),
                     enrolments::positioning_result.eq(Some(PositioningResult::Pending)),
                     enrolments::request_answers.eq(Some(&answers_json)),
                     enrolments::decision_reason.eq(None::<String>),
@@ -105,9 +105,9 @@ pub(crate) fn store_request(
                     enrolments::training_session_id.eq(session),
                     enrolments::trainee_id.eq(trainee),
                     enrolments::status.eq(EnrolmentStatus::Requested),
-                    enrolments::funding_source.eq(request.funding_source.as_deref()),
-                    enrolments::trainee_category.eq(request.trainee_category.as_deref()),
-                    enrolments::positioning_answers.eq(request.positioning_answers.as_deref()),
+                    enrolments::funding_source.eq(stated.funding_source),
+                    enrolments::trainee_category.eq(stated.trainee_category),
+                    enrolments::positioning_answers.eq(stated.positioning_answers.as_deref()),
                     enrolments::positioning_result.eq(Some(PositioningResult::Pending)),
                     enrolments::request_answers.eq(Some(&answers_json)),
                     enrolments::created_at.eq(now),
@@ -309,8 +309,12 @@ pub fn admit(
     db::write_transaction(conn, |conn| {
         let state = lock_session(conn, session)?;
         let (id, trainee_id, title) = pending_request(conn, session, trainee)?;
-        if !state.status.takes_enrolments() {
-            return Err(EnrolmentError::NotOpen);
+        // The office's decision: as for an office enrolment, only a cancelled or finished
+        // session is closed to it.
+        match state.facts.closure(now) {
+            Some(super::EnrolmentClosure::Cancelled) => return Err(EnrolmentError::SessionCancelled),
+            Some(super::EnrolmentClosure::Finished) => return Err(EnrolmentError::SessionFinished),
+            _ => {}
         }
         if let Some(conflict) = crate::catalogue::trainee_conflict(conn, &trainee_id, session)? {
             return Err(crate::catalogue::CatalogueError::from(conflict).into());

@@ -24,6 +24,10 @@ pub struct MyEnrolment {
     pub status: EnrolmentStatus,
     /// My rank on the waitlist.
     pub waitlist_position: Option<i64>,
+    /// When I dropped out of the session under way, if I did.
+    pub abandoned_at: Option<NaiveDateTime>,
+    /// The minutes I attended, for an abandonment (they stay on the record).
+    pub attended_minutes: Option<i64>,
 }
 
 /// Where a person stands in one session.
@@ -51,6 +55,7 @@ struct StandingRow {
     training_session_id: TrainingSessionId,
     status: EnrolmentStatus,
     waitlist_seq: Option<i64>,
+    abandoned_at: Option<NaiveDateTime>,
 }
 
 /// A trainee's standing in one session, if enrolled at all.
@@ -85,14 +90,22 @@ pub fn my_enrolments(conn: &mut DbConn, trainee: &UserId) -> Result<Vec<MyEnrolm
     let sessions =
         catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })?;
     let mut mine = Vec::with_capacity(rows.len());
-    for StandingRow { training_session_id: session_id, status, waitlist_seq: seq } in rows {
+    for StandingRow { training_session_id: session_id, status, waitlist_seq: seq, abandoned_at } in rows {
         let Some(session) = sessions.iter().find(|s| s.id == session_id).cloned() else { continue };
         // Only waitlisted enrolments need a rank (usually none or one).
         let waitlist_position = match seq {
             Some(seq) => Some(super::waitlist_position(conn, &session_id, seq)?),
             None => None,
         };
-        mine.push(MyEnrolment { session, status, waitlist_position });
+        // Only abandonments show their hours here (rare); the others have their records page.
+        let attended_minutes = match status {
+            EnrolmentStatus::Abandoned => {
+                let minutes = crate::attendance::attended_minutes(conn, &session_id, std::slice::from_ref(trainee))?;
+                Some(minutes.get(trainee).copied().unwrap_or(0))
+            }
+            _ => None,
+        };
+        mine.push(MyEnrolment { session, status, waitlist_position, abandoned_at, attended_minutes });
     }
     let rank = |s: EnrolmentStatus| match s {
         EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted => 0,
@@ -351,19 +364,19 @@ pub struct SessionPage {
     pub detail: TrainingSessionDetail,
     /// Its course, as published.
     pub course: catalogue::CourseView,
-    /// Whether it takes enrolments now (published, and its window open).
+    /// Whether it takes enrolments now.
     pub open: bool,
+    /// Why not, when it does not ([`super::EnrolmentFacts::closure`]).
+    pub closure: Option<super::EnrolmentClosure>,
     /// When its enrolments close (UTC): the first half-day's start less the course's deadline.
     pub closes_at: Option<NaiveDateTime>,
-    /// Whether that closing time is past (the page says so and offers no form).
-    pub closed_by_deadline: bool,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
     /// Its schedule grouped by venue.
     pub venues: Vec<catalogue::VenuePeriods>,
 }
 
-/// Everything a session page shows, for anyone (`viewer` is `None`) or a logged-in person, in one
+/// Everything a session page shows at `now`, for anyone (`viewer` is `None`) or a logged-in person, in one
 /// read transaction. Drafts are unknown to everyone ([`catalogue::public_session`]).
 pub fn session_page(
     conn: &mut DbConn,
@@ -373,22 +386,23 @@ pub fn session_page(
 ) -> Result<SessionPage, EnrolmentError> {
     db::read_transaction(conn, |conn| {
         let detail = catalogue::public_session(conn, session)?;
+        let facts = super::enrolment_facts(conn, session)?;
+        let closure = facts.closure(now);
         let course = catalogue::find_course(conn, &detail.session.course)?;
         let venues = catalogue::periods_by_venue(conn, &detail.half_days)?;
         let standing = match viewer {
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
         };
-        let (opens_at, closes_at): (Option<NaiveDateTime>, Option<NaiveDateTime>) = training_sessions::table
-            .find(session)
-            .select((training_sessions::enrolment_opens_at, training_sessions::enrolment_closes_at))
-            .first(conn)
-            .map_err(DbError::from)?;
-        // The same window `enrol` checks.
-        let closed_by_deadline = closes_at.is_some_and(|closes| now >= closes);
-        let not_yet = opens_at.is_some_and(|opens| now < opens);
-        let open = detail.session.status.takes_enrolments() && !closed_by_deadline && !not_yet;
-        Ok(SessionPage { open, closes_at, closed_by_deadline, detail, course, standing, venues })
+        Ok(SessionPage {
+            open: closure.is_none(),
+            closure,
+            closes_at: facts.closes_at,
+            detail,
+            course,
+            standing,
+            venues,
+        })
     })
 }
 

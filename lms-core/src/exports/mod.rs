@@ -1,8 +1,10 @@
-//! Regulatory exports: the holders file for the Caisse des Dépôts (« Accrochage », [`accrochage`])
+//! Exports: CSV of what an administrator lists ([`csv`]); the holders file for the Caisse des
+//! Dépôts (« Accrochage », [`accrochage`])
 //! and the offer in LHEO 2.3 ([`lheo`]). Each export checks its data first and refuses, listing
 //! every problem, rather than writing a file the recipient would reject.
 
 pub mod accrochage;
+pub mod csv;
 pub mod lheo;
 
 use std::io::Cursor;

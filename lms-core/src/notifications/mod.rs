@@ -26,6 +26,10 @@ crate::text_enum! {
         TrainerAssigned = "trainer_assigned", "Animation confiée";
         /// The person was taken off the trainers of a session.
         TrainerRemoved = "trainer_removed", "Animation retirée";
+        /// The office enrolled the person in a session.
+        EnrolledByOffice = "enrolled_by_office", "Inscription par l'organisme";
+        /// The office cancelled the person's enrolment.
+        EnrolmentCancelled = "enrolment_cancelled", "Inscription annulée";
     }
 }
 

@@ -5,8 +5,10 @@
 //!   attendance ledger (latest entry per trainee and half-day; late and left-early minutes off).
 //! - A trainee counts in a line when they attended at least one minute in the year; an enrolment is
 //!   counted once per line even if it spans several months.
-//! - Income is the course price of each confirmed, completed or abandoned enrolment whose training
-//!   session starts in the year, by funding source (cadre C).
+//! - Income (cadre C) counts each confirmed, completed or abandoned enrolment whose training
+//!   session starts in the year: the amounts of its funding plan, by payer
+//!   (`enrolment::funding`); an enrolment without a plan counts the course price under the
+//!   funding source the trainee stated (`unknown` when none).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,7 +18,7 @@ use serde::Serialize;
 
 use super::ReportError;
 use crate::certification::eligibility::attended_minutes;
-use crate::db::ids::{HalfDayId, TrainingSessionId, UserId};
+use crate::db::ids::{EnrolmentId, HalfDayId, TrainingSessionId, UserId};
 use crate::db::schema::{courses, enrolments, half_days, training_sessions};
 use crate::db::{DbConn, DbError};
 
@@ -53,6 +55,7 @@ pub struct BpfReport {
 /// [`bpf_report`], in order).
 #[derive(Debug, Queryable)]
 struct EnrolmentRow {
+    id: EnrolmentId,
     session: TrainingSessionId,
     trainee: UserId,
     category: Option<String>,
@@ -79,6 +82,7 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             .filter(training_sessions::starts_on.le(last))
             .filter(training_sessions::ends_on.ge(first))
             .select((
+                enrolments::id,
                 enrolments::training_session_id,
                 enrolments::trainee_id,
                 enrolments::trainee_category,
@@ -90,6 +94,8 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             ))
             .load(conn)
             .map_err(DbError::from)?;
+        let ids: Vec<EnrolmentId> = rows.iter().map(|r| r.id.clone()).collect();
+        let plans = crate::enrolment::funding::plans_of(conn, &ids)?;
         let mut sessions: Vec<TrainingSessionId> = rows.iter().map(|r| r.session.clone()).collect();
         sessions.sort();
         sessions.dedup();
@@ -124,7 +130,8 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             line.trainees += 1;
             line.hours += hours;
         };
-        for EnrolmentRow { session, trainee, category, funding, objective, nsf, price_cents: price, starts_on } in rows
+        for EnrolmentRow { id, session, trainee, category, funding, objective, nsf, price_cents: price, starts_on } in
+            rows
         {
             let attended = minutes.get(&(session, trainee)).copied().unwrap_or(0);
             if attended > 0 {
@@ -136,9 +143,22 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
                 add(&mut report.by_nsf, &nsf, hours);
             }
             if starts_on >= first && starts_on <= last {
-                *report.income_cents_by_funding.entry(funding.unwrap_or_else(|| "unknown".into())).or_default() +=
-                    price;
-                report.income_cents_total += price;
+                match plans.get(&id) {
+                    Some(plan) => {
+                        for line in plan {
+                            *report.income_cents_by_funding.entry(line.payer.as_str().to_owned()).or_default() +=
+                                line.amount_cents;
+                            report.income_cents_total += line.amount_cents;
+                        }
+                    }
+                    None => {
+                        *report
+                            .income_cents_by_funding
+                            .entry(funding.unwrap_or_else(|| "unknown".into()))
+                            .or_default() += price;
+                        report.income_cents_total += price;
+                    }
+                }
             }
         }
         let round = |line: &mut BpfLine| line.hours = (line.hours * 10.0).round() / 10.0;

@@ -185,6 +185,10 @@ pub(super) struct MyEnrolmentBody {
     status: String,
     /// Rank on the waitlist.
     waitlist_position: Option<i64>,
+    /// When I dropped out of the session under way (UTC), for an abandonment.
+    abandoned_at: Option<String>,
+    /// Minutes I attended, for an abandonment (they stay on the record).
+    attended_minutes: Option<i64>,
 }
 
 /// One of my next half-days, with where to go.

@@ -143,6 +143,7 @@ async fn session_page(
         &state,
         "session.html",
         context! {
+            under_way => page.closure == Some(enrolment::EnrolmentClosure::UnderWay),
             cancelled => cancelled,
             confirmed => enrolment_status == Some(EnrolmentStatus::Confirmed),
             waitlisted => enrolment_status == Some(EnrolmentStatus::Waitlisted),
@@ -154,7 +155,6 @@ async fn session_page(
                 locale::date_fr(locale::to_paris(c).date()),
                 locale::time_fr(c)
             )),
-            closed_by_deadline => page.closed_by_deadline,
             session => page.detail.session,
             trainers => page.detail.trainers,
             scheduled_hours => hours_fr(page.detail.scheduled_hours),
@@ -166,6 +166,7 @@ async fn session_page(
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
             open => page.open,
+            closed_because => page.closure.map(|c| c.explanation_fr()),
             funding_labels => FUNDING_LABELS,
             category_labels => CATEGORY_LABELS,
             info => info_message(query.info.as_deref()),
