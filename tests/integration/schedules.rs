@@ -242,6 +242,7 @@ fn the_core_refuses_a_holiday_with_its_date() {
     let whit_monday = next_ascension() + Duration::days(11);
     let error = catalogue::create_scheduled_session(
         &mut conn,
+        lms_core::rights::Actor::Console,
         &NewScheduledSession {
             course_code: "ANIM".into(),
             half_days: vec![PlannedHalfDay {
@@ -307,6 +308,7 @@ fn scheduled(conn: &mut DbConn, date: NaiveDate, slot: Slot, hours: (u32, u32, u
     let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
     catalogue::create_scheduled_session(
         conn,
+        lms_core::rights::Actor::Console,
         &NewScheduledSession {
             course_code: "ANIM".into(),
             half_days: vec![PlannedHalfDay {

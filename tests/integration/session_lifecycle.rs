@@ -140,12 +140,16 @@ fn cancelling_ends_every_enrolment_tells_everyone_and_leaves_search() {
     assert_eq!(reason.as_deref(), Some("Formatrice malade, session reportée"), "trimmed");
     assert_eq!(seats, 0);
     assert_eq!(enrolment_statuses(&mut conn, &session), ["cancelled", "cancelled", "cancelled"]);
-    let cancelled_at: Vec<Option<chrono::NaiveDateTime>> = enrolments::table
+    let cancelled: Vec<(Option<chrono::NaiveDateTime>, Option<String>)> = enrolments::table
         .filter(enrolments::training_session_id.eq(&session))
-        .select(enrolments::cancelled_at)
+        .select((enrolments::cancelled_at, enrolments::cancel_reason))
         .load(&mut conn)
         .unwrap();
-    assert!(cancelled_at.iter().all(Option::is_some));
+    assert!(cancelled.iter().all(|(at, _)| at.is_some()));
+    assert!(
+        cancelled.iter().all(|(_, why)| why.as_deref() == Some("Formatrice malade, session reportée")),
+        "each enrolment keeps the reason: {cancelled:?}"
+    );
     assert!(!found_near_saintes(&mut conn, &session), "a cancelled session leaves search");
 
     // Three trainees and the trainer, one notification each, naming the session and the reason.
@@ -276,4 +280,38 @@ fn a_trainer_cannot_teach_two_half_days_at_once_in_either_creation_form() {
     let out = lms(&db, &[&scheduled[..], &["--trainer", TRAINER]].concat(), None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(session_count(&mut conn), before + 2);
+}
+
+#[test]
+fn only_the_office_runs_a_sessions_lifecycle() {
+    let db = TestDb::new(Seed::Reference);
+    let (session, _) = session_with(&db, 2, 1);
+    let mut conn = db.conn();
+    let trainer = caller(&mut conn, TRAINER);
+    let before = notification_count(&mut conn);
+    let refusals = [
+        catalogue::cancel_training_session(
+            &mut conn,
+            lms_core::rights::Actor::Person(&trainer),
+            &session,
+            "Pas de quorum",
+            lms_core::db::now(),
+        )
+        .unwrap_err(),
+        catalogue::unpublish_training_session(
+            &mut conn,
+            lms_core::rights::Actor::Person(&trainer),
+            &session,
+            lms_core::db::now(),
+        )
+        .unwrap_err(),
+        catalogue::publish_training_session(&mut conn, lms_core::rights::Actor::Person(&trainer), &session)
+            .unwrap_err(),
+    ];
+    for refusal in refusals {
+        assert_eq!(lms_core::Classify::code(&refusal), "forbidden", "{refusal}");
+    }
+    assert_eq!(status_of(&mut conn, &session), TrainingSessionStatus::Published, "nothing changed");
+    assert_eq!(enrolment_statuses(&mut conn, &session), ["confirmed"]);
+    assert_eq!(notification_count(&mut conn), before);
 }

@@ -165,6 +165,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
                     let mut conn = context.connect()?;
                     catalogue::create_scheduled_session(
                         &mut conn,
+                        Actor::Console,
                         &NewScheduledSession {
                             course_code: course,
                             half_days,
@@ -180,6 +181,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
                     let mut conn = context.connect()?;
                     catalogue::create_session_on_consecutive_days(
                         &mut conn,
+                        Actor::Console,
                         &NewConsecutiveSession {
                             course_code: course,
                             venue_slug,
@@ -208,7 +210,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
         SessionCommand::Publish { id } => {
             let mut conn = context.connect()?;
             let id = super::find_session(&mut conn, &id)?;
-            let session = catalogue::publish_training_session(&mut conn, &id)?;
+            let session = catalogue::publish_training_session(&mut conn, Actor::Console, &id)?;
             if context.json {
                 return output::json(&session);
             }
@@ -218,7 +220,8 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
         SessionCommand::Cancel { id, reason } => {
             let mut conn = context.connect()?;
             let id = super::find_session(&mut conn, &id)?;
-            let session = catalogue::cancel_training_session(&mut conn, &id, &reason, lms_core::db::now())?;
+            let session =
+                catalogue::cancel_training_session(&mut conn, Actor::Console, &id, &reason, lms_core::db::now())?;
             if context.json {
                 return output::json(&session);
             }
@@ -228,7 +231,7 @@ pub fn run(context: &Context, command: SessionCommand) -> Result<ExitCode, Failu
         SessionCommand::Unpublish { id } => {
             let mut conn = context.connect()?;
             let id = super::find_session(&mut conn, &id)?;
-            let session = catalogue::unpublish_training_session(&mut conn, &id, lms_core::db::now())?;
+            let session = catalogue::unpublish_training_session(&mut conn, Actor::Console, &id, lms_core::db::now())?;
             if context.json {
                 return output::json(&session);
             }

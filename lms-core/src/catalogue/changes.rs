@@ -270,11 +270,7 @@ pub fn half_day_changes_of(
 
 /// Who acts, as the history records it: an administrator, or the console (`None`).
 fn ensure_admin(actor: Actor<'_>) -> Result<Option<UserId>, ChangeError> {
-    match actor {
-        Actor::Console => Ok(None),
-        Actor::Person(caller) if caller.has_role(Role::Admin) => Ok(Some(caller.user.id.clone())),
-        Actor::Person(_) => Err(ChangeError::Forbidden),
-    }
+    if actor.is_office() { Ok(actor.person().cloned()) } else { Err(ChangeError::Forbidden) }
 }
 
 /// Locks the session and checks it may still change (not cancelled, not over).

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Europe::Paris;
 use diesel::prelude::*;
+
+use crate::rights::Actor;
 use serde::Serialize;
 
 use super::{CatalogueError, CourseRow, CourseView, HolidayRegion, PlannedHalfDay, non_working_reason};
@@ -147,9 +149,11 @@ pub struct NewConsecutiveSession {
 /// weekends and the public holidays of the venue's département. One transaction.
 pub fn create_session_on_consecutive_days(
     conn: &mut DbConn,
+    actor: Actor<'_>,
     new: &NewConsecutiveSession,
     now: NaiveDateTime,
 ) -> Result<TrainingSessionView, CatalogueError> {
+    super::ensure_admin(actor)?;
     let id = db::write_transaction(conn, |conn| {
         let venue = crate::venues::venue_id_by_slug(conn, &new.venue_slug)?
             .ok_or_else(|| CatalogueError::UnknownVenue(new.venue_slug.chars().take(80).collect()))?;
@@ -228,9 +232,11 @@ pub struct NewScheduledSession {
 /// holiday of the venue's calendar, or a half-day that is not in the future.
 pub fn create_scheduled_session(
     conn: &mut DbConn,
+    actor: Actor<'_>,
     new: &NewScheduledSession,
     now: NaiveDateTime,
 ) -> Result<TrainingSessionView, CatalogueError> {
+    super::ensure_admin(actor)?;
     super::check_schedule(&new.half_days)?;
     let id = db::write_transaction(conn, |conn| insert_scheduled_session(conn, new, now))?;
     find_training_session(conn, &id)
@@ -892,8 +898,10 @@ pub fn upcoming_sessions(conn: &mut DbConn, today: NaiveDate) -> Result<Vec<Trai
 /// Publishes a draft session (idempotent for a published one).
 pub fn publish_training_session(
     conn: &mut DbConn,
+    actor: Actor<'_>,
     id: &TrainingSessionId,
 ) -> Result<TrainingSessionView, CatalogueError> {
+    super::ensure_admin(actor)?;
     db::write_transaction(conn, |conn| {
         let status: TrainingSessionStatus = training_sessions::table
             .find(id)
@@ -946,10 +954,12 @@ fn session_status(conn: &mut DbConn, id: &TrainingSessionId) -> Result<TrainingS
 /// written.
 pub fn cancel_training_session(
     conn: &mut DbConn,
+    actor: Actor<'_>,
     id: &TrainingSessionId,
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<TrainingSessionView, CatalogueError> {
+    super::ensure_admin(actor)?;
     use crate::db::ids::NotificationId;
     use crate::db::schema::notifications;
     use crate::enrolment::EnrolmentStatus;
@@ -994,7 +1004,7 @@ pub fn cancel_training_session(
         told.extend(trainers_of(conn, id)?);
         told.sort();
         told.dedup();
-        crate::enrolment::cancel_all_of_session(conn, id, now)?;
+        crate::enrolment::cancel_all_of_session(conn, id, reason, now)?;
         diesel::update(training_sessions::table.find(id))
             .set((
                 training_sessions::status.eq(TrainingSessionStatus::Cancelled),
@@ -1031,9 +1041,11 @@ pub fn cancel_training_session(
 /// one (cancel the session instead), and for any status but `published`.
 pub fn unpublish_training_session(
     conn: &mut DbConn,
+    actor: Actor<'_>,
     id: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<TrainingSessionView, CatalogueError> {
+    super::ensure_admin(actor)?;
     use crate::enrolment::EnrolmentStatus;
     db::write_transaction(conn, |conn| {
         let status = session_status(conn, id)?;

@@ -529,11 +529,13 @@ fn cancellation(now: NaiveDateTime) -> Cancellation {
     )
 }
 
-/// Cancels every confirmed or waitlisted enrolment of a session that is itself cancelled (no
-/// promotion: there is no seat left to give). Runs inside the caller's transaction.
+/// Cancels every confirmed or waitlisted enrolment (and pending request) of a session that is
+/// itself cancelled, each keeping the session's reason (no promotion: there is no seat left to
+/// give). Runs inside the caller's transaction.
 pub(crate) fn cancel_all_of_session(
     conn: &mut DbConn,
     session: &TrainingSessionId,
+    reason: &str,
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
     diesel::update(enrolments::table.filter(enrolments::training_session_id.eq(session)).filter(
@@ -543,7 +545,7 @@ pub(crate) fn cancel_all_of_session(
             EnrolmentStatus::Requested,
         ]),
     ))
-    .set(cancellation(now))
+    .set((cancellation(now), enrolments::cancel_reason.eq(reason)))
     .execute(conn)
     .map_err(DbError::from)
 }

@@ -58,11 +58,7 @@ pub struct OfficeCancellationOutcome {
 }
 
 fn ensure_office(actor: Actor<'_>) -> Result<(), EnrolmentError> {
-    match actor {
-        Actor::Console => Ok(()),
-        Actor::Person(caller) if caller.has_role(Role::Admin) => Ok(()),
-        Actor::Person(_) => Err(EnrolmentError::OfficeOnly),
-    }
+    if actor.is_office() { Ok(()) } else { Err(EnrolmentError::OfficeOnly) }
 }
 
 /// The trainee behind an e-mail: an existing account with the trainee role.

@@ -28,6 +28,26 @@ pub enum Actor<'a> {
     Console,
 }
 
+impl Actor<'_> {
+    /// **Whether the actor runs the organisation**: the console, or a person with the admin role.
+    /// Every use case reserved to the office (venues, courses, sessions, enrolments by the office,
+    /// admission decisions) asks this, and maps a refusal to its own error.
+    pub fn is_office(&self) -> bool {
+        match self {
+            Actor::Console => true,
+            Actor::Person(caller) => caller.has_role(Role::Admin),
+        }
+    }
+
+    /// The person acting, if any (`None` at the console): what histories record as the author.
+    pub fn person(&self) -> Option<&UserId> {
+        match self {
+            Actor::Console => None,
+            Actor::Person(caller) => Some(&caller.user.id),
+        }
+    }
+}
+
 /// What an actor may do with one session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -663,11 +663,7 @@ pub fn show_venue(conn: &mut DbConn, actor: &crate::rights::Actor<'_>, slug: &st
 
 /// Only the console and administrators manage venues.
 fn ensure_can_manage(actor: &crate::rights::Actor<'_>) -> Result<(), VenueError> {
-    match actor {
-        crate::rights::Actor::Console => Ok(()),
-        crate::rights::Actor::Person(caller) if caller.has_role(crate::people::Role::Admin) => Ok(()),
-        crate::rights::Actor::Person(_) => Err(VenueError::Forbidden),
-    }
+    if actor.is_office() { Ok(()) } else { Err(VenueError::Forbidden) }
 }
 
 fn stored_row(conn: &mut DbConn, slug: &str) -> Result<Option<VenueRow>, VenueError> {
