@@ -42,4 +42,5 @@ mod session_changes;
 mod session_lifecycle;
 mod storage;
 mod trainer;
+mod venue_addresses;
 mod venues;

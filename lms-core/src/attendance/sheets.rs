@@ -19,6 +19,7 @@ use crate::db::schema::{attendance_entries, communes, courses, half_days, traini
 use crate::db::{self, DbConn, DbError};
 use crate::rights::{self, Actor, SessionRight};
 use crate::roster::{self, Member, confirmed_trainees};
+use crate::venues::VenueAddress;
 
 /// Default number of consecutive absent half-days that raises an alert.
 pub const DEFAULT_ABSENCE_ALERT: u32 = 2;
@@ -212,6 +213,14 @@ pub struct HalfDaySummary {
     pub venue: String,
     /// Venue commune.
     pub commune: String,
+    /// Venue slug (its page is `/lieux/{slug}`). Kept out of the serialised form, which is the
+    /// API's contract; the pages read it.
+    #[serde(skip)]
+    pub venue_slug: String,
+    /// Venue address on one line (street, postcode, commune). Out of the serialised form, like
+    /// `venue_slug`.
+    #[serde(skip)]
+    pub venue_address: String,
     /// Module taught.
     pub module: Option<String>,
     /// Where it stands.
@@ -279,6 +288,12 @@ struct ScheduledHalfDay {
     module: Option<String>,
     #[diesel(select_expression = venues::name)]
     venue: String,
+    #[diesel(select_expression = venues::slug)]
+    venue_slug: String,
+    #[diesel(select_expression = venues::address)]
+    address: Option<String>,
+    #[diesel(select_expression = venues::postcode)]
+    postcode: Option<String>,
     #[diesel(select_expression = communes::name)]
     commune: String,
 }
@@ -389,6 +404,13 @@ pub fn session_attendance(
                 minutes: row.minutes,
                 venue: row.venue.clone(),
                 commune: row.commune.clone(),
+                venue_slug: row.venue_slug.clone(),
+                venue_address: VenueAddress {
+                    street: row.address.as_deref(),
+                    postcode: row.postcode.as_deref(),
+                    commune: &row.commune,
+                }
+                .one_line(),
                 module: row.module.clone(),
                 state: HalfDayState::of(row.starts_at, row.ends_at, cosign.is_some(), now),
                 recorded: 0,
@@ -497,6 +519,10 @@ pub struct HalfDayInfo {
     pub venue: String,
     /// Venue address (street, postcode, commune).
     pub venue_address: String,
+    /// Venue slug (its page is `/lieux/{slug}`). Out of the serialised form, which is the API's
+    /// contract; the pages read it.
+    #[serde(skip)]
+    pub venue_slug: String,
 }
 
 /// A trainee's own signature on a half-day.
@@ -639,14 +665,12 @@ pub(crate) fn half_day_info(
         .map_err(DbError::from)?;
     match row {
         Some(row) if &row.training_session_id == session => {
-            let place = match row.postcode {
-                Some(postcode) => format!("{postcode} {}", row.commune),
-                None => row.commune,
-            };
-            let venue_address = match row.address {
-                Some(address) if !address.trim().is_empty() => format!("{address}, {place}"),
-                _ => place,
-            };
+            let venue_address = VenueAddress {
+                street: row.address.as_deref(),
+                postcode: row.postcode.as_deref(),
+                commune: &row.commune,
+            }
+            .one_line();
             Ok(HalfDayInfo {
                 id: half_day.clone(),
                 date: row.day,
@@ -657,6 +681,7 @@ pub(crate) fn half_day_info(
                 module: row.module,
                 venue: row.venue,
                 venue_address,
+                venue_slug: row.venue_slug,
             })
         }
         _ => Err(AttendanceError::WrongHalfDay),
@@ -676,6 +701,8 @@ struct HalfDayPlace {
     module: Option<String>,
     #[diesel(select_expression = venues::name)]
     venue: String,
+    #[diesel(select_expression = venues::slug)]
+    venue_slug: String,
     #[diesel(select_expression = venues::address)]
     address: Option<String>,
     #[diesel(select_expression = venues::postcode)]

@@ -14,6 +14,7 @@ use crate::documents::convocation::{ConvocationData, ConvocationHalfDay, DEFAULT
 use crate::documents::organisation::OrganisationIdentity;
 use crate::locale;
 use crate::notifications::{self, NotificationView};
+use crate::venues::{VenueAddress, accessibility_fr};
 
 /// One of my enrolments.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -143,6 +144,18 @@ pub struct MyHalfDay {
     pub postcode: Option<String>,
     /// Venue commune.
     pub commune: String,
+    /// Venue slug (its page is `/lieux/{slug}`). Out of the serialised form, which is the API's
+    /// contract; the pages read it.
+    #[serde(skip)]
+    pub venue: String,
+}
+
+impl MyHalfDay {
+    /// The venue's address on one line (see [`VenueAddress::one_line`]).
+    pub fn one_line_address(&self) -> String {
+        VenueAddress { street: self.address.as_deref(), postcode: self.postcode.as_deref(), commune: &self.commune }
+            .one_line()
+    }
 }
 
 /// The next half-days of the sessions where the trainee is confirmed (one query).
@@ -180,6 +193,7 @@ pub fn my_next_half_days(
             venues::address,
             venues::postcode,
             communes::name,
+            venues::slug,
         ))
         .load(conn)
         .map_err(|e| DbError::from(e).into())
@@ -198,6 +212,80 @@ pub struct Convocation {
     pub objectives: Vec<String>,
     /// Course duration in hours.
     pub duration_hours: f64,
+    /// Where each half-day is held: its own venue's address and access, in schedule order.
+    pub places: Vec<HalfDayPlace>,
+}
+
+/// Where one half-day is held, beyond the venue's name: what a convocation must say to get there.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HalfDayPlace {
+    /// The half-day.
+    pub half_day: HalfDayId,
+    /// Venue slug (its page is `/lieux/{slug}`).
+    pub venue: String,
+    /// Venue name.
+    pub venue_name: String,
+    /// Street, postcode and commune on one line.
+    pub address: String,
+    /// Step-free access (PMR), when known.
+    pub pmr: Option<bool>,
+    /// Access details given by the venue, if any (blank is none).
+    pub access_note: Option<String>,
+}
+
+impl HalfDayPlace {
+    /// PMR access and the access note in one French sentence, when either is known.
+    pub fn accessibility_fr(&self) -> Option<String> {
+        accessibility_fr(self.pmr, self.access_note.as_deref())
+    }
+}
+
+/// A half-day's venue as stored (row type: fields in the order selected).
+#[derive(Queryable)]
+struct HalfDayPlaceRow {
+    half_day: HalfDayId,
+    venue: String,
+    venue_name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    commune: String,
+    pmr: Option<bool>,
+    access_note: Option<String>,
+}
+
+/// Every half-day of a session with its own venue (one query), in schedule order.
+fn half_day_places(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<HalfDayPlace>, DbError> {
+    let rows: Vec<HalfDayPlaceRow> = half_days::table
+        .inner_join(venues::table.inner_join(communes::table))
+        .filter(half_days::training_session_id.eq(session))
+        .order(half_days::starts_at.asc())
+        .select((
+            half_days::id,
+            venues::slug,
+            venues::name,
+            venues::address,
+            venues::postcode,
+            communes::name,
+            venues::accessible_pmr,
+            venues::accessibility_note,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| HalfDayPlace {
+            address: VenueAddress {
+                street: row.address.as_deref(),
+                postcode: row.postcode.as_deref(),
+                commune: &row.commune,
+            }
+            .one_line(),
+            half_day: row.half_day,
+            venue: row.venue,
+            venue_name: row.venue_name,
+            pmr: row.pmr,
+            access_note: row.access_note.filter(|n| !n.trim().is_empty()),
+        })
+        .collect())
 }
 
 /// The convocation of the caller, who must hold (or have held to the end) a seat in the session
@@ -216,7 +304,9 @@ pub fn convocation(
             other => other.into(),
         })?;
         let course = catalogue::find_course(conn, &detail.session.course)?;
+        let places = half_day_places(conn, session)?;
         Ok(Convocation {
+            places,
             trainee_name: caller.user.name.clone(),
             trainee_email: caller.user.email.clone(),
             objectives: course.objectives,
@@ -224,15 +314,6 @@ pub fn convocation(
             session: detail,
         })
     })
-}
-
-/// Where a half-day is held, beyond the venue's name (row type: fields in the order selected).
-#[derive(Queryable)]
-struct HalfDayPlace {
-    half_day: HalfDayId,
-    address: Option<String>,
-    postcode: Option<String>,
-    access_note: Option<String>,
 }
 
 /// The printable convocation of the caller (the same rights as [`convocation`]): every half-day
@@ -245,12 +326,6 @@ pub fn convocation_document(
 ) -> Result<ConvocationData, EnrolmentError> {
     db::read_transaction(conn, |conn| {
         let convocation = convocation(conn, session, caller)?;
-        let places: Vec<HalfDayPlace> = half_days::table
-            .inner_join(venues::table)
-            .filter(half_days::training_session_id.eq(session))
-            .select((half_days::id, venues::address, venues::postcode, venues::accessibility_note))
-            .load(conn)
-            .map_err(DbError::from)?;
         let organisation = OrganisationIdentity::load(conn)?;
         let contact = [organisation.email.clone(), organisation.phone.clone()]
             .into_iter()
@@ -262,20 +337,16 @@ pub fn convocation_document(
             .half_days
             .iter()
             .map(|h| {
-                let place = places.iter().find(|p| p.half_day == h.id);
-                let town = match place.and_then(|p| p.postcode.clone()) {
-                    Some(postcode) => format!("{postcode} {}", h.commune),
-                    None => h.commune.clone(),
-                };
-                let address = [place.and_then(|p| p.address.clone()), Some(town)].into_iter().flatten();
+                let place = convocation.places.iter().find(|p| p.half_day == h.id);
                 ConvocationHalfDay {
                     date: h.date,
                     slot: h.slot.label_fr_lower().to_owned(),
                     hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
                     module: h.module.clone(),
                     venue_name: h.venue_name.clone(),
-                    address: address.collect::<Vec<_>>().join(", "),
-                    access_note: place.and_then(|p| p.access_note.clone()).filter(|n| !n.trim().is_empty()),
+                    // The schedule and the places are read in one transaction: a half-day has its place.
+                    address: place.map(|p| p.address.clone()).unwrap_or_else(|| h.commune.clone()),
+                    access_note: place.and_then(HalfDayPlace::accessibility_fr),
                 }
             })
             .collect();

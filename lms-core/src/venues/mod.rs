@@ -253,6 +253,55 @@ impl VenueView {
     }
 }
 
+/// A venue's postal address as its parts are stored: the one place that decides how a venue's
+/// address is written on one line (pages, sheets, convocations), so no door formats it again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VenueAddress<'a> {
+    /// Street address, when known.
+    pub street: Option<&'a str>,
+    /// Postcode, when known.
+    pub postcode: Option<&'a str>,
+    /// Commune name.
+    pub commune: &'a str,
+}
+
+impl VenueAddress<'_> {
+    /// `12 rue des Halles, 17400 Saint-Jean-d'Angély`; without a street (or a postcode), what is
+    /// known, the commune always (a blank street is treated as unknown).
+    pub fn one_line(&self) -> String {
+        let town = match self.postcode.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(postcode) => format!("{postcode} {}", self.commune),
+            None => self.commune.to_owned(),
+        };
+        match self.street.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(street) => format!("{street}, {town}"),
+            None => town,
+        }
+    }
+}
+
+/// A venue's accessibility for a convocation: step-free access (PMR) when known, then the note.
+pub fn accessibility_fr(pmr: Option<bool>, note: Option<&str>) -> Option<String> {
+    let pmr = pmr.map(|yes| {
+        if yes {
+            "Accessible aux personnes à mobilité réduite".to_owned()
+        } else {
+            "Non accessible aux personnes à mobilité réduite".to_owned()
+        }
+    });
+    let note = note.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    let parts: Vec<String> = [pmr, note].into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(". "))
+}
+
+impl VenueView {
+    /// The venue's address on one line (see [`VenueAddress::one_line`]).
+    pub fn one_line_address(&self) -> String {
+        VenueAddress { street: self.address.as_deref(), postcode: self.postcode.as_deref(), commune: &self.commune }
+            .one_line()
+    }
+}
+
 /// Every venue, by département then name.
 pub fn list_venues(conn: &mut DbConn) -> Result<Vec<VenueView>, VenueError> {
     let rows: Vec<(VenueRow, String, String)> = venues::table
@@ -770,7 +819,33 @@ pub fn venue_id_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<VenueId>
 
 #[cfg(test)]
 mod tests {
-    use super::{VENUE_KINDS, VenueKind, check_phone, check_url, is_valid_slug};
+    use super::{VENUE_KINDS, VenueAddress, VenueKind, accessibility_fr, check_phone, check_url, is_valid_slug};
+
+    #[test]
+    fn an_address_is_written_on_one_line_with_what_is_known() {
+        let full =
+            VenueAddress {
+                street: Some("12 rue des Halles"), postcode: Some("17400"), commune: "Saint-Jean-d'Angély"
+            };
+        assert_eq!(full.one_line(), "12 rue des Halles, 17400 Saint-Jean-d'Angély");
+        let no_street = VenueAddress { street: Some("  "), ..full };
+        assert_eq!(no_street.one_line(), "17400 Saint-Jean-d'Angély");
+        let commune_only = VenueAddress { street: None, postcode: None, commune: "Melle" };
+        assert_eq!(commune_only.one_line(), "Melle");
+    }
+
+    #[test]
+    fn accessibility_says_pmr_then_the_note() {
+        assert_eq!(accessibility_fr(None, Some(" ")), None);
+        assert_eq!(
+            accessibility_fr(Some(true), Some("Parking rue Gambetta")).as_deref(),
+            Some("Accessible aux personnes à mobilité réduite. Parking rue Gambetta")
+        );
+        assert_eq!(
+            accessibility_fr(Some(false), None).as_deref(),
+            Some("Non accessible aux personnes à mobilité réduite")
+        );
+    }
 
     #[test]
     fn slugs_are_lowercase_words_joined_by_hyphens() {

@@ -58,6 +58,18 @@ impl From<VenueView> for VenueSummary {
     }
 }
 
+impl VenueSummary {
+    /// The venue's address on one line (see [`super::VenueAddress::one_line`]).
+    pub fn one_line_address(&self) -> String {
+        super::VenueAddress {
+            street: self.address.as_deref(),
+            postcode: self.postcode.as_deref(),
+            commune: &self.commune,
+        }
+        .one_line()
+    }
+}
+
 /// A published session with at least one half-day at the venue, not over yet.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct VenueSession {

@@ -34,6 +34,7 @@ struct NextHalfDay {
     hours: String,
     module: Option<String>,
     venue_name: String,
+    venue: String,
     address: String,
 }
 
@@ -90,6 +91,7 @@ async fn me(
         .next_half_days
         .into_iter()
         .map(|h| NextHalfDay {
+            address: h.one_line_address(),
             session: h.session.to_string(),
             course_title: h.course_title,
             date: locale::date_fr(h.date),
@@ -97,11 +99,7 @@ async fn me(
             hours: format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
             module: h.module,
             venue_name: h.venue_name,
-            address: [h.address, h.postcode.map(|p| format!("{p} {}", h.commune)).or(Some(h.commune))]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", "),
+            venue: h.venue,
         })
         .collect();
     let notes: Vec<Notice> = overview
@@ -153,11 +151,16 @@ async fn convocation(
         .half_days
         .iter()
         .map(|h| {
+            // The places are read with the schedule, in the same transaction: each half-day has its own.
+            let place = convocation.places.iter().find(|p| p.half_day == h.id);
             context! {
                 date => locale::date_fr(h.date),
                 slot => h.slot.label_fr_lower(),
                 hours => format!("{} – {}", locale::time_fr(h.starts_at), locale::time_fr(h.ends_at)),
-                venue => format!("{} ({})", h.venue_name, h.commune),
+                venue => h.venue.clone(),
+                venue_name => h.venue_name.clone(),
+                address => place.map(|p| p.address.clone()).unwrap_or_else(|| h.commune.clone()),
+                access => place.and_then(|p| p.accessibility_fr()),
                 module => h.module.clone(),
             }
         })

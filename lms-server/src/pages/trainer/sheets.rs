@@ -169,6 +169,7 @@ async fn render_sheet(
                 slot => sheet.half_day.slot.label_fr(),
                 hours => format!("{} – {}", time_fr(sheet.half_day.starts_at), time_fr(sheet.half_day.ends_at)),
                 venue => sheet.half_day.venue,
+                venue_slug => sheet.half_day.venue_slug,
                 address => sheet.half_day.venue_address,
                 module => sheet.half_day.module,
             },
