@@ -364,3 +364,41 @@ fn the_reminders_render_in_french() {
         insta::assert_snapshot!(format!("mail_{kind}"), rendered(&mail, &replace));
     }
 }
+
+#[tokio::test]
+async fn the_mail_worker_queues_and_sends_reminders_once_with_two_servers() {
+    let db = TestDb::new(Seed::Reference);
+    let open = {
+        let mut conn = db.conn();
+        user(&mut conn, "formatrice@example.org", Role::Trainer);
+        let open = session(&mut conn, 20, 5, &["formatrice@example.org"]);
+        // Its first half-day is moved to have ended an hour ago, without a co-signature.
+        let first = schedule(&mut conn, &open)[0].0.clone();
+        let now = lms_core::db::now();
+        diesel::update(half_days::table.find(&first))
+            .set((
+                half_days::starts_at.eq(now - chrono::Duration::hours(4)),
+                half_days::ends_at.eq(now - chrono::Duration::hours(1)),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        open
+    };
+    let sink = lms_tests::smtp_sink::SmtpSink::start().await;
+    for _ in 0..2 {
+        let url = sink.url();
+        spawn_server_with(&db, move |config| {
+            config.smtp_url = Some(url);
+            config.mail_poll = std::time::Duration::from_millis(100);
+        })
+        .await;
+    }
+    let received = sink.wait_for(1, std::time::Duration::from_secs(30)).await;
+    let message = mail_parser::MessageParser::default().parse(&received[0]).expect("a MIME message");
+    assert!(message.subject().unwrap_or_default().starts_with("À contresigner"), "{:?}", message.subject());
+    let text = message.body_text(0).expect("a text/plain part");
+    assert!(text.contains(&format!("/trainer/sessions/{open}/half-days/")), "{text}");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(sink.messages().len(), 1, "one reminder, whichever server queued it");
+    assert_eq!(reminders_for(&mut db.conn(), "reminder:cosign:%").len(), 1);
+}
