@@ -49,6 +49,9 @@ pub struct Config {
     /// `LMS_MAIL_RETRY_BASE_SECS`: the first wait after a failed attempt, doubled at each next
     /// one (at most an hour); default 60.
     pub mail_retry_base: std::time::Duration,
+    /// `LMS_REMINDER_EVERY_SECS`: how often the outbox worker queues the reminders due
+    /// (`lms_core::mail::reminders`); default 300.
+    pub reminder_every: std::time::Duration,
     /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
     pub secure_cookies: bool,
     /// Travel-time estimate: `LMS_TRAVEL_DETOUR` (default 1.3), `LMS_TRAVEL_SPEED_KMH` (60),
@@ -120,6 +123,10 @@ pub struct ServerArgs {
     /// plus une heure) ; 1 à 3600.
     #[arg(long, env = "LMS_MAIL_RETRY_BASE_SECS", default_value = "60", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub mail_retry_base_secs: u64,
+    /// Intervalle, en secondes, entre deux recherches des rappels à envoyer (avant la formation,
+    /// feuilles à contresigner) par le serveur qui envoie les e-mails ; 10 à 86400.
+    #[arg(long, env = "LMS_REMINDER_EVERY_SECS", default_value = "300", value_parser = clap::value_parser!(u64).range(10..=86400))]
+    pub reminder_every_secs: u64,
     /// Temps de trajet : coefficient de détour (virgule décimale acceptée).
     #[arg(long, env = "LMS_TRAVEL_DETOUR", default_value = "1.3", value_parser = parse_decimal)]
     pub travel_detour: f64,
@@ -232,6 +239,7 @@ impl Config {
             mail_max_attempts: i32::try_from(args.mail_max_attempts)
                 .map_err(|e| format!("LMS_MAIL_MAX_ATTEMPTS : {e}"))?,
             mail_retry_base: std::time::Duration::from_secs(args.mail_retry_base_secs),
+            reminder_every: std::time::Duration::from_secs(args.reminder_every_secs),
             secure_cookies: args.secure_cookies,
             travel,
             keys_dir: args.keys_dir,
@@ -260,6 +268,7 @@ impl Config {
             mail_poll: std::time::Duration::from_secs(5),
             mail_max_attempts: lms_core::mail::outbox::DEFAULT_MAX_ATTEMPTS,
             mail_retry_base: std::time::Duration::from_secs(60),
+            reminder_every: std::time::Duration::from_secs(300),
             travel: TravelModel::default(),
             trusted_proxies: Vec::new(),
             hsts_max_age: None,

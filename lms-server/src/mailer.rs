@@ -10,6 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use lms_core::mail::outbox::{self, ClaimedMessage};
+use lms_core::mail::reminders;
 use lms_core::mail::render::with_public_url;
 
 use crate::config::Config;
@@ -29,6 +30,7 @@ pub struct Mailer {
     poll: Duration,
     max_attempts: i32,
     retry_base: chrono::Duration,
+    reminder_every: Duration,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -57,6 +59,7 @@ impl Mailer {
             poll: config.mail_poll,
             max_attempts: config.mail_max_attempts,
             retry_base,
+            reminder_every: config.reminder_every,
         }))
     }
 
@@ -124,6 +127,21 @@ impl Mailer {
         }
     }
 
+    /// Queues the reminders due now. A failure is logged and retried at the next run: reminders
+    /// are a convenience, never a reason to stop sending.
+    async fn remind(&self, state: &AppState) {
+        match state.db(|conn| reminders::enqueue_due(conn, lms_core::db::now())).await {
+            Ok(report) if report.total() > 0 => tracing::info!(
+                week_before = report.trainee_week_before,
+                day_before = report.trainee_day_before,
+                cosign = report.trainer_cosign,
+                "rappels mis en file"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(code = error.code, "rappels non mis en file"),
+        }
+    }
+
     /// One pass: claims a batch and sends it. Returns how many messages were claimed.
     async fn pass(&self, state: &AppState) -> usize {
         let claimed = state.db(|conn| outbox::claim(conn, BATCH, lms_core::db::now())).await;
@@ -158,7 +176,13 @@ impl MailWorker {
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(async move {
             tracing::info!("envoi des e-mails démarré");
+            // The first reminder run is at start, then every `reminder_every`.
+            let mut next_reminders = tokio::time::Instant::now();
             loop {
+                if tokio::time::Instant::now() >= next_reminders {
+                    mailer.remind(&state).await;
+                    next_reminders = tokio::time::Instant::now() + mailer.reminder_every;
+                }
                 let claimed = mailer.pass(&state).await;
                 if *stopped.borrow() {
                     break;

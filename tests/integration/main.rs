@@ -31,6 +31,7 @@ mod input_hardening;
 mod openapi;
 mod outbox;
 mod password_reset;
+mod reminders;
 mod reports;
 mod restore;
 mod scale_out;

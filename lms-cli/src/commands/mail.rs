@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use lms_core::mail::OutboxStatus;
 use lms_core::mail::outbox::{self, OutboxView};
+use lms_core::mail::reminders;
 
 use crate::{Context, Failure, output};
 
@@ -27,6 +28,10 @@ pub enum MailCommand {
         /// Identifiant du message (voir `lms mail list`).
         id: String,
     },
+    /// Met en file les rappels dus maintenant (stagiaires une semaine et la veille de chaque
+    /// période dans un lieu, formateurs dont une feuille terminée n'est pas contresignée) ; le
+    /// serveur qui envoie les e-mails le fait lui-même toutes les LMS_REMINDER_EVERY_SECS.
+    Remind,
 }
 
 fn rows(messages: &[OutboxView]) -> Vec<Vec<String>> {
@@ -70,6 +75,20 @@ pub fn run(context: &Context, command: MailCommand) -> Result<ExitCode, Failure>
                 return output::json(&message);
             }
             outln!("Message {} remis en file : il part au prochain passage du serveur.", message.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        MailCommand::Remind => {
+            let mut conn = context.connect()?;
+            let report = reminders::enqueue_due(&mut conn, lms_core::db::now())?;
+            if context.json {
+                return output::json(&report);
+            }
+            outln!(
+                "Rappels mis en file : {} à une semaine, {} la veille, {} feuille(s) à contresigner.",
+                report.trainee_week_before,
+                report.trainee_day_before,
+                report.trainer_cosign
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

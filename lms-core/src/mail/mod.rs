@@ -9,6 +9,7 @@
 
 pub mod messages;
 pub mod outbox;
+pub mod reminders;
 pub mod render;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,10 @@ crate::text_enum! {
         SessionCancelled = "session_cancelled", "Session annulée";
         /// A link to choose a new password.
         PasswordReset = "password_reset", "Mot de passe oublié";
+        /// A trainee's reminder before a period of half-days (a week, then a day before).
+        ReminderTrainee = "reminder_trainee", "Rappel avant la formation";
+        /// A trainer's reminder: a half-day ended and its sheet is not co-signed.
+        ReminderCosign = "reminder_cosign", "Rappel de contresignature";
     }
 }
 

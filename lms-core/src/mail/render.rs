@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("session_cancelled.html", include_str!("templates/session_cancelled.html")),
     ("password_reset.txt", include_str!("templates/password_reset.txt")),
     ("password_reset.html", include_str!("templates/password_reset.html")),
+    ("reminder_trainee.txt", include_str!("templates/reminder_trainee.txt")),
+    ("reminder_trainee.html", include_str!("templates/reminder_trainee.html")),
+    ("reminder_cosign.txt", include_str!("templates/reminder_cosign.txt")),
+    ("reminder_cosign.html", include_str!("templates/reminder_cosign.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -107,6 +111,8 @@ fn stem(kind: MailKind) -> &'static str {
         MailKind::Waitlisted => "waitlisted",
         MailKind::SessionCancelled => "session_cancelled",
         MailKind::PasswordReset => "password_reset",
+        MailKind::ReminderTrainee => "reminder_trainee",
+        MailKind::ReminderCosign => "reminder_cosign",
     }
 }
 
