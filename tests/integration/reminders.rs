@@ -108,7 +108,14 @@ fn trainees_get_a_week_before_and_a_day_before_reminder_once_and_only_when_confi
     let caller = lms_core::access::caller_for(&mut conn, &gone).unwrap();
     enrolment::cancel(&mut conn, &withdrawn, &caller, lms_core::db::now()).unwrap();
     enrol(&mut conn, &called_off, &victim);
-    catalogue::cancel_training_session(&mut conn, &called_off, "Salle inondée", lms_core::db::now()).unwrap();
+    catalogue::cancel_training_session(
+        &mut conn,
+        lms_core::rights::Actor::Console,
+        &called_off,
+        "Salle inondée",
+        lms_core::db::now(),
+    )
+    .unwrap();
 
     let plan = schedule(&mut conn, &open);
     let (first, start) = (plan[0].0.clone(), plan[0].1);
@@ -239,7 +246,14 @@ fn trainers_are_reminded_of_an_ended_half_day_not_co_signed() {
     let called_off = session(&mut conn, 40, 5, &trainers);
     let trainee = user(&mut conn, "confirmee@example.org", Role::Trainee);
     enrol(&mut conn, &open, &trainee);
-    catalogue::cancel_training_session(&mut conn, &called_off, "Salle inondée", lms_core::db::now()).unwrap();
+    catalogue::cancel_training_session(
+        &mut conn,
+        lms_core::rights::Actor::Console,
+        &called_off,
+        "Salle inondée",
+        lms_core::db::now(),
+    )
+    .unwrap();
     let plan = schedule(&mut conn, &open);
     let (morning, afternoon) = (&plan[0], &plan[1]);
     let cosign_keys = "reminder:cosign:%";

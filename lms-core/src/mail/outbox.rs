@@ -26,18 +26,12 @@ const MAX_ERROR_CHARS: usize = 500;
 /// change that causes the message, so that both are written or neither. A message whose
 /// `dedupe_key` is already queued is not queued again (returns `None`).
 pub fn enqueue(conn: &mut DbConn, mail: &OutgoingMail, now: NaiveDateTime) -> Result<Option<OutboxMessageId>, DbError> {
-    if let Some(key) = &mail.dedupe_key {
-        let exists: i64 = outbox_messages::table
-            .filter(outbox_messages::dedupe_key.eq(key))
-            .count()
-            .get_result(conn)
-            .map_err(DbError::from)?;
-        if exists > 0 {
-            return Ok(None);
-        }
-    }
     let id = OutboxMessageId::generate();
-    diesel::insert_into(outbox_messages::table)
+    let attachments = to_json_text(&mail.attachments)?;
+    // Two producers may queue the same deduplicated message at once (reminders on two servers):
+    // the UNIQUE index on `dedupe_key` decides, and the second insert quietly does nothing rather
+    // than failing its whole transaction.
+    let inserted = crate::on_inner_connection!(conn, |inner| diesel::insert_into(outbox_messages::table)
         .values((
             outbox_messages::id.eq(&id),
             outbox_messages::kind.eq(mail.kind),
@@ -48,15 +42,19 @@ pub fn enqueue(conn: &mut DbConn, mail: &OutgoingMail, now: NaiveDateTime) -> Re
             outbox_messages::subject.eq(&mail.subject),
             outbox_messages::text_body.eq(&mail.text_body),
             outbox_messages::html_body.eq(&mail.html_body),
-            outbox_messages::attachments.eq(to_json_text(&mail.attachments)?),
+            outbox_messages::attachments.eq(&attachments),
             outbox_messages::status.eq(OutboxStatus::Pending),
             outbox_messages::attempts.eq(0),
             outbox_messages::next_attempt_at.eq(now),
             outbox_messages::dedupe_key.eq(mail.dedupe_key.as_deref()),
             outbox_messages::created_at.eq(now),
         ))
-        .execute(conn)
-        .map_err(DbError::from)?;
+        .on_conflict_do_nothing()
+        .execute(inner))
+    .map_err(DbError::from)?;
+    if inserted == 0 {
+        return Ok(None);
+    }
     Ok(Some(id))
 }
 
