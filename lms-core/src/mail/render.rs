@@ -34,6 +34,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("session_cancelled.html", include_str!("templates/session_cancelled.html")),
     ("password_reset.txt", include_str!("templates/password_reset.txt")),
     ("password_reset.html", include_str!("templates/password_reset.html")),
+    ("session_changed.txt", include_str!("templates/session_changed.txt")),
+    ("session_changed.html", include_str!("templates/session_changed.html")),
+    ("request_refused.txt", include_str!("templates/request_refused.txt")),
+    ("request_refused.html", include_str!("templates/request_refused.html")),
+    ("enrolment_cancelled.txt", include_str!("templates/enrolment_cancelled.txt")),
+    ("enrolment_cancelled.html", include_str!("templates/enrolment_cancelled.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -107,6 +113,9 @@ fn stem(kind: MailKind) -> &'static str {
         MailKind::Waitlisted => "waitlisted",
         MailKind::SessionCancelled => "session_cancelled",
         MailKind::PasswordReset => "password_reset",
+        MailKind::SessionChanged => "session_changed",
+        MailKind::RequestRefused => "request_refused",
+        MailKind::EnrolmentCancelled => "enrolment_cancelled",
     }
 }
 
