@@ -255,7 +255,8 @@ fn admission_refusal_and_office_cancellation_tell_the_trainee_in_the_same_transa
     assert!(refusal.text.contains("Motif : Le prérequis d'animation n'est pas rempli"), "{}", refusal.text);
 
     // Admitted: the convocation with its PDF and invitation.
-    let output = lms(&db, &["enrolment", "admit", "--session", session, "--trainee", "olivier.moreau@example.org"], None);
+    let output =
+        lms(&db, &["enrolment", "admit", "--session", session, "--trainee", "olivier.moreau@example.org"], None);
     assert_eq!(output.code, 0, "{}", output.stderr);
     let all = stored(&mut conn);
     let convocation = all
@@ -302,4 +303,45 @@ fn admission_refusal_and_office_cancellation_tell_the_trainee_in_the_same_transa
     let parsed = parse_ics(&ics);
     assert_eq!(parsed.method, "CANCEL");
     assert!(parsed.events.iter().all(|e| e.status == "CANCELLED" && e.sequence >= 1));
+}
+
+#[test]
+fn an_abandonment_recorded_by_the_office_says_so() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let session = upcoming_session(&mut conn, 5);
+    let who = trainee(&mut conn, 1);
+    enrol(&mut conn, &session, &who).unwrap();
+    // The first half-day is under way: leaving now is an abandonment.
+    let first = half_days_of(&mut conn, &session)[0].clone();
+    let now = lms_core::db::now();
+    diesel::update(half_days::table.find(&first))
+        .set((
+            half_days::starts_at.eq(now - chrono::Duration::hours(1)),
+            half_days::ends_at.eq(now + chrono::Duration::hours(2)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let id = session.to_string();
+    let output = lms(
+        &db,
+        &[
+            "enrolment",
+            "cancel",
+            "--session",
+            &id,
+            "--trainee",
+            "stagiaire1@example.org",
+            "--reason",
+            "Reprise d'emploi",
+        ],
+        None,
+    );
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let all = stored(&mut conn);
+    let told = all.iter().find(|m| m.kind == MailKind::EnrolmentCancelled).expect("a mail");
+    assert!(told.text.contains("a enregistré votre abandon"), "{}", told.text);
+    assert!(told.text.contains("Motif : Reprise d'emploi"), "{}", told.text);
+    assert_eq!(told.attachments.0.len(), 1, "the seat was held: a CANCEL calendar");
+    assert!(told.attachments.0[0].content_type.ends_with("method=CANCEL"));
 }
