@@ -90,8 +90,15 @@ impl Mailer {
             for file in &row.attachments.0 {
                 let content_type = ContentType::parse(&file.content_type)
                     .map_err(|e| format!("type de pièce jointe invalide « {} » : {e}", file.content_type))?;
-                mixed = mixed
-                    .singlepart(LettreAttachment::new(file.filename.clone()).body(file.content.clone(), content_type));
+                // Stored calendars carry the public address as markers (see `lms_core::calendar`):
+                // only this worker knows it, so it fills them in and folds the lines again.
+                let content = if file.content_type.starts_with("text/calendar") {
+                    lms_core::calendar::ical::with_public_address(&file.content, &self.public_url)
+                        .map_err(|e| format!("invitation : {e}"))?
+                } else {
+                    file.content.clone()
+                };
+                mixed = mixed.singlepart(LettreAttachment::new(file.filename.clone()).body(content, content_type));
             }
             mixed
         };

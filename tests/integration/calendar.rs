@@ -19,25 +19,25 @@ const PASSWORD: &str = "tiers-lieux-demo";
 
 /// One VEVENT as a calendar client reads it.
 #[derive(Debug, Clone)]
-struct Event {
-    uid: String,
-    sequence: u32,
-    dtstart: String,
+pub(crate) struct Event {
+    pub(crate) uid: String,
+    pub(crate) sequence: u32,
+    pub(crate) dtstart: String,
     dtstart_tzid: Option<String>,
     dtend_tzid: Option<String>,
-    status: String,
+    pub(crate) status: String,
     summary: String,
     location: String,
-    description: String,
+    pub(crate) description: String,
     attendee: Option<String>,
     organizer: Option<String>,
 }
 
 /// A calendar object as a client reads it.
 #[derive(Debug)]
-struct Parsed {
-    method: String,
-    events: Vec<Event>,
+pub(crate) struct Parsed {
+    pub(crate) method: String,
+    pub(crate) events: Vec<Event>,
     timezones: Vec<String>,
     tz_parts: Vec<String>,
 }
@@ -47,7 +47,7 @@ fn unescape(text: &str) -> String {
 }
 
 /// Checks the line format (CRLF, 75 octets) and reads the object with the `icalendar` parser.
-fn parse(text: &str) -> Parsed {
+pub(crate) fn parse(text: &str) -> Parsed {
     assert!(text.ends_with("\r\n"), "CRLF line ends");
     for line in text.split("\r\n") {
         assert!(line.len() <= 75, "line longer than 75 octets: {line:?}");

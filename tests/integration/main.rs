@@ -28,6 +28,7 @@ mod fixtures;
 mod generate;
 mod geo;
 mod input_hardening;
+mod mail_calendars;
 mod openapi;
 mod outbox;
 mod password_reset;

@@ -17,7 +17,12 @@ use lms_core::people::{self, Role};
 use lms_tests::smtp_sink::SmtpSink;
 use lms_tests::*;
 
-fn session_on(conn: &mut DbConn, start: chrono::NaiveDate, capacity: i32, publish: bool) -> TrainingSessionId {
+pub(crate) fn session_on(
+    conn: &mut DbConn,
+    start: chrono::NaiveDate,
+    capacity: i32,
+    publish: bool,
+) -> TrainingSessionId {
     let days = catalogue::consecutive_working_days(start, 2, catalogue::HolidayRegion::General).unwrap();
     catalogue::create_training_session(
         conn,
@@ -34,7 +39,7 @@ fn session_on(conn: &mut DbConn, start: chrono::NaiveDate, capacity: i32, publis
     .id
 }
 
-fn upcoming_session(conn: &mut DbConn, capacity: i32) -> TrainingSessionId {
+pub(crate) fn upcoming_session(conn: &mut DbConn, capacity: i32) -> TrainingSessionId {
     let start = catalogue::next_working_day(
         catalogue::paris_today() + chrono::Duration::days(20),
         catalogue::HolidayRegion::General,
@@ -42,7 +47,7 @@ fn upcoming_session(conn: &mut DbConn, capacity: i32) -> TrainingSessionId {
     session_on(conn, start, capacity, true)
 }
 
-fn trainee(conn: &mut DbConn, i: usize) -> UserId {
+pub(crate) fn trainee(conn: &mut DbConn, i: usize) -> UserId {
     people::add_user_without_password(
         conn,
         &format!("stagiaire{i}@example.org"),
@@ -53,12 +58,16 @@ fn trainee(conn: &mut DbConn, i: usize) -> UserId {
     .id
 }
 
-fn enrol(conn: &mut DbConn, session: &TrainingSessionId, who: &UserId) -> Result<(), enrolment::EnrolmentError> {
+pub(crate) fn enrol(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    who: &UserId,
+) -> Result<(), enrolment::EnrolmentError> {
     let caller = lms_core::access::caller_for(conn, who).unwrap();
     enrolment::enrol_as(conn, session, &caller, &EnrolmentRequest::default(), lms_core::db::now()).map(|_| ())
 }
 
-fn messages(conn: &mut DbConn) -> Vec<OutboxView> {
+pub(crate) fn messages(conn: &mut DbConn) -> Vec<OutboxView> {
     let mut all = outbox::list(conn, None, 10_000).unwrap();
     all.reverse();
     all
@@ -68,7 +77,7 @@ fn kinds(conn: &mut DbConn) -> Vec<(MailKind, String)> {
     messages(conn).into_iter().map(|m| (m.kind, m.to)).collect()
 }
 
-fn set_identity(db: &TestDb) {
+pub(crate) fn set_identity(db: &TestDb) {
     for (key, value) in [
         ("organisation.name", "Coopérative des formations en tiers-lieux"),
         ("organisation.address", "12 rue des Ateliers"),
@@ -157,11 +166,11 @@ fn enrolment_promotion_and_cancellation_write_their_message_in_the_same_transact
     assert_eq!(bad_status.code, 2, "a value outside the list is a usage error");
 }
 
-fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
+pub(crate) fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default().parse(raw).expect("a MIME message")
 }
 
-async fn wait_until(db: &TestDb, what: &str, check: impl Fn(&[OutboxView]) -> bool) -> Vec<OutboxView> {
+pub(crate) async fn wait_until(db: &TestDb, what: &str, check: impl Fn(&[OutboxView]) -> bool) -> Vec<OutboxView> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     loop {
         let all = messages(&mut db.conn());
@@ -173,7 +182,7 @@ async fn wait_until(db: &TestDb, what: &str, check: impl Fn(&[OutboxView]) -> bo
     }
 }
 
-fn fast_worker(sink: &SmtpSink) -> impl FnOnce(&mut lms_server::Config) + use<> {
+pub(crate) fn fast_worker(sink: &SmtpSink) -> impl FnOnce(&mut lms_server::Config) + use<> {
     let url = sink.url();
     move |config: &mut lms_server::Config| {
         config.smtp_url = Some(url);
@@ -339,14 +348,40 @@ fn each_message_renders_in_french_text_and_html() {
     let session = session_on(&mut conn, start, 5, true);
     let reference = catalogue::find_training_session(&mut conn, &session).unwrap().reference;
     let who = trainee(&mut conn, 1);
+    // The convocation's PDF and invitation are those of a seat held.
+    enrol(&mut conn, &session, &who).unwrap();
     let replace = [(session.as_str(), "[session]"), (reference.as_str(), "[référence]")];
     use lms_core::mail::messages;
+    let now = lms_core::db::now();
+    let venue = lms_core::venues::venue_id_by_slug(&mut conn, "cowork-etc-saintes").unwrap().unwrap();
+    let at = |h: u32| start.and_hms_opt(h, 0, 0).unwrap();
+    let before =
+        messages::HalfDayAt { slot: catalogue::Slot::Morning, starts_at: at(8), ends_at: at(11), venue: venue.clone() };
+    let after = messages::HalfDayAt {
+        slot: catalogue::Slot::Afternoon,
+        starts_at: at(13) + chrono::Duration::days(1),
+        ends_at: at(16) + chrono::Duration::days(1),
+        venue,
+    };
     for (name, mail) in [
-        ("mail_convocation", messages::convocation(&mut conn, &session, &who, false).unwrap()),
-        ("mail_promotion", messages::convocation(&mut conn, &session, &who, true).unwrap()),
+        ("mail_convocation", messages::convocation(&mut conn, &session, &who, false, now).unwrap()),
+        ("mail_promotion", messages::convocation(&mut conn, &session, &who, true, now).unwrap()),
         ("mail_waitlisted", messages::waitlisted(&mut conn, &session, &who, 3).unwrap()),
-        ("mail_session_cancelled", messages::session_cancelled(&mut conn, &session, &who, "Salle inondée").unwrap()),
+        (
+            "mail_session_cancelled",
+            messages::session_cancelled(&mut conn, &session, &who, "Salle inondée", false, now).unwrap(),
+        ),
         ("mail_password_reset", messages::password_reset(&mut conn, &who, "JETON", 60).unwrap()),
+        (
+            "mail_session_changed",
+            messages::session_changed(&mut conn, &session, &who, &before, &after, "Salle prise", true, now).unwrap(),
+        ),
+        ("mail_request_refused", messages::request_refused(&mut conn, &session, &who, "Prérequis absents").unwrap()),
+        (
+            "mail_enrolment_cancelled",
+            messages::enrolment_cancelled(&mut conn, &session, &who, "Absence de financement", false, true, now)
+                .unwrap(),
+        ),
     ] {
         insta::assert_snapshot!(name, rendered(&mail, &replace));
     }

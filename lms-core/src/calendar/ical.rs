@@ -124,6 +124,41 @@ impl Ics {
     }
 }
 
+/// Fills in the public address of a calendar object stored with markers (an e-mail's invitation,
+/// see the `calendar` module): the UID host marker becomes `host_of(public_url)`, the link marker
+/// `public_url`. The lines are unfolded first (a marker may straddle a fold) and folded again at
+/// 75 octets with CRLF (RFC 5545 §3.1), never inside a UTF-8 character.
+pub fn with_public_address(ics: &[u8], public_url: &str) -> Result<Vec<u8>, super::CalendarError> {
+    let host = super::host_of(public_url)?;
+    let text = String::from_utf8_lossy(ics);
+    let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "");
+    let filled = unfolded
+        .replace(super::PUBLIC_HOST_MARKER, &host)
+        .replace(crate::mail::render::PUBLIC_URL_MARKER, public_url.trim().trim_end_matches('/'));
+    let mut out = String::with_capacity(filled.len() + filled.len() / 70 * 3);
+    for line in filled.split_terminator("\r\n") {
+        fold_line(line, &mut out);
+    }
+    Ok(out.into_bytes())
+}
+
+/// Writes one content line folded at 75 octets (continuations start with a space).
+fn fold_line(line: &str, out: &mut String) {
+    let mut room = 75;
+    let mut used = 0;
+    for c in line.chars() {
+        if used + c.len_utf8() > room {
+            out.push_str("\r\n ");
+            // The leading space counts towards the 75 octets of a continuation line.
+            room = 74;
+            used = 0;
+        }
+        out.push(c);
+        used += c.len_utf8();
+    }
+    out.push_str("\r\n");
+}
+
 /// A stored UTC instant as the Paris wall-clock time that `TZID=Europe/Paris` expects.
 fn paris(utc: NaiveDateTime) -> CalendarDateTime {
     CalendarDateTime::WithTimezone { date_time: to_paris(utc), tzid: PARIS_TZID.to_owned() }
@@ -240,5 +275,36 @@ mod tests {
         assert!(ics.as_str().contains("DTSTART;TZID=Europe/Paris:20270112T090000"));
         assert!(ics.as_str().find("BEGIN:VTIMEZONE") < ics.as_str().find("BEGIN:VEVENT"));
         assert!(ics.as_str().contains("SEQUENCE:2"));
+    }
+
+    #[test]
+    fn the_public_address_is_filled_in_and_lines_folded_again() {
+        let marker = crate::mail::render::PUBLIC_URL_MARKER;
+        let event = CalendarEvent {
+            uid: format!("halfday-1@{}", super::super::PUBLIC_HOST_MARKER),
+            sequence: 0,
+            starts_at: at(2027, 1, 12, 8),
+            ends_at: at(2027, 1, 12, 11),
+            summary: "S".into(),
+            location: "L".into(),
+            description: format!("Accès : porte B — très, très loin dans la cour ; votre espace : {marker}/me"),
+            cancelled: false,
+            url: Some(format!("{marker}/me")),
+        };
+        let organizer = CalendarPerson { name: "Coopérative".into(), email: "contact@example.org".into() };
+        let ics = render(Method::Request, "Agenda", &[event], &organizer, None, at(2027, 1, 1, 0));
+        let long = "https://formation.une-adresse-publique-particulierement-longue.example.org/lms/";
+        let Ok(filled) = with_public_address(ics.as_str().as_bytes(), long) else { panic!("fill failed") };
+        let Ok(filled) = String::from_utf8(filled) else { panic!("not UTF-8") };
+        for line in filled.split("\r\n") {
+            assert!(line.len() <= 75, "{line:?} is {} octets", line.len());
+        }
+        let unfolded = filled.replace("\r\n ", "");
+        assert!(
+            unfolded.contains("UID:halfday-1@formation.une-adresse-publique-particulierement-longue.example.org\r\n")
+        );
+        assert!(unfolded.contains(&format!("URL:{}/me\r\n", long.trim_end_matches('/'))));
+        assert!(!unfolded.contains("%%") && !unfolded.contains(".invalid"));
+        assert!(filled.ends_with("END:VCALENDAR\r\n"));
     }
 }

@@ -7,6 +7,16 @@
 //! `SEQUENCE` is `half_days.sequence`, raised by every reschedule. A cancelled session's events
 //! go out with that sequence plus one and `STATUS:CANCELLED`, so that a client replaces the event
 //! it holds instead of keeping it or adding a duplicate.
+//!
+//! **The public address in e-mails.** Invitations are written into the outbox by core use cases,
+//! which do not know the site's public address (only the doors do). The UID of a mailed event must
+//! still be the feed's UID for the same half-day, or calendars would hold both. So the mailed
+//! objects ([`invitation_for_mail`], [`cancellation_for_mail`]) are built with two markers, the
+//! UID host [`PUBLIC_HOST_MARKER`] and the link base `mail::render::PUBLIC_URL_MARKER`, and the
+//! sending worker, the one place that knows the address, calls [`ical::with_public_address`]:
+//! it unfolds the lines, replaces both markers, and folds again at 75 octets with CRLF. The
+//! stored message stays true whatever address the site later moves to, and the feed and the
+//! e-mail name each half-day the same way.
 
 pub mod feed;
 pub mod ical;
@@ -94,6 +104,19 @@ pub fn host_of(public_url: &str) -> Result<String, CalendarError> {
     Ok(host.to_ascii_lowercase())
 }
 
+/// Stands for the public URL's host in the UIDs of stored (mailed) calendars, until the sender
+/// fills it in with [`ical::with_public_address`]. Only characters a UID and a host may hold.
+pub const PUBLIC_HOST_MARKER: &str = "lms-public-host.invalid";
+
+/// Where the public address of a calendar object comes from.
+#[derive(Debug, Clone, Copy)]
+enum Address<'a> {
+    /// The door passed it (the feed, a download).
+    Known(&'a str),
+    /// An e-mail: markers, filled in by the sending worker.
+    Deferred,
+}
+
 /// The stable UID of a half-day's event.
 pub fn half_day_uid(half_day: &HalfDayId, host: &str) -> String {
     format!("halfday-{half_day}@{host}")
@@ -165,6 +188,19 @@ impl EventContext {
             format!("{} ({contact})", organisation.display_name())
         };
         Ok(EventContext { host, me_url: format!("{}/me", public_url.trim().trim_end_matches('/')), contact })
+    }
+
+    fn for_address(address: Address<'_>, organisation: &OrganisationIdentity) -> Result<Self, CalendarError> {
+        match address {
+            Address::Known(public_url) => Self::new(public_url, organisation),
+            Address::Deferred => {
+                // Any URL with a host gives the contact line; host and link are then the markers.
+                let mut context = Self::new("https://localhost", organisation)?;
+                context.host = PUBLIC_HOST_MARKER.to_owned();
+                context.me_url = format!("{}/me", crate::mail::render::PUBLIC_URL_MARKER);
+                Ok(context)
+            }
+        }
     }
 
     /// The event of a row; `cancel` forces the cancelled form (an iTIP `CANCEL`).
@@ -244,11 +280,11 @@ fn itip(
     rows: &[EventRow],
     trainee: &UserId,
     method: Method,
-    public_url: &str,
+    address: Address<'_>,
     now: NaiveDateTime,
 ) -> Result<Ics, CalendarError> {
     let organisation = OrganisationIdentity::load(conn)?;
-    let context = EventContext::new(public_url, &organisation)?;
+    let context = EventContext::for_address(address, &organisation)?;
     let person = people::find_user(conn, trainee)?;
     let attendee = CalendarPerson { name: person.name, email: person.email };
     let cancel = method == Method::Cancel;
@@ -276,12 +312,33 @@ pub fn invitation_for_enrolment(
     public_url: &str,
     now: NaiveDateTime,
 ) -> Result<Ics, CalendarError> {
+    invitation(conn, session, trainee, Address::Known(public_url), now)
+}
+
+/// [`invitation_for_enrolment`] for an e-mail: the public address left as markers, filled in at
+/// send time (see the module's documentation). Same UIDs and SEQUENCE as the feed.
+pub fn invitation_for_mail(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<Ics, CalendarError> {
+    invitation(conn, session, trainee, Address::Deferred, now)
+}
+
+fn invitation(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    address: Address<'_>,
+    now: NaiveDateTime,
+) -> Result<Ics, CalendarError> {
     db::read_transaction(conn, |conn| {
         if !enrolment_status(conn, session, trainee)?.is_some_and(EnrolmentStatus::has_convocation) {
             return Err(CalendarError::NotEnrolled);
         }
         let rows = session_rows(conn, session)?;
-        itip(conn, &rows, trainee, Method::Request, public_url, now)
+        itip(conn, &rows, trainee, Method::Request, address, now)
     })
 }
 
@@ -295,12 +352,33 @@ pub fn cancellation_for_session(
     public_url: &str,
     now: NaiveDateTime,
 ) -> Result<Ics, CalendarError> {
+    session_cancellation(conn, session, trainee, Address::Known(public_url), now)
+}
+
+/// [`cancellation_for_session`] for an e-mail: the public address left as markers, filled in at
+/// send time (see the module's documentation).
+pub fn cancellation_for_mail(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<Ics, CalendarError> {
+    session_cancellation(conn, session, trainee, Address::Deferred, now)
+}
+
+fn session_cancellation(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    address: Address<'_>,
+    now: NaiveDateTime,
+) -> Result<Ics, CalendarError> {
     db::read_transaction(conn, |conn| {
         if enrolment_status(conn, session, trainee)?.is_none() {
             return Err(CalendarError::NotEnrolled);
         }
         let rows = session_rows(conn, session)?;
-        itip(conn, &rows, trainee, Method::Cancel, public_url, now)
+        itip(conn, &rows, trainee, Method::Cancel, address, now)
     })
 }
 
@@ -325,7 +403,7 @@ pub fn cancellation_for_half_day(
             return Err(CalendarError::NotEnrolled);
         }
         let rows: Vec<EventRow> = event_rows!().filter(half_days::id.eq(half_day)).load(conn).map_err(DbError::from)?;
-        itip(conn, &rows, trainee, Method::Cancel, public_url, now)
+        itip(conn, &rows, trainee, Method::Cancel, Address::Known(public_url), now)
     })
 }
 

@@ -22,6 +22,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::enrolment::{EnrolmentError, EnrolmentStatus};
+use crate::mail::messages::{self, session_changed};
 use crate::notifications::NotificationKind;
 use crate::people::Role;
 use crate::rights::Actor;
@@ -559,10 +560,27 @@ pub fn reschedule_half_day(
         let Named { title, .. } = named(conn, session)?;
         let message =
             half_day_moved_message(&title, (old.day, old.slot), (date, slot, start, end), &venue_name, reason);
+        let concerned_mail = concerned.clone();
+        let trainers_mail = trainers.clone();
         let mut told: Vec<UserId> = concerned.into_iter().map(|(user, _)| user).chain(trainers).collect();
         told.sort();
         told.dedup();
         notify(conn, &told, NotificationKind::HalfDayMoved, &message, session, now)?;
+        // « Changement de planning »: trainees holding a seat get the updated invitation (same
+        // UIDs, the moved half-day's SEQUENCE raised above), trainers the message alone.
+        let before =
+            messages::HalfDayAt { slot: old.slot, starts_at: old.starts_at, ends_at: old.ends_at, venue: old.venue_id };
+        let after = messages::HalfDayAt { slot, starts_at, ends_at, venue: venue.clone() };
+        for (trainee, status) in &concerned_mail {
+            if *status == EnrolmentStatus::Confirmed {
+                let mail = session_changed(conn, session, trainee, &before, &after, reason, true, now)?;
+                crate::mail::outbox::enqueue(conn, &mail, now)?;
+            }
+        }
+        for trainer in &trainers_mail {
+            let mail = session_changed(conn, session, trainer, &before, &after, reason, false, now)?;
+            crate::mail::outbox::enqueue(conn, &mail, now)?;
+        }
         Ok(id)
     })?;
     half_day_changes_of(conn, session)?

@@ -1001,6 +1001,13 @@ pub fn cancel_training_session(
             .select(enrolments::trainee_id)
             .load(conn)
             .map_err(DbError::from)?;
+        // Those who held a seat have the half-days in their calendar: they get a CANCEL for them.
+        let seated: Vec<UserId> = enrolments::table
+            .filter(enrolments::training_session_id.eq(id))
+            .filter(enrolments::status.eq(EnrolmentStatus::Confirmed))
+            .select(enrolments::trainee_id)
+            .load(conn)
+            .map_err(DbError::from)?;
         told.extend(trainers_of(conn, id)?);
         told.sort();
         told.dedup();
@@ -1028,7 +1035,7 @@ pub fn cancel_training_session(
                 ))
                 .execute(conn)
                 .map_err(DbError::from)?;
-            let mail = crate::mail::messages::session_cancelled(conn, id, user, reason)?;
+            let mail = crate::mail::messages::session_cancelled(conn, id, user, reason, seated.contains(user), now)?;
             crate::mail::outbox::enqueue(conn, &mail, now)?;
         }
         Ok(())

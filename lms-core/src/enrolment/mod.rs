@@ -695,7 +695,7 @@ pub(crate) fn seat(
     // The message is written with the enrolment: both or neither.
     let message = match waitlist_position {
         Some(rank) => crate::mail::messages::waitlisted(conn, session, trainee, rank)?,
-        None => crate::mail::messages::convocation(conn, session, trainee, false)?,
+        None => crate::mail::messages::convocation(conn, session, trainee, false, now)?,
     };
     crate::mail::outbox::enqueue(conn, &message, now)?;
     Ok(EnrolmentOutcome { enrolment_id: id, status, waitlist_position, created: true })
@@ -878,7 +878,7 @@ fn promote_next(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
-    let convocation = crate::mail::messages::convocation(conn, session, &promoted_trainee, true)?;
+    let convocation = crate::mail::messages::convocation(conn, session, &promoted_trainee, true, now)?;
     crate::mail::outbox::enqueue(conn, &convocation, now)?;
     Ok(Some(promoted_trainee))
 }

@@ -156,6 +156,16 @@ pub fn cancel(
             _ => format!("L'organisme a annulé votre inscription. Motif : {reason}"),
         };
         super::notify(conn, &trainee.id, NotificationKind::EnrolmentCancelled, &message, session, now)?;
+        let mail = crate::mail::messages::enrolment_cancelled(
+            conn,
+            session,
+            &trainee.id,
+            reason,
+            outcome.status == EnrolmentStatus::Abandoned,
+            outcome.previous_status == EnrolmentStatus::Confirmed,
+            now,
+        )?;
+        crate::mail::outbox::enqueue(conn, &mail, now)?;
         let promoted_email = match &outcome.promoted {
             Some(id) => Some(email_of(conn, id)?),
             None => None,

@@ -345,6 +345,12 @@ pub fn admit(
             message.push_str(&format!(" Commentaire : {reason}"));
         }
         notify(conn, &trainee_id, NotificationKind::RequestAdmitted, message, session, now)?;
+        // The e-mail of an admission is that of a seat taken: the convocation, or the waitlist.
+        let mail = match waitlist_position {
+            Some(rank) => crate::mail::messages::waitlisted(conn, session, &trainee_id, rank)?,
+            None => crate::mail::messages::convocation(conn, session, &trainee_id, false, now)?,
+        };
+        crate::mail::outbox::enqueue(conn, &mail, now)?;
         Ok(DecisionOutcome { enrolment_id: id, status, waitlist_position })
     })
 }
@@ -376,6 +382,8 @@ pub fn refuse(
             .map_err(DbError::from)?;
         let message = format!("Votre demande d'inscription à « {title} » n'a pas été retenue : {reason}");
         notify(conn, &trainee_id, NotificationKind::RequestRefused, message, session, now)?;
+        let mail = crate::mail::messages::request_refused(conn, session, &trainee_id, &reason)?;
+        crate::mail::outbox::enqueue(conn, &mail, now)?;
         Ok(DecisionOutcome { enrolment_id: id, status: EnrolmentStatus::Refused, waitlist_position: None })
     })
 }

@@ -295,8 +295,19 @@ pub fn convocation(
     session: &TrainingSessionId,
     caller: &Caller,
 ) -> Result<Convocation, EnrolmentError> {
+    convocation_of(conn, session, &caller.user.id, &caller.user.name, &caller.user.email)
+}
+
+/// [`convocation`] of a trainee named by the core itself (the convocation e-mail).
+fn convocation_of(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    name: &str,
+    email: &str,
+) -> Result<Convocation, EnrolmentError> {
     db::read_transaction(conn, |conn| {
-        if !standing(conn, session, &caller.user.id)?.is_some_and(|s| s.status.has_convocation()) {
+        if !standing(conn, session, trainee)?.is_some_and(|s| s.status.has_convocation()) {
             return Err(EnrolmentError::NotEnrolled);
         }
         let detail = catalogue::show_training_session(conn, session).map_err(|e| match e {
@@ -307,8 +318,8 @@ pub fn convocation(
         let places = half_day_places(conn, session)?;
         Ok(Convocation {
             places,
-            trainee_name: caller.user.name.clone(),
-            trainee_email: caller.user.email.clone(),
+            trainee_name: name.to_owned(),
+            trainee_email: email.to_owned(),
             objectives: course.objectives,
             duration_hours: detail.scheduled_hours,
             session: detail,
@@ -324,8 +335,33 @@ pub fn convocation_document(
     caller: &Caller,
     now: NaiveDateTime,
 ) -> Result<ConvocationData, EnrolmentError> {
+    document_of(conn, session, &caller.user.id, &caller.user.name, &caller.user.email, now)
+}
+
+/// The printable convocation as a PDF for a trainee named by the core itself, not by a caller:
+/// the convocation e-mail attaches it, inside the transaction that gave the seat.
+pub(crate) fn convocation_pdf_for_trainee(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    name: &str,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<u8>, EnrolmentError> {
+    let data = document_of(conn, session, trainee, name, email, now)?;
+    Ok(render_pdf(&data)?)
+}
+
+fn document_of(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    name: &str,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<ConvocationData, EnrolmentError> {
     db::read_transaction(conn, |conn| {
-        let convocation = convocation(conn, session, caller)?;
+        let convocation = convocation_of(conn, session, trainee, name, email)?;
         let organisation = OrganisationIdentity::load(conn)?;
         let contact = [organisation.email.clone(), organisation.phone.clone()]
             .into_iter()

@@ -2,15 +2,21 @@
 //! half-day with its venue, whom to call) and renders it with [`super::render`]. Producers call
 //! a builder and [`super::outbox::enqueue`] inside the transaction of the change.
 //!
-//! The convocation is built by [`convocation`] and extended with [`OutgoingMail::attach`] (a PDF
-//! convocation, an iCalendar invitation `text/calendar; method=REQUEST`).
+//! The convocation carries two files ([`OutgoingMail::attach`]): the PDF convocation
+//! (`convocation.pdf`) and an iCalendar invitation (`invitation.ics`, `text/calendar;
+//! method=REQUEST`). A schedule change carries the updated invitation to trainees; a
+//! cancellation of a seat, a `METHOD:CANCEL` calendar. Calendars are attachments only, with no
+//! inline `text/calendar` alternative: an alternative makes Outlook and Gmail show the message as
+//! a bare meeting request, hiding the text that says what changed and why. Their public address
+//! is left as markers that the sending worker fills in (see `crate::calendar`).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use super::render::{self, PUBLIC_URL_MARKER, Signature};
-use super::{MailKind, OutgoingMail};
+use super::{Attachment, MailError, MailKind, OutgoingMail};
+use crate::calendar::{self, Ics};
 use crate::catalogue::Slot;
 use crate::db::ids::{TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{communes, courses, half_days, session_trainers, training_sessions, users, venues};
@@ -151,13 +157,19 @@ fn mail(
 /// The convocation of `trainee` to `session`: every half-day (date, hours, venue), each venue's
 /// address and access note, what to bring, whom to call. `promoted` when the seat came from the
 /// waitlist (kind [`MailKind::Promotion`]).
+///
+/// Attaches the PDF convocation and the invitation (`METHOD:REQUEST`, one event per half-day).
 pub fn convocation(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainee: &UserId,
     promoted: bool,
+    now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
+    let pdf = crate::enrolment::convocation_pdf_for_trainee(conn, session, trainee, &to.display_name, &to.email, now)
+        .map_err(|e| attachment_error("convocation.pdf", e))?;
+    let invitation = invitation(conn, session, trainee, now)?;
     let named = named(conn, session)?;
     let rows: Vec<HalfDayRow> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
@@ -224,7 +236,42 @@ pub fn convocation(
         trainers,
     };
     let kind = if promoted { MailKind::Promotion } else { MailKind::Convocation };
-    mail(conn, kind, to, subject, &data)
+    Ok(mail(conn, kind, to, subject, &data)?
+        .attach(Attachment { filename: "convocation.pdf".into(), content_type: "application/pdf".into(), content: pdf })
+        .attach(invitation))
+}
+
+/// A file that could not be built, as the error the producers' transactions carry.
+fn attachment_error(file: &str, error: impl std::fmt::Display) -> DbError {
+    DbError::from(MailError::Attachment(format!("{file} : {error}")))
+}
+
+fn ics_attachment(ics: Ics) -> Attachment {
+    Attachment { filename: "invitation.ics".into(), content_type: ics.content_type(), content: ics.into_bytes() }
+}
+
+/// The trainee's invitation to every half-day of the session, as it stands (`METHOD:REQUEST`).
+fn invitation(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<Attachment, DbError> {
+    calendar::invitation_for_mail(conn, session, trainee, now)
+        .map(ics_attachment)
+        .map_err(|e| attachment_error("invitation.ics", e))
+}
+
+/// The trainee's cancellation of every half-day of the session (`METHOD:CANCEL`).
+fn cancellation(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    now: NaiveDateTime,
+) -> Result<Attachment, DbError> {
+    calendar::cancellation_for_mail(conn, session, trainee, now)
+        .map(|ics| Attachment { filename: "annulation.ics".into(), ..ics_attachment(ics) })
+        .map_err(|e| attachment_error("annulation.ics", e))
 }
 
 #[derive(Debug, Serialize)]
@@ -252,20 +299,191 @@ struct CancelledData {
     #[serde(flatten)]
     session: SessionData,
     reason: String,
+    calendar: bool,
 }
 
-/// Tells `user` (a trainee or a trainer) that `session` is cancelled, and why.
+/// Tells `user` (a trainee or a trainer) that `session` is cancelled, and why. `held_seat` (a
+/// trainee who held a seat, whose calendar holds the events) adds the `METHOD:CANCEL` calendar;
+/// it is built after the session is marked cancelled, so it carries `STATUS:CANCELLED`.
 pub fn session_cancelled(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     user: &UserId,
     reason: &str,
+    held_seat: bool,
+    now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, user)?;
     let named = named(conn, session)?;
     let subject = format!("Session annulée : « {} »", named.title);
-    let data = CancelledData { session: SessionData::new(session, named), reason: reason.to_owned() };
-    mail(conn, MailKind::SessionCancelled, to, subject, &data)
+    let data =
+        CancelledData { session: SessionData::new(session, named), reason: reason.to_owned(), calendar: held_seat };
+    let message = mail(conn, MailKind::SessionCancelled, to, subject, &data)?;
+    if held_seat { Ok(message.attach(cancellation(conn, session, user, now)?)) } else { Ok(message) }
+}
+
+#[derive(Debug, Serialize)]
+struct RefusedData {
+    #[serde(flatten)]
+    session: SessionData,
+    reason: String,
+}
+
+/// Tells `trainee` that their admission request to `session` was refused, and why.
+pub fn request_refused(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    reason: &str,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, trainee)?;
+    let named = named(conn, session)?;
+    let subject = format!("Demande non retenue : « {} »", named.title);
+    let data = RefusedData { session: SessionData::new(session, named), reason: reason.to_owned() };
+    mail(conn, MailKind::RequestRefused, to, subject, &data)
+}
+
+#[derive(Debug, Serialize)]
+struct EnrolmentCancelledData {
+    #[serde(flatten)]
+    session: SessionData,
+    reason: String,
+    abandoned: bool,
+    calendar: bool,
+}
+
+/// Tells `trainee` that the office cancelled their enrolment in `session` (or recorded their
+/// abandonment, `abandoned`), and why. `held_seat` adds the `METHOD:CANCEL` calendar of the
+/// session's half-days, which their calendar holds from the convocation.
+pub fn enrolment_cancelled(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+    reason: &str,
+    abandoned: bool,
+    held_seat: bool,
+    now: NaiveDateTime,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, trainee)?;
+    let named = named(conn, session)?;
+    let subject = if abandoned {
+        format!("Abandon enregistré : « {} »", named.title)
+    } else {
+        format!("Inscription annulée : « {} »", named.title)
+    };
+    let data = EnrolmentCancelledData {
+        session: SessionData::new(session, named),
+        reason: reason.to_owned(),
+        abandoned,
+        calendar: held_seat,
+    };
+    let message = mail(conn, MailKind::EnrolmentCancelled, to, subject, &data)?;
+    if held_seat { Ok(message.attach(cancellation(conn, session, trainee, now)?)) } else { Ok(message) }
+}
+
+/// One half-day as it was or is now: when and where (UTC instants, as stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HalfDayAt {
+    /// Its slot.
+    pub slot: Slot,
+    /// Start (UTC).
+    pub starts_at: NaiveDateTime,
+    /// End (UTC).
+    pub ends_at: NaiveDateTime,
+    /// Where.
+    pub venue: VenueId,
+}
+
+#[derive(Debug, Serialize)]
+struct PlacingData {
+    date: String,
+    slot: &'static str,
+    start: String,
+    end: String,
+    venue: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangedData {
+    #[serde(flatten)]
+    session: SessionData,
+    before: PlacingData,
+    after: PlacingData,
+    reason: String,
+    venue: VenueData,
+    invitation: bool,
+}
+
+/// A venue as a change message shows it (row type: fields in the order selected).
+#[derive(Queryable)]
+struct VenueRow {
+    name: String,
+    address: Option<String>,
+    postcode: Option<String>,
+    commune: String,
+    access_note: Option<String>,
+    phone: Option<String>,
+}
+
+fn venue_row(conn: &mut DbConn, venue: &VenueId) -> Result<VenueRow, DbError> {
+    venues::table
+        .inner_join(communes::table)
+        .filter(venues::id.eq(venue))
+        .select((
+            venues::name,
+            venues::address,
+            venues::postcode,
+            communes::name,
+            venues::accessibility_note,
+            venues::phone,
+        ))
+        .first(conn)
+        .map_err(DbError::from)
+}
+
+fn placing(conn: &mut DbConn, placing: &HalfDayAt) -> Result<PlacingData, DbError> {
+    let venue = venue_row(conn, &placing.venue)?;
+    Ok(PlacingData {
+        date: locale::date_fr(locale::to_paris(placing.starts_at).date()),
+        slot: placing.slot.label_fr_lower(),
+        start: locale::time_fr(placing.starts_at),
+        end: locale::time_fr(placing.ends_at),
+        venue: format!("{} ({})", venue.name, venue.commune),
+    })
+}
+
+/// « Changement de planning »: tells `user` that a half-day of `session` moved from `before` to
+/// `after`, why, and the address and access note of where it is now. `invite` (a trainee holding
+/// a seat) attaches the updated invitation: every half-day with its stored SEQUENCE, the moved
+/// one raised, the same UIDs as before. Trainers get the message without it (their calendar
+/// follows through their personal feed).
+#[allow(clippy::too_many_arguments)]
+pub fn session_changed(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    user: &UserId,
+    before: &HalfDayAt,
+    after: &HalfDayAt,
+    reason: &str,
+    invite: bool,
+    now: NaiveDateTime,
+) -> Result<OutgoingMail, DbError> {
+    let to = recipient(conn, user)?;
+    let named = named(conn, session)?;
+    let subject = format!("Changement de planning : « {} »", named.title);
+    let venue = venue_row(conn, &after.venue)?;
+    let locality = [venue.postcode, Some(venue.commune)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let address = [venue.address, Some(locality)].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let data = ChangedData {
+        session: SessionData::new(session, named),
+        before: placing(conn, before)?,
+        after: placing(conn, after)?,
+        reason: reason.to_owned(),
+        venue: VenueData { name: venue.name, address, access_note: venue.access_note, phone: venue.phone },
+        invitation: invite,
+    };
+    let message = mail(conn, MailKind::SessionChanged, to, subject, &data)?;
+    if invite { Ok(message.attach(invitation(conn, session, user, now)?)) } else { Ok(message) }
 }
 
 #[derive(Debug, Serialize)]

@@ -34,6 +34,12 @@ crate::text_enum! {
         ReminderTrainee = "reminder_trainee", "Rappel avant la formation";
         /// A trainer's reminder: a half-day ended and its sheet is not co-signed.
         ReminderCosign = "reminder_cosign", "Rappel de contresignature";
+        /// A half-day of a session moved (date, hours or venue).
+        SessionChanged = "session_changed", "Changement de planning";
+        /// An admission request was refused.
+        RequestRefused = "request_refused", "Demande non retenue";
+        /// The office cancelled an enrolment, or recorded an abandonment.
+        EnrolmentCancelled = "enrolment_cancelled", "Inscription annulée";
     }
 }
 
@@ -127,6 +133,9 @@ pub enum MailError {
     /// A template could not be rendered (a bug).
     #[error("modèle de message illisible : {0}")]
     Template(String),
+    /// An attachment (PDF convocation, calendar) could not be built (a bug or corrupt data).
+    #[error("pièce jointe impossible à produire : {0}")]
+    Attachment(String),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -138,7 +147,7 @@ impl Classify for MailError {
             MailError::UnknownMessage(_) => ErrorKind::NotFound,
             MailError::AlreadySent => ErrorKind::Conflict,
             MailError::Invalid(_) => ErrorKind::Invalid,
-            MailError::Template(_) => ErrorKind::Internal,
+            MailError::Template(_) | MailError::Attachment(_) => ErrorKind::Internal,
             MailError::Db(e) => e.kind(),
         }
     }
@@ -148,6 +157,7 @@ impl Classify for MailError {
             MailError::AlreadySent => "message_already_sent",
             MailError::Invalid(_) => "invalid_input",
             MailError::Template(_) => "template_error",
+            MailError::Attachment(_) => "attachment_error",
             MailError::Db(e) => e.code(),
         }
     }

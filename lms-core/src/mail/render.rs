@@ -38,6 +38,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("reminder_trainee.html", include_str!("templates/reminder_trainee.html")),
     ("reminder_cosign.txt", include_str!("templates/reminder_cosign.txt")),
     ("reminder_cosign.html", include_str!("templates/reminder_cosign.html")),
+    ("session_changed.txt", include_str!("templates/session_changed.txt")),
+    ("session_changed.html", include_str!("templates/session_changed.html")),
+    ("request_refused.txt", include_str!("templates/request_refused.txt")),
+    ("request_refused.html", include_str!("templates/request_refused.html")),
+    ("enrolment_cancelled.txt", include_str!("templates/enrolment_cancelled.txt")),
+    ("enrolment_cancelled.html", include_str!("templates/enrolment_cancelled.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -113,6 +119,9 @@ fn stem(kind: MailKind) -> &'static str {
         MailKind::PasswordReset => "password_reset",
         MailKind::ReminderTrainee => "reminder_trainee",
         MailKind::ReminderCosign => "reminder_cosign",
+        MailKind::SessionChanged => "session_changed",
+        MailKind::RequestRefused => "request_refused",
+        MailKind::EnrolmentCancelled => "enrolment_cancelled",
     }
 }
 
