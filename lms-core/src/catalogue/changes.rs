@@ -15,10 +15,10 @@ use super::{
     CatalogueError, MAX_CAPACITY, Slot, TrainingSessionStatus, TrainingSessionView, check_hours, find_training_session,
     non_working_reason, paris_to_utc, trainee_conflict, trainer_conflict, trainers_of, venue_region,
 };
-use crate::db::ids::{HalfDayChangeId, HalfDayId, NotificationId, TrainingSessionId, UserId, VenueId};
+use crate::db::ids::{HalfDayChangeId, HalfDayId, TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{
-    attendance_entries, courses, enrolments, half_day_changes, half_days, notifications, session_trainers,
-    training_sessions, users, venues,
+    attendance_entries, courses, enrolments, half_day_changes, half_days, session_trainers, training_sessions, users,
+    venues,
 };
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::enrolment::{EnrolmentError, EnrolmentStatus};
@@ -332,18 +332,8 @@ fn notify(
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let link = format!("/sessions/{session}");
     for user in people {
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::id.eq(NotificationId::generate()),
-                notifications::user_id.eq(user),
-                notifications::kind.eq(kind),
-                notifications::message.eq(message),
-                notifications::link.eq(Some(&link)),
-                notifications::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        crate::notifications::notify_about_session(conn, user, kind, message, session, now)?;
     }
     Ok(())
 }

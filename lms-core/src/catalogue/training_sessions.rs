@@ -960,8 +960,6 @@ pub fn cancel_training_session(
     now: NaiveDateTime,
 ) -> Result<TrainingSessionView, CatalogueError> {
     super::ensure_admin(actor)?;
-    use crate::db::ids::NotificationId;
-    use crate::db::schema::notifications;
     use crate::enrolment::EnrolmentStatus;
     use crate::notifications::{NotificationKind, session_cancelled_message};
 
@@ -1022,19 +1020,15 @@ pub fn cancel_training_session(
             .execute(conn)
             .map_err(DbError::from)?;
         let message = session_cancelled_message(&title, start, end, reason);
-        let link = format!("/sessions/{id}");
         for user in &told {
-            diesel::insert_into(notifications::table)
-                .values((
-                    notifications::id.eq(NotificationId::generate()),
-                    notifications::user_id.eq(user),
-                    notifications::kind.eq(NotificationKind::SessionCancelled),
-                    notifications::message.eq(&message),
-                    notifications::link.eq(Some(&link)),
-                    notifications::created_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(DbError::from)?;
+            crate::notifications::notify_about_session(
+                conn,
+                user,
+                NotificationKind::SessionCancelled,
+                &message,
+                id,
+                now,
+            )?;
             let mail = crate::mail::messages::session_cancelled(conn, id, user, reason, seated.contains(user), now)?;
             crate::mail::outbox::enqueue(conn, &mail, now)?;
         }

@@ -27,8 +27,8 @@ use serde::Serialize;
 
 use crate::access::Caller;
 use crate::catalogue::{CatalogueError, TrainingSessionStatus};
-use crate::db::ids::{EnrolmentId, NotificationId, TrainingSessionId, UserId};
-use crate::db::schema::{enrolments, notifications, training_sessions};
+use crate::db::ids::{EnrolmentId, TrainingSessionId, UserId};
+use crate::db::schema::{enrolments, training_sessions};
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::notifications::NotificationKind;
 use crate::people::Role;
@@ -817,17 +817,7 @@ pub(crate) fn notify(
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(NotificationId::generate()),
-            notifications::user_id.eq(person),
-            notifications::kind.eq(kind),
-            notifications::message.eq(message),
-            notifications::link.eq(Some(format!("/sessions/{session}"))),
-            notifications::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::notifications::notify_about_session(conn, person, kind, message, session, now)
 }
 
 /// Confirms the first waitlisted trainee of `session` who is free at its hours, and notifies
@@ -867,17 +857,14 @@ fn promote_next(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(NotificationId::generate()),
-            notifications::user_id.eq(&promoted_trainee),
-            notifications::kind.eq(NotificationKind::WaitlistPromoted),
-            notifications::message.eq("Une place s'est libérée : votre inscription est confirmée."),
-            notifications::link.eq(Some(format!("/sessions/{session}"))),
-            notifications::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(DbError::from)?;
+    notify(
+        conn,
+        &promoted_trainee,
+        NotificationKind::WaitlistPromoted,
+        "Une place s'est libérée : votre inscription est confirmée.",
+        session,
+        now,
+    )?;
     let convocation = crate::mail::messages::convocation(conn, session, &promoted_trainee, true, now)?;
     crate::mail::outbox::enqueue(conn, &convocation, now)?;
     Ok(Some(promoted_trainee))

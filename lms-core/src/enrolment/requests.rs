@@ -12,9 +12,9 @@ use super::{
     EnrolmentError, EnrolmentOutcome, EnrolmentStatus, MAX_ANSWER_CHARS, PositioningResult, Stated, lock_session,
     take_seat_or_ticket, waitlist_position,
 };
-use crate::db::ids::{EnrolmentId, NotificationId, TrainingSessionId, UserId};
+use crate::db::ids::{EnrolmentId, TrainingSessionId, UserId};
 use crate::db::json_text::{JsonText, to_json_text};
-use crate::db::schema::{courses, enrolments, notifications, training_sessions, users};
+use crate::db::schema::{courses, enrolments, training_sessions, users};
 use crate::db::{self, DbConn, DbError};
 use crate::notifications::NotificationKind;
 use crate::rights::Actor;
@@ -279,18 +279,7 @@ fn notify(
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(NotificationId::generate()),
-            notifications::user_id.eq(user),
-            notifications::kind.eq(kind),
-            notifications::message.eq(message),
-            notifications::link.eq(Some(format!("/sessions/{session}"))),
-            notifications::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(DbError::from)?;
-    Ok(())
+    crate::notifications::notify_about_session(conn, user, kind, &message, session, now)
 }
 
 /// Admits a pending request: a seat while any is left, otherwise the end of the waitlist (the

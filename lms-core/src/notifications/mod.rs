@@ -52,6 +52,30 @@ pub struct NotificationView {
     pub read_at: Option<NaiveDateTime>,
 }
 
+/// Writes the notification of `kind` about `session` for `person`, linking to the session's page:
+/// the one place notification rows are written, inside the caller's transaction (with the change
+/// it tells of, and the e-mail of the same news).
+pub fn notify_about_session(
+    conn: &mut DbConn,
+    person: &UserId,
+    kind: NotificationKind,
+    message: &str,
+    session: &crate::db::ids::TrainingSessionId,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(NotificationId::generate()),
+            notifications::user_id.eq(person),
+            notifications::kind.eq(kind),
+            notifications::message.eq(message),
+            notifications::link.eq(Some(format!("/sessions/{session}"))),
+            notifications::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The French text telling a trainee or a trainer that the session « `title` » (from `start` to
 /// `end`) is cancelled, and why.
 pub fn session_cancelled_message(
