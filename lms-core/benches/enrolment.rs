@@ -1,7 +1,8 @@
 //! Enrolment throughput in-process on the national data set: `cargo bench -p lms-core --bench enrolment`.
 //!
 //! Each enrolment is the real use case (`enrolment::enrol_as`: one write transaction taking the
-//! session's lock, the guarded seat update or a waitlist ticket, the enrolment row). On SQLite the
+//! session's lock, the guarded seat update or a waitlist ticket, the enrolment row, and its e-mail
+//! in the outbox — a convocation with its PDF and invitation, or the waitlist message). On SQLite the
 //! bench works on a copy of the data set (`target/bench-data/enrolment-scratch.db`, removed at the
 //! end); with `LMS_BENCH_DATABASE_URL` pointing at PostgreSQL it writes to that database, so give it
 //! a database of its own.
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use lms_core::access::Caller;
 use lms_core::db::ids::{TrainingSessionId, UserId};
-use lms_core::db::schema::{training_sessions, user_roles};
+use lms_core::db::schema::{courses, training_sessions, user_roles};
 use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus};
 use lms_core::people::{Role, UserView};
 use lms_core::{Classify, DatabaseUrl};
@@ -46,7 +47,10 @@ fn main() {
     println!("data set: {}", common::dataset_summary(&mut conn));
 
     let now = lms_core::db::now();
+    // Courses on request take requests, not seats: the bench times seats.
     let sessions: Vec<TrainingSessionId> = training_sessions::table
+        .inner_join(courses::table)
+        .filter(courses::admission.eq("open"))
         .filter(training_sessions::status.eq("published"))
         .filter(training_sessions::enrolment_opens_at.le(now))
         .filter(training_sessions::enrolment_closes_at.gt(now))

@@ -106,8 +106,20 @@ impl Mailer {
     }
 
     /// Sends one claimed message and records the outcome.
-    async fn deliver(&self, state: &AppState, row: ClaimedMessage) {
+    async fn deliver(&self, state: &AppState, mut row: ClaimedMessage) {
         let id = row.id.clone();
+        // Documents too slow to render inside the change's transaction are rendered now.
+        if row.attachments.0.iter().any(|file| file.render.is_some()) {
+            let files = std::mem::take(&mut row.attachments.0);
+            match state.db(move |conn| outbox::render_deferred(conn, files, lms_core::db::now())).await {
+                Ok(files) => row.attachments.0 = files,
+                Err(error) => {
+                    // The lease runs out and another pass takes the message again.
+                    tracing::warn!(message = %row.id, code = error.code, "pièce jointe non préparée");
+                    return;
+                }
+            }
+        }
         let outcome = match self.build(&row) {
             // A message that cannot be built never will be: failed at once.
             Err(error) => Err((error, 0)),

@@ -169,10 +169,11 @@ async fn create_change_cancel_keep_the_feeds_uids_and_raise_the_sequence_through
     // Created: the PDF convocation and a REQUEST, SEQUENCE 0, the feed's UIDs.
     let convocation = to_trainee("Convocation : ");
     let names: Vec<&str> = convocation.iter().map(|(name, _, _)| name.as_str()).collect();
-    assert_eq!(names, ["convocation.pdf", "invitation.ics"]);
-    assert_eq!(convocation[0].1, "application/pdf");
-    assert!(convocation[0].2.starts_with(b"%PDF"), "a PDF");
-    assert_eq!(convocation[1].1, "text/calendar; method=REQUEST");
+    // The PDF is rendered when the message is sent (not inside the enrolment's transaction); here
+    // the worker ran after the session was cancelled, so the convocation goes without it. The PDF
+    // itself is checked in `admission_refusal_and_office_cancellation_…`.
+    assert_eq!(names, ["invitation.ics"]);
+    assert_eq!(convocation[0].1, "text/calendar; method=REQUEST");
     let created = calendar_of(&convocation);
     assert_eq!(created.method, "REQUEST");
     assert_eq!(created.events.iter().map(|e| e.uid.clone()).collect::<Vec<_>>(), feed_uids, "the feed's UIDs");
@@ -263,8 +264,11 @@ fn admission_refusal_and_office_cancellation_tell_the_trainee_in_the_same_transa
         .iter()
         .find(|m| m.kind == MailKind::Convocation && m.to == "olivier.moreau@example.org")
         .expect("a convocation mail");
-    let files = &convocation.attachments.0;
-    assert_eq!(files.len(), 2);
+    let stored_files = &convocation.attachments.0;
+    assert_eq!(stored_files.len(), 2);
+    assert!(stored_files[0].content.is_empty() && stored_files[0].render.is_some(), "rendered when sent");
+    let files = &lms_core::mail::outbox::render_deferred(&mut conn, stored_files.clone(), lms_core::db::now()).unwrap();
+    assert_eq!(files[0].filename, "convocation.pdf");
     assert!(files[0].content.starts_with(b"%PDF"));
     assert_eq!(files[1].content_type, "text/calendar; charset=utf-8; method=REQUEST");
 

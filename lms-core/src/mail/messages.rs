@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::render::{self, PUBLIC_URL_MARKER, Signature};
-use super::{Attachment, MailError, MailKind, OutgoingMail};
+use super::{Attachment, DeferredDocument, MailError, MailKind, OutgoingMail};
 use crate::calendar::{self, Ics};
 use crate::catalogue::Slot;
 use crate::db::ids::{TrainingSessionId, UserId, VenueId};
@@ -167,8 +167,6 @@ pub fn convocation(
     now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
-    let pdf = crate::enrolment::convocation_pdf_for_trainee(conn, session, trainee, &to.display_name, &to.email, now)
-        .map_err(|e| attachment_error("convocation.pdf", e))?;
     let invitation = invitation(conn, session, trainee, now)?;
     let named = named(conn, session)?;
     let rows: Vec<HalfDayRow> = half_days::table
@@ -237,7 +235,12 @@ pub fn convocation(
     };
     let kind = if promoted { MailKind::Promotion } else { MailKind::Convocation };
     Ok(mail(conn, kind, to, subject, &data)?
-        .attach(Attachment { filename: "convocation.pdf".into(), content_type: "application/pdf".into(), content: pdf })
+        .attach(Attachment {
+            filename: "convocation.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: Vec::new(),
+            render: Some(DeferredDocument::Convocation { session: session.clone(), trainee: trainee.clone() }),
+        })
         .attach(invitation))
 }
 
@@ -247,7 +250,12 @@ fn attachment_error(file: &str, error: impl std::fmt::Display) -> DbError {
 }
 
 fn ics_attachment(ics: Ics) -> Attachment {
-    Attachment { filename: "invitation.ics".into(), content_type: ics.content_type(), content: ics.into_bytes() }
+    Attachment {
+        filename: "invitation.ics".into(),
+        content_type: ics.content_type(),
+        content: ics.into_bytes(),
+        render: None,
+    }
 }
 
 /// The trainee's invitation to every half-day of the session, as it stands (`METHOD:REQUEST`).

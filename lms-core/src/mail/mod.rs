@@ -64,9 +64,27 @@ pub struct Attachment {
     pub filename: String,
     /// MIME type with its parameters, e.g. `application/pdf` or `text/calendar; method=REQUEST`.
     pub content_type: String,
-    /// The bytes, stored as base64 in the outbox.
+    /// The bytes, stored as base64 in the outbox (empty while [`Attachment::render`] is set).
     #[serde(with = "base64_bytes")]
     pub content: Vec<u8>,
+    /// A document to render when the message is sent rather than when it is queued: rendering a
+    /// PDF takes milliseconds, and the message is queued inside the write transaction of the change
+    /// (on SQLite, the one write lock), so [`outbox::render_deferred`] does it before sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render: Option<DeferredDocument>,
+}
+
+/// A document an [`Attachment`] stands for until the sender renders it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "document", rename_all = "snake_case")]
+pub enum DeferredDocument {
+    /// A trainee's printable convocation to a session.
+    Convocation {
+        /// The session.
+        session: crate::db::ids::TrainingSessionId,
+        /// The trainee.
+        trainee: crate::db::ids::UserId,
+    },
 }
 
 mod base64_bytes {

@@ -258,6 +258,39 @@ pub fn retry(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<OutboxVi
     })
 }
 
+/// Renders the deferred documents of a claimed message (see [`super::Attachment::render`]), in a
+/// read transaction outside any write lock, just before it is sent. A document that can no longer
+/// be rendered (the trainee gave up the seat meanwhile) is left out, and the message goes without it.
+pub fn render_deferred(
+    conn: &mut DbConn,
+    attachments: Vec<super::Attachment>,
+    now: NaiveDateTime,
+) -> Result<Vec<super::Attachment>, DbError> {
+    use crate::db::schema::users;
+    let mut ready = Vec::with_capacity(attachments.len());
+    for mut file in attachments {
+        match file.render.take() {
+            None => ready.push(file),
+            Some(super::DeferredDocument::Convocation { session, trainee }) => {
+                let (name, email): (String, String) = users::table
+                    .find(&trainee)
+                    .select((users::display_name, users::email))
+                    .first(conn)
+                    .map_err(DbError::from)?;
+                match crate::enrolment::convocation_pdf_for_trainee(conn, &session, &trainee, &name, &email, now) {
+                    Ok(pdf) => {
+                        file.content = pdf;
+                        ready.push(file);
+                    }
+                    Err(crate::enrolment::EnrolmentError::Db(error)) => return Err(error),
+                    Err(error) => tracing::warn!(%error, "convocation non jointe : plus de place à convoquer"),
+                }
+            }
+        }
+    }
+    Ok(ready)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
