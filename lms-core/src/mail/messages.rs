@@ -210,8 +210,12 @@ pub fn convocation(
         });
         if !seen.contains(&row.venue_id) {
             seen.push(row.venue_id);
-            let locality = [row.postcode, Some(row.commune)].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            let address = [row.address, Some(locality)].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            let address = crate::venues::VenueAddress {
+                street: row.address.as_deref(),
+                postcode: row.postcode.as_deref(),
+                commune: &row.commune,
+            }
+            .one_line();
             venues_data.push(VenueData {
                 name: row.venue_name,
                 address,
@@ -480,8 +484,12 @@ pub fn session_changed(
     let named = named(conn, session)?;
     let subject = format!("Changement de planning : « {} »", named.title);
     let venue = venue_row(conn, &after.venue)?;
-    let locality = [venue.postcode, Some(venue.commune)].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    let address = [venue.address, Some(locality)].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let address = crate::venues::VenueAddress {
+        street: venue.address.as_deref(),
+        postcode: venue.postcode.as_deref(),
+        commune: &venue.commune,
+    }
+    .one_line();
     let data = ChangedData {
         session: SessionData::new(session, named),
         before: placing(conn, before)?,

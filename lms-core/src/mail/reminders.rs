@@ -337,9 +337,12 @@ fn trainee_reminders(
             continue;
         }
         let Some(first) = period.half_days.first() else { continue };
-        let locality =
-            [first.postcode.clone(), Some(first.commune.clone())].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        let address = [first.address.clone(), Some(locality)].into_iter().flatten().collect::<Vec<_>>().join(", ");
+        let address = crate::venues::VenueAddress {
+            street: first.address.as_deref(),
+            postcode: first.postcode.as_deref(),
+            commune: &first.commune,
+        }
+        .one_line();
         let data = TraineeData {
             course: first.course.clone(),
             reference: first.reference.clone(),
