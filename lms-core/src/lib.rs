@@ -32,6 +32,7 @@ pub mod enrolment;
 pub mod exports;
 pub mod fixtures;
 pub mod geo;
+pub mod legal;
 pub mod locale;
 pub mod mail;
 pub mod notifications;

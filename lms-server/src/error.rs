@@ -121,21 +121,41 @@ impl<E: Classify + std::fmt::Display> From<E> for PageError {
     }
 }
 
+/// What an error page says, carried on the response so that [`crate::pages::explain_refusals`] can
+/// dress it with the visitor's header (signed in or not) before it leaves.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The French message, as the use case worded it.
+    pub message: String,
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let error = self.0;
         if error.status == StatusCode::UNAUTHORIZED {
             return Redirect::to("/login").into_response();
         }
-        let rendered = crate::templates::shared()
-            .get_template("error.html")
-            .and_then(|t| t.render(context! { status => error.status.as_u16(), message => error.message }));
-        match rendered {
-            Ok(html) => (error.status, Html(html)).into_response(),
-            Err(cause) => {
-                tracing::error!(%cause, "rendu de la page d'erreur impossible");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne du serveur.").into_response()
-            }
+        let page = ErrorPage { status: error.status, message: error.message };
+        let mut response = render_error_page(&page, minijinja::Value::UNDEFINED, None);
+        response.extensions_mut().insert(page);
+        response
+    }
+}
+
+/// The French error page: its heading from the status, the message as a sentence, the way back
+/// (the page the visitor came from when it is on this site, their space when signed in, the home).
+/// `base` is the page context of the visitor ([`crate::pages::base_context`]).
+pub fn render_error_page(page: &ErrorPage, base: minijinja::Value, back: Option<String>) -> Response {
+    let rendered = crate::templates::shared().get_template("error.html").and_then(|t| {
+        t.render(context! { status => page.status.as_u16(), message => page.message.clone(), back => back, ..base })
+    });
+    match rendered {
+        Ok(html) => (page.status, Html(html)).into_response(),
+        Err(cause) => {
+            tracing::error!(%cause, "rendu de la page d'erreur impossible");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne du serveur.").into_response()
         }
     }
 }

@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         // Outside the limit, so that its bare 413 — and the plain-text refusals of axum's
         // extractors — are answered like every other refusal (JSON for the API, a French page
         // elsewhere), and then get the headers below.
-        .layer(axum::middleware::from_fn(pages::explain_refusals));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pages::explain_refusals));
     if let Some(max_age) = state.hsts_max_age()
         && let Ok(value) = HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains"))
     {
@@ -90,6 +90,9 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static(value),
         ));
     }
+    // Pages, the API, calendars and exports compress well (gzip or brotli, as the client asks);
+    // tiny answers are left as they are.
+    router = router.layer(tower_http::compression::CompressionLayer::new());
     let x_request_id = HeaderName::from_static("x-request-id");
     router
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, std::time::Duration::from_secs(15)))

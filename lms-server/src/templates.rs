@@ -34,7 +34,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("trainer_trainee.html", include_str!("../templates/trainer_trainee.html")),
     ("venue.html", include_str!("../templates/venue.html")),
     ("formations.html", include_str!("../templates/formations.html")),
+    ("legal_notice.html", include_str!("../templates/legal_notice.html")),
+    ("privacy.html", include_str!("../templates/privacy.html")),
+    ("accessibility.html", include_str!("../templates/accessibility.html")),
+    ("contact.html", include_str!("../templates/contact.html")),
+    ("terms.html", include_str!("../templates/terms.html")),
 ];
+
+/// The site's icon, served at `/favicon.ico` and `/static/favicon.svg`.
+pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
 
 /// The stylesheet served at `/static/style.css`.
 pub const STYLE_CSS: &str = include_str!("../static/style.css");

@@ -42,6 +42,8 @@ crate::text_enum! {
         Representative = "organisation.representative", "représentant·e légal·e : nom et qualité (signataire des certificats)";
         /// The organisation's client id at the Caisse des Dépôts (Accrochage emitter).
         AccrochageEmitter = "accrochage.emitter_client_id", "identifiant client de l'émetteur à la Caisse des Dépôts (8 caractères)";
+        /// Who hosts the site (name, address, phone), for the legal notice.
+        Host = "legal.host", "hébergeur du site : nom, adresse et téléphone (mentions légales)";
     }
 }
 

@@ -7,6 +7,7 @@ mod catalogue_pages;
 mod checkin;
 mod formations;
 mod home;
+mod legal;
 mod me;
 mod password_reset;
 mod security;
@@ -14,7 +15,7 @@ mod trainee_records;
 mod trainer;
 mod venues;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
@@ -40,6 +41,7 @@ pub fn router() -> Routes {
         .merge(venues::router())
         .merge(formations::router())
         .merge(password_reset::router())
+        .merge(legal::router())
 }
 
 /// Context every page gets: who is logged in and the form token for the logout button.
@@ -131,12 +133,28 @@ fn answers_json(path: &str) -> bool {
 /// elsewhere. Catches the bare refusals of layers and extractors — a body over
 /// [`crate::MAX_BODY_BYTES`], a path or query string that does not parse, a form of the wrong
 /// type — and an API-shaped refusal reaching a page.
-pub async fn explain_refusals(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+///
+/// Error pages are rendered here a second time with the visitor's own header (a signed-in visitor
+/// keeps « Mon espace » and the sign-out button) and the way back: only refusals pay for finding
+/// who the visitor is.
+pub async fn explain_refusals(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let json_door = answers_json(request.uri().path());
+    let (visitor, came_from) =
+        if json_door { (None, None) } else { (Some(visitor_parts(&request)), same_site_referrer(request.headers())) };
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    if let Some(page) = response.extensions().get::<crate::error::ErrorPage>().cloned()
+        && let Some(visitor) = visitor
+    {
+        let kept = kept_headers(&response);
+        return dress_error_page(&state, page, visitor, came_from, kept).await;
     }
     let content_type =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -164,7 +182,64 @@ pub async fn explain_refusals(request: axum::extract::Request, next: axum::middl
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
     }
-    answer
+    match (visitor, answer.extensions().get::<crate::error::ErrorPage>().cloned()) {
+        (Some(visitor), Some(page)) => {
+            let kept = kept_headers(&answer);
+            dress_error_page(&state, page, visitor, came_from, kept).await
+        }
+        _ => answer,
+    }
+}
+
+/// Renders an error page again for its visitor, keeping the headers that explain the refusal.
+async fn dress_error_page(
+    state: &AppState,
+    page: crate::error::ErrorPage,
+    mut visitor: axum::http::request::Parts,
+    came_from: Option<String>,
+    kept: axum::http::HeaderMap,
+) -> Response {
+    // A failing database must not also fail the error page: no lookup on a 5xx.
+    let caller = if page.status.is_server_error() {
+        None
+    } else {
+        crate::auth::MaybeCaller::from_request_parts(&mut visitor, state).await.ok().and_then(|c| c.0)
+    };
+    let mut dressed = crate::error::render_error_page(&page, base_context(caller.as_ref()), came_from);
+    dressed.headers_mut().extend(kept);
+    dressed
+}
+
+/// The headers of a refusal that say more than its page: allowed methods, when to retry, caching.
+fn kept_headers(response: &Response) -> axum::http::HeaderMap {
+    let mut kept = axum::http::HeaderMap::new();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::CACHE_CONTROL] {
+        if let Some(value) = response.headers().get(&name) {
+            kept.insert(name, value.clone());
+        }
+    }
+    kept
+}
+
+/// The parts of a page request needed to find its visitor later: the credentials, nothing else.
+fn visitor_parts(request: &axum::extract::Request) -> axum::http::request::Parts {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    for name in [header::COOKIE, header::AUTHORIZATION] {
+        for value in request.headers().get_all(&name) {
+            parts.headers.append(name.clone(), value.clone());
+        }
+    }
+    parts
+}
+
+/// The path of the page the visitor came from, when it is on this site (the `Referer` is sent
+/// same-origin only, by our `Referrer-Policy`) and is not the failing page itself.
+fn same_site_referrer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let referrer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referrer.strip_prefix("http://").or_else(|| referrer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_owned())
 }
 
 /// A stable code and a French message for a refusal that came without one.
