@@ -29,7 +29,7 @@ use crate::db::json_text::to_json_text;
 use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, jury_decisions, users};
 use crate::db::{self, DbConn, DbError};
 use crate::documents::organisation::{self, SettingKey};
-use crate::geo::countries::{Country, find_country};
+use crate::geo::countries::{Country, find_country, is_cog_country_code};
 
 /// The project's schema: the CDC's 1.1.2 structure plus the optional `cpf:action` of 1.1.5.
 pub const ACCROCHAGE_XSD: &str = include_str!("accrochage.xsd");
@@ -387,6 +387,13 @@ fn write_flux(
         }
         // A country stored before countries were checked (or by hand) is checked again here.
         let born_in = match (insee, country) {
+            (Some(insee), _) if is_cog_country_code(&insee) => match find_country(&insee) {
+                Some(country) if !country.is_france() => BirthPlace::Abroad(country),
+                _ => {
+                    problems.push(format!("{who} : code pays INSEE de naissance inconnu « {insee} »"));
+                    continue;
+                }
+            },
             (Some(insee), _) if insee.len() == 5 && insee.bytes().all(|b| b.is_ascii_alphanumeric()) => {
                 BirthPlace::Commune(insee)
             }
