@@ -52,7 +52,11 @@ fn the_schema_catches_what_the_cdc_would_reject() {
         xml.replace("<cpf:sexe>F</cpf:sexe>", "<cpf:sexe>X</cpf:sexe>"),
         xml.replace("</cpf:horodatage>", "</cpf:horodatage><cpf:action>CREATE</cpf:action>"),
         xml.replacen("<cpf:donneeCertifiee>true</cpf:donneeCertifiee>", "", 1),
-        xml.replacen("<cpf:donneeCertifiee>true</cpf:donneeCertifiee>", "<cpf:donneeCertifiee>true</cpf:donneeCertifiee><cpf:donneeCertifiee>true</cpf:donneeCertifiee>", 1),
+        xml.replacen(
+            "<cpf:donneeCertifiee>true</cpf:donneeCertifiee>",
+            "<cpf:donneeCertifiee>true</cpf:donneeCertifiee><cpf:donneeCertifiee>true</cpf:donneeCertifiee>",
+            1,
+        ),
         xml.replace("<cpf:idClient>DEMO0001</cpf:idClient>", "<cpf:idClient>DEMO01</cpf:idClient>"),
         xml.replace("<cpf:codePaysNaissance>MAR<", "<cpf:codePaysNaissance>MA<"),
         xml.replace("</cpf:certificateur>", "</cpf:certificateur><cpf:certificateur/>"),
@@ -390,7 +394,11 @@ fn lheo_lists_the_offer_with_places() {
     let result = json_ok(&lms_env(&db, &keys, &["export", "lheo", "--out", out.to_str().unwrap(), "--json"]));
     assert!(result["sessions"].as_u64().unwrap() >= 10);
     let xml = std::fs::read_to_string(&out).unwrap();
-    crate::xml_validation::assert_valid("lheo_lists_the_offer_with_places", crate::xml_validation::Standard::Lheo, &xml);
+    crate::xml_validation::assert_valid(
+        "lheo_lists_the_offer_with_places",
+        crate::xml_validation::Standard::Lheo,
+        &xml,
+    );
     assert!(xml.contains(r#"<lheo xmlns="http://lheo.gouv.fr/2.3""#));
     assert!(xml.contains("<code-RS>5142</code-RS>"));
     assert!(xml.contains("<code-INSEE-commune>") && xml.contains("<latitude>"));

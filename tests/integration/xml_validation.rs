@@ -40,7 +40,11 @@ impl Standard {
 pub(crate) fn xmllint(test: &str, standard: Standard, xml: &str) -> Option<Result<(), String>> {
     let schema = standard.path();
     if !schema.is_file() {
-        lms_tests::skip_for_want_of(test, &format!("no official schema at {}", schema.display()), lms_tests::under_ci());
+        lms_tests::skip_for_want_of(
+            test,
+            &format!("no official schema at {}", schema.display()),
+            lms_tests::under_ci(),
+        );
         return None;
     }
     let dir = tempfile::tempdir().ok()?;
@@ -95,7 +99,11 @@ fn the_demo_offer_validates_against_the_official_lheo_schema() {
     let test = "the_demo_offer_validates_against_the_official_lheo_schema";
     for broken in [
         xml.replacen("<code-NSF>341</code-NSF>", "<code-NSF>341p</code-NSF>", 1),
-        xml.replacen(r#"<code-public-vise ref="V10">83056</code-public-vise>"#, "<code-public-vise>0</code-public-vise>", 1),
+        xml.replacen(
+            r#"<code-public-vise ref="V10">83056</code-public-vise>"#,
+            "<code-public-vise>0</code-public-vise>",
+            1,
+        ),
     ] {
         if let Some(verdict) = xmllint(test, Standard::Lheo, &broken) {
             assert!(verdict.is_err(), "should be refused:\n{broken}");
@@ -219,7 +227,9 @@ fn the_flux_version_decides_cpf_action() {
     let signer = Signer::ephemeral();
     let numbers: Vec<String> = ELIGIBLE
         .iter()
-        .map(|email| issuing::issue_certificate(&mut conn, &signer, &session, email, &options(dir.path())).unwrap().number)
+        .map(|email| {
+            issuing::issue_certificate(&mut conn, &signer, &session, email, &options(dir.path())).unwrap().number
+        })
         .collect();
     let today = lms_core::catalogue::paris_today();
     accrochage::export_accrochage(&mut conn, today, today, &dir.path().join("c.xml"), lms_core::db::now()).unwrap();
@@ -228,7 +238,11 @@ fn the_flux_version_decides_cpf_action() {
     let out = dir.path().join("s.xml");
     let refused = lms_env(&db, &keys, &["export", "accrochage", "--suppressions", "--out", out.to_str().unwrap()]);
     assert_eq!(refused.code, 1, "{refused:?}");
-    assert!(refused.stderr.contains("1.1.5") && refused.stderr.contains("accrochage.flux_version"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("1.1.5") && refused.stderr.contains("accrochage.flux_version"),
+        "{}",
+        refused.stderr
+    );
     assert!(!out.exists());
     // An unknown version is refused by the one validation of settings.
     let bad = lms_env(&db, &keys, &["export", "setting", "accrochage.flux_version", "2.0"]);

@@ -11,9 +11,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::eligibility::CertifyError;
-use crate::geo::countries::{Country, find_country, is_cog_country_code};
 use crate::db::schema::users;
 use crate::db::{self, DbConn, DbError};
+use crate::geo::countries::{Country, find_country, is_cog_country_code};
 
 /// Identity fields to store.
 #[derive(Debug, Clone, Default)]
@@ -315,7 +315,8 @@ mod tests {
 
     #[test]
     fn a_birth_abroad_is_stored_as_its_iso_alpha3_code_however_it_is_given() {
-        for (insee, country) in [(Some("99350"), None), (None, Some("MA")), (None, Some("mar")), (Some("99350"), Some("MA"))]
+        for (insee, country) in
+            [(Some("99350"), None), (None, Some("MA")), (None, Some("mar")), (Some("99350"), Some("MA"))]
         {
             let mut identity = input();
             identity.birth_commune_insee = insee.map(str::to_owned);

@@ -16,8 +16,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::settings;
-use crate::exports::accrochage::FluxVersion;
 use crate::db::{self, DbConn, DbError};
+use crate::exports::accrochage::FluxVersion;
 use crate::{Classify, ErrorKind};
 
 crate::text_enum! {

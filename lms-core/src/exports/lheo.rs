@@ -166,7 +166,13 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     for course in &all_courses {
         let whose = format!("formation {}", course.code);
         check_fits(&mut problems, &whose, "intitule-formation", &course.title, 255);
-        check_fits(&mut problems, &whose, "objectif-formation", &list(&course.code, "objectifs", &course.objectives)?, 3000);
+        check_fits(
+            &mut problems,
+            &whose,
+            "objectif-formation",
+            &list(&course.code, "objectifs", &course.objectives)?,
+            3000,
+        );
         check_fits(&mut problems, &whose, "resultats-attendus", &course.evaluation_modalities, 3000);
         check_fits(&mut problems, &whose, "contenu-formation", &list(&course.code, "contenu", &course.content)?, 3000);
         check_fits(&mut problems, &whose, "rythme-formation", &course.modalities, 3000);

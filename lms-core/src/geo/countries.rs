@@ -112,9 +112,8 @@ mod tests {
             "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "CZE", "ROU", "SVK", "SVN", "SWE",
         ];
         let maghreb = ["MAR", "DZA", "TUN", "LBY", "MRT"];
-        let west_africa = [
-            "BEN", "BFA", "CPV", "CIV", "GMB", "GHA", "GIN", "GNB", "LBR", "MLI", "NER", "NGA", "SEN", "SLE", "TGO",
-        ];
+        let west_africa =
+            ["BEN", "BFA", "CPV", "CIV", "GMB", "GHA", "GIN", "GNB", "LBR", "MLI", "NER", "NGA", "SEN", "SLE", "TGO"];
         for code in eu.iter().chain(&maghreb).chain(&west_africa) {
             assert!(find_country(code).is_some(), "{code}");
         }
