@@ -431,11 +431,13 @@ fn write_flux(
     // The schema has room for one certificateur per flux.
     let mut certifiers: Vec<(&str, &str)> =
         groups.iter().map(|g| (g.certifier_id.as_str(), g.contract_id.as_str())).collect();
+    certifiers.sort_unstable();
     certifiers.dedup();
     if certifiers.len() > 1 {
         let listed: Vec<String> = certifiers.iter().map(|(id, contract)| format!("{id}/{contract}")).collect();
         problems.push(format!(
-            "un flux ne porte qu'un certificateur, ces passages en ont {} ({}) : exportez-les par période séparée",
+            "ces passages relèvent de {} certificateurs ou contrats ({}) : le schéma de la Caisse des Dépôts \
+             n'en admet qu'un par fichier",
             certifiers.len(),
             listed.join(", ")
         ));

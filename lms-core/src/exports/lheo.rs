@@ -108,6 +108,11 @@ fn address_lines(text: &str, max_lines: usize) -> Option<Vec<String>> {
     (!lines.is_empty() && lines.len() <= max_lines).then_some(lines)
 }
 
+/// A price in euros with two decimals (`350.00`).
+fn price(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 /// Records a problem when `value` is empty or longer than the XSD allows for `element`.
 fn check_fits(problems: &mut Vec<String>, whose: &str, element: &str, value: &str, max_chars: usize) {
     let length = value.chars().count();
@@ -183,6 +188,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             &list(&course.code, "prérequis", &course.prerequisites)?,
             3000,
         );
+        check_fits(&mut problems, &whose, "prix-total-TTC", &price(course.price_cents), 10);
         if course.nsf_code.len() < 3 || !course.nsf_code.is_char_boundary(3) {
             problems.push(format!("{whose} : code NSF « {} » illisible", course.nsf_code));
         }
@@ -251,6 +257,9 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
         }
     }
     if !problems.is_empty() {
+        // A venue hosting several sessions is named once.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|problem| seen.insert(problem.clone()));
         return Err(ExportError::Refused(problems));
     }
     // xs:dateTime, in UTC.
@@ -312,6 +321,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             {
                 xml.open("lieu-de-formation");
                 xml.open("coordonnees");
+                // `nom` is optional and takes 50 characters; `denomination` always has the whole name.
                 if name.chars().count() <= 50 {
                     xml.leaf("nom", name);
                 }
@@ -350,7 +360,7 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
             xml.close("adresse");
             xml.close("adresse-inscription");
             xml.close("session");
-            xml.leaf("prix-total-TTC", &format!("{}.{:02}", course.price_cents / 100, course.price_cents % 100));
+            xml.leaf("prix-total-TTC", &price(course.price_cents));
             xml.leaf("nombre-heures-total", &(course.duration_minutes / 60).to_string());
             xml.close("action");
         }
@@ -386,4 +396,24 @@ pub fn export_lheo(conn: &mut DbConn, out: &Path, now: NaiveDateTime) -> Result<
     let temporary = write_temporary(out, &bytes)?;
     commit_file(&temporary, out)?;
     Ok(LheoExport { file: out.display().to_string(), formations: all_courses.len(), sessions: session_count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_cut_into_lines_of_50_characters_at_word_boundaries() {
+        assert_eq!(address_lines("27 Rue Grosse Horloge", 4), Some(vec!["27 Rue Grosse Horloge".to_owned()]));
+        let long = "Zone artisanale des Grands Champs, bâtiment C, entrée par la cour de l'ancienne laiterie";
+        let lines = address_lines(long, 4).unwrap_or_default();
+        assert_eq!(lines.len(), 2);
+        assert!(lines.iter().all(|line| line.chars().count() <= LINE_MAX_CHARS), "{lines:?}");
+        assert_eq!(lines.join(" "), long);
+        assert_eq!(address_lines(&"mot ".repeat(60), 4), None);
+        assert_eq!(address_lines(&"x".repeat(51), 4), None);
+        assert_eq!(address_lines("  ", 4), None);
+        assert_eq!(price(35_000), "350.00");
+        assert_eq!(price(1_205), "12.05");
+    }
 }
