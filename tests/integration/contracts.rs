@@ -216,7 +216,9 @@ fn xml_exports() {
     let demo = Demo::certified();
     let lheo = demo.dir.path().join("offre.xml");
     demo.json(&["export", "lheo", "--out", lheo.to_str().unwrap(), "--json"]);
-    insta::assert_snapshot!("export_lheo", redact_xml(&std::fs::read_to_string(&lheo).unwrap()));
+    let lheo_xml = std::fs::read_to_string(&lheo).unwrap();
+    crate::xml_validation::assert_valid("xml_exports", crate::xml_validation::Standard::Lheo, &lheo_xml);
+    insta::assert_snapshot!("export_lheo", redact_xml(&lheo_xml));
 
     assert_eq!(demo.run(&["export", "setting", "accrochage.emitter_client_id", "DEMO0001"]).code, 0);
     let today = lms_core::catalogue::paris_today().to_string();
@@ -233,7 +235,9 @@ fn xml_exports() {
         "--json",
     ]);
     assert_eq!(written["holders"], 2, "{written}");
-    insta::assert_snapshot!("export_accrochage", redact_xml(&std::fs::read_to_string(&accrochage).unwrap()));
+    let accrochage_xml = std::fs::read_to_string(&accrochage).unwrap();
+    crate::xml_validation::assert_valid("xml_exports", crate::xml_validation::Standard::Accrochage112, &accrochage_xml);
+    insta::assert_snapshot!("export_accrochage", redact_xml(&accrochage_xml));
 }
 
 #[test]

@@ -10,8 +10,12 @@ use lms_tests::{Seed, TestDb};
 
 use crate::certification::{ELIGIBLE, demo_session, json_ok, lms_env, options};
 
-/// Validates `xml` against the Accrochage schema written from the documented structure.
+/// Validates `xml` against the project's Accrochage schema (in step with the CDC's 1.1.2, plus
+/// `cpf:action`) and, with xmllint, against the CDC's official 1.1.2 XSD when it has no `cpf:action`.
 fn assert_schema_valid(xml: &str) {
+    if !xml.contains("<cpf:action>") {
+        crate::xml_validation::assert_valid("exports", crate::xml_validation::Standard::Accrochage112, xml);
+    }
     let schema_doc = oxml::parse(accrochage::ACCROCHAGE_XSD).expect("schema parses");
     let unsupported = xmlschema::support::unsupported(&schema_doc);
     assert!(unsupported.is_empty(), "the validator must enforce the whole schema: {unsupported:?}");
@@ -41,13 +45,21 @@ fn the_schema_catches_what_the_cdc_would_reject() {
     accrochage::export_accrochage(&mut conn, today, today, &out, lms_core::db::now()).unwrap();
     let xml = std::fs::read_to_string(&out).unwrap();
     assert_schema_valid(&xml);
-    // The validator is not a rubber stamp: an invalid sex, a missing element, a wrong order fail.
+    // The validator is not a rubber stamp: an invalid sex, a missing or repeated element, a short
+    // id, an unknown action, a second certificateur fail.
     let schema = xmlschema::parse_schema(accrochage::ACCROCHAGE_XSD).unwrap();
     for broken in [
         xml.replace("<cpf:sexe>F</cpf:sexe>", "<cpf:sexe>X</cpf:sexe>"),
-        xml.replace("<cpf:action>CREATION</cpf:action>", "<cpf:action>CREATE</cpf:action>"),
+        xml.replace("</cpf:horodatage>", "</cpf:horodatage><cpf:action>CREATE</cpf:action>"),
         xml.replacen("<cpf:donneeCertifiee>true</cpf:donneeCertifiee>", "", 1),
+        xml.replacen(
+            "<cpf:donneeCertifiee>true</cpf:donneeCertifiee>",
+            "<cpf:donneeCertifiee>true</cpf:donneeCertifiee><cpf:donneeCertifiee>true</cpf:donneeCertifiee>",
+            1,
+        ),
         xml.replace("<cpf:idClient>DEMO0001</cpf:idClient>", "<cpf:idClient>DEMO01</cpf:idClient>"),
+        xml.replace("<cpf:codePaysNaissance>MAR<", "<cpf:codePaysNaissance>MA<"),
+        xml.replace("</cpf:certificateur>", "</cpf:certificateur><cpf:certificateur/>"),
     ] {
         let report = xmlschema::validate(&oxml::parse(&broken).unwrap(), &schema);
         assert!(!report.is_valid(), "should be refused:\n{broken}");
@@ -166,7 +178,8 @@ fn issue_both_numbers(db: &TestDb, dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
-/// The XML with what changes from run to run (flux id, time stamp, award year and day) replaced.
+/// The XML with what changes from run to run (flux id, time stamp, award year and day, the first
+/// pass's jury date) replaced.
 fn normalised(xml: &str, numbers: &[String]) -> String {
     let today = lms_core::catalogue::paris_today().to_string();
     let mut text = xml.replace(&today, "AWARD-DATE");
@@ -180,6 +193,7 @@ fn normalised(xml: &str, numbers: &[String]) -> String {
         }
     };
     let text = between(&text, "<cpf:idFlux>", "</cpf:idFlux>", "FLUX-ID");
+    let text = between(&text, "<cpf:dateDebutValidite>", "</cpf:dateDebutValidite>", "JURY-DATE");
     between(&text, "<cpf:horodatage>", "</cpf:horodatage>", "TIMESTAMP")
 }
 
@@ -191,7 +205,8 @@ fn batch_actions(conn: &mut lms_core::db::DbConn) -> Vec<String> {
         .unwrap()
 }
 
-/// Snapshot of a SUPPRESSION flux: the pass as it was declared, under `cpf:action` SUPPRESSION.
+/// Snapshot of a SUPPRESSION flux (version 1.1.5): the pass as it was declared, under `cpf:action`
+/// SUPPRESSION.
 const SUPPRESSION_SHAPE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <cpf:flux xmlns:cpf="urn:cdc:cpf:pc5:schema:1.0.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <cpf:idFlux>FLUX-ID</cpf:idFlux>
@@ -213,7 +228,7 @@ const SUPPRESSION_SHAPE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
                 <cpf:idTechnique>NUMBER-1</cpf:idTechnique>
                 <cpf:obtentionCertification>PAR_ADMISSION</cpf:obtentionCertification>
                 <cpf:donneeCertifiee>true</cpf:donneeCertifiee>
-                <cpf:dateDebutValidite>AWARD-DATE</cpf:dateDebutValidite>
+                <cpf:dateDebutValidite>JURY-DATE</cpf:dateDebutValidite>
                 <cpf:dateFinValidite xsi:nil="true"/>
                 <cpf:presenceNiveauLangueEuro>false</cpf:presenceNiveauLangueEuro>
                 <cpf:presenceNiveauNumeriqueEuro>false</cpf:presenceNiveauNumeriqueEuro>
@@ -256,6 +271,7 @@ fn suppression_withdraws_declared_revoked_passes_once_and_never_the_undeclared()
     let numbers = issue_both_numbers(&db, dir.path());
     let mut conn = db.conn();
     let today = lms_core::catalogue::paris_today();
+    lms_core::documents::organisation::set_setting(&mut conn, "accrochage.flux_version", "1.1.5").unwrap();
     // Revoked before any declaration: nothing to withdraw, nothing written.
     registry::revoke_certificate(&mut conn, &numbers[0], "Erreur de jury").unwrap();
     let out = dir.path().join("suppression.xml");
@@ -321,6 +337,7 @@ fn suppression_follows_the_processing_reports() {
     let numbers = issue_both_numbers(&db, dir.path());
     let mut conn = db.conn();
     let today = lms_core::catalogue::paris_today();
+    lms_core::documents::organisation::set_setting(&mut conn, "accrochage.flux_version", "1.1.5").unwrap();
     // Each step a minute later, so that "the latest batch holding a pass" is unambiguous.
     let start = lms_core::db::now();
     let at = |minutes: i64| start + chrono::Duration::minutes(minutes);
@@ -377,8 +394,11 @@ fn lheo_lists_the_offer_with_places() {
     let result = json_ok(&lms_env(&db, &keys, &["export", "lheo", "--out", out.to_str().unwrap(), "--json"]));
     assert!(result["sessions"].as_u64().unwrap() >= 10);
     let xml = std::fs::read_to_string(&out).unwrap();
-    let doc = oxml::parse(&xml).expect("well-formed");
-    drop(doc);
+    crate::xml_validation::assert_valid(
+        "lheo_lists_the_offer_with_places",
+        crate::xml_validation::Standard::Lheo,
+        &xml,
+    );
     assert!(xml.contains(r#"<lheo xmlns="http://lheo.gouv.fr/2.3""#));
     assert!(xml.contains("<code-RS>5142</code-RS>"));
     assert!(xml.contains("<code-INSEE-commune>") && xml.contains("<latitude>"));

@@ -48,3 +48,4 @@ mod storage;
 mod trainer;
 mod venue_addresses;
 mod venues;
+mod xml_validation;

@@ -92,13 +92,15 @@ pub enum CertifyCommand {
         /// Date de naissance (AAAA-MM-JJ).
         #[arg(long, value_parser = parse_date)]
         birth_date: NaiveDate,
-        /// Code INSEE de la commune de naissance (99xxx pour l'étranger).
+        /// Code INSEE de la commune de naissance ; né·e à l'étranger : le code pays INSEE
+        /// (99xxx, par exemple 99350 pour le Maroc).
         #[arg(long)]
         birth_insee: Option<String>,
-        /// Libellé du lieu de naissance.
+        /// Libellé du lieu de naissance (commune, ou ville à l'étranger ; 60 caractères au plus).
         #[arg(long)]
         birth_place: Option<String>,
-        /// Code pays de naissance (3 caractères au plus), si né·e à l'étranger.
+        /// Pays de naissance, si né·e à l'étranger : code ISO 3166 à 2 ou 3 lettres (MA, MAR) ou
+        /// code pays INSEE (99350) ; enregistré en code ISO à 3 lettres.
         #[arg(long)]
         birth_country: Option<String>,
         /// Sexe, tel que l'attend le registre.

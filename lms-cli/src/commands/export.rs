@@ -17,7 +17,8 @@ pub enum ExportCommand {
     /// Fichier des titulaires pour la Caisse des Dépôts (« Accrochage », XML
     /// urn:cdc:cpf:pc5:schema:1.0.0) : certificats valides décernés dans la période (CREATION),
     /// ou avec --suppressions les certificats révoqués déjà déclarés et pas encore retirés
-    /// (SUPPRESSION). Refuse en listant chaque problème ; avertit des obtentions de plus de trois mois.
+    /// (SUPPRESSION, qui demande la version 1.1.5 du flux : réglage accrochage.flux_version).
+    /// Refuse en listant chaque problème ; avertit des obtentions de plus de trois mois.
     Accrochage {
         /// Premier jour d'obtention (AAAA-MM-JJ).
         #[arg(long, value_parser = parse_date, required_unless_present = "suppressions", requires = "to")]
@@ -56,7 +57,8 @@ pub enum ExportCommand {
         out: PathBuf,
     },
     /// Enregistre un réglage d'identité de l'organisme utilisé par les exports
-    /// (organisation.name|siret|nda|address|postcode|city|email|phone, accrochage.emitter_client_id).
+    /// (organisation.name|siret|nda|address|postcode|city|email|phone, accrochage.emitter_client_id,
+    /// accrochage.flux_version : 1.1.2 par défaut, 1.1.5 pour porter cpf:action et les SUPPRESSION).
     Setting {
         /// Nom du réglage.
         key: String,

@@ -1,6 +1,10 @@
 //! The holder identity the registries need (Accrochage `titulaire`): birth name, usage name, first
 //! names, birth date, birth commune (INSEE) or country, sex. Optional until a certificate is issued.
 //! Names and the birth place follow the person-name character rule of [`crate::text`].
+//!
+//! A birth abroad is given by country, as an ISO 3166 code (`MA`, `MAR`) or as the INSEE « code
+//! pays » a registry uses in place of a commune (`99350`); either way the country is checked against
+//! [`crate::geo::countries`] and stored as its ISO alpha-3 code, the form the Accrochage file wants.
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -9,6 +13,7 @@ use serde::Serialize;
 use super::eligibility::CertifyError;
 use crate::db::schema::users;
 use crate::db::{self, DbConn, DbError};
+use crate::geo::countries::{Country, find_country, is_cog_country_code};
 
 /// Identity fields to store.
 #[derive(Debug, Clone, Default)]
@@ -21,11 +26,12 @@ pub struct IdentityInput {
     pub first_names: String,
     /// Date de naissance.
     pub birth_date: NaiveDate,
-    /// INSEE code of the birth commune (born in France).
+    /// INSEE code of the birth commune (born in France), or the INSEE « code pays » (`99xxx`) of
+    /// the country of birth abroad.
     pub birth_commune_insee: Option<String>,
-    /// Birth place label (commune or city abroad).
+    /// Birth place label (commune or city abroad), up to 60 characters.
     pub birth_place_label: Option<String>,
-    /// ISO 3166 country code (born abroad), up to 3 characters.
+    /// Country of birth abroad: ISO 3166 alpha-2 or alpha-3, or INSEE « code pays » (`99xxx`).
     pub birth_country_code: Option<String>,
     /// `M` or `F` (the values the registry accepts).
     pub sex: String,
@@ -48,11 +54,14 @@ pub struct IdentityView {
     pub birth_commune_insee: Option<String>,
     /// Lieu de naissance.
     pub birth_place_label: Option<String>,
-    /// Pays de naissance.
+    /// Pays de naissance (ISO 3166 alpha-3).
     pub birth_country_code: Option<String>,
     /// Sexe.
     pub sex: Option<String>,
 }
+
+/// The longest birth place label the registry takes (`libelleCommuneNaissance`).
+pub const BIRTH_PLACE_MAX_CHARS: usize = 60;
 
 fn clean(raw: &str) -> String {
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -135,8 +144,8 @@ fn check(input: &IdentityInput, today: NaiveDate) -> Result<CheckedIdentity, Cer
     if usage_name.as_ref().is_some_and(|u| u.chars().count() > 60) {
         problems.push("nom d'usage : 60 caractères au plus".into());
     }
-    if label.as_ref().is_some_and(|u| u.chars().count() > 40) {
-        problems.push("lieu de naissance : 40 caractères au plus".into());
+    if label.as_ref().is_some_and(|u| u.chars().count() > BIRTH_PLACE_MAX_CHARS) {
+        problems.push(format!("lieu de naissance : {BIRTH_PLACE_MAX_CHARS} caractères au plus"));
     }
     if input.birth_date > today || input.birth_date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
         problems.push(format!("date de naissance invraisemblable : {}", input.birth_date));
@@ -144,20 +153,62 @@ fn check(input: &IdentityInput, today: NaiveDate) -> Result<CheckedIdentity, Cer
     if !matches!(input.sex.trim(), "M" | "F") {
         problems.push("sexe : M ou F (valeurs du registre)".into());
     }
-    match (&insee, &country) {
-        (None, None) => problems.push("commune de naissance (code INSEE) ou pays de naissance requis".into()),
-        (Some(code), _) if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            problems.push(format!("code INSEE invalide « {code} » (5 caractères)"));
+    let (insee, country) = match birth_place(insee.as_deref(), country.as_deref()) {
+        Ok(place) => place,
+        Err(problem) => {
+            problems.push(problem);
+            (None, None)
         }
-        (_, Some(code)) if code.is_empty() || code.len() > 3 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            problems.push(format!("code pays invalide « {code} » (3 caractères au plus)"));
-        }
-        _ => {}
-    }
+    };
     if !problems.is_empty() {
         return Err(CertifyError::Invalid(problems.join(" ; ")));
     }
     Ok(CheckedIdentity { birth_name, first_names, usage_name, label, insee, country })
+}
+
+/// Where a person was born, in stored form: a French commune's INSEE code, or the ISO alpha-3 code
+/// of a country abroad (given as ISO alpha-2/alpha-3 or as its INSEE « code pays » `99xxx`).
+fn birth_place(insee: Option<&str>, country: Option<&str>) -> Result<(Option<String>, Option<String>), String> {
+    let abroad = |code: &str| -> Result<&'static Country, String> {
+        match find_country(code) {
+            Some(country) if country.is_france() => Err(format!(
+                "« {code} » désigne la France : pour une naissance en France, donnez le code INSEE de la commune"
+            )),
+            Some(country) => Ok(country),
+            None if is_cog_country_code(code) => {
+                Err(format!("« {code} » n'est pas un code pays INSEE connu (99xxx : pays de naissance à l'étranger)"))
+            }
+            None => Err(format!(
+                "pays de naissance inconnu « {} » (code ISO 3166 à 2 ou 3 lettres, ou code pays INSEE 99xxx)",
+                crate::text::printable(code, 20)
+            )),
+        }
+    };
+    match (insee, country) {
+        (None, None) => Err("commune de naissance (code INSEE) ou pays de naissance requis".into()),
+        (Some(code), country) if is_cog_country_code(code) => {
+            let born_in = abroad(code)?;
+            match country.map(abroad).transpose()? {
+                Some(other) if other != born_in => Err(format!(
+                    "le code pays INSEE {code} ({}) et le pays {} ({}) se contredisent",
+                    born_in.name, other.iso3, other.name
+                )),
+                _ => Ok((None, Some(born_in.iso3.to_owned()))),
+            }
+        }
+        (Some(code), _) if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Err(format!("code INSEE invalide « {} » (5 caractères)", crate::text::printable(code, 20)))
+        }
+        (Some(code), Some(country)) => match find_country(country) {
+            Some(found) if found.is_france() => Ok((Some(code.to_owned()), None)),
+            _ => Err(format!(
+                "commune de naissance {code} (en France) et pays de naissance « {} » se contredisent",
+                crate::text::printable(country, 20)
+            )),
+        },
+        (Some(code), None) => Ok((Some(code.to_owned()), None)),
+        (None, Some(country)) => abroad(country).map(|found| (None, Some(found.iso3.to_owned()))),
+    }
 }
 
 /// The registry identity stored on a user (the columns selected in [`show_identity`], in order).
@@ -260,5 +311,51 @@ mod tests {
             set(&mut identity, "Kh\u{200C}osravi 👩🏽\u{200D}🏫");
             assert!(check(&identity, today()).is_ok(), "{field}: joiners stay");
         }
+    }
+
+    #[test]
+    fn a_birth_abroad_is_stored_as_its_iso_alpha3_code_however_it_is_given() {
+        for (insee, country) in
+            [(Some("99350"), None), (None, Some("MA")), (None, Some("mar")), (Some("99350"), Some("MA"))]
+        {
+            let mut identity = input();
+            identity.birth_commune_insee = insee.map(str::to_owned);
+            identity.birth_country_code = country.map(str::to_owned);
+            let checked = check(&identity, today()).map_err(|e| e.to_string());
+            let stored = checked.map(|c| (c.insee, c.country));
+            assert_eq!(stored, Ok((None, Some("MAR".to_owned()))), "{insee:?} {country:?}");
+        }
+        let mut born_in_france = input();
+        born_in_france.birth_country_code = Some("FR".into());
+        assert_eq!(check(&born_in_france, today()).ok().and_then(|c| c.insee), Some("86194".into()));
+    }
+
+    #[test]
+    fn a_country_that_does_not_exist_or_contradicts_the_place_is_refused() {
+        let cases: [(Option<&str>, Option<&str>, &str); 6] = [
+            (Some("99999"), None, "n'est pas un code pays INSEE"),
+            (None, Some("ZZ"), "pays de naissance inconnu"),
+            (None, Some("ZZZZ"), "pays de naissance inconnu"),
+            (Some("99100"), None, "désigne la France"),
+            (Some("99350"), Some("BEL"), "se contredisent"),
+            (Some("86194"), Some("MAR"), "se contredisent"),
+        ];
+        for (insee, country, expected) in cases {
+            let mut identity = input();
+            identity.birth_commune_insee = insee.map(str::to_owned);
+            identity.birth_country_code = country.map(str::to_owned);
+            let message = check(&identity, today()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(expected), "{insee:?} {country:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_birth_place_label_takes_up_to_60_characters() {
+        let mut identity = input();
+        identity.birth_place_label = Some("L".repeat(60));
+        assert!(check(&identity, today()).is_ok());
+        identity.birth_place_label = Some("L".repeat(61));
+        let message = check(&identity, today()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("60 caractères"), "{message}");
     }
 }

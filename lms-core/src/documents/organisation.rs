@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::db::schema::settings;
 use crate::db::{self, DbConn, DbError};
+use crate::exports::accrochage::FluxVersion;
 use crate::{Classify, ErrorKind};
 
 crate::text_enum! {
@@ -44,6 +45,8 @@ crate::text_enum! {
         AccrochageEmitter = "accrochage.emitter_client_id", "identifiant client de l'émetteur à la Caisse des Dépôts (8 caractères)";
         /// Who hosts the site (name, address, phone), for the legal notice.
         Host = "legal.host", "hébergeur du site : nom, adresse et téléphone (mentions légales)";
+        /// The version of the CDC's schema the Accrochage file follows (1.1.2 when unset).
+        AccrochageFluxVersion = "accrochage.flux_version", "version du schéma du flux Accrochage (1.1.2 par défaut, 1.1.5 pour cpf:action)";
     }
 }
 
@@ -290,6 +293,10 @@ pub fn validate_setting(key: SettingKey, raw: &str) -> Result<String, SettingErr
         SettingKey::AccrochageEmitter if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_alphanumeric()) => {
             refuse("8 caractères alphanumériques attendus")
         }
+        SettingKey::AccrochageFluxVersion => value
+            .parse::<FluxVersion>()
+            .map(|version| version.as_str().to_owned())
+            .map_err(|e| SettingError::Invalid(format!("{key} : {e}"))),
         _ => Ok(value.to_owned()),
     }
 }
@@ -344,6 +351,8 @@ mod tests {
         assert!(validate_setting(SettingKey::Phone, "+33 5 00 00 00 00").is_ok());
         assert!(validate_setting(SettingKey::AccrochageEmitter, "ABC").is_err());
         assert!(validate_setting(SettingKey::AccrochageEmitter, "ABCD1234").is_ok());
+        assert_eq!(validate_setting(SettingKey::AccrochageFluxVersion, " 1.1.5 ").ok().as_deref(), Some("1.1.5"));
+        assert!(validate_setting(SettingKey::AccrochageFluxVersion, "2.0").is_err());
         assert_eq!(validate_setting(SettingKey::Name, "  ").ok().as_deref(), Some(""));
         assert!(validate_setting(SettingKey::Name, "Nom\u{1b}[2J").is_err());
     }

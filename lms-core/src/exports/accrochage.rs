@@ -4,10 +4,13 @@
 //! declares the passes of valid certificates; a SUPPRESSION flux withdraws, under the same
 //! `idTechnique`, the passes of certificates revoked after the CDC received them.
 //!
-//! The official XSD is not available here: `accrochage.xsd` beside this file is written from the
-//! documented structure (reference §2.6 and §6.3: element order, lengths, enumerations) and every
-//! generated file is validated against it in the tests. `idTechnique` is the certificate number,
-//! unique and stable, which is how the processing report is matched back.
+//! The file follows the version of the CDC's schema chosen by the setting
+//! `accrochage.flux_version` ([`FluxVersion`]): 1.1.2 by default, the only official XSD found
+//! (`../shared/standards/cdc-cpf-accrochage-1.1.2.xsd`, which every generated file is validated
+//! against in the tests), or 1.1.5, which adds `cpf:action` and so is the only one that can carry a
+//! SUPPRESSION. `accrochage.xsd` beside this file is the project's copy of the 1.1.2 structure
+//! with that one addition. `idTechnique` is the certificate number, unique and stable, which is
+//! how the processing report is matched back; `dateDebutValidite` is the jury's decision date.
 
 use std::path::Path;
 
@@ -19,18 +22,41 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{ExportError, XmlOut, commit_file, is_xml_text, write_temporary};
+use crate::certification::identity::BIRTH_PLACE_MAX_CHARS;
 use crate::certification::registry::CertificateStatus;
 use crate::db::ids::CertificateId;
 use crate::db::json_text::to_json_text;
-use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, settings, users};
+use crate::db::schema::{accrochage_batches, accrochage_items, certificates, certifications, jury_decisions, users};
 use crate::db::{self, DbConn, DbError};
+use crate::documents::organisation::{self, SettingKey};
+use crate::geo::countries::{Country, find_country, is_cog_country_code};
 
-/// The schema written from the documented structure (validated against in tests).
+/// The project's schema: the CDC's 1.1.2 structure plus the optional `cpf:action` of 1.1.5.
 pub const ACCROCHAGE_XSD: &str = include_str!("accrochage.xsd");
 /// XML namespace of the file.
 pub const NAMESPACE: &str = "urn:cdc:cpf:pc5:schema:1.0.0";
 /// Setting holding the uploader's CDC client id (8 characters).
 pub const EMITTER_SETTING: &str = "accrochage.emitter_client_id";
+
+crate::text_enum! {
+    /// The version of the CDC's schema a flux follows (setting `accrochage.flux_version`).
+    pub enum FluxVersion: "version du flux Accrochage" {
+        /// 1.1.2, the default: the official XSD found; it has no `cpf:action`, so it only declares.
+        V112 = "1.1.2", "1.1.2 (sans cpf:action : déclarations seulement)";
+        /// 1.1.5: adds `cpf:action` (CREATION or SUPPRESSION).
+        V115 = "1.1.5", "1.1.5 (avec cpf:action : déclarations et retraits)";
+    }
+}
+
+impl FluxVersion {
+    /// The version when the setting is not set.
+    pub const DEFAULT: FluxVersion = FluxVersion::V112;
+
+    /// Whether the flux carries `cpf:action` (without it, a file can only declare passes).
+    pub fn has_action(self) -> bool {
+        self != FluxVersion::V112
+    }
+}
 
 /// Result of an export.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -56,6 +82,7 @@ struct HolderRow {
     id: CertificateId,
     number: String,
     awarded_on: NaiveDate,
+    decided_on: NaiveDate,
     email: String,
     _display_name: String,
     birth_name: Option<String>,
@@ -84,15 +111,31 @@ struct CertificationGroup {
 struct Holder {
     certificate: CertificateId,
     number: String,
-    awarded_on: NaiveDate,
+    valid_from: NaiveDate,
     birth_name: String,
     usage_name: Option<String>,
     first_names: Vec<String>,
     birth_date: NaiveDate,
     sex: String,
-    birth_insee: String,
+    born_in: BirthPlace,
     birth_place: Option<String>,
-    birth_country: Option<String>,
+}
+
+/// Where a holder was born, as the file names it.
+enum BirthPlace {
+    /// A French commune, by INSEE code.
+    Commune(String),
+    /// Abroad: the INSEE « code pays » stands where a commune's code would.
+    Abroad(&'static Country),
+}
+
+impl BirthPlace {
+    fn insee_code(&self) -> &str {
+        match self {
+            BirthPlace::Commune(insee) => insee,
+            BirthPlace::Abroad(country) => country.cog,
+        }
+    }
 }
 
 fn check_len(problems: &mut Vec<String>, who: &str, field: &str, value: &str, max: usize) {
@@ -130,11 +173,13 @@ macro_rules! holder_query {
         certificates::table
             .inner_join(users::table.on(users::id.eq(certificates::holder_id)))
             .inner_join(certifications::table)
+            .inner_join(jury_decisions::table.on(jury_decisions::id.eq(certificates::jury_decision_id)))
             .order((certifications::code.asc(), certificates::number.asc()))
             .select((
                 certificates::id,
                 certificates::number,
                 certificates::awarded_on,
+                jury_decisions::decided_on,
                 users::email,
                 users::display_name,
                 users::birth_name,
@@ -231,8 +276,20 @@ fn write_flux(
     now: NaiveDateTime,
 ) -> Result<AccrochageExport, ExportError> {
     let today = Paris.from_utc_datetime(&now).date_naive();
-    let emitter: Option<String> =
-        settings::table.find(EMITTER_SETTING).select(settings::value).first(conn).optional().map_err(DbError::from)?;
+    let mut settings = organisation::all_settings(conn)?;
+    let emitter = settings.remove(&SettingKey::AccrochageEmitter);
+    let version = match settings.get(&SettingKey::AccrochageFluxVersion) {
+        None => FluxVersion::DEFAULT,
+        Some(stored) => stored.parse::<FluxVersion>().map_err(|e| ExportError::Refused(vec![e.to_string()]))?,
+    };
+    if action == FluxAction::Suppression && !version.has_action() {
+        return Err(ExportError::Refused(vec![format!(
+            "un flux SUPPRESSION demande cpf:action, que la version {} du schéma n'a pas : \
+             choisissez la version 1.1.5 (lms export setting {} 1.1.5)",
+            version.as_str(),
+            SettingKey::AccrochageFluxVersion.as_str()
+        )]));
+    }
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let valid_id = |id: &str| id.len() == 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -253,6 +310,7 @@ fn write_flux(
             id,
             number,
             awarded_on,
+            decided_on,
             email,
             _display_name: _,
             birth_name,
@@ -304,8 +362,8 @@ fn write_flux(
         if birth_date.is_none() {
             missing.push("date de naissance");
         }
-        if insee.is_none() {
-            missing.push("commune de naissance (code INSEE, 99xxx pour l'étranger)");
+        if insee.is_none() && country.is_none() {
+            missing.push("commune ou pays de naissance");
         }
         if !matches!(sex.as_deref(), Some("M" | "F")) {
             missing.push("sexe (M ou F)");
@@ -314,7 +372,7 @@ fn write_flux(
             problems.push(format!("{who} : {} manquant(s)", missing.join(", ")));
             continue;
         }
-        let (Some(birth_name), Some(birth_date), Some(insee), Some(sex)) = (birth_name, birth_date, insee, sex) else {
+        let (Some(birth_name), Some(birth_date), Some(sex)) = (birth_name, birth_date, sex) else {
             continue;
         };
         check_len(&mut problems, &who, "nom de naissance", &birth_name, 60);
@@ -325,14 +383,33 @@ fn write_flux(
             check_len(&mut problems, &who, &format!("prénom {}", index + 1), name, 60);
         }
         if let Some(place) = &place {
-            check_len(&mut problems, &who, "lieu de naissance", place, 40);
+            check_len(&mut problems, &who, "lieu de naissance", place, BIRTH_PLACE_MAX_CHARS);
         }
-        if insee.len() != 5 || !insee.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            problems.push(format!("{who} : code INSEE de naissance « {insee} » hors format (5 caractères)"));
-        }
-        if country.as_ref().is_some_and(|c| c.len() > 3) {
-            problems.push(format!("{who} : code pays de naissance hors format (3 caractères au plus)"));
-        }
+        // A country stored before countries were checked (or by hand) is checked again here.
+        let born_in = match (insee, country) {
+            (Some(insee), _) if is_cog_country_code(&insee) => match find_country(&insee) {
+                Some(country) if !country.is_france() => BirthPlace::Abroad(country),
+                _ => {
+                    problems.push(format!("{who} : code pays INSEE de naissance inconnu « {insee} »"));
+                    continue;
+                }
+            },
+            (Some(insee), _) if insee.len() == 5 && insee.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                BirthPlace::Commune(insee)
+            }
+            (Some(insee), _) => {
+                problems.push(format!("{who} : code INSEE de naissance « {insee} » hors format (5 caractères)"));
+                continue;
+            }
+            (None, Some(code)) => match find_country(&code) {
+                Some(country) if !country.is_france() => BirthPlace::Abroad(country),
+                _ => {
+                    problems.push(format!("{who} : pays de naissance inconnu « {code} »"));
+                    continue;
+                }
+            },
+            (None, None) => continue,
+        };
         if birth_date.year() < 1900 || birth_date >= awarded_on {
             problems.push(format!("{who} : date de naissance {birth_date} hors limites"));
         }
@@ -340,17 +417,30 @@ fn write_flux(
             group.holders.push(Holder {
                 certificate: id,
                 number,
-                awarded_on,
+                valid_from: decided_on,
                 birth_name,
                 usage_name: usage_name.filter(|u| !u.trim().is_empty()),
                 first_names: first,
                 birth_date,
                 sex,
-                birth_insee: insee,
-                birth_place: place,
-                birth_country: country,
+                born_in,
+                birth_place: place.filter(|p| !p.trim().is_empty()),
             });
         }
+    }
+    // The schema has room for one certificateur per flux.
+    let mut certifiers: Vec<(&str, &str)> =
+        groups.iter().map(|g| (g.certifier_id.as_str(), g.contract_id.as_str())).collect();
+    certifiers.sort_unstable();
+    certifiers.dedup();
+    if certifiers.len() > 1 {
+        let listed: Vec<String> = certifiers.iter().map(|(id, contract)| format!("{id}/{contract}")).collect();
+        problems.push(format!(
+            "ces passages relèvent de {} certificateurs ou contrats ({}) : le schéma de la Caisse des Dépôts \
+             n'en admet qu'un par fichier",
+            certifiers.len(),
+            listed.join(", ")
+        ));
     }
     if !problems.is_empty() {
         return Err(ExportError::Refused(problems));
@@ -358,7 +448,7 @@ fn write_flux(
     let batch_id = uuid::Uuid::now_v7().to_string();
     let stamp = Paris.from_utc_datetime(&now).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
     let emitter = emitter.unwrap_or_default();
-    let bytes = render(&batch_id, &stamp, action, &emitter, &groups);
+    let bytes = render(&batch_id, &stamp, version, action, &emitter, &groups);
     let sha256: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let holders: usize = groups.iter().map(|g| g.holders.len()).sum();
     let temporary = write_temporary(out, &bytes)?;
@@ -422,41 +512,45 @@ fn record_batch(
     Ok(())
 }
 
-fn render(batch_id: &str, stamp: &str, action: FluxAction, emitter: &str, groups: &[CertificationGroup]) -> Vec<u8> {
+/// The flux: one certificateur (checked by the caller), its certifications and their passes.
+fn render(
+    batch_id: &str,
+    stamp: &str,
+    version: FluxVersion,
+    action: FluxAction,
+    emitter: &str,
+    groups: &[CertificationGroup],
+) -> Vec<u8> {
     let mut xml = XmlOut::new();
     xml.open_with("cpf:flux", &[("xmlns:cpf", NAMESPACE), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")]);
     xml.leaf("cpf:idFlux", batch_id);
     xml.leaf("cpf:horodatage", stamp);
-    xml.leaf("cpf:action", action.as_str());
+    if version.has_action() {
+        xml.leaf("cpf:action", action.as_str());
+    }
     xml.open("cpf:emetteur");
     xml.leaf("cpf:idClient", emitter);
     xml.open("cpf:certificateurs");
-    // One certificateur per (certifier id, contract); certifications of the same certifier share it.
-    let mut index = 0;
-    while index < groups.len() {
-        let (certifier, contract) = (&groups[index].certifier_id, &groups[index].contract_id);
-        xml.open("cpf:certificateur");
-        xml.leaf("cpf:idClient", certifier);
-        xml.leaf("cpf:idContrat", contract);
-        xml.open("cpf:certifications");
-        while index < groups.len() && &groups[index].certifier_id == certifier && &groups[index].contract_id == contract
-        {
-            let group = &groups[index];
-            xml.open("cpf:certification");
-            xml.leaf("cpf:type", &group.registry);
-            xml.leaf("cpf:code", &group.code);
-            xml.leaf("cpf:natureDeposant", "CERTIFICATEUR");
-            xml.open("cpf:passageCertifications");
-            for holder in &group.holders {
-                render_pass(&mut xml, holder);
-            }
-            xml.close("cpf:passageCertifications");
-            xml.close("cpf:certification");
-            index += 1;
-        }
-        xml.close("cpf:certifications");
-        xml.close("cpf:certificateur");
+    xml.open("cpf:certificateur");
+    if let Some(first) = groups.first() {
+        xml.leaf("cpf:idClient", &first.certifier_id);
+        xml.leaf("cpf:idContrat", &first.contract_id);
     }
+    xml.open("cpf:certifications");
+    for group in groups {
+        xml.open("cpf:certification");
+        xml.leaf("cpf:type", &group.registry);
+        xml.leaf("cpf:code", &group.code);
+        xml.leaf("cpf:natureDeposant", "CERTIFICATEUR");
+        xml.open("cpf:passageCertifications");
+        for holder in &group.holders {
+            render_pass(&mut xml, holder);
+        }
+        xml.close("cpf:passageCertifications");
+        xml.close("cpf:certification");
+    }
+    xml.close("cpf:certifications");
+    xml.close("cpf:certificateur");
     xml.close("cpf:certificateurs");
     xml.close("cpf:emetteur");
     xml.close("cpf:flux");
@@ -468,7 +562,7 @@ fn render_pass(xml: &mut XmlOut, h: &Holder) {
     xml.leaf("cpf:idTechnique", &h.number);
     xml.leaf("cpf:obtentionCertification", "PAR_ADMISSION");
     xml.leaf("cpf:donneeCertifiee", "true");
-    xml.leaf("cpf:dateDebutValidite", &h.awarded_on.format("%Y-%m-%d").to_string());
+    xml.leaf("cpf:dateDebutValidite", &h.valid_from.format("%Y-%m-%d").to_string());
     xml.nil("cpf:dateFinValidite");
     xml.leaf("cpf:presenceNiveauLangueEuro", "false");
     xml.leaf("cpf:presenceNiveauNumeriqueEuro", "false");
@@ -493,14 +587,15 @@ fn render_pass(xml: &mut XmlOut, h: &Holder) {
     xml.leaf("cpf:sexe", &h.sex);
     xml.open("cpf:codeCommuneNaissance");
     xml.open("cpf:codeInseeNaissance");
-    xml.leaf("cpf:codeInsee", &h.birth_insee);
+    xml.leaf("cpf:codeInsee", h.born_in.insee_code());
     xml.close("cpf:codeInseeNaissance");
     xml.close("cpf:codeCommuneNaissance");
     if let Some(place) = &h.birth_place {
         xml.leaf("cpf:libelleCommuneNaissance", place);
     }
-    if let Some(country) = &h.birth_country {
-        xml.leaf("cpf:codePaysNaissance", country);
+    if let BirthPlace::Abroad(country) = h.born_in {
+        xml.leaf("cpf:codePaysNaissance", country.iso3);
+        xml.leaf("cpf:libellePaysNaissance", country.name);
     }
     xml.close("cpf:titulaire");
     xml.close("cpf:identificationTitulaire");

@@ -4,6 +4,7 @@
 //! The constants are measured on the communes table (`fixtures/geo/README.md`). Resolving typed
 //! input lives in [`places`] (re-exported here).
 
+pub mod countries;
 mod places;
 
 pub use places::*;
