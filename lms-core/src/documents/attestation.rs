@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::completion::hours_fr;
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Colour, Role, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Everything printed on an attestation.
@@ -67,6 +67,7 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
         author: doc.organisation_name.clone(),
         subject: format!("Attestation de fin de formation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
     flow.paragraph(TextStyle::heading(20.0), 0.0, "Attestation de fin de formation");
@@ -125,6 +126,7 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
                     y: top + 9.0 + 11.5 * i as f32,
                     style: TextStyle::body(8.5),
                     text: text.clone(),
+                    role: Role::Paragraph,
                 });
             }
             flow.push(Op::RightText {
@@ -132,6 +134,7 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
                 y: top + 9.0,
                 style: TextStyle::strong(8.5),
                 text: format!("{result}{when}"),
+                role: Role::Paragraph,
             });
             flow.gap(11.5 * lines.len() as f32 + 2.0);
         }

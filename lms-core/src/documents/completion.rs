@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Colour, Role, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Everything printed on a certificat de réalisation.
@@ -70,6 +70,7 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
         author: doc.organisation_name.clone(),
         subject: format!("Certificat de réalisation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
     flow.paragraph(TextStyle::heading(20.0), 0.0, "Certificat de réalisation");
@@ -102,7 +103,7 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
             flow.push(Op::Line { from: (x + 1.5, y + 1.5), to: (x + 7.5, y + 7.5), width: 1.2, colour: Colour::INK });
             flow.push(Op::Line { from: (x + 7.5, y + 1.5), to: (x + 1.5, y + 7.5), width: 1.2, colour: Colour::INK });
         }
-        flow.push(Op::Text { x: x + 16.0, y: y + 8.5, style: body, text: label.into() });
+        flow.push(Op::Text { x: x + 16.0, y: y + 8.5, style: body, text: label.into(), role: Role::Paragraph });
         flow.gap(16.0);
     }
     flow.gap(6.0);
@@ -166,13 +167,14 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
         flow.ensure(14.0);
         let y = flow.y + 9.5;
         let x = flow.left;
-        flow.push(Op::Text { x, y, style: TextStyle::body(8.5), text: when.clone() });
-        flow.push(Op::Text { x: x + 230.0, y, style: TextStyle::body(8.5), text: status.clone() });
+        flow.push(Op::Text { x, y, style: TextStyle::body(8.5), text: when.clone(), role: Role::Paragraph });
+        flow.push(Op::Text { x: x + 230.0, y, style: TextStyle::body(8.5), text: status.clone(), role: Role::Paragraph });
         flow.push(Op::RightText {
             right: x + flow.width,
             y,
             style: TextStyle::body(8.5),
             text: format!("{} / {}", hours_fr(*counted), hours_fr(*scheduled)),
+            role: Role::Paragraph,
         });
         flow.gap(14.0);
     }

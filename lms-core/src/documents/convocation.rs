@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle, wrap_lines};
+use super::pdf::{Colour, Role, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle, wrap_lines};
 use crate::locale::{date_fr, short_date_fr};
 
 /// What is printed when the course names nothing to bring.
@@ -79,6 +79,7 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
         author: doc.organisation_name.clone(),
         subject: format!("Convocation à la formation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
     let body = TextStyle::body(10.0);
@@ -130,7 +131,7 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
             colour: Colour::MUTED,
         });
         for (i, (style, text)) in wrapped.into_iter().enumerate() {
-            flow.push(Op::Text { x: flow.left + 8.0, y: top + 10.0 + 12.0 * i as f32, style, text });
+            flow.push(Op::Text { x: flow.left + 8.0, y: top + 10.0 + 12.0 * i as f32, style, text, role: Role::Paragraph });
         }
         flow.gap(height);
     }
