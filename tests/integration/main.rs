@@ -32,6 +32,7 @@ mod mail_calendars;
 mod openapi;
 mod outbox;
 mod password_reset;
+mod pdf_text;
 mod reminders;
 mod reports;
 mod restore;

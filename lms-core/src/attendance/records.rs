@@ -336,6 +336,7 @@ pub fn completion_pdf(
             .first(conn)
             .map_err(DbError::from)?;
         let organisation = OrganisationIdentity::load(conn)?;
+        crate::documents::require_settings(&organisation, &crate::documents::SIGNED_DOCUMENT_SETTINGS)?;
         let ledger = super::ledger_position(conn, session)?;
         let today = to_paris(now).date();
         let over = attendance.attestation_available;

@@ -150,7 +150,13 @@ pub fn render_attendance_sheet(doc: &AttendanceSheetDocument) -> Result<Vec<u8>,
         let title_role = if number == 1 { Role::Heading(1) } else { Role::Artifact };
         let mut y = 48.0;
         for (i, line) in wrap_lines(&title_style, title, column).iter().enumerate() {
-            let role = if i == 0 { title_role.clone() } else if number == 1 { Role::Continuation } else { Role::Artifact };
+            let role = if i == 0 {
+                title_role.clone()
+            } else if number == 1 {
+                Role::Continuation
+            } else {
+                Role::Artifact
+            };
             let size = fitted_size(&title_style, line, column, 6.0);
             page.right_aligned_as(role, right, y, &TextStyle { size, ..title_style }, line);
             y += 13.0;
@@ -169,7 +175,13 @@ pub fn render_attendance_sheet(doc: &AttendanceSheetDocument) -> Result<Vec<u8>,
         page.line((SIDE, bottom - 22.0), (right, bottom - 22.0), 0.4, Colour::MUTED);
         fitted_line(page, Role::Paragraph, SIDE, bottom - 4.0, usable, 6.3, &footer_chain);
         page.text_as(Role::Artifact, SIDE, bottom + 7.0, &TextStyle::muted(7.0), &printed);
-        page.right_aligned_as(Role::Artifact, right, bottom + 7.0, &TextStyle::muted(7.0), &format!("page {number}/{count}"));
+        page.right_aligned_as(
+            Role::Artifact,
+            right,
+            bottom + 7.0,
+            &TextStyle::muted(7.0),
+            &format!("page {number}/{count}"),
+        );
     });
     pdf.finish()
 }
@@ -226,7 +238,13 @@ fn half_day_block(flow: &mut Flow, doc: &AttendanceSheetDocument, half_day: &Hal
             flow.gap(4.0);
             let (x, y) = (flow.left, flow.y);
             flow.push(Op::Frame { x, y, w: 220.0, h: 50.0, width: 0.6, colour: Colour::MUTED });
-            flow.push(Op::Text { x: x + 228.0, y: y + 12.0, style: TextStyle::muted(8.0), text: "Nom :".into(), role: Role::Paragraph });
+            flow.push(Op::Text {
+                x: x + 228.0,
+                y: y + 12.0,
+                style: TextStyle::muted(8.0),
+                text: "Nom :".into(),
+                role: Role::Paragraph,
+            });
             flow.gap(58.0);
             flow.paragraph(
                 TextStyle::muted(7.5),
@@ -282,7 +300,14 @@ fn table_row(flow: &mut Flow, number: usize, row: &SheetDocumentRow) {
         role: Role::Paragraph,
     });
     fitted_cell(flow, x + NUMBER_COLUMN, baseline, NAME_COLUMN - 6.0, TextStyle::body(9.0), &row.name);
-    fitted_cell(flow, x + NUMBER_COLUMN + NAME_COLUMN, baseline, STATUS_COLUMN - 6.0, TextStyle::body(8.5), &row.status);
+    fitted_cell(
+        flow,
+        x + NUMBER_COLUMN + NAME_COLUMN,
+        baseline,
+        STATUS_COLUMN - 6.0,
+        TextStyle::body(8.5),
+        &row.status,
+    );
     let box_x = x + NUMBER_COLUMN + NAME_COLUMN + STATUS_COLUMN;
     let box_width = flow.width - NUMBER_COLUMN - NAME_COLUMN - STATUS_COLUMN;
     match &row.signature {
@@ -311,7 +336,14 @@ fn table_row(flow: &mut Flow, number: usize, row: &SheetDocumentRow) {
                 width: 0.9,
                 alt: format!("Signature tracée de {}, {}", row.name, caption),
             });
-            fitted_cell(flow, box_x + drawing_width + 6.0, baseline, box_width - drawing_width - 8.0, TextStyle::muted(7.0), caption);
+            fitted_cell(
+                flow,
+                box_x + drawing_width + 6.0,
+                baseline,
+                box_width - drawing_width - 8.0,
+                TextStyle::muted(7.0),
+                caption,
+            );
         }
     }
     flow.gap(ROW);

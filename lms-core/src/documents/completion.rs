@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, Role, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Everything printed on a certificat de réalisation.
@@ -73,7 +73,7 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
         ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
-    flow.paragraph(TextStyle::heading(20.0), 0.0, "Certificat de réalisation");
+    flow.heading(1, TextStyle::heading(20.0), "Certificat de réalisation");
     flow.gap(14.0);
     let body = TextStyle::body(10.5);
     flow.paragraph(
@@ -161,14 +161,20 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
     );
 
     flow.new_page();
-    flow.paragraph(TextStyle::heading(13.0), 0.0, "Annexe : détail des demi-journées");
+    flow.heading(2, TextStyle::heading(13.0), "Annexe : détail des demi-journées");
     flow.gap(6.0);
     for (when, status, counted, scheduled) in &doc.half_days {
         flow.ensure(14.0);
         let y = flow.y + 9.5;
         let x = flow.left;
         flow.push(Op::Text { x, y, style: TextStyle::body(8.5), text: when.clone(), role: Role::Paragraph });
-        flow.push(Op::Text { x: x + 230.0, y, style: TextStyle::body(8.5), text: status.clone(), role: Role::Paragraph });
+        flow.push(Op::Text {
+            x: x + 230.0,
+            y,
+            style: TextStyle::body(8.5),
+            text: status.clone(),
+            role: Role::Paragraph,
+        });
         flow.push(Op::RightText {
             right: x + flow.width,
             y,

@@ -246,7 +246,13 @@ pub fn fitted_line(page: &mut PageCanvas<'_>, role: Role, x: f32, baseline: f32,
     let leading = size * 1.25;
     let first = baseline - leading * (lines.len().saturating_sub(1)) as f32;
     for (i, line) in lines.iter().enumerate() {
-        let role = if i == 0 { role.clone() } else if role == Role::Artifact { Role::Artifact } else { Role::Continuation };
+        let role = if i == 0 {
+            role.clone()
+        } else if role == Role::Artifact {
+            Role::Artifact
+        } else {
+            Role::Continuation
+        };
         page.text_as(role, x, first + leading * i as f32, &style, line);
     }
 }
