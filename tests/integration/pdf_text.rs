@@ -82,7 +82,7 @@ fn the_certificat_de_realisation_prints_the_trainee_the_hours_and_the_signatory(
     let hours = lms_core::documents::completion::hours_fr(minutes[&trainee]);
     for printed in [
         "Certificat de réalisation",
-        "Léa Dubois",
+        "Léa Dubois salarié(e) de l'entreprise SCIC La Grappe",
         "Je soussigné(e) Camille Laborde, directrice",
         "Coopérative des Tiers-Lieux — démonstration",
         "Fait à Bordeaux",
@@ -322,4 +322,58 @@ fn the_certificate_is_pdf_a_3_with_its_credential_attached() {
     let listed = Command::new("pdfdetach").arg("-list").arg(&pdf).output().unwrap();
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(listed.contains(lms_core::documents::certificate::CREDENTIAL_ATTACHMENT), "{listed}");
+}
+
+#[test]
+fn the_employer_is_recorded_by_the_office_and_printed_and_bad_input_writes_nothing() {
+    let test = "the_employer_is_recorded_by_the_office_and_printed_and_bad_input_writes_nothing";
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = session(&mut conn, DEMO);
+    let employer_of = |conn: &mut lms_core::db::DbConn, email: &str| {
+        let trainee = user(conn, email);
+        lms_core::enrolment::employer::employer_of(conn, &session, &trainee).unwrap()
+    };
+    assert_eq!(employer_of(&mut conn, TRAINEE).as_deref(), Some("SCIC La Grappe"), "the demo shows it");
+
+    let set = |args: &[&str]| lms(&db, &[&["documents", "employer", "--session", DEMO][..], args].concat(), None);
+    for (args, fragment) in [
+        (vec!["--trainee", TRAINEE, "Ligne\nbrisée"], "employeur"),
+        (vec!["--trainee", TRAINEE, &"x".repeat(161)], "160 caractères"),
+        (vec!["--trainee", OUTSIDER, "SCIC"], "aucune inscription"),
+        (vec!["--trainee", "personne@example.org", "SCIC"], "aucun compte"),
+    ] {
+        let out = set(&args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(fragment), "{}", out.stderr);
+        assert_eq!(employer_of(&mut conn, TRAINEE).as_deref(), Some("SCIC La Grappe"), "nothing written");
+    }
+    let out = set(&["--trainee", TRAINEE, "  Coopérative Tiers-Lieux & Co  "]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(employer_of(&mut conn, TRAINEE).as_deref(), Some("Coopérative Tiers-Lieux & Co"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("certificat.pdf");
+    let made = lms(
+        &db,
+        &["documents", "completion", "--session", DEMO, "--trainee", TRAINEE, "--out", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    if let Some(text) = pdf_text(test, &out) {
+        assert!(text.contains("salarié(e) de l'entreprise Coopérative Tiers-Lieux & Co"), "{text}");
+    }
+
+    // Cleared: no employer line (a self-funded trainee reads none).
+    assert_eq!(set(&["--trainee", TRAINEE, ""]).code, 0);
+    assert_eq!(employer_of(&mut conn, TRAINEE), None);
+    let made = lms(
+        &db,
+        &["documents", "completion", "--session", DEMO, "--trainee", TRAINEE, "--out", out.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    if let Some(text) = pdf_text(test, &out) {
+        assert!(!text.contains("salarié(e) de l'entreprise"), "{text}");
+    }
 }

@@ -23,6 +23,8 @@ pub struct CompletionDocument {
     pub city: String,
     /// Trainee's name.
     pub trainee_name: String,
+    /// The trainee's employer for this training, when there is one.
+    pub employer: Option<String>,
     /// Course title.
     pub course_title: String,
     /// Session reference.
@@ -87,6 +89,9 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
     );
     flow.gap(8.0);
     flow.paragraph(TextStyle::strong(13.0), 20.0, &doc.trainee_name);
+    if let Some(employer) = &doc.employer {
+        flow.paragraph(body, 20.0, &format!("salarié(e) de l'entreprise {employer}"));
+    }
     flow.gap(6.0);
     flow.paragraph(
         body,
@@ -215,6 +220,7 @@ mod tests {
             representative: "Camille Laborde, directrice".into(),
             city: "Poitiers".into(),
             trainee_name: "Léa Dubois".into(),
+            employer: Some("SCIC La Grappe".into()),
             course_title: "Piloter un tiers-lieu".into(),
             session_reference: "PTL-1".into(),
             nature: "action_formation".into(),
