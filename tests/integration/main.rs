@@ -34,6 +34,7 @@ mod openapi;
 mod outbox;
 mod password_reset;
 mod public_pages;
+mod pdf_text;
 mod reminders;
 mod reports;
 mod restore;

@@ -53,6 +53,18 @@ pub enum DocumentsCommand {
     },
     /// Liste l'identité de l'organisme et ce qui manque.
     Settings,
+    /// Enregistre l'employeur d'un·e stagiaire pour cette formation (imprimé sur le certificat
+    /// de réalisation). Une valeur vide l'efface.
+    Employer {
+        /// Identifiant ou référence de la session.
+        #[arg(long)]
+        session: String,
+        /// E-mail du ou de la stagiaire.
+        #[arg(long)]
+        trainee: String,
+        /// Raison sociale de l'employeur.
+        employer: String,
+    },
 }
 
 /// Runs a documents command.
@@ -97,6 +109,26 @@ pub fn run(context: &Context, command: DocumentsCommand) -> Result<ExitCode, Fai
                 })
                 .collect();
             output::listing(context, &settings, &["réglage", "valeur", "description"], rows)
+        }
+        DocumentsCommand::Employer { session, trainee, employer } => {
+            let mut conn = context.connect()?;
+            let session = records::find_session(&mut conn, &session)?;
+            let employer = lms_core::enrolment::employer::set_employer(
+                &mut conn,
+                Actor::Console,
+                &session,
+                &trainee,
+                &employer,
+                now,
+            )?;
+            if context.json {
+                return output::json(&serde_json::json!({ "trainee": trainee.trim(), "employer": employer }));
+            }
+            match employer {
+                Some(employer) => outln!("Employeur de {} : {employer}.", trainee.trim()),
+                None => outln!("Employeur de {} effacé.", trainee.trim()),
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The attestation de fin de formation of one trainee: the course's objectives and nature, the
 //! duration scheduled and actually attended (from the attendance ledger), and the latest result
-//! on each competence of the référentiel. Handed out once the last half-day is over.
+//! on each competence of the référentiel, and — for a course preparing a certification — whether
+//! it was obtained, as the jury decided and eligibility confirms ([`crate::certification`] decides;
+//! this module only words it). Handed out once the last half-day is over.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,12 +11,15 @@ use super::AssessmentError;
 use super::grid::trainee_record;
 use crate::attendance::records::{RenderedDocument, document_trainee};
 use crate::attendance::sheets::one_attendance;
+use crate::certification::eligibility::{CertifyError, evaluate};
+use crate::certification::jury::JuryVerdict;
 use crate::db::ids::TrainingSessionId;
+use crate::db::ids::UserId;
 use crate::db::schema::{courses, training_sessions};
 use crate::db::{self, DbConn, DbError};
-use crate::documents::attestation::{AttestationDocument, UnitResults, render_attestation};
+use crate::documents::attestation::{AttestationDocument, CertificationResult, UnitResults, render_attestation};
 use crate::documents::organisation::OrganisationIdentity;
-use crate::locale::to_paris;
+use crate::locale::{short_date_fr, to_paris};
 use crate::rights::Actor;
 
 /// The course texts printed on the attestation.
@@ -62,6 +67,8 @@ pub fn attestation_pdf(
             AssessmentError::CorruptObjectives { course: attendance.session.course_code.clone(), reason: e.to_string() }
         })?;
         let organisation = OrganisationIdentity::load(conn)?;
+        crate::documents::require_settings(&organisation, &crate::documents::SIGNED_DOCUMENT_SETTINGS)
+            .map_err(AssessmentError::Document)?;
         let ledger = crate::attendance::ledger_position(conn, session)?;
         let units: Vec<UnitResults> = record
             .units
@@ -84,6 +91,10 @@ pub fn attestation_pdf(
             })
             .collect();
         let validated = record.units.iter().filter(|u| u.validated).count();
+        let certification_result = match &record.certification {
+            Some(_) => certification_result(conn, session, &trainee_id)?,
+            None => None,
+        };
         let summary = if record.total == 0 {
             "Formation sans évaluation par compétence.".to_owned()
         } else {
@@ -114,6 +125,7 @@ pub fn attestation_pdf(
                 evaluation_modalities: course.evaluation_modalities,
                 units,
                 summary,
+                certification_result,
                 issued_on: to_paris(now).date(),
             },
             ledger,
@@ -122,4 +134,54 @@ pub fn attestation_pdf(
     let bytes = render_attestation(&doc)?;
     let name = format!("attestation-fin-formation-{}-{}.pdf", doc.session_reference, doc.trainee_name);
     Ok(RenderedDocument::from_parts(bytes, name, ledger, 0))
+}
+
+/// The certification's result for one trainee, worded from the jury's latest decision and the
+/// eligibility rules of [`crate::certification::eligibility`]; `None` when the course prepares no
+/// certification.
+fn certification_result(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    trainee: &UserId,
+) -> Result<Option<CertificationResult>, AssessmentError> {
+    let eligibility = match evaluate(conn, session, Some(trainee)) {
+        Ok(eligibility) => eligibility,
+        Err(CertifyError::NotCertifying) => return Ok(None),
+        Err(CertifyError::Db(e)) => return Err(AssessmentError::Db(e)),
+        Err(other) => return Err(AssessmentError::Invalid(other.to_string())),
+    };
+    let Some(candidate) = eligibility.candidates.into_iter().next() else { return Ok(None) };
+    // Identity for the registries is paperwork for issuing, not part of the result.
+    let blocking: Vec<String> = candidate
+        .reason_codes
+        .iter()
+        .zip(&candidate.reasons)
+        .filter(|(code, _)| !matches!(**code, "identity" | "no_jury_decision" | "jury_not_admitted"))
+        .map(|(_, reason)| reason.clone())
+        .collect();
+    let on = candidate.jury_decided_on.map(short_date_fr).unwrap_or_default();
+    let units = format!("{} unité(s) validée(s) sur {}", candidate.units_validated.len(), eligibility.units.len());
+    let (obtained, statement) = match candidate.jury_decision {
+        Some(JuryVerdict::Admitted) if blocking.is_empty() => {
+            (true, format!("Certification obtenue, sur décision du jury du {on} ({units})."))
+        }
+        Some(JuryVerdict::Admitted) => (
+            false,
+            format!("Admis·e par le jury le {on} ; certification non délivrée à ce jour : {}.", blocking.join(" ; ")),
+        ),
+        Some(JuryVerdict::Refused) => {
+            (false, format!("Certification non obtenue : refusée par le jury le {on} ({units})."))
+        }
+        Some(JuryVerdict::Deferred) => {
+            (false, format!("Certification non obtenue à ce jour : ajournée par le jury le {on} ({units})."))
+        }
+        None if blocking.is_empty() => {
+            (false, format!("Certification non obtenue à ce jour : en attente de la décision du jury ({units})."))
+        }
+        None => (
+            false,
+            format!("Certification non obtenue à ce jour : pas de décision du jury ; {}.", blocking.join(" ; ")),
+        ),
+    };
+    Ok(Some(CertificationResult { obtained, statement }))
 }

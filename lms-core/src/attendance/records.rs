@@ -336,6 +336,8 @@ pub fn completion_pdf(
             .first(conn)
             .map_err(DbError::from)?;
         let organisation = OrganisationIdentity::load(conn)?;
+        crate::documents::require_settings(&organisation, &crate::documents::SIGNED_DOCUMENT_SETTINGS)?;
+        let employer = crate::enrolment::employer::employer_of(conn, session, &trainee_id)?;
         let ledger = super::ledger_position(conn, session)?;
         let today = to_paris(now).date();
         let over = attendance.attestation_available;
@@ -362,6 +364,7 @@ pub fn completion_pdf(
                 representative: organisation.display_representative(),
                 city: organisation.display_city(),
                 trainee_name: name,
+                employer,
                 course_title: attendance.session.course_title.clone(),
                 session_reference: attendance.session.reference.clone(),
                 nature,

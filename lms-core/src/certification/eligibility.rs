@@ -162,6 +162,9 @@ pub struct CandidateEligibility {
     pub units_validated: Vec<i32>,
     /// Latest jury decision, if any.
     pub jury_decision: Option<JuryVerdict>,
+    /// The date of that decision.
+    #[serde(skip)]
+    pub jury_decided_on: Option<NaiveDate>,
     #[serde(skip)]
     pub(crate) trainee_id: UserId,
     #[serde(skip)]
@@ -437,6 +440,7 @@ pub(crate) fn evaluate(
             attendance_percent: (percent * 10.0).round() / 10.0,
             units_validated: validated,
             jury_decision: decision.map(|d| d.decision),
+            jury_decided_on: decision.map(|d| d.decided_on),
             trainee_id: id,
             admitted_decision,
         });

@@ -299,6 +299,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
         abandoned_at -> Nullable<Timestamp>,
+        employer_name -> Nullable<Text>,
     }
 }
 

@@ -9,8 +9,8 @@
 
 use chrono::NaiveDate;
 
-use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::flow::{Flow, Op, fitted_line, fitted_size, letterhead};
+use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle, wrap_lines};
 use crate::attendance::signature::DrawnSignature;
 use crate::locale::{date_fr, short_date_fr};
 
@@ -109,6 +109,8 @@ const ROW: f32 = 34.0;
 const NUMBER_COLUMN: f32 = 24.0;
 const NAME_COLUMN: f32 = 170.0;
 const STATUS_COLUMN: f32 = 125.0;
+/// Share of the header's width given to the organisation's lines (the title takes the rest).
+const ORGANISATION_SHARE: f32 = 0.55;
 
 /// Renders the sheet (A4 portrait).
 pub fn render_attendance_sheet(doc: &AttendanceSheetDocument) -> Result<Vec<u8>, PdfError> {
@@ -118,6 +120,7 @@ pub fn render_attendance_sheet(doc: &AttendanceSheetDocument) -> Result<Vec<u8>,
         author: doc.organisation.first().cloned().unwrap_or_default(),
         subject: format!("Émargement par demi-journée, session {}", doc.session_reference),
         date: Some(doc.printed_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, TOP, BOTTOM_MARGIN, SIDE);
     for (index, half_day) in doc.half_days.iter().enumerate() {
@@ -138,28 +141,54 @@ pub fn render_attendance_sheet(doc: &AttendanceSheetDocument) -> Result<Vec<u8>,
     let reference = format!("{} — session {}", doc.course_title, doc.session_reference);
     flow.render(&mut pdf, |page, number, count| {
         let right = page.width() - SIDE;
+        let usable = right - SIDE;
+        letterhead(page, number, &organisation, SIDE, usable * ORGANISATION_SHARE);
+        // The title and the reference take the right-hand column, wrapped and shrunk to it, so that
+        // a long organisation name or course title never runs into the other.
+        let column = usable * (1.0 - ORGANISATION_SHARE) - 12.0;
+        let title_style = TextStyle::heading(12.0);
+        let title_role = if number == 1 { Role::Heading(1) } else { Role::Artifact };
         let mut y = 48.0;
-        for (i, line) in organisation.iter().enumerate() {
-            let style = if i == 0 { TextStyle::strong(10.0) } else { TextStyle::muted(7.5) };
-            page.text(SIDE, y, &style, line);
-            y += if i == 0 { 12.0 } else { 10.0 };
+        for (i, line) in wrap_lines(&title_style, title, column).iter().enumerate() {
+            let role = if i == 0 {
+                title_role.clone()
+            } else if number == 1 {
+                Role::Continuation
+            } else {
+                Role::Artifact
+            };
+            let size = fitted_size(&title_style, line, column, 6.0);
+            page.right_aligned_as(role, right, y, &TextStyle { size, ..title_style }, line);
+            y += 13.0;
         }
-        page.right_aligned(right, 48.0, &TextStyle::heading(12.0), title);
-        let short: String = reference.chars().take(70).collect();
-        page.right_aligned(right, 62.0, &TextStyle::muted(7.5), &short);
+        let reference_style = TextStyle::muted(7.5);
+        let size = fitted_size(&reference_style, &reference, column * 2.0, 6.0);
+        let reference_style = TextStyle { size, ..reference_style };
+        for line in wrap_lines(&reference_style, &reference, column) {
+            let line_size = fitted_size(&reference_style, &line, column, 5.0);
+            let role = if number == 1 { Role::Paragraph } else { Role::Artifact };
+            page.right_aligned_as(role, right, y, &TextStyle { size: line_size, ..reference_style }, &line);
+            y += size * 1.2;
+        }
         page.line((SIDE, 96.0), (right, 96.0), 0.8, Colour::ACCENT);
         let bottom = page.height() - 40.0;
-        page.line((SIDE, bottom - 14.0), (right, bottom - 14.0), 0.4, Colour::MUTED);
-        page.text(SIDE, bottom - 4.0, &TextStyle::muted(6.3), &footer_chain);
-        page.text(SIDE, bottom + 7.0, &TextStyle::muted(7.0), &printed);
-        page.right_aligned(right, bottom + 7.0, &TextStyle::muted(7.0), &format!("page {number}/{count}"));
+        page.line((SIDE, bottom - 22.0), (right, bottom - 22.0), 0.4, Colour::MUTED);
+        fitted_line(page, Role::Paragraph, SIDE, bottom - 4.0, usable, 6.3, &footer_chain);
+        page.text_as(Role::Artifact, SIDE, bottom + 7.0, &TextStyle::muted(7.0), &printed);
+        page.right_aligned_as(
+            Role::Artifact,
+            right,
+            bottom + 7.0,
+            &TextStyle::muted(7.0),
+            &format!("page {number}/{count}"),
+        );
     });
     pdf.finish()
 }
 
 fn half_day_block(flow: &mut Flow, doc: &AttendanceSheetDocument, half_day: &HalfDaySheet) {
     let heading = format!("{} — {}", capitalised(&date_fr(half_day.date)), half_day.slot.to_lowercase());
-    flow.paragraph(TextStyle::heading(14.0), 0.0, &heading);
+    flow.heading(2, TextStyle::heading(14.0), &heading);
     flow.gap(2.0);
     let facts = [
         ("Formation", format!("« {} » — session {}", doc.course_title, doc.session_reference)),
@@ -209,7 +238,13 @@ fn half_day_block(flow: &mut Flow, doc: &AttendanceSheetDocument, half_day: &Hal
             flow.gap(4.0);
             let (x, y) = (flow.left, flow.y);
             flow.push(Op::Frame { x, y, w: 220.0, h: 50.0, width: 0.6, colour: Colour::MUTED });
-            flow.push(Op::Text { x: x + 228.0, y: y + 12.0, style: TextStyle::muted(8.0), text: "Nom :".into() });
+            flow.push(Op::Text {
+                x: x + 228.0,
+                y: y + 12.0,
+                style: TextStyle::muted(8.0),
+                text: "Nom :".into(),
+                role: Role::Paragraph,
+            });
             flow.gap(58.0);
             flow.paragraph(
                 TextStyle::muted(7.5),
@@ -240,14 +275,15 @@ fn table_header(flow: &mut Flow) {
     let y = flow.y + 9.0;
     let style = TextStyle::strong(8.5);
     let x = flow.left;
-    flow.push(Op::Text { x, y, style, text: "N°".into() });
-    flow.push(Op::Text { x: x + NUMBER_COLUMN, y, style, text: "Stagiaire".into() });
-    flow.push(Op::Text { x: x + NUMBER_COLUMN + NAME_COLUMN, y, style, text: "Statut".into() });
+    flow.push(Op::Text { x, y, style, text: "N°".into(), role: Role::Paragraph });
+    flow.push(Op::Text { x: x + NUMBER_COLUMN, y, style, text: "Stagiaire".into(), role: Role::Paragraph });
+    flow.push(Op::Text { x: x + NUMBER_COLUMN + NAME_COLUMN, y, style, text: "Statut".into(), role: Role::Paragraph });
     flow.push(Op::Text {
         x: x + NUMBER_COLUMN + NAME_COLUMN + STATUS_COLUMN,
         y,
         style,
         text: "Signature du ou de la stagiaire".into(),
+        role: Role::Paragraph,
     });
     flow.gap(13.0);
     flow.push(Op::Line { from: (x, flow.y), to: (x + flow.width, flow.y), width: 0.8, colour: Colour::INK });
@@ -256,15 +292,22 @@ fn table_header(flow: &mut Flow) {
 fn table_row(flow: &mut Flow, number: usize, row: &SheetDocumentRow) {
     let (x, top) = (flow.left, flow.y);
     let baseline = top + ROW / 2.0 + 3.0;
-    flow.push(Op::Text { x, y: baseline, style: TextStyle::muted(8.5), text: number.to_string() });
-    let name: String = row.name.chars().take(34).collect();
-    flow.push(Op::Text { x: x + NUMBER_COLUMN, y: baseline, style: TextStyle::body(9.0), text: name });
     flow.push(Op::Text {
-        x: x + NUMBER_COLUMN + NAME_COLUMN,
+        x,
         y: baseline,
-        style: TextStyle::body(8.5),
-        text: row.status.chars().take(28).collect(),
+        style: TextStyle::muted(8.5),
+        text: number.to_string(),
+        role: Role::Paragraph,
     });
+    fitted_cell(flow, x + NUMBER_COLUMN, baseline, NAME_COLUMN - 6.0, TextStyle::body(9.0), &row.name);
+    fitted_cell(
+        flow,
+        x + NUMBER_COLUMN + NAME_COLUMN,
+        baseline,
+        STATUS_COLUMN - 6.0,
+        TextStyle::body(8.5),
+        &row.status,
+    );
     let box_x = x + NUMBER_COLUMN + NAME_COLUMN + STATUS_COLUMN;
     let box_width = flow.width - NUMBER_COLUMN - NAME_COLUMN - STATUS_COLUMN;
     match &row.signature {
@@ -279,34 +322,61 @@ fn table_row(flow: &mut Flow, number: usize, row: &SheetDocumentRow) {
             });
         }
         SignatureMark::Text(text) => {
-            flow.push(Op::Text {
-                x: box_x,
-                y: baseline,
-                style: TextStyle::body(8.0),
-                text: text.chars().take(48).collect(),
-            });
+            fitted_cell(flow, box_x, baseline, box_width - 4.0, TextStyle::body(8.0), text);
         }
         SignatureMark::Drawn { signature, caption } => {
             let drawing_width = box_width * 0.55;
-            for stroke in signature.fitted(drawing_width, ROW - 8.0, 40) {
-                let points: Vec<(f32, f32)> = stroke.into_iter().map(|(px, py)| (box_x + px, top + 4.0 + py)).collect();
-                if points.len() == 1 {
-                    let (px, py) = points[0];
-                    flow.push(Op::Line { from: (px, py), to: (px + 0.8, py), width: 1.0, colour: Colour::INK });
-                } else {
-                    flow.push(Op::Polyline { points, width: 0.9 });
-                }
-            }
-            flow.push(Op::Text {
-                x: box_x + drawing_width + 6.0,
-                y: baseline,
-                style: TextStyle::muted(7.0),
-                text: caption.chars().take(30).collect(),
+            let strokes: Vec<Vec<(f32, f32)>> = signature
+                .fitted(drawing_width, ROW - 8.0, 40)
+                .into_iter()
+                .map(|stroke| stroke.into_iter().map(|(px, py)| (box_x + px, top + 4.0 + py)).collect())
+                .collect();
+            flow.push(Op::Drawing {
+                strokes,
+                width: 0.9,
+                alt: format!("Signature tracée de {}, {}", row.name, caption),
             });
+            fitted_cell(
+                flow,
+                box_x + drawing_width + 6.0,
+                baseline,
+                box_width - drawing_width - 8.0,
+                TextStyle::muted(7.0),
+                caption,
+            );
         }
     }
     flow.gap(ROW);
     flow.push(Op::Line { from: (x, flow.y), to: (x + flow.width, flow.y), width: 0.3, colour: Colour::MUTED });
+}
+
+/// `text` in a table cell `width` wide, centred on `baseline`: shrunk, then wrapped onto at most
+/// three lines, so that nothing is cut or runs into the next column.
+fn fitted_cell(flow: &mut Flow, x: f32, baseline: f32, width: f32, style: TextStyle, text: &str) {
+    let mut size = style.size;
+    let lines = loop {
+        let sized = TextStyle { size, ..style };
+        let lines = wrap_lines(&sized, text, width);
+        let fits = lines.len() <= 3 && lines.iter().all(|l| super::pdf::text_width(&sized, l) <= width);
+        if fits || size <= 5.0 {
+            break lines;
+        }
+        size -= 0.5;
+    };
+    let sized = TextStyle { size, ..style };
+    let leading = size * 1.15;
+    let first = baseline - leading * (lines.len().saturating_sub(1)) as f32 / 2.0;
+    for (i, line) in lines.into_iter().enumerate() {
+        // A single word longer than the cell (a hash) is shrunk further rather than cut.
+        let line_size = fitted_size(&sized, &line, width, 3.0);
+        flow.push(Op::Text {
+            x,
+            y: first + leading * i as f32,
+            style: TextStyle { size: line_size, ..sized },
+            text: line,
+            role: if i == 0 { Role::Paragraph } else { Role::Continuation },
+        });
+    }
 }
 
 #[cfg(test)]

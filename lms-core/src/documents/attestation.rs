@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::completion::hours_fr;
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Everything printed on an attestation.
@@ -45,10 +45,21 @@ pub struct AttestationDocument {
     pub evaluation_modalities: String,
     /// Results, unit by unit.
     pub units: Vec<UnitResults>,
-    /// One-line summary (`12 compétences acquises sur 19`).
+    /// One-line summary of the assessment (`12 compétences acquises sur 19`).
     pub summary: String,
+    /// Whether the certification prepared was obtained (none when the course prepares none).
+    pub certification_result: Option<CertificationResult>,
     /// Date of issue.
     pub issued_on: NaiveDate,
+}
+
+/// The certification's result as the jury decided it, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificationResult {
+    /// True when the certification was obtained.
+    pub obtained: bool,
+    /// `Certification obtenue, sur décision du jury du 30/06/2026 (4 unité(s) validée(s) sur 4).`
+    pub statement: String,
 }
 
 /// One unit's results.
@@ -67,9 +78,10 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
         author: doc.organisation_name.clone(),
         subject: format!("Attestation de fin de formation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
-    flow.paragraph(TextStyle::heading(20.0), 0.0, "Attestation de fin de formation");
+    flow.heading(1, TextStyle::heading(20.0), "Attestation de fin de formation");
     flow.gap(12.0);
     let body = TextStyle::body(10.0);
     flow.paragraph(
@@ -99,12 +111,12 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
         flow.paragraph(body, 0.0, &format!("{label} : {value}"));
     }
     flow.gap(8.0);
-    flow.paragraph(TextStyle::strong(11.0), 0.0, "Objectifs de la formation");
+    flow.heading(2, TextStyle::strong(11.0), "Objectifs de la formation");
     for objective in &doc.objectives {
         flow.paragraph(body, 12.0, &format!("• {objective}"));
     }
     flow.gap(8.0);
-    flow.paragraph(TextStyle::strong(11.0), 0.0, "Résultats de l'évaluation des acquis");
+    flow.heading(2, TextStyle::strong(11.0), "Résultats de l'évaluation des acquis");
     flow.paragraph(TextStyle::muted(8.5), 0.0, &format!("Modalités d'évaluation : {}", doc.evaluation_modalities));
     flow.gap(4.0);
     if doc.units.is_empty() {
@@ -112,7 +124,7 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
     }
     for unit in &doc.units {
         flow.gap(4.0);
-        flow.paragraph(TextStyle::strong(9.5), 0.0, &unit.title);
+        flow.heading(3, TextStyle::strong(9.5), &unit.title);
         for (code, label, result, on) in &unit.competences {
             let when = on.map(|d| format!(" ({})", short_date_fr(d))).unwrap_or_default();
             let line = format!("{code} {label}");
@@ -125,6 +137,7 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
                     y: top + 9.0 + 11.5 * i as f32,
                     style: TextStyle::body(8.5),
                     text: text.clone(),
+                    role: Role::Paragraph,
                 });
             }
             flow.push(Op::RightText {
@@ -132,12 +145,19 @@ pub fn render_attestation(doc: &AttestationDocument) -> Result<Vec<u8>, PdfError
                 y: top + 9.0,
                 style: TextStyle::strong(8.5),
                 text: format!("{result}{when}"),
+                role: Role::Paragraph,
             });
             flow.gap(11.5 * lines.len() as f32 + 2.0);
         }
     }
     flow.gap(4.0);
     flow.paragraph(TextStyle::strong(10.0), 0.0, &doc.summary);
+    if let Some(result) = &doc.certification_result {
+        flow.gap(8.0);
+        flow.heading(2, TextStyle::strong(11.0), "Résultat de la certification");
+        let colour = if result.obtained { Colour::ACCENT } else { Colour::WARN };
+        flow.paragraph(TextStyle::strong(10.0).in_colour(colour), 0.0, &result.statement);
+    }
     flow.gap(14.0);
     flow.paragraph(body, 0.0, &format!("Fait à {}, le {}.", doc.city, short_date_fr(doc.issued_on)));
     flow.paragraph(TextStyle::muted(9.0), 0.0, &format!("Pour l'organisme de formation : {}", doc.representative));

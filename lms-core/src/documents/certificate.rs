@@ -1,10 +1,12 @@
 //! The certificate (parchemin) of a certification: who, what, when, which units, the number, and a
 //! QR code to the public verification page. The signed credential is attached to the file so that
-//! the PDF itself can be verified offline (`lms certify verify FILE`).
+//! the PDF itself can be verified offline (`lms certify verify FILE`): the file is PDF/A-3a (and
+//! PDF/UA-1), the one part of PDF/A that allows an attachment, declared as the document's
+//! associated file (`/AF`).
 
 use chrono::NaiveDate;
 
-use super::pdf::{Attachment, Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Attachment, Colour, Conformance, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Name of the attached credential inside the PDF.
@@ -42,6 +44,7 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
         author: doc.certifier.clone(),
         subject: format!("Certification {} délivrée à {}", doc.registry_code, doc.holder_name),
         date: Some(doc.awarded_on),
+        conformance: Conformance::ArchivalA3,
     });
     pdf.attach(Attachment {
         name: CREDENTIAL_ATTACHMENT.into(),
@@ -55,7 +58,7 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
     page.frame(28.0, 28.0, width - 56.0, height - 56.0, 0.6, Colour::ACCENT);
 
     page.centred(78.0, &TextStyle::muted(12.0), &doc.certifier);
-    page.centred(122.0, &TextStyle::heading(30.0), "Certificat");
+    page.centred_as(Role::Heading(1), 122.0, &TextStyle::heading(30.0), "Certificat");
     page.centred(
         146.0,
         &TextStyle::muted(11.0),
@@ -86,7 +89,13 @@ pub fn render_certificate(doc: &CertificateDocument) -> Result<Vec<u8>, PdfError
     let qr_size = 118.0;
     let qr_x = width - 40.0 - qr_size - 12.0;
     let qr_y = height - 40.0 - qr_size - 12.0;
-    page.qr_code(qr_x, qr_y, qr_size, &doc.verification_url)?;
+    page.qr_code(
+        qr_x,
+        qr_y,
+        qr_size,
+        &doc.verification_url,
+        &format!("QR code vers la page de vérification du certificat : {}", doc.verification_url),
+    )?;
     let small = TextStyle::muted(8.5);
     page.right_aligned(qr_x - 10.0, qr_y + 40.0, &TextStyle::strong(11.0), &format!("N° {}", doc.number));
     page.right_aligned(qr_x - 10.0, qr_y + 58.0, &small, "Vérifier l'authenticité et la validité :");
@@ -128,6 +137,9 @@ mod tests {
         let second = render_certificate(&sample()).unwrap_or_default();
         assert!(first.starts_with(b"%PDF"));
         assert_eq!(first, second, "a lost PDF can be rebuilt with the stored hash");
+        let text = String::from_utf8_lossy(&first);
+        assert!(text.contains("<pdfaid:part>3</pdfaid:part>"), "PDF/A-3 declared");
+        assert!(text.contains("/AF"), "the credential is an associated file");
         let jwt = sample().credential_jwt;
         assert!(first.windows(jwt.len()).any(|w| w == jwt.as_bytes()), "credential attached uncompressed");
     }

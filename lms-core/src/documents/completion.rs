@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle};
+use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle};
 use crate::locale::short_date_fr;
 
 /// Everything printed on a certificat de réalisation.
@@ -23,6 +23,8 @@ pub struct CompletionDocument {
     pub city: String,
     /// Trainee's name.
     pub trainee_name: String,
+    /// The trainee's employer for this training, when there is one.
+    pub employer: Option<String>,
     /// Course title.
     pub course_title: String,
     /// Session reference.
@@ -70,9 +72,10 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
         author: doc.organisation_name.clone(),
         subject: format!("Certificat de réalisation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
-    flow.paragraph(TextStyle::heading(20.0), 0.0, "Certificat de réalisation");
+    flow.heading(1, TextStyle::heading(20.0), "Certificat de réalisation");
     flow.gap(14.0);
     let body = TextStyle::body(10.5);
     flow.paragraph(
@@ -86,6 +89,9 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
     );
     flow.gap(8.0);
     flow.paragraph(TextStyle::strong(13.0), 20.0, &doc.trainee_name);
+    if let Some(employer) = &doc.employer {
+        flow.paragraph(body, 20.0, &format!("salarié(e) de l'entreprise {employer}"));
+    }
     flow.gap(6.0);
     flow.paragraph(
         body,
@@ -102,7 +108,7 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
             flow.push(Op::Line { from: (x + 1.5, y + 1.5), to: (x + 7.5, y + 7.5), width: 1.2, colour: Colour::INK });
             flow.push(Op::Line { from: (x + 7.5, y + 1.5), to: (x + 1.5, y + 7.5), width: 1.2, colour: Colour::INK });
         }
-        flow.push(Op::Text { x: x + 16.0, y: y + 8.5, style: body, text: label.into() });
+        flow.push(Op::Text { x: x + 16.0, y: y + 8.5, style: body, text: label.into(), role: Role::Paragraph });
         flow.gap(16.0);
     }
     flow.gap(6.0);
@@ -160,19 +166,26 @@ pub fn render_completion(doc: &CompletionDocument) -> Result<Vec<u8>, PdfError> 
     );
 
     flow.new_page();
-    flow.paragraph(TextStyle::heading(13.0), 0.0, "Annexe : détail des demi-journées");
+    flow.heading(2, TextStyle::heading(13.0), "Annexe : détail des demi-journées");
     flow.gap(6.0);
     for (when, status, counted, scheduled) in &doc.half_days {
         flow.ensure(14.0);
         let y = flow.y + 9.5;
         let x = flow.left;
-        flow.push(Op::Text { x, y, style: TextStyle::body(8.5), text: when.clone() });
-        flow.push(Op::Text { x: x + 230.0, y, style: TextStyle::body(8.5), text: status.clone() });
+        flow.push(Op::Text { x, y, style: TextStyle::body(8.5), text: when.clone(), role: Role::Paragraph });
+        flow.push(Op::Text {
+            x: x + 230.0,
+            y,
+            style: TextStyle::body(8.5),
+            text: status.clone(),
+            role: Role::Paragraph,
+        });
         flow.push(Op::RightText {
             right: x + flow.width,
             y,
             style: TextStyle::body(8.5),
             text: format!("{} / {}", hours_fr(*counted), hours_fr(*scheduled)),
+            role: Role::Paragraph,
         });
         flow.gap(14.0);
     }
@@ -207,6 +220,7 @@ mod tests {
             representative: "Camille Laborde, directrice".into(),
             city: "Poitiers".into(),
             trainee_name: "Léa Dubois".into(),
+            employer: Some("SCIC La Grappe".into()),
             course_title: "Piloter un tiers-lieu".into(),
             session_reference: "PTL-1".into(),
             nature: "action_formation".into(),

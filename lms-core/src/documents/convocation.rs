@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle, wrap_lines};
+use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle, wrap_lines};
 use crate::locale::{date_fr, short_date_fr};
 
 /// What is printed when the course names nothing to bring.
@@ -79,10 +79,11 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
         author: doc.organisation_name.clone(),
         subject: format!("Convocation à la formation, session {}", doc.session_reference),
         date: Some(doc.issued_on),
+        ..Default::default()
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 110.0, 60.0, 56.0);
     let body = TextStyle::body(10.0);
-    flow.paragraph(TextStyle::heading(20.0), 0.0, "Convocation à la formation");
+    flow.heading(1, TextStyle::heading(20.0), "Convocation à la formation");
     flow.gap(6.0);
     flow.paragraph(TextStyle::muted(9.0), 0.0, &format!("Le {}", short_date_fr(doc.issued_on)));
     flow.gap(8.0);
@@ -102,7 +103,7 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
         ),
     );
     flow.gap(10.0);
-    flow.paragraph(TextStyle::strong(12.0), 0.0, "Dates, horaires et lieux");
+    flow.heading(2, TextStyle::strong(12.0), "Dates, horaires et lieux");
     flow.gap(2.0);
     for day in &doc.half_days {
         let mut lines: Vec<(TextStyle, String)> =
@@ -130,15 +131,21 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
             colour: Colour::MUTED,
         });
         for (i, (style, text)) in wrapped.into_iter().enumerate() {
-            flow.push(Op::Text { x: flow.left + 8.0, y: top + 10.0 + 12.0 * i as f32, style, text });
+            flow.push(Op::Text {
+                x: flow.left + 8.0,
+                y: top + 10.0 + 12.0 * i as f32,
+                style,
+                text,
+                role: Role::Paragraph,
+            });
         }
         flow.gap(height);
     }
     flow.gap(8.0);
-    flow.paragraph(TextStyle::strong(12.0), 0.0, "À apporter");
+    flow.heading(2, TextStyle::strong(12.0), "À apporter");
     flow.paragraph(body, 0.0, &doc.what_to_bring);
     flow.gap(8.0);
-    flow.paragraph(TextStyle::strong(12.0), 0.0, "Qui contacter");
+    flow.heading(2, TextStyle::strong(12.0), "Qui contacter");
     flow.paragraph(body, 0.0, &format!("{} : {}", doc.organisation_name, doc.organisation_contact));
     if !doc.trainers.is_empty() {
         flow.paragraph(body, 0.0, &format!("Équipe pédagogique : {}.", doc.trainers.join(", ")));

@@ -17,3 +17,27 @@ pub mod convocation;
 pub mod flow;
 pub mod organisation;
 pub mod qr;
+
+use organisation::{OrganisationIdentity, SettingKey};
+
+/// The settings a signed document (certificat de réalisation, attestation de fin de formation)
+/// prints: the organisation's identity in its letterhead, where it is signed and who signs it.
+pub const SIGNED_DOCUMENT_SETTINGS: [SettingKey; 7] = [
+    SettingKey::Name,
+    SettingKey::Siret,
+    SettingKey::Nda,
+    SettingKey::Address,
+    SettingKey::Postcode,
+    SettingKey::City,
+    SettingKey::Representative,
+];
+
+/// Refuses, naming the first missing setting, when `identity` lacks one of `keys`: a signed
+/// document is never printed with a placeholder.
+pub fn require_settings(identity: &OrganisationIdentity, keys: &[SettingKey]) -> Result<(), PdfError> {
+    let missing = identity.missing();
+    match keys.iter().find(|key| missing.contains(key)) {
+        Some(key) => Err(PdfError::MissingSetting(*key)),
+        None => Ok(()),
+    }
+}

@@ -12,6 +12,7 @@
 //! PostgreSQL: `SELECT … FOR UPDATE`), so concurrent requests on one session are serialised while
 //! requests on different sessions run in parallel on PostgreSQL.
 
+pub mod employer;
 pub mod funding;
 pub mod office;
 mod requests;
