@@ -41,6 +41,7 @@ pub mod rights;
 pub mod roster;
 pub mod text;
 pub mod venues;
+pub mod dashboard;
 
 pub use db::{DatabaseUrl, DbConn, DbError};
 
