@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("trainer_trainee.html", include_str!("../templates/trainer_trainee.html")),
     ("venue.html", include_str!("../templates/venue.html")),
     ("formations.html", include_str!("../templates/formations.html")),
+    ("cancel_confirm.html", include_str!("../templates/cancel_confirm.html")),
+    ("me_staff.html", include_str!("../templates/me_staff.html")),
 ];
 
 /// The stylesheet served at `/static/style.css`.
