@@ -46,3 +46,5 @@ mod storage;
 mod trainer;
 mod venue_addresses;
 mod venues;
+mod trainee_space;
+mod browser_trainee;

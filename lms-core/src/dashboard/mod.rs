@@ -137,12 +137,10 @@ pub struct AttendanceProgress {
 }
 
 impl AttendanceProgress {
-    /// Progress from a trainee's attendance, against `min_percent` when the session certifies;
-    /// `None` while no hour is planned.
-    pub fn of(attendance: &MyAttendance, min_percent: Option<i32>) -> Option<Self> {
+    /// Progress from the minutes attended, planned on started half-days and planned in all,
+    /// against `min_percent` when the session certifies; `None` while no hour is planned.
+    pub fn of(attended: i64, elapsed: i64, scheduled: i64, min_percent: Option<i32>) -> Option<Self> {
         use crate::certification::eligibility::attendance_met;
-        let (attended, elapsed, scheduled) =
-            (attendance.attended_minutes, attendance.elapsed_minutes, attendance.scheduled_minutes);
         if scheduled <= 0 {
             return None;
         }
@@ -277,7 +275,9 @@ fn trainee_home(
             None
         };
         let min_percent = thresholds.iter().find(|(session, _)| *session == id).map(|(_, min)| *min);
-        let progress = attendance.as_ref().and_then(|a| AttendanceProgress::of(a, min_percent));
+        let progress = attendance.as_ref().and_then(|a| {
+            AttendanceProgress::of(a.attended_minutes, a.elapsed_minutes, a.scheduled_minutes, min_percent)
+        });
         let result = match results.iter().position(|r| r.session.id == id) {
             Some(at) if held_a_seat => Some(results.swap_remove(at)),
             _ => None,
@@ -362,4 +362,35 @@ fn office_home(conn: &mut DbConn, now: NaiveDateTime) -> Result<OfficeHome, Home
         .collect();
     let unstaffed_sessions = views.into_iter().filter(|s| unstaffed.contains(&s.id)).collect();
     Ok(OfficeHome { pending_requests, failed_mails, unstaffed_sessions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_tells_met_reachable_and_out_of_reach_apart() {
+        // 35 h planned, 80 %: 28 h needed.
+        let total = 35 * 60;
+        let met = AttendanceProgress::of(28 * 60, 28 * 60, total, Some(80)).unwrap();
+        assert!(met.met && met.reachable);
+        // 10 h attended of 14 h so far, 21 h to come: 31 h still possible.
+        let reachable = AttendanceProgress::of(10 * 60, 14 * 60, total, Some(80)).unwrap();
+        assert!(!reachable.met && reachable.reachable);
+        // 3 h attended of 14 h so far: at most 24 h, under 28 h.
+        let lost = AttendanceProgress::of(3 * 60, 14 * 60, total, Some(80)).unwrap();
+        assert!(!lost.met && !lost.reachable);
+        // Exactly on the threshold once everything to come is attended.
+        let edge = AttendanceProgress::of(7 * 60, 14 * 60, total, Some(80)).unwrap();
+        assert!(edge.reachable);
+        let under = AttendanceProgress::of(7 * 60 - 1, 14 * 60, total, Some(80)).unwrap();
+        assert!(!under.reachable);
+    }
+
+    #[test]
+    fn no_planned_hours_means_no_progress_and_no_rule_means_no_warning() {
+        assert_eq!(AttendanceProgress::of(0, 0, 0, Some(80)), None);
+        let free = AttendanceProgress::of(0, 14 * 60, 35 * 60, None).unwrap();
+        assert!(free.reachable && free.min_percent.is_none());
+    }
 }

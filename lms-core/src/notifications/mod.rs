@@ -257,3 +257,63 @@ pub fn mark_all_read(conn: &mut DbConn, user: &UserId, now: NaiveDateTime) -> Re
     .execute(conn)
     .map_err(DbError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naming(end_offset: i64) -> SessionNaming {
+        let start = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        SessionNaming {
+            title: "Animer sa communauté".into(),
+            reference: "ANIM-2027-01".into(),
+            start,
+            end: start + chrono::Duration::days(end_offset),
+        }
+    }
+
+    fn every_news() -> Vec<SessionNews<'static>> {
+        let day = NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let noon = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        vec![
+            SessionNews::WaitlistPromoted,
+            SessionNews::SessionCancelled { reason: "trop peu d'inscrits" },
+            SessionNews::RequestAdmitted { waitlist_position: None, comment: None },
+            SessionNews::RequestAdmitted { waitlist_position: Some(2), comment: Some("bienvenue") },
+            SessionNews::RequestRefused { reason: "prérequis" },
+            SessionNews::HalfDayMoved {
+                before: (day, Slot::Morning),
+                after: (day, Slot::Afternoon, nine, noon),
+                venue_name: "La Kabane",
+                reason: "salle indisponible",
+            },
+            SessionNews::TrainerAssigned,
+            SessionNews::TrainerRemoved,
+            SessionNews::EnrolledByOffice { waitlist_position: None },
+            SessionNews::EnrolledByOffice { waitlist_position: Some(1) },
+            SessionNews::EnrolmentCancelled { abandoned: true, reason: "déménagement" },
+            SessionNews::EnrolmentCancelled { abandoned: false, reason: "déménagement" },
+        ]
+    }
+
+    #[test]
+    fn every_kind_of_news_names_the_course_the_reference_and_the_dates() {
+        let news = every_news();
+        for kind in NotificationKind::ALL {
+            assert!(news.iter().any(|n| n.kind() == kind), "no news of kind {kind:?}");
+        }
+        for item in &news {
+            let message = item.message(&naming(1));
+            assert!(message.contains("« Animer sa communauté »"), "{message}");
+            assert!(message.contains("ANIM-2027-01"), "{message}");
+            assert!(message.contains("1er mars 2027") && message.contains("2 mars 2027"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_one_day_session_is_named_by_its_day() {
+        let message = SessionNews::TrainerAssigned.message(&naming(0));
+        assert!(message.contains("(référence ANIM-2027-01, le lundi 1er mars 2027)"), "{message}");
+    }
+}

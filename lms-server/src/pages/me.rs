@@ -54,10 +54,13 @@ fn standing(enrolment: &enrolment::MyEnrolment) -> String {
         },
         EnrolmentStatus::Cancelled => "Annulée".to_owned(),
         EnrolmentStatus::Completed => "Terminée".to_owned(),
-        EnrolmentStatus::Abandoned => match enrolment.abandoned_at {
-            Some(at) => format!("Abandon le {}", locale::date_fr(locale::to_paris(at).date())),
-            None => "Abandon".to_owned(),
-        },
+        EnrolmentStatus::Abandoned => {
+            let hours = hours_fr(enrolment.attended_minutes.unwrap_or(0));
+            match enrolment.abandoned_at {
+                Some(at) => format!("Abandon le {} — {hours} suivies", locale::date_fr(locale::to_paris(at).date())),
+                None => format!("Abandon — {hours} suivies"),
+            }
+        }
         EnrolmentStatus::Requested => "Demande en cours d'examen".to_owned(),
         EnrolmentStatus::Refused => "Demande non retenue".to_owned(),
     }
