@@ -18,6 +18,7 @@ fn skip_loudly() -> bool {
 }
 
 async fn assert_page_quality(browser: &Browser, javascript: bool, what: &str) {
+    browser.assert_accessible(what).await;
     let html = browser.html().await;
     let missing = unlabelled_fields(&html);
     browser.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::catalogue::Slot;
 use crate::db::ids::{NotificationId, TrainingSessionId, UserId};
 use crate::db::schema::{courses, notifications, training_sessions};
-use crate::locale::date_fr;
+use crate::locale::{date_fr, date_range_fr};
 use crate::db::{DbConn, DbError};
 
 crate::text_enum! {
@@ -190,14 +190,9 @@ pub struct SessionNaming {
 }
 
 impl std::fmt::Display for SessionNaming {
-    /// « Title » (référence PTL-…, du lundi 1er mars 2027 au mardi 2 mars 2027), or « le … » for one day.
+    /// « Title » (référence PTL-…, du 1er au 2 mars 2027), or « le 1er mars 2027 » for one day.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dates = if self.start == self.end {
-            format!("le {}", date_fr(self.start))
-        } else {
-            format!("du {} au {}", date_fr(self.start), date_fr(self.end))
-        };
-        write!(f, "« {} » (référence {}, {dates})", self.title, self.reference)
+        write!(f, "« {} » (référence {}, {})", self.title, self.reference, date_range_fr(self.start, self.end))
     }
 }
 
@@ -307,13 +302,13 @@ mod tests {
             let message = item.message(&naming(1));
             assert!(message.contains("« Animer sa communauté »"), "{message}");
             assert!(message.contains("ANIM-2027-01"), "{message}");
-            assert!(message.contains("1er mars 2027") && message.contains("2 mars 2027"), "{message}");
+            assert!(message.contains("(référence ANIM-2027-01, du 1er au 2 mars 2027)"), "{message}");
         }
     }
 
     #[test]
     fn a_one_day_session_is_named_by_its_day() {
         let message = SessionNews::TrainerAssigned.message(&naming(0));
-        assert!(message.contains("(référence ANIM-2027-01, le lundi 1er mars 2027)"), "{message}");
+        assert!(message.contains("(référence ANIM-2027-01, le 1er mars 2027)"), "{message}");
     }
 }

@@ -71,12 +71,6 @@ struct VenueRow {
     half_days: Vec<HalfDayRow>,
 }
 
-/// `35 h`, `17,5 h` (French decimal comma, non-breaking space before the unit).
-fn hours_fr(hours: f64) -> String {
-    let shown = if hours.fract() == 0.0 { format!("{hours:.0}") } else { format!("{hours:.1}").replace('.', ",") };
-    format!("{shown}\u{a0}h")
-}
-
 async fn course_page(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
@@ -121,7 +115,7 @@ async fn session_page(
             pmr: v.accessible_pmr,
             access_note: v.accessibility_note.clone(),
             half_day_count: v.half_days.len(),
-            hours: hours_fr(v.hours),
+            hours: locale::hours_fr(v.hours),
             half_days: v
                 .half_days
                 .iter()
@@ -158,7 +152,7 @@ async fn session_page(
             )),
             session => page.detail.session,
             trainers => page.detail.trainers,
-            scheduled_hours => hours_fr(page.detail.scheduled_hours),
+            scheduled_hours => locale::hours_fr(page.detail.scheduled_hours),
             venues => venues,
             place => place,
             price => locale::euros_fr(page.course.price_cents),
@@ -241,7 +235,7 @@ async fn cancel_confirmation(
             waitlisted => preview.status == EnrolmentStatus::Waitlisted,
             requested => preview.status == EnrolmentStatus::Requested,
             seat_goes_to_waitlist => preview.seat_goes_to_waitlist,
-            attended => preview.attended_minutes.map(lms_core::documents::completion::hours_fr),
+            attended => preview.attended_minutes.map(locale::duration_fr),
             session => preview.session,
             ..base_context(Some(&caller))
         },

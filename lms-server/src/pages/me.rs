@@ -9,7 +9,6 @@ use lms_core::db::ids::TrainingSessionId;
 use lms_core::dashboard::{
     OfficeHome, TaughtSession, TraineeSessionLine, TrainerHome, UNSTAFFED_WITHIN_DAYS, personal_home,
 };
-use lms_core::documents::completion::hours_fr;
 use lms_core::enrolment::{self, EnrolmentStatus, NoticeReading};
 use lms_core::locale;
 use minijinja::context;
@@ -55,7 +54,7 @@ fn standing(enrolment: &enrolment::MyEnrolment) -> String {
         EnrolmentStatus::Cancelled => "Annulée".to_owned(),
         EnrolmentStatus::Completed => "Terminée".to_owned(),
         EnrolmentStatus::Abandoned => {
-            let hours = hours_fr(enrolment.attended_minutes.unwrap_or(0));
+            let hours = locale::duration_fr(enrolment.attended_minutes.unwrap_or(0));
             match enrolment.abandoned_at {
                 Some(at) => format!("Abandon le {} — {hours} suivies", locale::date_fr(locale::to_paris(at).date())),
                 None => format!("Abandon — {hours} suivies"),
@@ -88,9 +87,9 @@ fn session_line(line: TraineeSessionLine) -> minijinja::Value {
         abandoned => enrolment.status == EnrolmentStatus::Abandoned,
         has_convocation => enrolment.status.has_convocation(),
         progress => progress.map(|p| context! {
-            attended => hours_fr(p.attended_minutes),
-            elapsed => hours_fr(p.elapsed_minutes),
-            scheduled => hours_fr(p.scheduled_minutes),
+            attended => locale::duration_fr(p.attended_minutes),
+            elapsed => locale::duration_fr(p.elapsed_minutes),
+            scheduled => locale::duration_fr(p.scheduled_minutes),
             started => p.elapsed_minutes > 0,
             min_percent => p.min_percent,
             met => p.met,
@@ -102,7 +101,7 @@ fn session_line(line: TraineeSessionLine) -> minijinja::Value {
             date => locale::short_date_fr(h.date),
             slot => h.slot.label_fr_lower(),
             status => h.status.map(|s| s.label_fr()).unwrap_or("Non renseigné"),
-            counted => hours_fr(h.attended_minutes),
+            counted => locale::duration_fr(h.attended_minutes),
             signed => h.signed,
             closed => h.closed,
         }).collect::<Vec<_>>()).unwrap_or_default(),
