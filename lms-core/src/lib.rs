@@ -26,6 +26,7 @@ pub mod attendance;
 pub mod calendar;
 pub mod catalogue;
 pub mod certification;
+pub mod dashboard;
 pub mod db;
 pub mod documents;
 pub mod enrolment;
@@ -41,7 +42,6 @@ pub mod rights;
 pub mod roster;
 pub mod text;
 pub mod venues;
-pub mod dashboard;
 
 pub use db::{DatabaseUrl, DbConn, DbError};
 

@@ -17,8 +17,7 @@ use super::{
 };
 use crate::db::ids::{HalfDayChangeId, HalfDayId, TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{
-    attendance_entries, enrolments, half_day_changes, half_days, session_trainers, training_sessions, users,
-    venues,
+    attendance_entries, enrolments, half_day_changes, half_days, session_trainers, training_sessions, users, venues,
 };
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::enrolment::{EnrolmentError, EnrolmentStatus};

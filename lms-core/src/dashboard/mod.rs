@@ -269,11 +269,8 @@ fn trainee_home(
     for enrolment in enrolments {
         let id = enrolment.session.id.clone();
         let held_a_seat = EnrolmentStatus::STARTED.contains(&enrolment.status);
-        let attendance = if held_a_seat {
-            Some(crate::attendance::sheets::one_attendance(conn, &id, me, now)?)
-        } else {
-            None
-        };
+        let attendance =
+            if held_a_seat { Some(crate::attendance::sheets::one_attendance(conn, &id, me, now)?) } else { None };
         let min_percent = thresholds.iter().find(|(session, _)| *session == id).map(|(_, min)| *min);
         let progress = attendance.as_ref().and_then(|a| {
             AttendanceProgress::of(a.attended_minutes, a.elapsed_minutes, a.scheduled_minutes, min_percent)
@@ -352,12 +349,16 @@ fn office_home(conn: &mut DbConn, now: NaiveDateTime) -> Result<OfficeHome, Home
         .map_err(DbError::from)?;
     let mut ids: Vec<TrainingSessionId> = waiting.iter().map(|(id, _)| id.clone()).collect();
     ids.extend(unstaffed.iter().cloned());
-    let mut views = catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })?;
+    let mut views =
+        catalogue::list_training_sessions(conn, &TrainingSessionFilter { ids: Some(ids), ..Default::default() })?;
     views.sort_by_key(|s| s.start);
     let pending_requests = views
         .iter()
         .filter_map(|s| {
-            waiting.iter().find(|(id, _)| *id == s.id).map(|(_, count)| PendingRequests { session: s.clone(), count: *count })
+            waiting
+                .iter()
+                .find(|(id, _)| *id == s.id)
+                .map(|(_, count)| PendingRequests { session: s.clone(), count: *count })
         })
         .collect();
     let unstaffed_sessions = views.into_iter().filter(|s| unstaffed.contains(&s.id)).collect();

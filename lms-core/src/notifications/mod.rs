@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::catalogue::Slot;
 use crate::db::ids::{NotificationId, TrainingSessionId, UserId};
 use crate::db::schema::{courses, notifications, training_sessions};
-use crate::locale::{date_fr, date_range_fr};
 use crate::db::{DbConn, DbError};
+use crate::locale::{date_fr, date_range_fr};
 
 crate::text_enum! {
     /// What a notification is about.
@@ -213,7 +213,12 @@ pub fn notify_about_session(
     let naming: SessionNaming = training_sessions::table
         .inner_join(courses::table)
         .filter(training_sessions::id.eq(session))
-        .select((courses::title, training_sessions::reference, training_sessions::starts_on, training_sessions::ends_on))
+        .select((
+            courses::title,
+            training_sessions::reference,
+            training_sessions::starts_on,
+            training_sessions::ends_on,
+        ))
         .first(conn)?;
     let message = news.message(&naming);
     let link = format!("/sessions/{session}");

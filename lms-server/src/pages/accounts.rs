@@ -60,15 +60,25 @@ async fn login_form(
         return Redirect::to(&auth::safe_next(query.next.as_deref())).into_response();
     }
     let info = super::info_message(query.info.as_deref());
-    form_page(&state, jar, "login.html", StatusCode::OK, context! { info => info, ..next_context(query.next.as_deref()) })
+    form_page(
+        &state,
+        jar,
+        "login.html",
+        StatusCode::OK,
+        context! { info => info, ..next_context(query.next.as_deref()) },
+    )
 }
 
 /// Where login and sign-up return to: a same-site relative path (anything else is `/me`, no open
 /// redirect), and the query string that carries it from one form to the other.
 fn next_context(next: Option<&str>) -> minijinja::Value {
     let next = auth::safe_next(next);
-    let next_query = if next == "/me" { String::new() } else { format!("?next={}", auth::urlencode(&next)) };
-    context! { next => next, next_query => next_query }
+    context! { next_query => format!("?{}", next_parameter(&next)).trim_end_matches('?'), next => next }
+}
+
+/// `next=…` for a destination other than the default `/me`, empty otherwise.
+fn next_parameter(next: &str) -> String {
+    if next == "/me" { String::new() } else { format!("next={}", auth::urlencode(next)) }
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,8 +177,9 @@ async fn sign_up(
     // The same answer whether the address was free or not: the login page, with the message.
     match crate::api::register(&state, new, client).await {
         Ok(_) => {
-            let next = auth::safe_next(form.next.as_deref());
-            Redirect::to(&format!("/login?info=signup_received&next={}", auth::urlencode(&next))).into_response()
+            let next = next_parameter(&auth::safe_next(form.next.as_deref()));
+            let separator = if next.is_empty() { "" } else { "&" };
+            Redirect::to(&format!("/login?info=signup_received{separator}{next}")).into_response()
         }
         Err(error) => again(&state, jar, error.status, error.message, &form),
     }

@@ -5,15 +5,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use lms_core::db::ids::TrainingSessionId;
 use lms_core::dashboard::{
     OfficeHome, TaughtSession, TraineeSessionLine, TrainerHome, UNSTAFFED_WITHIN_DAYS, personal_home,
 };
+use lms_core::db::ids::TrainingSessionId;
 use lms_core::enrolment::{self, EnrolmentStatus, NoticeReading};
 use lms_core::locale;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-
 
 use super::{base_context, info_message, render};
 use crate::auth::PageCaller;
@@ -180,8 +179,7 @@ async fn me(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let who = caller.clone();
-    let home =
-        state.db(move |conn| personal_home(conn, &who, NoticeReading::MarkSeen, lms_core::db::now())).await?;
+    let home = state.db(move |conn| personal_home(conn, &who, NoticeReading::MarkSeen, lms_core::db::now())).await?;
     let trainee = home.trainee.map(|t| {
         let next: Vec<NextHalfDay> = t
             .next_half_days

@@ -1,7 +1,6 @@
 //! The trainee's own documents linked from `/me`: the certificat de réalisation and the
 //! attestation de fin de formation (the records themselves come with `dashboard::personal_home`).
 
-
 use axum::extract::State;
 use lms_core::access::Caller;
 use lms_core::assessment::attestation::attestation_pdf;
