@@ -39,6 +39,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("accessibility.html", include_str!("../templates/accessibility.html")),
     ("contact.html", include_str!("../templates/contact.html")),
     ("terms.html", include_str!("../templates/terms.html")),
+    ("cancel_confirm.html", include_str!("../templates/cancel_confirm.html")),
+    ("me_staff.html", include_str!("../templates/me_staff.html")),
 ];
 
 /// The site's icon, served at `/favicon.ico` and `/static/favicon.svg`.

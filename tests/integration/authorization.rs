@@ -71,6 +71,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/lieux/{slug}", EVERYONE),
     ("GET", "/formations", EVERYONE),
     ("POST", "/sessions/{id}/enrol", TRAINEES),
+    ("GET", "/sessions/{id}/cancel", THE_TRAINEE),
     ("POST", "/sessions/{id}/cancel", THE_TRAINEE),
     ("GET", "/verify/{code}", EVERYONE),
     ("GET", "/resultats", EVERYONE),

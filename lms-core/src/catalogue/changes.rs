@@ -17,13 +17,12 @@ use super::{
 };
 use crate::db::ids::{HalfDayChangeId, HalfDayId, TrainingSessionId, UserId, VenueId};
 use crate::db::schema::{
-    attendance_entries, courses, enrolments, half_day_changes, half_days, session_trainers, training_sessions, users,
-    venues,
+    attendance_entries, enrolments, half_day_changes, half_days, session_trainers, training_sessions, users, venues,
 };
 use crate::db::{self, DbConn, DbError, LockableTable};
 use crate::enrolment::{EnrolmentError, EnrolmentStatus};
 use crate::mail::messages::{self, session_changed};
-use crate::notifications::NotificationKind;
+use crate::notifications::SessionNews;
 use crate::people::Role;
 use crate::rights::Actor;
 use crate::{Classify, ErrorKind};
@@ -307,55 +306,14 @@ struct StoredHalfDay {
     venue_id: VenueId,
 }
 
-/// The course title and dates of a session, as messages name it (row type).
-#[derive(Queryable)]
-struct Named {
-    title: String,
-    start: NaiveDate,
-    end: NaiveDate,
-}
-
-fn named(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Named, DbError> {
-    training_sessions::table
-        .inner_join(courses::table)
-        .filter(training_sessions::id.eq(session))
-        .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
-        .first(conn)
-        .map_err(DbError::from)
-}
-
 fn notify(
     conn: &mut DbConn,
     people: &[UserId],
-    kind: NotificationKind,
-    message: &str,
+    news: &SessionNews<'_>,
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    for user in people {
-        crate::notifications::notify_about_session(conn, user, kind, message, session, now)?;
-    }
-    Ok(())
-}
-
-/// The French text telling the people of « `title` » that a half-day moved, and why.
-pub fn half_day_moved_message(
-    title: &str,
-    before: (NaiveDate, Slot),
-    after: (NaiveDate, Slot, NaiveTime, NaiveTime),
-    venue_name: &str,
-    reason: &str,
-) -> String {
-    let hm = |t: NaiveTime| t.format("%H h %M").to_string();
-    format!(
-        "La demi-journée du {} ({}) de la session « {title} » est déplacée au {} ({}, {} – {}) à {venue_name} : {reason}",
-        crate::locale::date_fr(before.0),
-        before.1.label_fr_lower(),
-        crate::locale::date_fr(after.0),
-        after.1.label_fr_lower(),
-        hm(after.2),
-        hm(after.3),
-    )
+    crate::notifications::notify_about_session(conn, people, news, session, now)
 }
 
 /// Checks and trims a reason for a change.
@@ -547,15 +505,18 @@ pub fn reschedule_half_day(
             .map_err(DbError::from)?;
 
         let venue_name: String = venues::table.find(&venue).select(venues::name).first(conn).map_err(DbError::from)?;
-        let Named { title, .. } = named(conn, session)?;
-        let message =
-            half_day_moved_message(&title, (old.day, old.slot), (date, slot, start, end), &venue_name, reason);
+        let news = SessionNews::HalfDayMoved {
+            before: (old.day, old.slot),
+            after: (date, slot, start, end),
+            venue_name: &venue_name,
+            reason,
+        };
         let concerned_mail = concerned.clone();
         let trainers_mail = trainers.clone();
         let mut told: Vec<UserId> = concerned.into_iter().map(|(user, _)| user).chain(trainers).collect();
         told.sort();
         told.dedup();
-        notify(conn, &told, NotificationKind::HalfDayMoved, &message, session, now)?;
+        notify(conn, &told, &news, session, now)?;
         // « Changement de planning »: trainees holding a seat get the updated invitation (same
         // UIDs, the moved half-day's SEQUENCE raised above), trainers the message alone.
         let before =
@@ -695,13 +656,7 @@ pub fn add_trainer(
         if let Some(conflict) = trainer_conflict(conn, &trainer, session)? {
             return Err(CatalogueError::from(conflict).into());
         }
-        let Named { title, start, end } = named(conn, session)?;
-        let message = format!(
-            "Vous animez désormais la session « {title} » du {} au {}.",
-            crate::locale::date_fr(start),
-            crate::locale::date_fr(end)
-        );
-        notify(conn, &[trainer], NotificationKind::TrainerAssigned, &message, session, now)?;
+        notify(conn, &[trainer], &SessionNews::TrainerAssigned, session, now)?;
         trainers_change(conn, session)
     })
 }
@@ -736,13 +691,7 @@ pub fn remove_trainer(
         )
         .execute(conn)
         .map_err(DbError::from)?;
-        let Named { title, start, end } = named(conn, session)?;
-        let message = format!(
-            "Vous n'animez plus la session « {title} » du {} au {}.",
-            crate::locale::date_fr(start),
-            crate::locale::date_fr(end)
-        );
-        notify(conn, &[trainer], NotificationKind::TrainerRemoved, &message, session, now)?;
+        notify(conn, &[trainer], &SessionNews::TrainerRemoved, session, now)?;
         trainers_change(conn, session)
     })
 }

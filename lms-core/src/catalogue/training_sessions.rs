@@ -961,20 +961,13 @@ pub fn cancel_training_session(
 ) -> Result<TrainingSessionView, CatalogueError> {
     super::ensure_admin(actor)?;
     use crate::enrolment::EnrolmentStatus;
-    use crate::notifications::{NotificationKind, session_cancelled_message};
+    use crate::notifications::SessionNews;
 
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_CANCEL_REASON_CHARS {
         return Err(CatalogueError::Invalid(format!(
             "motif d'annulation requis : 1 à {MAX_CANCEL_REASON_CHARS} caractères"
         )));
-    }
-    /// The session as the notification names it (row type).
-    #[derive(Queryable)]
-    struct Named {
-        title: String,
-        start: NaiveDate,
-        end: NaiveDate,
     }
     db::write_transaction(conn, |conn| {
         match session_status(conn, id)? {
@@ -986,12 +979,6 @@ pub fn cancel_training_session(
                 )));
             }
         }
-        let Named { title, start, end } = training_sessions::table
-            .inner_join(courses::table)
-            .filter(training_sessions::id.eq(id))
-            .select((courses::title, training_sessions::starts_on, training_sessions::ends_on))
-            .first(conn)
-            .map_err(DbError::from)?;
         let live = [EnrolmentStatus::Confirmed, EnrolmentStatus::Waitlisted];
         let mut told: Vec<UserId> = enrolments::table
             .filter(enrolments::training_session_id.eq(id))
@@ -1019,16 +1006,9 @@ pub fn cancel_training_session(
             ))
             .execute(conn)
             .map_err(DbError::from)?;
-        let message = session_cancelled_message(&title, start, end, reason);
+        let news = SessionNews::SessionCancelled { reason };
+        crate::notifications::notify_about_session(conn, &told, &news, id, now)?;
         for user in &told {
-            crate::notifications::notify_about_session(
-                conn,
-                user,
-                NotificationKind::SessionCancelled,
-                &message,
-                id,
-                now,
-            )?;
             let mail = crate::mail::messages::session_cancelled(conn, id, user, reason, seated.contains(user), now)?;
             crate::mail::outbox::enqueue(conn, &mail, now)?;
         }

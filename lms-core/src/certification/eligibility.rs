@@ -33,6 +33,13 @@ use crate::db::{DbConn, DbError};
 use crate::documents::PdfError;
 use crate::{Classify, ErrorKind};
 
+/// **The attendance rule**: `attended` minutes reach `min_percent` of `scheduled` minutes (a
+/// session with nothing scheduled meets nothing). Eligibility and the trainee's progress on `/me`
+/// both ask here.
+pub fn attendance_met(attended: i64, scheduled: i64, min_percent: i32) -> bool {
+    scheduled > 0 && attended * 100 >= scheduled * i64::from(min_percent)
+}
+
 /// Errors of the certification use cases (eligibility, jury, issuing, verification).
 #[derive(Debug, thiserror::Error)]
 pub enum CertifyError {
@@ -373,7 +380,7 @@ pub(crate) fn evaluate(
         }
         let minutes = attended.get(&id).copied().unwrap_or(0);
         let percent = if scheduled_minutes > 0 { (minutes as f64) * 100.0 / (scheduled_minutes as f64) } else { 0.0 };
-        if scheduled_minutes == 0 || minutes * 100 < scheduled_minutes * i64::from(min_percent) {
+        if !attendance_met(minutes, scheduled_minutes, min_percent) {
             unmet.push(UnmetRule {
                 code: "attendance",
                 message: format!(

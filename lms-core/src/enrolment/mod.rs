@@ -31,7 +31,7 @@ use crate::catalogue::{CatalogueError, TrainingSessionStatus};
 use crate::db::ids::{EnrolmentId, TrainingSessionId, UserId};
 use crate::db::schema::{enrolments, training_sessions};
 use crate::db::{self, DbConn, DbError, LockableTable};
-use crate::notifications::NotificationKind;
+use crate::notifications::SessionNews;
 use crate::people::Role;
 use crate::{Classify, ErrorKind};
 
@@ -742,6 +742,40 @@ pub fn cancel(
     db::write_transaction(conn, |conn| withdraw(conn, session, trainee, None, now))
 }
 
+/// What withdrawing from a session does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalEffect {
+    /// The enrolment (seat, ticket or request) is cancelled.
+    Cancel,
+    /// The seat of a session under way becomes an abandonment; the hours attended stay.
+    Abandon,
+}
+
+/// **The one decision of what withdrawing does**, for an enrolment in `previous_status` at `now`:
+/// refused when nothing is live or the session is over, an abandonment for a seat once the first
+/// half-day has started, a cancellation otherwise. [`withdraw`] acts on it; the session page and
+/// the confirmation page announce it.
+pub fn withdrawal_effect(
+    previous_status: EnrolmentStatus,
+    facts: &EnrolmentFacts,
+    now: NaiveDateTime,
+) -> Result<WithdrawalEffect, EnrolmentError> {
+    match previous_status {
+        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested => {}
+        EnrolmentStatus::Cancelled | EnrolmentStatus::Refused => return Err(EnrolmentError::NotEnrolled),
+        EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
+    }
+    if facts.has_ended(now) {
+        return Err(EnrolmentError::SessionFinished);
+    }
+    if previous_status == EnrolmentStatus::Confirmed && facts.has_started(now) {
+        Ok(WithdrawalEffect::Abandon)
+    } else {
+        Ok(WithdrawalEffect::Cancel)
+    }
+}
+
 /// **The one path of every cancellation** (the trainee's own, the office's with a reason), inside
 /// the caller's write transaction. Before the first half-day starts, the enrolment is cancelled;
 /// after, a confirmed seat becomes an abandonment (`abandoned`, `abandoned_at`; the hours attended
@@ -763,15 +797,7 @@ pub(crate) fn withdraw(
         .optional()
         .map_err(DbError::from)?
         .ok_or(EnrolmentError::NotEnrolled)?;
-    match previous_status {
-        EnrolmentStatus::Confirmed | EnrolmentStatus::Waitlisted | EnrolmentStatus::Requested => {}
-        EnrolmentStatus::Cancelled | EnrolmentStatus::Refused => return Err(EnrolmentError::NotEnrolled),
-        EnrolmentStatus::Completed | EnrolmentStatus::Abandoned => return Err(EnrolmentError::Finished),
-    }
-    if state.facts.has_ended(now) {
-        return Err(EnrolmentError::SessionFinished);
-    }
-    let abandoned = previous_status == EnrolmentStatus::Confirmed && state.facts.has_started(now);
+    let abandoned = withdrawal_effect(previous_status, &state.facts, now)? == WithdrawalEffect::Abandon;
     let status = if abandoned {
         diesel::update(enrolments::table.find(&id))
             .set((
@@ -813,12 +839,11 @@ pub(crate) fn withdraw(
 pub(crate) fn notify(
     conn: &mut DbConn,
     person: &UserId,
-    kind: NotificationKind,
-    message: &str,
+    news: &SessionNews<'_>,
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    crate::notifications::notify_about_session(conn, person, kind, message, session, now)
+    crate::notifications::notify_about_session(conn, std::slice::from_ref(person), news, session, now)
 }
 
 /// Confirms the first waitlisted trainee of `session` who is free at its hours, and notifies
@@ -858,14 +883,7 @@ fn promote_next(
         ))
         .execute(conn)
         .map_err(DbError::from)?;
-    notify(
-        conn,
-        &promoted_trainee,
-        NotificationKind::WaitlistPromoted,
-        "Une place s'est libérée : votre inscription est confirmée.",
-        session,
-        now,
-    )?;
+    notify(conn, &promoted_trainee, &SessionNews::WaitlistPromoted, session, now)?;
     let convocation = crate::mail::messages::convocation(conn, session, &promoted_trainee, true, now)?;
     crate::mail::outbox::enqueue(conn, &convocation, now)?;
     Ok(Some(promoted_trainee))

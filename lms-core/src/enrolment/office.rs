@@ -13,7 +13,7 @@ use super::{CancellationOutcome, Door, EnrolmentError, EnrolmentOutcome, Enrolme
 use crate::db::ids::{TrainingSessionId, UserId};
 use crate::db::schema::{courses, training_sessions};
 use crate::db::{self, DbConn, DbError};
-use crate::notifications::NotificationKind;
+use crate::notifications::SessionNews;
 use crate::people::{self, Role};
 use crate::rights::Actor;
 
@@ -109,11 +109,8 @@ pub fn add(
             return Err(EnrolmentError::AlreadyEnrolled(outcome.status.label_fr()));
         }
         funding::write_plan(conn, &outcome.enrolment_id, &request.funding)?;
-        let message = match outcome.waitlist_position {
-            Some(rank) => format!("L'organisme vous a inscrit·e sur la liste d'attente (rang {rank})."),
-            None => "L'organisme vous a inscrit·e : votre place est confirmée.".to_owned(),
-        };
-        super::notify(conn, &trainee.id, NotificationKind::EnrolledByOffice, &message, session, now)?;
+        let news = SessionNews::EnrolledByOffice { waitlist_position: outcome.waitlist_position };
+        super::notify(conn, &trainee.id, &news, session, now)?;
         Ok(OfficeEnrolmentOutcome {
             trainee: trainee.email,
             funding_total_cents: request.funding.iter().map(|f| f.amount_cents).sum(),
@@ -149,13 +146,8 @@ pub fn cancel(
     db::write_transaction(conn, |conn| {
         let trainee = trainee_by_email(conn, trainee_email)?;
         let outcome = super::withdraw(conn, session, &trainee.id, Some(reason), now)?;
-        let message = match outcome.status {
-            EnrolmentStatus::Abandoned => {
-                format!("L'organisme a enregistré votre abandon de la session. Motif : {reason}")
-            }
-            _ => format!("L'organisme a annulé votre inscription. Motif : {reason}"),
-        };
-        super::notify(conn, &trainee.id, NotificationKind::EnrolmentCancelled, &message, session, now)?;
+        let news = SessionNews::EnrolmentCancelled { abandoned: outcome.status == EnrolmentStatus::Abandoned, reason };
+        super::notify(conn, &trainee.id, &news, session, now)?;
         let mail = crate::mail::messages::enrolment_cancelled(
             conn,
             session,

@@ -14,9 +14,9 @@ use super::{
 };
 use crate::db::ids::{EnrolmentId, TrainingSessionId, UserId};
 use crate::db::json_text::{JsonText, to_json_text};
-use crate::db::schema::{courses, enrolments, training_sessions, users};
+use crate::db::schema::{enrolments, training_sessions, users};
 use crate::db::{self, DbConn, DbError};
-use crate::notifications::NotificationKind;
+use crate::notifications::SessionNews;
 use crate::rights::Actor;
 
 /// Longest reason given with a decision.
@@ -251,7 +251,7 @@ fn pending_request(
     conn: &mut DbConn,
     session: &TrainingSessionId,
     trainee: &str,
-) -> Result<(EnrolmentId, UserId, String), EnrolmentError> {
+) -> Result<(EnrolmentId, UserId), EnrolmentError> {
     let trainee_id = crate::people::user_id_by_email(conn, trainee)?.ok_or(EnrolmentError::NoPendingRequest)?;
     let id: EnrolmentId = enrolments::table
         .filter(enrolments::training_session_id.eq(session))
@@ -262,24 +262,17 @@ fn pending_request(
         .optional()
         .map_err(DbError::from)?
         .ok_or(EnrolmentError::NoPendingRequest)?;
-    let title: String = training_sessions::table
-        .inner_join(courses::table)
-        .filter(training_sessions::id.eq(session))
-        .select(courses::title)
-        .first(conn)
-        .map_err(DbError::from)?;
-    Ok((id, trainee_id, title))
+    Ok((id, trainee_id))
 }
 
 fn notify(
     conn: &mut DbConn,
     user: &UserId,
-    kind: NotificationKind,
-    message: String,
+    news: &SessionNews<'_>,
     session: &TrainingSessionId,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    crate::notifications::notify_about_session(conn, user, kind, &message, session, now)
+    crate::notifications::notify_about_session(conn, std::slice::from_ref(user), news, session, now)
 }
 
 /// Admits a pending request: a seat while any is left, otherwise the end of the waitlist (the
@@ -297,7 +290,7 @@ pub fn admit(
     let reason = checked_reason(reason)?;
     db::write_transaction(conn, |conn| {
         let state = lock_session(conn, session)?;
-        let (id, trainee_id, title) = pending_request(conn, session, trainee)?;
+        let (id, trainee_id) = pending_request(conn, session, trainee)?;
         // The office's decision: as for an office enrolment, only a cancelled or finished
         // session is closed to it.
         match state.facts.closure(now) {
@@ -324,16 +317,8 @@ pub fn admit(
             Some(seq) => Some(waitlist_position(conn, session, seq)?),
             None => None,
         };
-        let mut message = match waitlist_position {
-            None => format!("Votre demande d'inscription à « {title} » est acceptée : votre place est confirmée."),
-            Some(rank) => format!(
-                "Votre demande d'inscription à « {title} » est acceptée ; la session est complète : vous êtes sur la liste d'attente (rang {rank})."
-            ),
-        };
-        if let Some(reason) = &reason {
-            message.push_str(&format!(" Commentaire : {reason}"));
-        }
-        notify(conn, &trainee_id, NotificationKind::RequestAdmitted, message, session, now)?;
+        let news = SessionNews::RequestAdmitted { waitlist_position, comment: reason.as_deref() };
+        notify(conn, &trainee_id, &news, session, now)?;
         // The e-mail of an admission is that of a seat taken: the convocation, or the waitlist.
         let mail = match waitlist_position {
             Some(rank) => crate::mail::messages::waitlisted(conn, session, &trainee_id, rank)?,
@@ -359,7 +344,7 @@ pub fn refuse(
         .ok_or_else(|| EnrolmentError::Invalid("un refus se motive : donnez la raison (--reason)".into()))?;
     db::write_transaction(conn, |conn| {
         lock_session(conn, session)?;
-        let (id, trainee_id, title) = pending_request(conn, session, trainee)?;
+        let (id, trainee_id) = pending_request(conn, session, trainee)?;
         diesel::update(enrolments::table.find(&id))
             .set((
                 enrolments::status.eq(EnrolmentStatus::Refused),
@@ -369,8 +354,7 @@ pub fn refuse(
             ))
             .execute(conn)
             .map_err(DbError::from)?;
-        let message = format!("Votre demande d'inscription à « {title} » n'a pas été retenue : {reason}");
-        notify(conn, &trainee_id, NotificationKind::RequestRefused, message, session, now)?;
+        notify(conn, &trainee_id, &SessionNews::RequestRefused { reason: &reason }, session, now)?;
         let mail = crate::mail::messages::request_refused(conn, session, &trainee_id, &reason)?;
         crate::mail::outbox::enqueue(conn, &mail, now)?;
         Ok(DecisionOutcome { enrolment_id: id, status: EnrolmentStatus::Refused, waitlist_position: None })

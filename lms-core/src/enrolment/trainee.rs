@@ -479,6 +479,8 @@ pub struct SessionPage {
     pub closes_at: Option<NaiveDateTime>,
     /// The viewer's enrolment in it, if any.
     pub standing: Option<Standing>,
+    /// What the viewer's withdrawal would do, when they may withdraw ([`super::withdrawal_effect`]).
+    pub withdrawal: Option<super::WithdrawalEffect>,
     /// Its schedule grouped by venue.
     pub venues: Vec<catalogue::VenuePeriods>,
 }
@@ -501,7 +503,9 @@ pub fn session_page(
             Some(viewer) => standing(conn, session, &viewer.user.id)?,
             None => None,
         };
+        let withdrawal = standing.and_then(|s| super::withdrawal_effect(s.status, &facts, now).ok());
         Ok(SessionPage {
+            withdrawal,
             open: closure.is_none(),
             closure,
             closes_at: facts.closes_at,
@@ -509,6 +513,59 @@ pub fn session_page(
             course,
             standing,
             venues,
+        })
+    })
+}
+
+/// What the caller's withdrawal from a session would do, for the confirmation page: asked before
+/// [`super::cancel`], which decides the same way ([`super::withdrawal_effect`]).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WithdrawalPreview {
+    /// The session.
+    pub session: TrainingSessionView,
+    /// The caller's enrolment now.
+    pub status: EnrolmentStatus,
+    /// A cancellation, or an abandonment that keeps the hours attended.
+    pub effect: super::WithdrawalEffect,
+    /// Whether the freed seat goes to the first trainee on the waitlist.
+    pub seat_goes_to_waitlist: bool,
+    /// The minutes attended so far (kept on the record), for an abandonment.
+    pub attended_minutes: Option<i64>,
+}
+
+/// What [`super::cancel`] would do for the caller at `now`, refused as it would be (nothing live,
+/// session over). One read transaction; nothing is written.
+pub fn withdrawal_preview(
+    conn: &mut DbConn,
+    session: &TrainingSessionId,
+    caller: &Caller,
+    now: NaiveDateTime,
+) -> Result<WithdrawalPreview, EnrolmentError> {
+    let me = &caller.user.id;
+    db::read_transaction(conn, |conn| {
+        let view = catalogue::list_training_sessions(
+            conn,
+            &TrainingSessionFilter { id: Some(session.clone()), ..Default::default() },
+        )?
+        .into_iter()
+        .next()
+        .ok_or(EnrolmentError::UnknownTrainingSession)?;
+        let status = standing(conn, session, me)?.ok_or(EnrolmentError::NotEnrolled)?.status;
+        let facts = super::enrolment_facts(conn, session)?;
+        let effect = super::withdrawal_effect(status, &facts, now)?;
+        let attended_minutes = match effect {
+            super::WithdrawalEffect::Abandon => {
+                let minutes = crate::attendance::attended_minutes(conn, session, std::slice::from_ref(me))?;
+                Some(minutes.get(me).copied().unwrap_or(0))
+            }
+            super::WithdrawalEffect::Cancel => None,
+        };
+        Ok(WithdrawalPreview {
+            seat_goes_to_waitlist: status == EnrolmentStatus::Confirmed && view.waitlisted > 0,
+            session: view,
+            status,
+            effect,
+            attended_minutes,
         })
     })
 }

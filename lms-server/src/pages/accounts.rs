@@ -65,8 +65,20 @@ async fn login_form(
         jar,
         "login.html",
         StatusCode::OK,
-        context! { next => auth::safe_next(query.next.as_deref()), info => info },
+        context! { info => info, ..next_context(query.next.as_deref()) },
     )
+}
+
+/// Where login and sign-up return to: a same-site relative path (anything else is `/me`, no open
+/// redirect), and the query string that carries it from one form to the other.
+fn next_context(next: Option<&str>) -> minijinja::Value {
+    let next = auth::safe_next(next);
+    context! { next_query => format!("?{}", next_parameter(&next)).trim_end_matches('?'), next => next }
+}
+
+/// `next=…` for a destination other than the default `/me`, empty otherwise.
+fn next_parameter(next: &str) -> String {
+    if next == "/me" { String::new() } else { format!("next={}", auth::urlencode(next)) }
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +110,7 @@ async fn log_in(
             jar,
             "login.html",
             error.status,
-            context! { error => error.message, email => email, next => next },
+            context! { error => error.message, email => email, ..next_context(Some(&next)) },
         ),
     }
 }
@@ -111,11 +123,16 @@ async fn log_out(State(state): State<AppState>, jar: CookieJar, _: CsrfForm<NoFi
         .into_response())
 }
 
-async fn signup_form(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller, jar: CookieJar) -> Response {
+async fn signup_form(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+    jar: CookieJar,
+    Query(query): Query<NextQuery>,
+) -> Response {
     if caller.is_some() {
-        return Redirect::to("/me").into_response();
+        return Redirect::to(&auth::safe_next(query.next.as_deref())).into_response();
     }
-    form_page(&state, jar, "signup.html", StatusCode::OK, context! {})
+    form_page(&state, jar, "signup.html", StatusCode::OK, next_context(query.next.as_deref()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +141,8 @@ struct SignUpForm {
     email: String,
     password: String,
     password_confirmation: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 async fn sign_up(
@@ -137,7 +156,12 @@ async fn sign_up(
             jar,
             "signup.html",
             status,
-            context! { error => message, name => form.name.clone(), email => form.email.clone() },
+            context! {
+                error => message,
+                name => form.name.clone(),
+                email => form.email.clone(),
+                ..next_context(form.next.as_deref())
+            },
         )
     };
     if form.password != form.password_confirmation {
@@ -152,7 +176,11 @@ async fn sign_up(
     let new = SignUpRequest { email: form.email.clone(), name: form.name.clone(), password: form.password.clone() };
     // The same answer whether the address was free or not: the login page, with the message.
     match crate::api::register(&state, new, client).await {
-        Ok(_) => Redirect::to("/login?info=signup_received").into_response(),
+        Ok(_) => {
+            let next = next_parameter(&auth::safe_next(form.next.as_deref()));
+            let separator = if next.is_empty() { "" } else { "&" };
+            Redirect::to(&format!("/login?info=signup_received{separator}{next}")).into_response()
+        }
         Err(error) => again(&state, jar, error.status, error.message, &form),
     }
 }

@@ -4,8 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use lms_core::calendar::feed::{self, FeedStatus};
-use lms_core::locale;
+use lms_core::calendar::feed;
 use minijinja::context;
 
 use super::{base_context, render};
@@ -39,19 +38,6 @@ async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) 
         ics.into_bytes(),
     )
         .into_response())
-}
-
-/// The `calendar` value of the `/me` page: whether the person has a feed and since when.
-pub async fn feed_context(state: &AppState, caller: &lms_core::access::Caller) -> Result<minijinja::Value, ApiError> {
-    let user = caller.user.id.clone();
-    let status: Option<FeedStatus> = state.db(move |conn| feed::feed_status(conn, &user)).await?;
-    Ok(match status {
-        Some(status) => context! {
-            active => status.is_active(),
-            created => locale::short_date_fr(locale::to_paris(status.created_at).date()),
-        },
-        None => context! { active => false },
-    })
 }
 
 async fn make_feed(State(state): State<AppState>, CsrfForm { caller, .. }: CsrfForm<NoFields>) -> PageResult {

@@ -4,13 +4,13 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use lms_core::catalogue;
-use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus};
+use lms_core::enrolment::{self, EnrolmentRequest, EnrolmentStatus, WithdrawalEffect};
 use lms_core::locale;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::{base_context, info_message, render};
-use crate::auth::MaybeCaller;
+use crate::auth::{MaybeCaller, PageCaller};
 use crate::error::PageResult;
 use crate::extract::SessionPath;
 use crate::forms::{CsrfForm, NoFields};
@@ -22,6 +22,7 @@ pub fn router() -> Routes {
         .get("/courses/{code}", course_page)
         .get("/sessions/{id}", session_page)
         .post("/sessions/{id}/enrol", enrol)
+        .get("/sessions/{id}/cancel", cancel_confirmation)
         .post("/sessions/{id}/cancel", cancel)
 }
 
@@ -70,12 +71,6 @@ struct VenueRow {
     half_days: Vec<HalfDayRow>,
 }
 
-/// `35 h`, `17,5 h` (French decimal comma, non-breaking space before the unit).
-fn hours_fr(hours: f64) -> String {
-    let shown = if hours.fract() == 0.0 { format!("{hours:.0}") } else { format!("{hours:.1}").replace('.', ",") };
-    format!("{shown}\u{a0}h")
-}
-
 async fn course_page(
     State(state): State<AppState>,
     MaybeCaller(caller): MaybeCaller,
@@ -120,7 +115,7 @@ async fn session_page(
             pmr: v.accessible_pmr,
             access_note: v.accessibility_note.clone(),
             half_day_count: v.half_days.len(),
-            hours: hours_fr(v.hours),
+            hours: locale::hours_fr(v.hours),
             half_days: v
                 .half_days
                 .iter()
@@ -157,7 +152,7 @@ async fn session_page(
             )),
             session => page.detail.session,
             trainers => page.detail.trainers,
-            scheduled_hours => hours_fr(page.detail.scheduled_hours),
+            scheduled_hours => locale::hours_fr(page.detail.scheduled_hours),
             venues => venues,
             place => place,
             price => locale::euros_fr(page.course.price_cents),
@@ -165,6 +160,7 @@ async fn session_page(
             course => page.course,
             waitlist_position => page.standing.and_then(|s| s.waitlist_position),
             active => page.standing.is_some_and(|s| s.is_active()),
+            withdrawal => page.withdrawal,
             open => page.open,
             closed_because => page.closure.map(|c| c.explanation_fr()),
             funding_labels => FUNDING_LABELS,
@@ -221,6 +217,31 @@ async fn enrol(
     Ok(Redirect::to(&format!("/sessions/{session}?info={info}")).into_response())
 }
 
+/// The confirmation page of a withdrawal (it works without JavaScript): what cancelling will do,
+/// as the core decides it, and the form that does it.
+async fn cancel_confirmation(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    SessionPath(session): SessionPath,
+) -> PageResult {
+    let who = caller.clone();
+    let preview =
+        state.db(move |conn| enrolment::withdrawal_preview(conn, &session, &who, lms_core::db::now())).await?;
+    Ok(render(
+        &state,
+        "cancel_confirm.html",
+        context! {
+            abandon => preview.effect == WithdrawalEffect::Abandon,
+            waitlisted => preview.status == EnrolmentStatus::Waitlisted,
+            requested => preview.status == EnrolmentStatus::Requested,
+            seat_goes_to_waitlist => preview.seat_goes_to_waitlist,
+            attended => preview.attended_minutes.map(locale::duration_fr),
+            session => preview.session,
+            ..base_context(Some(&caller))
+        },
+    ))
+}
+
 async fn cancel(
     State(state): State<AppState>,
     SessionPath(session): SessionPath,
@@ -228,6 +249,10 @@ async fn cancel(
 ) -> PageResult {
     let target = session.clone();
     // A promoted trainee's convocation is queued by the same transaction.
-    state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
+    let outcome = state.db(move |conn| enrolment::cancel(conn, &target, &caller, lms_core::db::now())).await?;
+    if outcome.status == EnrolmentStatus::Abandoned {
+        // The hours attended stay on the record: /me shows them.
+        return Ok(Redirect::to("/me?info=abandoned").into_response());
+    }
     Ok(Redirect::to(&format!("/sessions/{session}?info=cancelled")).into_response())
 }

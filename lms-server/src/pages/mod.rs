@@ -71,6 +71,7 @@ pub fn info_message(code: Option<&str>) -> Option<&'static str> {
             "Votre demande d'inscription est enregistrée : l'équipe l'examine avec vos réponses et vous tiendra informé·e."
         }
         "cancelled" => "Votre inscription est annulée.",
+        "abandoned" => "Votre abandon est enregistré. Les heures que vous avez suivies restent acquises.",
         "password_changed" => {
             "Votre mot de passe a été modifié. Vos autres connexions et vos jetons d'API ont été fermés."
         }
