@@ -17,3 +17,4 @@ pub mod convocation;
 pub mod flow;
 pub mod organisation;
 pub mod qr;
+pub mod bpf;
