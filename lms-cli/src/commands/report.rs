@@ -37,7 +37,9 @@ pub enum ReportCommand {
         /// Clé de la donnée (voir la liste).
         #[arg(requires = "value")]
         key: Option<String>,
-        /// Valeur : montant en euros, nombre, heures (une décimale), oui/non ou texte.
+        /// Valeur : montant en euros, nombre, heures (une décimale), oui/non ou texte. Une valeur
+        /// négative est lue comme une valeur (et refusée avec son explication), pas comme une option.
+        #[arg(allow_hyphen_values = true)]
         value: Option<String>,
     },
     /// Indicateurs de résultats publiés (inscrits, terminés, abandons, présentés, certifiés, taux

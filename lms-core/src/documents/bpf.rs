@@ -77,7 +77,7 @@ fn draw_section(flow: &mut Flow, section: &FormSection) {
     let cells_width: f32 = widths.iter().sum();
     let right = flow.left + flow.width;
     // The heading band, kept with the column headings and the first line.
-    flow.ensure(64.0);
+    flow.ensure(96.0);
     flow.gap(8.0);
     let band_top = flow.y;
     flow.push(Op::Frame { x: flow.left, y: band_top, w: flow.width, h: 18.0, width: 1.0, colour: Colour::ACCENT });

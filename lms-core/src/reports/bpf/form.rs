@@ -119,7 +119,7 @@ impl BpfReport {
         let mut f1_rows: Vec<FormRow> = trainees.lines.iter().map(people_line).collect();
         f1_rows.push(total_row("F-1", "Total (a + b + c + d + e)", people(&trainees.total)));
         f1_rows.push(row(
-            "F-1-FOAD",
+            "F-1-D",
             "dont stagiaires ayant suivi une action en tout ou partie à distance",
             people(&trainees.distance_learning),
         ));

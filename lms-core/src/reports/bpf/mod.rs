@@ -231,9 +231,20 @@ pub struct BpfReport {
     pub missing_inputs: Vec<String>,
 }
 
-/// Hours as the report prints them: `12,5 h`.
+/// Hours as the report prints them, the French way: `1 042,5 h` (a narrow no-break space
+/// between thousands, as `locale::euros_fr` writes them).
 pub fn hours_fr(hours: f64) -> String {
-    format!("{hours:.1} h").replace('.', ",")
+    let text = format!("{:.1}", hours.abs());
+    let (units, tenths) = text.split_once('.').unwrap_or((text.as_str(), "0"));
+    let mut grouped = String::new();
+    for (i, digit) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    let sign = if hours < 0.0 { "-" } else { "" };
+    format!("{sign}{grouped},{tenths} h")
 }
 
 /// Trainees and minutes being added up.
@@ -575,4 +586,19 @@ fn internal_trainers(conn: &mut DbConn, first: NaiveDate, last: NaiveDate) -> Re
         }
     }
     Ok(TrainerLine { people: trainers.len() as u64, hours: hours_of(minutes) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_are_written_the_french_way() {
+        assert_eq!(hours_fr(0.0), "0,0 h");
+        assert_eq!(hours_fr(42.5), "42,5 h");
+        assert_eq!(hours_fr(1042.2), "1\u{202f}042,2 h");
+        assert_eq!(hours_fr(1_234_567.0), "1\u{202f}234\u{202f}567,0 h");
+        assert_eq!(hours_of(90), 1.5);
+        assert_eq!(hours_of(20), 0.3);
+    }
 }
