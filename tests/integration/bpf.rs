@@ -64,23 +64,32 @@ fn controlled_year(conn: &mut DbConn) -> Vec<i64> {
         .unwrap();
     assert_eq!(half_days.len(), 4);
     let before_start = half_days[0].1 - Duration::days(20);
-    let plans: [(&str, Option<TraineeCategory>, Vec<(FundingPayer, i64)>); 4] = [
-        ("salariee@example.org", Some(TraineeCategory::Employee), vec![
-            (FundingPayer::Opco, 100_000),
-            (FundingPayer::Employer, 50_000),
-        ]),
-        ("apprenti@example.org", Some(TraineeCategory::Apprentice), vec![(FundingPayer::Opco, 80_000)]),
-        ("demandeur@example.org", Some(TraineeCategory::JobSeeker), vec![(FundingPayer::FranceTravail, 60_000)]),
-        ("confie@example.org", None, vec![(FundingPayer::OtherProvider, 70_000)]),
+    let share = |payer, amount_cents| Funding { payer, amount_cents };
+    let plans = [
+        OfficeEnrolment {
+            trainee_email: "salariee@example.org".into(),
+            funding: vec![share(FundingPayer::Opco, 100_000), share(FundingPayer::Employer, 50_000)],
+            category: Some(TraineeCategory::Employee),
+        },
+        OfficeEnrolment {
+            trainee_email: "apprenti@example.org".into(),
+            funding: vec![share(FundingPayer::Opco, 80_000)],
+            category: Some(TraineeCategory::Apprentice),
+        },
+        OfficeEnrolment {
+            trainee_email: "demandeur@example.org".into(),
+            funding: vec![share(FundingPayer::FranceTravail, 60_000)],
+            category: Some(TraineeCategory::JobSeeker),
+        },
+        OfficeEnrolment {
+            trainee_email: "confie@example.org".into(),
+            funding: vec![share(FundingPayer::OtherProvider, 70_000)],
+            category: None,
+        },
     ];
     let mut trainees = Vec::new();
-    for (email, category, plan) in plans {
-        trainees.push(user(conn, email, Role::Trainee));
-        let request = OfficeEnrolment {
-            trainee_email: email.into(),
-            funding: plan.into_iter().map(|(payer, amount_cents)| Funding { payer, amount_cents }).collect(),
-            category,
-        };
+    for request in plans {
+        trainees.push(user(conn, &request.trainee_email, Role::Trainee));
         office::add(conn, Actor::Console, &created.id, &request, before_start).unwrap();
     }
     // Who attends what: the employee everything (an absence on the last half-day corrected to
@@ -89,7 +98,11 @@ fn controlled_year(conn: &mut DbConn) -> Vec<i64> {
     for (index, (half_day, starts_at, ends_at, _)) in half_days.iter().enumerate() {
         let mut statuses = vec![
             (0, AttendanceStatus::Present, 0),
-            (1, if index == 0 { AttendanceStatus::Late } else { AttendanceStatus::Present }, if index == 0 { 30 } else { 0 }),
+            (
+                1,
+                if index == 0 { AttendanceStatus::Late } else { AttendanceStatus::Present },
+                if index == 0 { 30 } else { 0 },
+            ),
             (2, if index == 1 { AttendanceStatus::Absent } else { AttendanceStatus::Present }, 0),
             (3, if index == 0 { AttendanceStatus::Present } else { AttendanceStatus::Absent }, 0),
         ];

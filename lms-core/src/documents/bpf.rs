@@ -29,7 +29,11 @@ pub fn render_bpf(report: &BpfReport, printed_on: NaiveDate) -> Result<Vec<u8>, 
         date: Some(printed_on),
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 86.0, 50.0, MARGIN);
-    flow.paragraph(TextStyle::heading(16.0), 0.0, &format!("Bilan pédagogique et financier — exercice {}", report.year));
+    flow.paragraph(
+        TextStyle::heading(16.0),
+        0.0,
+        &format!("Bilan pédagogique et financier — exercice {}", report.year),
+    );
     flow.paragraph(
         TextStyle::muted(8.5),
         0.0,
@@ -92,7 +96,12 @@ fn draw_section(flow: &mut Flow, section: &FormSection) {
         let mut x = right - cells_width;
         flow.gap(2.0);
         for (column, width) in section.columns.iter().zip(&widths) {
-            flow.push(Op::RightText { right: x + width - 4.0, y: flow.y + 8.0, style: TextStyle::muted(7.5), text: (*column).to_owned() });
+            flow.push(Op::RightText {
+                right: x + width - 4.0,
+                y: flow.y + 8.0,
+                style: TextStyle::muted(7.5),
+                text: (*column).to_owned(),
+            });
             x += width;
         }
         flow.gap(11.0);

@@ -100,11 +100,20 @@ impl BpfReport {
             "Total des produits réalisés au titre de la formation professionnelle (lignes 1 à 11)",
             vec![euros_fr(income.total_cents)],
         ));
-        c_rows.push(row("C-CA", "Chiffre d'affaires global de l'organisme", vec![entered_euros(income.turnover_cents)]));
+        c_rows.push(row(
+            "C-CA",
+            "Chiffre d'affaires global de l'organisme",
+            vec![entered_euros(income.turnover_cents)],
+        ));
         c_rows.push(row(
             "C-%",
             "Part du chiffre d'affaires réalisée au titre de la formation professionnelle",
-            vec![income.training_share_percent.map(|p| format!("{p:.1} %").replace('.', ",")).unwrap_or_else(|| TO_ENTER.into())],
+            vec![
+                income
+                    .training_share_percent
+                    .map(|p| format!("{p:.1} %").replace('.', ","))
+                    .unwrap_or_else(|| TO_ENTER.into()),
+            ],
         ));
         let mut c_notes = vec![
             "Lignes calculées à partir des plans de financement des inscriptions dont la session commence dans l'année, plus les produits hors LMS saisis (lms report bpf-input --year AAAA c.LIGNE MONTANT).".to_owned(),
@@ -125,7 +134,8 @@ impl BpfReport {
         ));
         let mut f1_notes = vec![
             "Heures-stagiaires : heures réellement suivies dans l'année, d'après le registre d'émargement.".to_owned(),
-            "Formation à distance : le LMS ne planifie que des demi-journées en présentiel dans un lieu, d'où 0.".to_owned(),
+            "Formation à distance : le LMS ne planifie que des demi-journées en présentiel dans un lieu, d'où 0."
+                .to_owned(),
         ];
         if trainees.without_category > 0 {
             f1_notes.push(format!(

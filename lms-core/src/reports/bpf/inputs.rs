@@ -109,7 +109,9 @@ impl BpfInputKey {
             BpfInputKey::BoughtTraining => "D : dont achats de prestations de formation et honoraires".into(),
             BpfInputKey::ExternalTrainers => "E : personnes extérieures dispensant des heures (nombre)".into(),
             BpfInputKey::ExternalTrainerHours => "E : heures dispensées par les personnes extérieures".into(),
-            BpfInputKey::SubcontractedTrainees => "F-2 : stagiaires dont la formation a été confiée à un autre organisme".into(),
+            BpfInputKey::SubcontractedTrainees => {
+                "F-2 : stagiaires dont la formation a été confiée à un autre organisme".into()
+            }
             BpfInputKey::SubcontractedHours => "F-2 : heures-stagiaires confiées à un autre organisme".into(),
             BpfInputKey::Contact => "H : personne ayant rempli le bilan (nom, fonction, contact)".into(),
         }

@@ -58,9 +58,7 @@ impl IncomeLine {
     pub fn for_payer(payer: Option<FundingPayer>, category: Option<TraineeCategory>) -> IncomeLine {
         match payer {
             Some(FundingPayer::Employer) => IncomeLine::Companies,
-            Some(FundingPayer::Opco) if category == Some(TraineeCategory::Apprentice) => {
-                IncomeLine::OpcoApprenticeship
-            }
+            Some(FundingPayer::Opco) if category == Some(TraineeCategory::Apprentice) => IncomeLine::OpcoApprenticeship,
             Some(FundingPayer::Opco) => IncomeLine::OpcoPlan,
             Some(FundingPayer::Cpf) => IncomeLine::Cpf,
             Some(FundingPayer::FranceTravail) => IncomeLine::FranceTravail,

@@ -404,13 +404,11 @@ pub fn bpf_report(conn: &mut DbConn, year: i32) -> Result<BpfReport, ReportError
             .sum();
         let income_total: i64 = income_lines.iter().map(|l| l.amount_cents).sum();
         let turnover_cents = euros(BpfInputKey::Turnover);
-        let training_share_percent = turnover_cents
-            .filter(|t| *t > 0)
-            .map(|t| (income_total as f64 * 1000.0 / t as f64).round() / 10.0);
+        let training_share_percent =
+            turnover_cents.filter(|t| *t > 0).map(|t| (income_total as f64 * 1000.0 / t as f64).round() / 10.0);
 
         let trainee_lines = people_lines(&by_type, "F-1", TraineeLine::ALL, |l| (l.as_str(), l.label_fr()));
-        let objective_lines =
-            people_lines(&by_objective, "F-3", ObjectiveLine::ALL, |l| (l.as_str(), l.label_fr()));
+        let objective_lines = people_lines(&by_objective, "F-3", ObjectiveLine::ALL, |l| (l.as_str(), l.label_fr()));
 
         let mut specialities: Vec<(String, Tally)> =
             by_speciality.iter().filter_map(|(code, tally)| code.clone().map(|code| (code, *tally))).collect();
