@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::lines::IncomeLine;
 use super::{BpfLine, BpfReport, PeopleLine, TrainerLine, hours_fr};
 use crate::documents::organisation::SettingKey;
 use crate::locale::{date_fr, euros_fr};
@@ -82,8 +83,8 @@ impl BpfReport {
         let income = &self.c_income;
         let charges = &self.d_charges;
         let mut c_rows = Vec::new();
-        for line in &income.lines {
-            if line.line == "C-2a" {
+        for (kind, line) in IncomeLine::ALL.into_iter().zip(&income.lines) {
+            if kind == IncomeLine::OpcoApprenticeship {
                 c_rows.push(row(
                     "C-2",
                     "Organismes gestionnaires des fonds de la formation professionnelle (OPCO…), pour des actions dispensées dans le cadre :",
@@ -91,7 +92,7 @@ impl BpfReport {
                 ));
             }
             c_rows.push(row(&line.line, &line.label, vec![euros_fr(line.amount_cents)]));
-            if line.line == "C-2h" {
+            if kind == IncomeLine::OpcoPlan {
                 c_rows.push(total_row("C-2", "Total des lignes a à h", vec![euros_fr(income.opco_total_cents)]));
             }
         }

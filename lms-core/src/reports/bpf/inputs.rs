@@ -212,6 +212,9 @@ impl BpfValue {
                 if let Some(problem) = crate::text::control_character_problem(raw) {
                     return Err(invalid(&problem));
                 }
+                if raw.contains(['\n', '\r']) {
+                    return Err(invalid("une seule ligne attendue"));
+                }
                 if raw.chars().count() > 200 {
                     return Err(invalid("200 caractères au plus"));
                 }
