@@ -165,7 +165,7 @@ impl Demo {
     /// the days the demo sessions fall on, so only the total's shape and the section names stay.
     fn bpf_shape(&self, year: &str) -> Value {
         let report = self.json(&["report", "bpf", "--year", year, "--json"]);
-        let mut total = report["total"].clone();
+        let mut total = report["f1_trainees"]["total"].clone();
         redact(&mut total, "", true);
         let sections: Vec<&String> = report.as_object().map(|o| o.keys().collect()).unwrap_or_default();
         serde_json::json!({ "sections": sections, "total": total })

@@ -343,8 +343,8 @@ fn the_bpf_reads_income_from_funding_plans() {
     };
     office::add(&mut conn, Actor::Console, &session, &request, lms_core::db::now()).unwrap();
     let after = lms_core::reports::bpf::bpf_report(&mut conn, year).unwrap();
-    let line = |r: &lms_core::reports::bpf::BpfReport, k: &str| r.income_cents_by_funding.get(k).copied().unwrap_or(0);
+    let line = |r: &lms_core::reports::bpf::BpfReport, k: &str| r.c_income.by_payer.get(k).copied().unwrap_or(0);
     assert_eq!(line(&after, "region") - line(&before, "region"), 20_000);
     assert_eq!(line(&after, "self_funded") - line(&before, "self_funded"), 5_000);
-    assert_eq!(after.income_cents_total - before.income_cents_total, 25_000, "the plan, not the price");
+    assert_eq!(after.c_income.total_cents - before.c_income.total_cents, 25_000, "the plan, not the price");
 }

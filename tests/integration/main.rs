@@ -10,6 +10,7 @@ mod attack;
 mod attendance;
 mod attendance_support;
 mod authorization;
+mod bpf;
 mod browser;
 mod browser_pages;
 mod browser_trainee;

@@ -553,6 +553,15 @@ diesel::table! {
 
 diesel::joinable!(password_reset_tokens -> users (user_id));
 
+diesel::table! {
+    bpf_inputs (year, input_key) {
+        year -> Integer,
+        input_key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     communes,
     commune_postcodes,
@@ -589,6 +598,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_feeds,
     outbox_messages,
     password_reset_tokens,
+    bpf_inputs,
 );
 
 diesel::joinable!(venues -> communes (commune_insee));

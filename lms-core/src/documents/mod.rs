@@ -12,6 +12,7 @@ pub mod pdf;
 pub use pdf::PdfError;
 pub mod attendance_sheet;
 pub mod attestation;
+pub mod bpf;
 pub mod completion;
 pub mod convocation;
 pub mod flow;

@@ -12,29 +12,30 @@ use crate::db::schema::enrolment_fundings;
 use crate::db::{DbConn, DbError};
 
 crate::text_enum! {
-    /// Who pays (all or part of) an enrolment: the sources of income of the BPF cadre C. The
-    /// stored texts are those `enrolments.funding_source` has always held; `employer` and `self`
+    /// Who pays (all or part of) an enrolment: the sources of income of the BPF cadre C (the line
+    /// each one goes on is decided by `reports::bpf::lines::IncomeLine::for_payer`). The stored
+    /// texts are those `enrolments.funding_source` has always held; `employer` and `self`
     /// are accepted as input for [`FundingPayer::Employer`] and [`FundingPayer::SelfFunded`].
     pub enum FundingPayer: "financeur" {
         /// The trainee's employer (C-1).
         Employer = "company", "Employeur";
-        /// An OPCO (opérateur de compétences) (C-2).
+        /// An OPCO (opérateur de compétences) (C-2a for an apprentice, else C-2h).
         Opco = "opco", "OPCO";
-        /// The trainee's compte personnel de formation (C-2).
+        /// The trainee's compte personnel de formation, paid by the Caisse des Dépôts (C-2e).
         Cpf = "cpf", "Compte personnel de formation (CPF)";
-        /// France Travail (C-3).
+        /// France Travail (C-7).
         FranceTravail = "france_travail", "France Travail";
-        /// A regional council (C-3).
+        /// A regional council (C-6).
         Region = "region", "Région";
-        /// The State (C-3).
+        /// The State (C-5).
         State = "state", "État";
-        /// Another public body (C-3).
+        /// Another public body (C-8).
         OtherPublic = "other_public", "Autre financement public";
-        /// The trainee, personally (C-5).
+        /// The trainee, personally (C-9).
         SelfFunded = "self_funded", "Le stagiaire lui-même";
-        /// Another training organisation (sub-contracting, C-6).
+        /// Another training organisation (sub-contracting, C-10; its trainees are cadre G).
         OtherProvider = "other_provider", "Autre organisme de formation";
-        /// Any other source (C-7).
+        /// Any other source (C-11).
         Other = "other", "Autre";
     }
 }
@@ -107,7 +108,7 @@ pub fn parse_funding(raw: &str) -> Result<Funding, EnrolmentError> {
 }
 
 /// Euros with a point or a comma and at most two decimals, in cents; `None` when malformed.
-fn parse_euros(text: &str) -> Option<i64> {
+pub(crate) fn parse_euros(text: &str) -> Option<i64> {
     let text = text.replace(',', ".");
     let (units, decimals) = match text.split_once('.') {
         Some((units, decimals)) => (units, decimals),

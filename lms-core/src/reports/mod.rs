@@ -1,6 +1,6 @@
 //! Regulatory reports computed from the data, never typed in:
-//! - [`bpf`]: the Bilan pédagogique et financier figures (Cerfa 10443: F-1 by trainee category,
-//!   F-3 by objective, F-4 by NSF speciality, cadre C income by funding source);
+//! - [`bpf`]: the Bilan pédagogique et financier (Cerfa 10443, cadres A to H), completed by what
+//!   the office enters for the year;
 //! - [`outcomes`]: the indicators a certified organisation publishes (Qualiopi indicators 2 and 3);
 //! - [`coverage`]: the share of a region's population within N estimated minutes of a venue
 //!   hosting sessions, and the communes left out.
