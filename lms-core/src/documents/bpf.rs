@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, DocumentInfo, PageFormat, PdfBuilder, PdfError, TextStyle, wrap_lines};
+use super::pdf::{Colour, Conformance, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle, wrap_lines};
 use crate::locale::date_fr;
 use crate::reports::bpf::BpfReport;
 use crate::reports::bpf::form::{FormRow, FormSection};
@@ -27,6 +27,7 @@ pub fn render_bpf(report: &BpfReport, printed_on: NaiveDate) -> Result<Vec<u8>, 
         author: organisation.clone(),
         subject: format!("Cerfa n° 10443, exercice {}", report.year),
         date: Some(printed_on),
+        conformance: Conformance::default(),
     });
     let mut flow = Flow::new(PageFormat::A4Portrait, 86.0, 50.0, MARGIN);
     flow.paragraph(
@@ -90,6 +91,7 @@ fn draw_section(flow: &mut Flow, section: &FormSection) {
         y: band_top + 12.5,
         style: heading,
         text: format!("Cadre {} — {}", section.cadre, section.title),
+        role: Role::Heading(2),
     });
     flow.gap(18.0);
     if section.columns.iter().any(|c| !c.is_empty()) {
@@ -101,6 +103,7 @@ fn draw_section(flow: &mut Flow, section: &FormSection) {
                 y: flow.y + 8.0,
                 style: TextStyle::muted(7.5),
                 text: (*column).to_owned(),
+                role: Role::Paragraph,
             });
             x += width;
         }
@@ -130,16 +133,18 @@ fn draw_row(flow: &mut Flow, row: &FormRow, widths: &[f32]) {
     let right = left + flow.width;
     if !row.line.is_empty() {
         flow.push(Op::Frame { x: left, y: top, w: LINE_BOX - 6.0, h: height, width: 0.6, colour: Colour::MUTED });
-        flow.push(Op::Text { x: left + 4.0, y: top + 11.0, style: TextStyle::strong(8.0), text: row.line.clone() });
+        flow.push(Op::Text { x: left + 4.0, y: top + 11.0, style: TextStyle::strong(8.0), text: row.line.clone(), role: Role::Paragraph });
     }
     for (i, text) in label_lines.into_iter().enumerate() {
-        flow.push(Op::Text { x: left + LINE_BOX, y: top + 11.0 + LEADING * i as f32, style, text });
+        let role = if i == 0 { Role::Paragraph } else { Role::Continuation };
+        flow.push(Op::Text { x: left + LINE_BOX, y: top + 11.0 + LEADING * i as f32, style, text, role });
     }
     let mut x = right - cells_width;
     for (lines, width) in cell_lines.into_iter().zip(widths) {
         flow.push(Op::Frame { x, y: top, w: *width, h: height, width: 0.6, colour: Colour::INK });
         for (i, text) in lines.into_iter().enumerate() {
-            flow.push(Op::RightText { right: x + width - 4.0, y: top + 11.0 + LEADING * i as f32, style, text });
+            let role = if i == 0 { Role::Paragraph } else { Role::Continuation };
+            flow.push(Op::RightText { right: x + width - 4.0, y: top + 11.0 + LEADING * i as f32, style, text, role });
         }
         x += width;
     }
