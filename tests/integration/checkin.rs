@@ -109,21 +109,23 @@ async fn the_qr_link_leads_to_a_confirmation_form_that_signs() {
     let app = test_app(&db).await;
 
     // The trainer's page shows a code and a QR code, renewed before it expires: by its script
-    // where JavaScript runs (no `Refresh` header, which would reload the page anyway), by a
-    // meta refresh inside <noscript> elsewhere.
+    // where JavaScript runs (no `Refresh` header, which would reload the page anyway); without
+    // JavaScript, by a link, or by a reload every rotation once the trainer asks for it.
     let (trainer_cookie, _) = browser(&app, TRAINER).await;
-    let (status, headers, page) = send(
-        &app,
-        get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{half_day}/checkin"), &trainer_cookie),
-    )
-    .await;
+    let code_page = format!("/trainer/sessions/{session}/half-days/{half_day}/checkin");
+    let (status, headers, page) = send(&app, get_with_cookies(&code_page, &trainer_cookie)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(headers.get("refresh").is_none(), "{headers:?}");
     let renewal = format!("data-checkin-refresh=\"{}\"", checkin::ROTATION_SECONDS);
     assert!(page.contains(&renewal) && page.contains("<script src=\"/static/trainer.js\""), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "no timed reload the person did not ask for");
     let noscript = &page[page.find("<noscript>").unwrap()..page.find("</noscript>").unwrap()];
-    assert!(noscript.contains(&format!("<meta http-equiv=\"refresh\" content=\"{}\">", checkin::ROTATION_SECONDS)));
-    assert!(checkin::ROTATION_SECONDS < CODE_VALIDITY_SECONDS);
+    assert!(noscript.contains(&format!("href=\"{code_page}?renouveler=auto\"")), "{noscript}");
+    let (status, headers, page) = send(&app, get_with_cookies(&format!("{code_page}?renouveler=auto"), &trainer_cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let every: i64 = headers["refresh"].to_str().unwrap().parse().unwrap();
+    assert!(every == checkin::ROTATION_SECONDS && every < CODE_VALIDITY_SECONDS);
+    assert!(page.contains("Arrêter le rechargement automatique"));
     assert!(page.contains("<svg"));
     let marker = "checkin?code=";
     let start = page.find(marker).unwrap() + marker.len();
