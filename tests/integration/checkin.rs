@@ -121,7 +121,8 @@ async fn the_qr_link_leads_to_a_confirmation_form_that_signs() {
     assert!(!page.contains("http-equiv=\"refresh\""), "no timed reload the person did not ask for");
     let noscript = &page[page.find("<noscript>").unwrap()..page.find("</noscript>").unwrap()];
     assert!(noscript.contains(&format!("href=\"{code_page}?renouveler=auto\"")), "{noscript}");
-    let (status, headers, page) = send(&app, get_with_cookies(&format!("{code_page}?renouveler=auto"), &trainer_cookie)).await;
+    let (status, headers, page) =
+        send(&app, get_with_cookies(&format!("{code_page}?renouveler=auto"), &trainer_cookie)).await;
     assert_eq!(status, StatusCode::OK);
     let every: i64 = headers["refresh"].to_str().unwrap().parse().unwrap();
     assert!(every == checkin::ROTATION_SECONDS && every < CODE_VALIDITY_SECONDS);

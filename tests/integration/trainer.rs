@@ -106,8 +106,7 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
     // Co-signing closes the half-day for good: the form asks for a confirmation, and a post
     // without it is refused, says why and writes nothing.
     assert!(page.contains(r#"type="checkbox" id="cosign-confirm" name="confirm" value="oui" required"#), "{page}");
-    let (status, _, page) =
-        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf)], &cookie)).await;
+    let (status, _, page) = send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf)], &cookie)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("cochez la case « Je certifie cette feuille »"), "{page}");
     assert!(page.contains("Contresigner et clore la demi-journée"), "the sheet, still open, with its form");
@@ -117,8 +116,7 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(entry_count(&mut conn), before + 6);
     let (status, headers, _) =
-        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf), ("confirm", "oui")], &cookie))
-            .await;
+        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf), ("confirm", "oui")], &cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{headers:?}");
     assert_eq!(entry_count(&mut conn), before + 7);
 
@@ -872,7 +870,8 @@ async fn sessions_are_listed_today_first_then_upcoming_then_past() {
         .map(|s| s.next_half_day_at.unwrap())
         .collect();
     assert!(!upcoming.is_empty() && upcoming.windows(2).all(|w| w[0] <= w[1]), "{upcoming:?}");
-    let past: Vec<_> = listed.iter().filter(|s| s.timing == sheets::SessionTiming::Past).map(|s| s.session.end).collect();
+    let past: Vec<_> =
+        listed.iter().filter(|s| s.timing == sheets::SessionTiming::Past).map(|s| s.session.end).collect();
     assert!(past.windows(2).all(|w| w[0] >= w[1]), "{past:?}");
     assert!(listed.iter().filter(|s| s.timing == sheets::SessionTiming::Past).all(|s| s.next_half_day_at.is_none()));
 
@@ -912,7 +911,8 @@ async fn the_absence_alert_agrees_with_the_half_day_table() {
     let (status, _, page) = send(&app, page_for(2)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(absences > 0, "the demo records absences");
-    let counted = if absences == 1 { "1 absence enregistrée".to_owned() } else { format!("{absences} absences enregistrées") };
+    let counted =
+        if absences == 1 { "1 absence enregistrée".to_owned() } else { format!("{absences} absences enregistrées") };
     assert!(page.contains(&counted), "the alert tells the table's count: {counted}\n{page}");
     assert!(!page.contains("Aucun·e stagiaire absent·e"), "never « nobody absent » beside absences");
     assert!(!page.contains("Aucune absence enregistrée"));

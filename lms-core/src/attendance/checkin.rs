@@ -21,8 +21,8 @@ use super::ledger::Ledger;
 use super::recording::already_signed;
 use super::sheets::{HalfDayInfo, Sheet, half_day_info, half_day_sheet, session_header};
 use super::{
-    AttendanceError, AttendanceStatus, HalfDayContext, SignatureMethod, StatusEntry, clean_status, latest_status_entry, load_half_day,
-    sha256_hex,
+    AttendanceError, AttendanceStatus, HalfDayContext, SignatureMethod, StatusEntry, clean_status, latest_status_entry,
+    load_half_day, sha256_hex,
 };
 use crate::access::limiter::{self, Limit, Locked};
 use crate::access::{Caller, ClientInfo};

@@ -287,7 +287,8 @@ pub fn drawn_signature_request(
     db::read_transaction(conn, |conn| {
         ensure_trainer_of(conn, caller, session)?;
         let trainee = signature_target(conn, session, half_day, trainee, now)?;
-        let checkin_code_open = super::checkin::ensure_code_window(&load_half_day(conn, session, half_day)?, now).is_ok();
+        let checkin_code_open =
+            super::checkin::ensure_code_window(&load_half_day(conn, session, half_day)?, now).is_ok();
         let sheet = sheet_inside(conn, SessionRight::Teaches, session, half_day, now)?;
         let row = sheet.rows.into_iter().find(|r| r.trainee == trainee).ok_or(AttendanceError::NotATrainee)?;
         Ok(SignatureRequest {

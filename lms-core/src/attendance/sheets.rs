@@ -213,7 +213,8 @@ pub fn sessions_for(
             let starts: Vec<NaiveDateTime> = days.iter().map(|(_, at)| *at).collect();
             let (timing, at) = SessionTiming::of(&starts, header.start, now);
             // Past sessions read from the latest back; the others from the soonest on.
-            let order = if timing == SessionTiming::Past { -at.and_utc().timestamp() } else { at.and_utc().timestamp() };
+            let order =
+                if timing == SessionTiming::Past { -at.and_utc().timestamp() } else { at.and_utc().timestamp() };
             keyed.push((
                 (timing, order),
                 TaughtSession {

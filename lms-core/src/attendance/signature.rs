@@ -29,8 +29,7 @@ pub const MIN_DISTINCT_POINTS: usize = 5;
 pub const MIN_EXTENT_UNITS: u32 = 10;
 
 /// Why an empty pad (or a tap) is refused: what the person holding the device reads.
-pub const EMPTY_PAD: &str =
-    "Le cadre de signature est vide : la personne signe dans le cadre avec le doigt ou un stylet, puis vous enregistrez.";
+pub const EMPTY_PAD: &str = "Le cadre de signature est vide : la personne signe dans le cadre avec le doigt ou un stylet, puis vous enregistrez.";
 
 /// A refusal of what was drawn, worded for the person at the device: why, then what to do.
 fn refused(why: String) -> AttendanceError {
@@ -120,7 +119,9 @@ impl DrawnSignature {
             return Err(invalid("le cadre de signature a une taille inattendue ; rechargez la page"));
         }
         if received.strokes.len() > MAX_STROKES {
-            return Err(invalid(&format!("le tracé compte plus de {MAX_STROKES} traits ; effacez le cadre et signez plus simplement")));
+            return Err(invalid(&format!(
+                "le tracé compte plus de {MAX_STROKES} traits ; effacez le cadre et signez plus simplement"
+            )));
         }
         let points: usize = received.strokes.iter().map(Vec::len).sum();
         if points > MAX_POINTS {
@@ -229,7 +230,9 @@ mod tests {
             let message = DrawnSignature::parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(!message.contains('{') && !message.contains("width"), "{bad}: {message}");
         }
-        for empty in ["", "  ", r#"{"width":300,"height":150,"strokes":[]}"#, r#"{"width":300,"height":150,"strokes":[[]]}"#] {
+        for empty in
+            ["", "  ", r#"{"width":300,"height":150,"strokes":[]}"#, r#"{"width":300,"height":150,"strokes":[[]]}"#]
+        {
             assert_eq!(DrawnSignature::parse(empty).err().map(|e| e.to_string()).as_deref(), Some(EMPTY_PAD));
         }
     }

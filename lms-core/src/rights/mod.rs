@@ -132,7 +132,9 @@ pub fn ensure_can_show_checkin_code(
     if right.can_show_checkin_code() {
         Ok(right)
     } else {
-        Err(AttendanceError::Forbidden("seul·es les formateur·rices de la session et l'administration affichent ce code"))
+        Err(AttendanceError::Forbidden(
+            "seul·es les formateur·rices de la session et l'administration affichent ce code",
+        ))
     }
 }
 

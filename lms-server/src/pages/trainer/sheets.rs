@@ -322,8 +322,7 @@ pub(super) struct CosignForm {
 }
 
 /// Why a co-signature without its confirmation is refused (nothing is written).
-const COSIGN_UNCONFIRMED: &str =
-    "Contresignature non enregistrée : cochez la case « Je certifie cette feuille » pour confirmer la clôture de la demi-journée.";
+const COSIGN_UNCONFIRMED: &str = "Contresignature non enregistrée : cochez la case « Je certifie cette feuille » pour confirmer la clôture de la demi-journée.";
 
 pub(super) async fn cosign(
     State(state): State<AppState>,
