@@ -256,7 +256,7 @@ mod tests {
         // Different points, but a dot: 14 × 14 on a 600 × 220 pad (15 needed).
         let dot: Vec<[i64; 2]> = (0..15).map(|i| [300 + i, 100 + (14 - i)]).collect();
         let message = DrawnSignature::parse(&signature(&dot)).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("trop petit (14 × 14)") && message.contains("15"), "{message}");
+        assert!(message.contains("trop petit (14 × 14 points") && message.contains("au moins 15"), "{message}");
         // The same dot one unit wider is accepted (the threshold is the threshold), and so is a
         // flat stroke (a long paraph) or a tall one.
         let wider: Vec<[i64; 2]> = (0..16).map(|i| [300 + i, 100]).chain([[300, 101]]).collect();
