@@ -79,7 +79,7 @@ impl DrawnSignature {
         distinct.dedup();
         if distinct.len() < MIN_DISTINCT_POINTS {
             return Err(refused(format!(
-                "le tracé ne compte que {} point{} différent{} : un simple appui ne suffit pas, il faut tracer la signature",
+                "le tracé ne compte que {} point{} différent{} ; un simple appui ne suffit pas : signez à nouveau dans le cadre",
                 distinct.len(),
                 if distinct.len() > 1 { "s" } else { "" },
                 if distinct.len() > 1 { "s" } else { "" },
@@ -94,7 +94,7 @@ impl DrawnSignature {
         if span_x < needed && span_y < needed {
             return Err(refused(format!(
                 "le tracé est trop petit ({span_x} × {span_y} points ; il doit couvrir au moins {needed} points en \
-                 largeur ou en hauteur) : signez en plus grand"
+                 largeur ou en hauteur) : signez à nouveau, en plus grand"
             )));
         }
         Ok(())
@@ -245,7 +245,7 @@ mod tests {
     fn degenerate_signatures_are_refused_with_a_reason() {
         let five_same = signature(&[[100, 100]; 5]);
         let message = DrawnSignature::parse(&five_same).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("1 point différent") && message.contains("tracer la signature"), "{message}");
+        assert!(message.contains("1 point différent ;") && message.contains("signez à nouveau"), "{message}");
         // Many points, but only four different ones (a tap repeated).
         let taps: Vec<[i64; 2]> = (0..400).map(|i| [100 + (i % 2) * 90, 100 + (i / 2 % 2) * 90]).collect();
         assert!(DrawnSignature::parse(&signature(&taps)).is_err());
