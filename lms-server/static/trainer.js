@@ -2,7 +2,11 @@
 // - a signature pad: strokes drawn on <canvas data-signature-pad="INPUT_ID"> are written, as
 //   {"width", "height", "strokes": [[[x, y], ...], ...]}, into the hidden input INPUT_ID;
 // - hashing a scanned sheet: <input type="file" data-sha256-target="INPUT_ID"> puts the file's
-//   SHA-256 into INPUT_ID, computed in the browser (the file is never sent).
+//   SHA-256 into INPUT_ID, computed in the browser (the file is never sent);
+// - renewing the check-in code: <div data-checkin-refresh="SECONDS"> fetches its own page every
+//   SECONDS and swaps each [data-checkin-part] in place (the page is not reloaded; without this
+//   script a <noscript> meta refresh reloads it). A page that is not the code any more (the
+//   half-day ended, the login expired) is loaded for real, so its message shows.
 "use strict";
 
 (function () {
@@ -58,6 +62,33 @@
         save();
       });
     });
+  });
+
+  document.querySelectorAll("[data-checkin-refresh]").forEach(function (display) {
+    var seconds = parseInt(display.getAttribute("data-checkin-refresh"), 10);
+    if (!(seconds > 0) || !window.fetch || !window.DOMParser) return;
+    function renew() {
+      fetch(window.location.href, { credentials: "same-origin", cache: "no-store", redirect: "manual" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          var parts = display.querySelectorAll("[data-checkin-part]");
+          if (!fresh.querySelector("[data-checkin-refresh]")) throw new Error("no code");
+          parts.forEach(function (part) {
+            var name = part.getAttribute("data-checkin-part");
+            var replacement = fresh.querySelector('[data-checkin-part="' + name + '"]');
+            if (replacement) part.innerHTML = replacement.innerHTML;
+          });
+          window.setTimeout(renew, seconds * 1000);
+        })
+        .catch(function () {
+          window.location.reload();
+        });
+    }
+    window.setTimeout(renew, seconds * 1000);
   });
 
   document.querySelectorAll("input[type=file][data-sha256-target]").forEach(function (input) {

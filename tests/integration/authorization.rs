@@ -98,7 +98,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/trainer/sessions/{id}/half-days/{half_day}", ITS_READERS),
     ("POST", "/trainer/sessions/{id}/half-days/{half_day}/statuses", ITS_TRAINER),
     ("POST", "/trainer/sessions/{id}/half-days/{half_day}/cosign", ITS_TRAINER),
-    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/checkin", ITS_TRAINER),
+    ("GET", "/trainer/sessions/{id}/half-days/{half_day}/checkin", ITS_READERS),
     ("GET", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
     ("POST", "/trainer/sessions/{id}/half-days/{half_day}/signature/{trainee}", ITS_TRAINER),
     ("GET", "/trainer/sessions/{id}/half-days/{half_day}/sheet.pdf", ITS_READERS),

@@ -285,6 +285,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
     trainer.screenshot("recorded").await;
 
     // Co-signing closes the half-day.
+    trainer.click("#cosign-confirm").await;
     trainer.click("form[action$='/cosign'] button").await;
     let html = trainer.wait_for_text("Demi-journée contresignée").await;
     trainer.check(html.contains(">Contresignée</span>"), "the half-day is closed").await;

@@ -108,15 +108,25 @@ async fn the_qr_link_leads_to_a_confirmation_form_that_signs() {
     let half_day = open_half_day_started(&mut conn, &session, Duration::minutes(3));
     let app = test_app(&db).await;
 
-    // The trainer's page shows a code and a QR code, and reloads itself before it expires.
+    // The trainer's page shows a code and a QR code, renewed before it expires: by its script
+    // where JavaScript runs (no `Refresh` header, which would reload the page anyway); without
+    // JavaScript, by a link, or by a reload every rotation once the trainer asks for it.
     let (trainer_cookie, _) = browser(&app, TRAINER).await;
-    let (status, headers, page) = send(
-        &app,
-        get_with_cookies(&format!("/trainer/sessions/{session}/half-days/{half_day}/checkin"), &trainer_cookie),
-    )
-    .await;
+    let code_page = format!("/trainer/sessions/{session}/half-days/{half_day}/checkin");
+    let (status, headers, page) = send(&app, get_with_cookies(&code_page, &trainer_cookie)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(headers["refresh"].to_str().unwrap().parse::<i64>().unwrap() < CODE_VALIDITY_SECONDS);
+    assert!(headers.get("refresh").is_none(), "{headers:?}");
+    let renewal = format!("data-checkin-refresh=\"{}\"", checkin::ROTATION_SECONDS);
+    assert!(page.contains(&renewal) && page.contains("<script src=\"/static/trainer.js\""), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "no timed reload the person did not ask for");
+    let noscript = &page[page.find("<noscript>").unwrap()..page.find("</noscript>").unwrap()];
+    assert!(noscript.contains(&format!("href=\"{code_page}?renouveler=auto\"")), "{noscript}");
+    let (status, headers, page) =
+        send(&app, get_with_cookies(&format!("{code_page}?renouveler=auto"), &trainer_cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let every: i64 = headers["refresh"].to_str().unwrap().parse().unwrap();
+    assert!(every == checkin::ROTATION_SECONDS && every < CODE_VALIDITY_SECONDS);
+    assert!(page.contains("Arrêter le rechargement automatique"));
     assert!(page.contains("<svg"));
     let marker = "checkin?code=";
     let start = page.find(marker).unwrap() + marker.len();
@@ -182,17 +192,21 @@ fn expired_unknown_foreign_and_replayed_codes_are_refused_and_write_nothing() {
     assert!(matches!(refused(&mut conn, &other, &issued.code, now), AttendanceError::UnknownCheckinCode));
     assert_eq!(entry_count(&mut conn), before);
 
-    // Codes are issued only by a trainer of the session, only while the half-day is under way.
+    // Codes are issued only by a trainer of the session or the office, only while the half-day
+    // is under way.
     let other_trainer = caller(&mut conn, OTHER_TRAINER);
     assert!(matches!(
         checkin::issue_checkin_code(&mut conn, &other_trainer, &session, &half_day, PUBLIC, now),
         Err(AttendanceError::Forbidden(_))
     ));
-    let admin = caller(&mut conn, ADMIN);
+    let outsider_trainee = caller(&mut conn, TRAINEE);
     assert!(matches!(
-        checkin::issue_checkin_code(&mut conn, &admin, &session, &half_day, PUBLIC, now),
+        checkin::issue_checkin_code(&mut conn, &outsider_trainee, &session, &half_day, PUBLIC, now),
         Err(AttendanceError::Forbidden(_))
     ));
+    let admin = caller(&mut conn, ADMIN);
+    let by_the_office = checkin::issue_checkin_code(&mut conn, &admin, &session, &half_day, PUBLIC, now).unwrap();
+    assert_ne!(by_the_office.code, issued.code);
     let future = future_half_day(&mut conn, &session);
     assert!(matches!(
         checkin::issue_checkin_code(&mut conn, &trainer, &session, &future, PUBLIC, now),

@@ -343,9 +343,12 @@ async fn degenerate_drawn_signatures_are_refused_and_write_nothing() {
     let before = (entry_count(&mut conn), drawn());
     let dot: Vec<[u32; 2]> = (0..12).map(|i| [300 + i, 100 + i]).collect();
     for (strokes, expected) in [
-        (json!([[[120, 80], [120, 80], [120, 80], [120, 80], [120, 80]]]), "1 point(s) différent(s)"),
-        (json!([[[120, 80], [130, 90]], [[120, 80], [130, 90]], [[120, 80], [130, 90], [120, 80]]]), "2 point(s)"),
-        (json!([dot]), "tracé trop petit (11 × 11)"),
+        (json!([[[120, 80], [120, 80], [120, 80], [120, 80], [120, 80]]]), "1 point différent"),
+        (
+            json!([[[120, 80], [130, 90]], [[120, 80], [130, 90]], [[120, 80], [130, 90], [120, 80]]]),
+            "2 points différents",
+        ),
+        (json!([dot]), "tracé est trop petit (11 × 11 points"),
     ] {
         let body = json!({"trainee": TRAINEE, "signature": {"width": 600, "height": 220, "strokes": strokes}});
         let (status, _, text) = send(&app, json_request("POST", &url, &body.to_string(), Some(&trainer_token))).await;

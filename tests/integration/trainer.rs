@@ -103,8 +103,20 @@ async fn a_whole_sheet_is_recorded_in_one_form_post_then_cosigned_and_corrected_
     assert!(headers["location"].to_str().unwrap().ends_with("info=unchanged"));
     assert_eq!(entry_count(&mut conn), before + 6);
 
+    // Co-signing closes the half-day for good: the form asks for a confirmation, and a post
+    // without it is refused, says why and writes nothing.
+    assert!(page.contains(r#"type="checkbox" id="cosign-confirm" name="confirm" value="oui" required"#), "{page}");
+    let (status, _, page) = send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf)], &cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("cochez la case « Je certifie cette feuille »"), "{page}");
+    assert!(page.contains("Contresigner et clore la demi-journée"), "the sheet, still open, with its form");
+    assert_eq!(entry_count(&mut conn), before + 6);
+    let (status, _, _) =
+        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf), ("confirm", "")], &cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(entry_count(&mut conn), before + 6);
     let (status, headers, _) =
-        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf)], &cookie)).await;
+        send(&app, form_request(&format!("{sheet_url}/cosign"), &[("csrf", &csrf), ("confirm", "oui")], &cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{headers:?}");
     assert_eq!(entry_count(&mut conn), before + 7);
 
@@ -454,7 +466,7 @@ async fn absence_alerts_flag_trainees_absent_on_consecutive_half_days() {
     let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}"), &cookie)).await;
     assert!(page.contains("Karim Benali") && page.contains("dont 1 excusée"), "{page}");
     let (_, _, page) = send(&app, get_with_cookies(&format!("/trainer/sessions/{session}?seuil=3"), &cookie)).await;
-    assert!(page.contains("Aucun·e stagiaire absent·e sur 3"));
+    assert!(page.contains("Aucune alerte") && page.contains("sur 3 demi-journées consécutives"), "{page}");
 }
 
 /// The demo data, an app on it, the demo session and its trainer's token.
@@ -834,4 +846,148 @@ async fn trainer_writes_accept_the_session_reference_and_refuse_others_before_re
     let unknown = format!("/api/v1/sessions/PTL-NOPE-0/half-days/{half_day}/sheet");
     let (status, _, text) = send(&app, json_request("PUT", &unknown, &body, Some(&trainer_token))).await;
     assert_error(status, &text, StatusCode::NOT_FOUND, "unknown_session");
+}
+
+/// The trainer's list: sessions held today first, then the upcoming ones by their next
+/// half-day, then the past ones, the latest first; in the core and on the page.
+#[tokio::test]
+async fn sessions_are_listed_today_first_then_upcoming_then_past() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let demo = session(&mut conn, DEMO);
+    open_half_day_started(&mut conn, &demo, chrono::Duration::minutes(1));
+    let now = lms_core::db::now();
+    let admin = caller(&mut conn, ADMIN);
+    let listed = sheets::sessions_for(&mut conn, &admin, now).unwrap();
+    assert!(listed.len() >= 3, "the demo has sessions of every kind");
+    let timings: Vec<sheets::SessionTiming> = listed.iter().map(|s| s.timing).collect();
+    assert!(timings.windows(2).all(|w| w[0] <= w[1]), "{timings:?}");
+    assert_eq!(listed[0].session.reference, DEMO, "held today, so first");
+    assert_eq!(listed[0].timing, sheets::SessionTiming::Today);
+    let upcoming: Vec<_> = listed
+        .iter()
+        .filter(|s| s.timing == sheets::SessionTiming::Upcoming)
+        .map(|s| s.next_half_day_at.unwrap())
+        .collect();
+    assert!(!upcoming.is_empty() && upcoming.windows(2).all(|w| w[0] <= w[1]), "{upcoming:?}");
+    let past: Vec<_> =
+        listed.iter().filter(|s| s.timing == sheets::SessionTiming::Past).map(|s| s.session.end).collect();
+    assert!(past.windows(2).all(|w| w[0] >= w[1]), "{past:?}");
+    assert!(listed.iter().filter(|s| s.timing == sheets::SessionTiming::Past).all(|s| s.next_half_day_at.is_none()));
+
+    // The page shows the same order, under one heading per group.
+    let app = test_app(&db).await;
+    let (cookie, _) = browser(&app, ADMIN).await;
+    let (status, _, page) = send(&app, get_with_cookies("/trainer", &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let today = page.find("Aujourd&#x27;hui</h2>").or_else(|| page.find("Aujourd'hui</h2>")).expect("today's heading");
+    let later = page.find("À venir</h2>").expect("upcoming heading");
+    assert!(today < later, "today's sessions come first");
+    let positions: Vec<usize> = listed
+        .iter()
+        .map(|s| page.find(&format!("href=\"/trainer/sessions/{}\"", s.session.id)).expect("each session listed"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "the page keeps the core's order");
+    assert!(positions[0] > today && positions[0] < later);
+    if let Some(past_heading) = page.find("Passées</h2>") {
+        assert!(later < past_heading);
+    }
+    assert!(!page.contains(" 1 demi-journées") && !page.contains(" 1 stagiaires"), "French plurals");
+}
+
+/// The absence alert and the half-day table beneath it tell one count, in French plurals.
+#[tokio::test]
+async fn the_absence_alert_agrees_with_the_half_day_table() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let demo = session(&mut conn, DEMO);
+    let now = lms_core::db::now();
+    let attendance = sheets::session_attendance(&mut conn, Actor::Console, &demo, 2, now).unwrap();
+    let absences = attendance.absences_recorded();
+    assert_eq!(absences, attendance.half_days.iter().map(|h| h.absent).sum::<i64>());
+    let app = test_app(&db).await;
+    let (cookie, _) = browser(&app, TRAINER).await;
+    let page_for = |threshold: u32| get_with_cookies(&format!("/trainer/sessions/{demo}?seuil={threshold}"), &cookie);
+    let (status, _, page) = send(&app, page_for(2)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(absences > 0, "the demo records absences");
+    let counted =
+        if absences == 1 { "1 absence enregistrée".to_owned() } else { format!("{absences} absences enregistrées") };
+    assert!(page.contains(&counted), "the alert tells the table's count: {counted}\n{page}");
+    assert!(!page.contains("Aucun·e stagiaire absent·e"), "never « nobody absent » beside absences");
+    assert!(!page.contains("Aucune absence enregistrée"));
+    for singular in [" 1 absents", " 1 présents", " 1 signatures", " 1 renseignés", " 0 absents"] {
+        assert!(!page.contains(singular), "French plural: «{singular}»");
+    }
+    if attendance.half_days.iter().any(|h| h.absent == 1) {
+        assert!(page.contains(" 1 absent ·"), "one absent, singular");
+    }
+    // With a threshold of one, every trainee absent on their latest recorded half-day is alerted,
+    // with the same total beside the list.
+    let (_, _, page) = send(&app, page_for(1)).await;
+    let alerts = sheets::session_attendance(&mut conn, Actor::Console, &demo, 1, now).unwrap().alerts;
+    if !alerts.is_empty() {
+        assert!(page.contains(&counted) && page.contains("class=\"alert\""), "{page}");
+    }
+}
+
+/// The office can show a half-day's check-in code (the trainer's device may fail); a trainer of
+/// another session and trainees cannot.
+#[tokio::test]
+async fn an_administrator_can_display_the_checkin_code() {
+    let Doors { db, app, s, open, .. } = doors().await;
+    let mut conn = db.conn();
+    let code_page = format!("/trainer/sessions/{s}/half-days/{open}/checkin");
+    let (admin_cookie, _) = browser(&app, ADMIN).await;
+    let (status, _, sheet) =
+        send(&app, get_with_cookies(&format!("/trainer/sessions/{s}/half-days/{open}"), &admin_cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(sheet.contains(&format!("href=\"{code_page}\"")), "the sheet offers the code to the office");
+    assert!(!sheet.contains("Enregistrer la feuille"), "still read-only otherwise");
+    let (status, _, page) = send(&app, get_with_cookies(&code_page, &admin_cookie)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<svg") && page.contains("checkin?code="), "{page}");
+    let issued_by_admin: i64 = {
+        use diesel::prelude::*;
+        use lms_core::db::schema::checkin_codes;
+        let admin = user(&mut conn, ADMIN);
+        checkin_codes::table.filter(checkin_codes::issued_by.eq(admin)).count().get_result(&mut conn).unwrap()
+    };
+    assert_eq!(issued_by_admin, 1, "the code is recorded as issued by the administrator");
+    for who in [OTHER_TRAINER, TRAINEE] {
+        let (cookie, _) = browser(&app, who).await;
+        let (status, _, _) = send(&app, get_with_cookies(&code_page, &cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+    }
+}
+
+/// An empty pad gets a French explanation on the pad's page, and nothing is written; without
+/// JavaScript the page says the pad needs it and offers the check-in code.
+#[tokio::test]
+async fn an_empty_signature_pad_is_explained_and_the_page_offers_the_code_without_javascript() {
+    let Doors { db, app, s, open, lea, .. } = doors().await;
+    let mut conn = db.conn();
+    let (cookie, csrf) = browser(&app, TRAINER).await;
+    let pad = format!("/trainer/sessions/{s}/half-days/{open}/signature/{lea}");
+    let (status, _, page) = send(&app, get_with_cookies(&pad, &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let noscript = &page[page.find("<noscript>").unwrap()..page.find("</noscript>").unwrap()];
+    assert!(noscript.contains("demande JavaScript"), "{noscript}");
+    assert!(noscript.contains(&format!("href=\"/trainer/sessions/{s}/half-days/{open}/checkin\"")), "{noscript}");
+    assert!(page.contains(r#"class="signature-form js-only""#), "the pad and its button need the script");
+
+    let before = entry_count(&mut conn);
+    for drawn in ["", r#"{"width":600,"height":220,"strokes":[]}"#] {
+        let (status, _, page) = send(&app, form_request(&pad, &[("csrf", &csrf), ("signature", drawn)], &cookie)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+        assert!(page.contains("Le cadre de signature est vide"), "{page}");
+        assert!(page.contains("role=\"alert\""), "shown where the pad is");
+        assert!(page.contains("data-signature-pad"), "the pad again");
+        assert!(!page.contains("format attendu") && !page.contains("strokes}"), "{page}");
+    }
+    let (status, _, page) =
+        send(&app, form_request(&pad, &[("csrf", &csrf), ("signature", "{not json")], &cookie)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Signature non enregistrée") && page.contains("rechargez la page"), "{page}");
+    assert_eq!(entry_count(&mut conn), before, "nothing written");
 }

@@ -3,7 +3,7 @@
 //!
 //! Rules:
 //! - a code is bound to one half-day (hence one session) and is issued only while that half-day is
-//!   under way, by a trainer of the session;
+//!   under way, by a trainer of the session or an administrator;
 //! - it expires [`CODE_VALIDITY_SECONDS`] after issue (and never after the half-day ends); the
 //!   trainer's page fetches a new one every [`ROTATION_SECONDS`], so a code photographed and sent
 //!   to someone elsewhere is soon worthless;
@@ -21,15 +21,15 @@ use super::ledger::Ledger;
 use super::recording::already_signed;
 use super::sheets::{HalfDayInfo, Sheet, half_day_info, half_day_sheet, session_header};
 use super::{
-    AttendanceError, AttendanceStatus, SignatureMethod, StatusEntry, clean_status, latest_status_entry, load_half_day,
-    sha256_hex,
+    AttendanceError, AttendanceStatus, HalfDayContext, SignatureMethod, StatusEntry, clean_status, latest_status_entry,
+    load_half_day, sha256_hex,
 };
 use crate::access::limiter::{self, Limit, Locked};
 use crate::access::{Caller, ClientInfo};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId};
 use crate::db::schema::{checkin_codes, half_days};
 use crate::db::{self, DbConn, DbError};
-use crate::rights::{Actor, ensure_trainer_of};
+use crate::rights::{Actor, ensure_can_show_checkin_code};
 use crate::roster::is_confirmed_trainee;
 
 /// How long a code is accepted after it is shown.
@@ -101,13 +101,27 @@ pub fn normalize_code(raw: &str) -> Option<String> {
     (code.len() == CODE_LENGTH && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
 }
 
+/// When codes are issued and accepted for a half-day: while it is under way and not co-signed.
+pub(super) fn ensure_code_window(context: &HalfDayContext, now: NaiveDateTime) -> Result<(), AttendanceError> {
+    if now < context.starts_at {
+        return Err(AttendanceError::NotStarted);
+    }
+    if now >= context.ends_at {
+        return Err(AttendanceError::HalfDayOver);
+    }
+    if context.closed {
+        return Err(AttendanceError::ClosedHalfDay);
+    }
+    Ok(())
+}
+
 fn random_code() -> String {
     let mut rng = rand::rngs::OsRng;
     (0..CODE_LENGTH).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Issues a new code for a half-day under way, with its check-in URL under `public_base`. Only a
-/// trainer of the session.
+/// trainer of the session or an administrator ([`crate::rights::ensure_can_show_checkin_code`]).
 pub fn issue_checkin_code(
     conn: &mut DbConn,
     caller: &Caller,
@@ -117,17 +131,9 @@ pub fn issue_checkin_code(
     now: NaiveDateTime,
 ) -> Result<IssuedCode, AttendanceError> {
     db::write_transaction(conn, |conn| {
-        ensure_trainer_of(conn, caller, session)?;
+        ensure_can_show_checkin_code(conn, caller, session)?;
         let context = load_half_day(conn, session, half_day)?;
-        if now < context.starts_at {
-            return Err(AttendanceError::NotStarted);
-        }
-        if now >= context.ends_at {
-            return Err(AttendanceError::HalfDayOver);
-        }
-        if context.closed {
-            return Err(AttendanceError::ClosedHalfDay);
-        }
+        ensure_code_window(&context, now)?;
         // Expired codes of this half-day are of no use any more; keep the table small.
         diesel::delete(
             checkin_codes::table
@@ -276,15 +282,7 @@ pub fn check_in(
         let address: Vec<&Limit> = address.iter().collect();
         limiter::release(conn, &[&account[0]], &address)?;
         let context = load_half_day(conn, &session, &half_day)?;
-        if now < context.starts_at {
-            return Err(AttendanceError::NotStarted);
-        }
-        if now >= context.ends_at {
-            return Err(AttendanceError::HalfDayOver);
-        }
-        if context.closed {
-            return Err(AttendanceError::ClosedHalfDay);
-        }
+        ensure_code_window(&context, now)?;
         if already_signed(conn, &half_day, trainee)? {
             return Err(AttendanceError::AlreadySigned);
         }

@@ -246,6 +246,9 @@ pub struct SignatureRequest {
     pub name: String,
     /// True when the sheet already shows their own signature.
     pub already_signed: bool,
+    /// True while a self check-in code may be shown for the half-day: the way to sign where the
+    /// pad cannot be drawn on (no JavaScript).
+    pub checkin_code_open: bool,
 }
 
 /// Whether a drawn signature may be asked of `trainee` on `half_day` now — the one home of that
@@ -284,12 +287,15 @@ pub fn drawn_signature_request(
     db::read_transaction(conn, |conn| {
         ensure_trainer_of(conn, caller, session)?;
         let trainee = signature_target(conn, session, half_day, trainee, now)?;
+        let checkin_code_open =
+            super::checkin::ensure_code_window(&load_half_day(conn, session, half_day)?, now).is_ok();
         let sheet = sheet_inside(conn, SessionRight::Teaches, session, half_day, now)?;
         let row = sheet.rows.into_iter().find(|r| r.trainee == trainee).ok_or(AttendanceError::NotATrainee)?;
         Ok(SignatureRequest {
             session: sheet.session,
             half_day: sheet.half_day,
             already_signed: row.signature.is_some(),
+            checkin_code_open,
             name: row.name,
             trainee,
         })

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -17,6 +17,7 @@ use crate::catalogue::{Slot, TrainingSessionStatus};
 use crate::db::ids::{AttendanceEntryId, HalfDayId, TrainingSessionId, UserId};
 use crate::db::schema::{attendance_entries, communes, courses, half_days, training_sessions, venues};
 use crate::db::{self, DbConn, DbError};
+use crate::locale::to_paris;
 use crate::rights::{self, Actor, SessionRight};
 use crate::roster::{self, Member, confirmed_trainees};
 use crate::venues::VenueAddress;
@@ -135,9 +136,46 @@ pub struct TaughtSession {
     pub half_days_to_cosign: i64,
     /// Start of the next half-day not started yet (UTC).
     pub next_half_day_at: Option<NaiveDateTime>,
+    /// Whether it is held today, later or is over: what orders the list. Kept out of the
+    /// serialised form, which is the API's contract; the pages read it.
+    #[serde(skip)]
+    pub timing: SessionTiming,
 }
 
-/// The sessions a trainer teaches (every session for an administrator), latest first.
+/// Where a session stands for the trainer today, in the order the list shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionTiming {
+    /// A half-day of it is held today (Paris time).
+    Today,
+    /// Its next half-day is on a later day.
+    Upcoming,
+    /// No half-day is left.
+    Past,
+}
+
+impl SessionTiming {
+    /// Where a session with these half-day starts (UTC) stands at `now`, and the instant that
+    /// orders it among its peers: the first half-day today, the next one, or the last one.
+    fn of(starts: &[NaiveDateTime], session_start: NaiveDate, now: NaiveDateTime) -> (Self, NaiveDateTime) {
+        let today = to_paris(now).date();
+        if let Some(first_today) = starts.iter().filter(|at| to_paris(**at).date() == today).min() {
+            return (SessionTiming::Today, *first_today);
+        }
+        if let Some(next) = starts.iter().filter(|at| **at > now).min() {
+            return (SessionTiming::Upcoming, *next);
+        }
+        match starts.iter().max() {
+            Some(last) => (SessionTiming::Past, *last),
+            // A session without a schedule yet is placed by its first day.
+            None if session_start > today => (SessionTiming::Upcoming, session_start.and_time(NaiveTime::MIN)),
+            None => (SessionTiming::Past, session_start.and_time(NaiveTime::MIN)),
+        }
+    }
+}
+
+/// The sessions a trainer teaches (every session for an administrator): those held today first,
+/// then the upcoming ones by their next half-day, then the past ones, the latest first.
 pub fn sessions_for(
     conn: &mut DbConn,
     caller: &Caller,
@@ -168,19 +206,31 @@ pub fn sessions_for(
                 .map_err(DbError::from)?;
             cosigned.extend(closed);
         }
+        let mut keyed = Vec::with_capacity(readable.len());
         for rights::ReadableSession { session: id, right } in readable {
             let header = session_header(conn, &id)?;
             let days = schedule.remove(&id).unwrap_or_default();
-            out.push(TaughtSession {
-                right,
-                trainees: trainees.get(&id).copied().unwrap_or(0),
-                half_days: days.len() as i64,
-                half_days_to_cosign: days.iter().filter(|(h, at)| *at <= now && !cosigned.contains(h)).count() as i64,
-                next_half_day_at: days.iter().map(|(_, at)| *at).filter(|at| *at > now).min(),
-                session: header,
-            });
+            let starts: Vec<NaiveDateTime> = days.iter().map(|(_, at)| *at).collect();
+            let (timing, at) = SessionTiming::of(&starts, header.start, now);
+            // Past sessions read from the latest back; the others from the soonest on.
+            let order =
+                if timing == SessionTiming::Past { -at.and_utc().timestamp() } else { at.and_utc().timestamp() };
+            keyed.push((
+                (timing, order),
+                TaughtSession {
+                    right,
+                    trainees: trainees.get(&id).copied().unwrap_or(0),
+                    half_days: days.len() as i64,
+                    half_days_to_cosign: days.iter().filter(|(h, at)| *at <= now && !cosigned.contains(h)).count()
+                        as i64,
+                    next_half_day_at: starts.iter().copied().filter(|at| *at > now).min(),
+                    timing,
+                    session: header,
+                },
+            ));
         }
-        out.sort_by(|a, b| b.session.start.cmp(&a.session.start).then(a.session.reference.cmp(&b.session.reference)));
+        keyed.sort_by(|(a, first), (b, second)| a.cmp(b).then(first.session.reference.cmp(&second.session.reference)));
+        out.extend(keyed.into_iter().map(|(_, session)| session));
         Ok(out)
     })
 }
@@ -273,6 +323,14 @@ pub struct SessionAttendance {
     pub alerts: Vec<AbsenceAlert>,
     /// Head of the session's chain.
     pub ledger: LedgerPosition,
+}
+
+impl SessionAttendance {
+    /// Absences recorded over the whole schedule (excused or not): the sum of the half-days'
+    /// [`HalfDaySummary::absent`], so that the alerts and the table beneath them tell one count.
+    pub fn absences_recorded(&self) -> i64 {
+        self.half_days.iter().map(|h| h.absent).sum()
+    }
 }
 
 /// A half-day of the schedule with its place.

@@ -28,6 +28,14 @@ pub const MIN_DISTINCT_POINTS: usize = 5;
 /// the canvas.
 pub const MIN_EXTENT_UNITS: u32 = 10;
 
+/// Why an empty pad (or a tap) is refused: what the person holding the device reads.
+pub const EMPTY_PAD: &str = "Le cadre de signature est vide : la personne signe dans le cadre avec le doigt ou un stylet, puis vous enregistrez.";
+
+/// A refusal of what was drawn, worded for the person at the device: why, then what to do.
+fn refused(why: String) -> AttendanceError {
+    AttendanceError::Invalid(format!("Signature non enregistrée : {why}."))
+}
+
 /// The extent a signature must reach in width or in height on a `width` × `height` canvas:
 /// 1/40 of the longer side (15 units on the trainer's 600 × 220 pad), never under
 /// [`MIN_EXTENT_UNITS`].
@@ -66,16 +74,15 @@ impl DrawnSignature {
 
     /// Refuses a signature that cannot be a drawing (see the module documentation).
     fn check_drawing(&self) -> Result<(), AttendanceError> {
-        let not_drawn = |why: String| {
-            AttendanceError::Invalid(format!("signature tracée refusée : {why} ; signez à nouveau dans le cadre"))
-        };
         let mut distinct: Vec<[u32; 2]> = self.strokes.iter().flatten().copied().collect();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() < MIN_DISTINCT_POINTS {
-            return Err(not_drawn(format!(
-                "{} point(s) différent(s), il en faut au moins {MIN_DISTINCT_POINTS}",
-                distinct.len()
+            return Err(refused(format!(
+                "le tracé ne compte que {} point{} différent{} ; un simple appui ne suffit pas : signez à nouveau dans le cadre",
+                distinct.len(),
+                if distinct.len() > 1 { "s" } else { "" },
+                if distinct.len() > 1 { "s" } else { "" },
             )));
         }
         let span = |axis: usize| {
@@ -85,8 +92,9 @@ impl DrawnSignature {
         let (span_x, span_y) = (span(0), span(1));
         let needed = min_extent(self.width, self.height);
         if span_x < needed && span_y < needed {
-            return Err(not_drawn(format!(
-                "tracé trop petit ({span_x} × {span_y}), il doit couvrir au moins {needed} en largeur ou en hauteur"
+            return Err(refused(format!(
+                "le tracé est trop petit ({span_x} × {span_y} points ; il doit couvrir au moins {needed} points en \
+                 largeur ou en hauteur) : signez à nouveau, en plus grand"
             )));
         }
         Ok(())
@@ -94,33 +102,38 @@ impl DrawnSignature {
 
     /// Parses the format only (frame, limits, clamping), without the drawing check.
     fn decode(raw: &str) -> Result<Self, AttendanceError> {
-        let invalid = |why: &str| AttendanceError::Invalid(format!("signature tracée invalide : {why}"));
-        if raw.len() > 200_000 {
-            return Err(invalid("trop volumineuse"));
+        let invalid = |why: &str| refused(why.to_owned());
+        if raw.trim().is_empty() {
+            return Err(AttendanceError::Invalid(EMPTY_PAD.to_owned()));
         }
-        let received: ReceivedSignature =
-            serde_json::from_str(raw).map_err(|_| invalid("format attendu {width, height, strokes}"))?;
+        if raw.len() > 200_000 {
+            return Err(invalid("le tracé reçu est trop lourd ; effacez le cadre et signez plus simplement"));
+        }
+        let received: ReceivedSignature = serde_json::from_str(raw)
+            .map_err(|_| invalid("le tracé reçu est illisible (page incomplète ou modifiée) ; rechargez la page"))?;
         let frame_ok = received.width.is_finite()
             && received.height.is_finite()
             && (50.0..=4_000.0).contains(&received.width)
             && (30.0..=4_000.0).contains(&received.height);
         if !frame_ok {
-            return Err(invalid("dimensions du cadre hors limites"));
+            return Err(invalid("le cadre de signature a une taille inattendue ; rechargez la page"));
         }
         if received.strokes.len() > MAX_STROKES {
-            return Err(invalid("trop de traits"));
+            return Err(invalid(&format!(
+                "le tracé compte plus de {MAX_STROKES} traits ; effacez le cadre et signez plus simplement"
+            )));
         }
         let points: usize = received.strokes.iter().map(Vec::len).sum();
         if points > MAX_POINTS {
-            return Err(invalid("trop de points"));
+            return Err(invalid("le tracé compte trop de points ; effacez le cadre et signez plus simplement"));
         }
         if points < MIN_POINTS {
-            return Err(invalid("le cadre est vide : signez avec le doigt ou le stylet"));
+            return Err(AttendanceError::Invalid(EMPTY_PAD.to_owned()));
         }
         let (width, height) = (received.width.round() as u32, received.height.round() as u32);
         let clamp = |v: f64, max: u32| -> Result<u32, AttendanceError> {
             if !v.is_finite() {
-                return Err(invalid("coordonnée non numérique"));
+                return Err(invalid("le tracé reçu est illisible (coordonnée non numérique) ; rechargez la page"));
             }
             Ok(v.round().clamp(0.0, f64::from(max)) as u32)
         };
@@ -212,6 +225,16 @@ mod tests {
         ] {
             assert!(DrawnSignature::parse(bad).is_err(), "{bad}");
         }
+        // Nothing in the refusals is a technical format description: each says what to do.
+        for bad in ["", "   ", "{}", "not json", r#"{"width":300,"height":150,"strokes":[]}"#] {
+            let message = DrawnSignature::parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(!message.contains('{') && !message.contains("width"), "{bad}: {message}");
+        }
+        for empty in
+            ["", "  ", r#"{"width":300,"height":150,"strokes":[]}"#, r#"{"width":300,"height":150,"strokes":[[]]}"#]
+        {
+            assert_eq!(DrawnSignature::parse(empty).err().map(|e| e.to_string()).as_deref(), Some(EMPTY_PAD));
+        }
     }
 
     fn signature(points: &[[i64; 2]]) -> String {
@@ -222,7 +245,7 @@ mod tests {
     fn degenerate_signatures_are_refused_with_a_reason() {
         let five_same = signature(&[[100, 100]; 5]);
         let message = DrawnSignature::parse(&five_same).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("1 point(s) différent(s)") && message.contains("au moins 5"), "{message}");
+        assert!(message.contains("1 point différent ;") && message.contains("signez à nouveau"), "{message}");
         // Many points, but only four different ones (a tap repeated).
         let taps: Vec<[i64; 2]> = (0..400).map(|i| [100 + (i % 2) * 90, 100 + (i / 2 % 2) * 90]).collect();
         assert!(DrawnSignature::parse(&signature(&taps)).is_err());
@@ -233,7 +256,7 @@ mod tests {
         // Different points, but a dot: 14 × 14 on a 600 × 220 pad (15 needed).
         let dot: Vec<[i64; 2]> = (0..15).map(|i| [300 + i, 100 + (14 - i)]).collect();
         let message = DrawnSignature::parse(&signature(&dot)).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(message.contains("trop petit (14 × 14)") && message.contains("15"), "{message}");
+        assert!(message.contains("trop petit (14 × 14 points") && message.contains("au moins 15"), "{message}");
         // The same dot one unit wider is accepted (the threshold is the threshold), and so is a
         // flat stroke (a long paraph) or a tall one.
         let wider: Vec<[i64; 2]> = (0..16).map(|i| [300 + i, 100]).chain([[300, 101]]).collect();

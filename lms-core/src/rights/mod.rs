@@ -4,7 +4,9 @@
 //!
 //! - a trainer reads and writes only the sessions they teach (listed in `session_trainers` and
 //!   holding the trainer role);
-//! - an administrator reads every session but writes none (attendance is the trainer's word);
+//! - an administrator reads every session but writes none (attendance is the trainer's word); like
+//!   the trainers, they may show a half-day's self check-in code (when the trainer's device fails,
+//!   the office puts the code on its own screen: trainees still sign for themselves);
 //! - a trainee reads only their own records;
 //! - the command line is the administrator at the console, who holds the database anyway.
 
@@ -65,6 +67,12 @@ impl SessionRight {
     pub fn can_write(self) -> bool {
         self == SessionRight::Teaches
     }
+
+    /// True when the session's self check-in code may be shown: by its trainers and by the office
+    /// (a person, never the console, which has no screen for trainees to read).
+    pub fn can_show_checkin_code(self) -> bool {
+        matches!(self, SessionRight::Teaches | SessionRight::Oversees)
+    }
 }
 
 fn session_exists(conn: &mut DbConn, session: &TrainingSessionId) -> Result<bool, DbError> {
@@ -91,7 +99,7 @@ pub fn ensure_can_read(
         Actor::Person(caller) => {
             if caller.has_role(Role::Trainer) && teaches(conn, &caller.user.id, session)? {
                 Ok(SessionRight::Teaches)
-            } else if caller.has_role(Role::Admin) {
+            } else if actor.is_office() {
                 Ok(SessionRight::Oversees)
             } else {
                 Err(AttendanceError::Forbidden("vous n'animez pas cette session"))
@@ -110,6 +118,23 @@ pub fn ensure_trainer_of(
     match ensure_can_read(conn, Actor::Person(caller), session)? {
         SessionRight::Teaches => Ok(()),
         _ => Err(AttendanceError::Forbidden("seul·e un·e formateur·rice de la session peut faire cette saisie")),
+    }
+}
+
+/// Refused unless `caller` may show a self check-in code for `session`
+/// ([`SessionRight::can_show_checkin_code`]): a trainer of the session or an administrator.
+pub fn ensure_can_show_checkin_code(
+    conn: &mut DbConn,
+    caller: &Caller,
+    session: &TrainingSessionId,
+) -> Result<SessionRight, AttendanceError> {
+    let right = ensure_can_read(conn, Actor::Person(caller), session)?;
+    if right.can_show_checkin_code() {
+        Ok(right)
+    } else {
+        Err(AttendanceError::Forbidden(
+            "seul·es les formateur·rices de la session et l'administration affichent ce code",
+        ))
     }
 }
 
@@ -149,7 +174,8 @@ pub fn readable_sessions(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Reada
         if caller.has_role(Role::Trainer) { roster::sessions_taught_by(conn, &caller.user.id)? } else { Vec::new() };
     let mut out: Vec<ReadableSession> =
         taught.iter().map(|id| ReadableSession { session: id.clone(), right: SessionRight::Teaches }).collect();
-    if caller.has_role(Role::Admin) {
+    let office = Actor::Person(caller).is_office();
+    if office {
         let all: Vec<TrainingSessionId> =
             training_sessions::table.select(training_sessions::id).load(conn).map_err(DbError::from)?;
         out.extend(
@@ -158,7 +184,7 @@ pub fn readable_sessions(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Reada
                 .map(|id| ReadableSession { session: id, right: SessionRight::Oversees }),
         );
     }
-    if out.is_empty() && !caller.has_role(Role::Trainer) && !caller.has_role(Role::Admin) {
+    if out.is_empty() && !caller.has_role(Role::Trainer) && !office {
         return Err(AttendanceError::Forbidden("espace réservé aux formateur·rices"));
     }
     Ok(out)

@@ -3,7 +3,7 @@
 
 use axum::extract::{Query, State};
 use lms_core::attendance::records;
-use lms_core::attendance::sheets::{self, HalfDayState};
+use lms_core::attendance::sheets::{self, HalfDayState, SessionTiming};
 use lms_core::attendance::{Actor, AttendanceError};
 use lms_core::locale::{date_fr, short_date_fr, time_fr};
 use minijinja::context;
@@ -28,6 +28,7 @@ struct SessionCard {
     to_cosign: i64,
     next: Option<String>,
     teaches: bool,
+    timing: SessionTiming,
 }
 
 pub(super) async fn my_sessions(State(state): State<AppState>, PageCaller(caller): PageCaller) -> PageResult {
@@ -46,6 +47,7 @@ pub(super) async fn my_sessions(State(state): State<AppState>, PageCaller(caller
             to_cosign: s.half_days_to_cosign,
             next: s.next_half_day_at.map(at_fr),
             teaches: s.right.can_write(),
+            timing: s.timing,
         })
         .collect();
     Ok(render(&state, "trainer_sessions.html", context! { sessions => cards, ..base_context(Some(&caller)) }))
@@ -143,6 +145,7 @@ pub(super) async fn session_page(
             trainees => attendance.trainees,
             half_days => half_days,
             alerts => alerts,
+            absences => attendance.absences_recorded(),
             threshold => attendance.alert_threshold,
             ledger => attendance.ledger,
             info => info(query.info.as_deref()),

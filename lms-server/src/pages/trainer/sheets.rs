@@ -15,13 +15,13 @@ use lms_core::attendance::{Actor, AttendanceError, AttendanceStatus, SignatureMe
 use lms_core::db::ids::{HalfDayId, TrainingSessionId};
 use lms_core::locale::{date_fr, time_fr};
 use minijinja::context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{InfoQuery, at_fr, half_day_key, info, pdf_response, short_hash};
 use crate::auth::{PageCaller, PageSessionTrainer};
 use crate::error::{ApiError, PageResult};
 use crate::extract::SessionPath;
-use crate::forms::{CsrfForm, NoFields};
+use crate::forms::CsrfForm;
 use crate::pages::{base_context, render};
 use crate::state::AppState;
 
@@ -177,6 +177,7 @@ async fn render_sheet(
             state_label => sheet.state.label_fr(),
             right => records::right_label(sheet.right),
             can_write => sheet.right.can_write(),
+            can_show_code => sheet.right.can_show_checkin_code(),
             can_record => sheet.can_record,
             can_cosign => sheet.can_cosign,
             missing => sheet.missing,
@@ -312,13 +313,34 @@ pub(super) async fn record_statuses(
     }
 }
 
+/// The co-signature form: the button, and the box that confirms it (co-signing closes the
+/// half-day for good, so a stray tap must not do it).
+#[derive(Debug, Deserialize)]
+pub(super) struct CosignForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Why a co-signature without its confirmation is refused (nothing is written).
+const COSIGN_UNCONFIRMED: &str = "Contresignature non enregistrée : cochez la case « Je certifie cette feuille » pour confirmer la clôture de la demi-journée.";
+
 pub(super) async fn cosign(
     State(state): State<AppState>,
     PageSessionTrainer(_, session): PageSessionTrainer,
     Path((_, half_day)): Path<(String, String)>,
-    CsrfForm { caller, .. }: CsrfForm<NoFields>,
+    CsrfForm { caller, form }: CsrfForm<CosignForm>,
 ) -> PageResult {
     let half_day = half_day_key(&half_day)?;
+    if form.confirm.as_deref().map(str::trim).is_none_or(str::is_empty) {
+        let refusal = ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "cosign_unconfirmed",
+            message: COSIGN_UNCONFIRMED.to_owned(),
+            details: None,
+        };
+        let extras = SheetExtras { error: Some(refusal), ..SheetExtras::default() };
+        return render_sheet(&state, &caller, session, half_day, extras).await;
+    }
     let (who, target, key) = (caller.clone(), session.clone(), half_day.clone());
     match state.db(move |conn| recording::cosign_sheet(conn, &who, &target, &key, lms_core::db::now())).await {
         Ok(_) => {
