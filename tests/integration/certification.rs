@@ -591,7 +591,13 @@ async fn the_public_page_and_api_show_what_was_certified_and_nothing_more() {
 
     {
         let mut conn = db.conn();
-        lms_core::certification::registry::revoke_certificate(&mut conn, &Signer::ephemeral(), &number, "Erreur matérielle").unwrap();
+        lms_core::certification::registry::revoke_certificate(
+            &mut conn,
+            &Signer::ephemeral(),
+            &number,
+            "Erreur matérielle",
+        )
+        .unwrap();
     }
     let (_, _, body) = send(&app, get(&format!("/verify/{code}"))).await;
     assert!(body.contains("Certificat révoqué") && body.contains("Erreur matérielle"), "{body}");
@@ -810,6 +816,7 @@ fn certify_commands_take_a_session_reference_and_the_keys_folder_as_an_option() 
     let issued = json_ok(&output);
     let listed = json_ok(&lms_env(&db, &moved, &["certify", "list", "--session", DEMO_SESSION, "--json"]));
     assert_eq!(listed[0]["number"], issued[0]["number"]);
-    let payload = lms_core::certification::credential::unverified_payload::<Value>(issued[0]["credential"].as_str().unwrap());
+    let payload =
+        lms_core::certification::credential::unverified_payload::<Value>(issued[0]["credential"].as_str().unwrap());
     assert!(payload.unwrap()["description"].as_str().unwrap().contains("https://autre.example.org/verify/"));
 }

@@ -257,7 +257,13 @@ fn suppression_withdraws_declared_revoked_passes_once_and_never_the_undeclared()
     let mut conn = db.conn();
     let today = lms_core::catalogue::paris_today();
     // Revoked before any declaration: nothing to withdraw, nothing written.
-    registry::revoke_certificate(&mut conn, &lms_core::certification::keys::Signer::ephemeral(), &numbers[0], "Erreur de jury").unwrap();
+    registry::revoke_certificate(
+        &mut conn,
+        &lms_core::certification::keys::Signer::ephemeral(),
+        &numbers[0],
+        "Erreur de jury",
+    )
+    .unwrap();
     let out = dir.path().join("suppression.xml");
     let refused = lms_env(&db, &keys, &["export", "accrochage", "--suppressions", "--out", out.to_str().unwrap()]);
     assert_eq!(refused.code, 1, "{refused:?}");
@@ -271,7 +277,13 @@ fn suppression_withdraws_declared_revoked_passes_once_and_never_the_undeclared()
     let xml = std::fs::read_to_string(&creation).unwrap();
     assert!(xml.contains(&numbers[1]) && !xml.contains(&numbers[0]), "{xml}");
     // The declared one is revoked later: withdrawn under the same idTechnique.
-    registry::revoke_certificate(&mut conn, &lms_core::certification::keys::Signer::ephemeral(), &numbers[1], "Fraude au dossier").unwrap();
+    registry::revoke_certificate(
+        &mut conn,
+        &lms_core::certification::keys::Signer::ephemeral(),
+        &numbers[1],
+        "Fraude au dossier",
+    )
+    .unwrap();
     let result = json_ok(&lms_env(
         &db,
         &keys,
@@ -339,7 +351,13 @@ fn suppression_follows_the_processing_reports() {
     };
     accrochage::import_report(&mut conn, &report(&numbers[0], Some(&numbers[1])), at(1)).unwrap();
     for number in &numbers {
-        registry::revoke_certificate(&mut conn, &lms_core::certification::keys::Signer::ephemeral(), number, "Décision annulée").unwrap();
+        registry::revoke_certificate(
+            &mut conn,
+            &lms_core::certification::keys::Signer::ephemeral(),
+            number,
+            "Décision annulée",
+        )
+        .unwrap();
     }
     let first = dir.path().join("s1.xml");
     let withdrawn = accrochage::export_accrochage_suppressions(&mut conn, &first, at(2)).unwrap();

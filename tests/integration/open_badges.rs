@@ -53,8 +53,11 @@ fn verify_independently(jwt: &str, jwks: &Value) -> Value {
     let x: [u8; 32] = URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap().try_into().unwrap();
     let key = ed25519_dalek::VerifyingKey::from_bytes(&x).unwrap();
     let signature: [u8; 64] = URL_SAFE_NO_PAD.decode(parts[2]).unwrap().try_into().unwrap();
-    key.verify_strict(format!("{}.{}", parts[0], parts[1]).as_bytes(), &ed25519_dalek::Signature::from_bytes(&signature))
-        .expect("the signature verifies with the published key");
+    key.verify_strict(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &ed25519_dalek::Signature::from_bytes(&signature),
+    )
+    .expect("the signature verifies with the published key");
     decode_part(parts[1])
 }
 
@@ -74,7 +77,8 @@ fn assert_passes_ob3_schema(test: &str, credential: &Value) {
     };
     let schema: Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::draft201909::options().should_validate_formats(true).build(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(credential).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(credential).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "OB 3.0 schema errors:\n{}", errors.join("\n"));
 }
 
@@ -102,7 +106,8 @@ fn redact(value: &mut Value) {
 async fn the_credential_passes_the_ob3_schema_follows_the_envelope_rules_and_verifies_independently() {
     let db = TestDb::new(Seed::Demo);
     let (_dir, keys, session) = setup_cli(&db);
-    let issued = json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
+    let issued =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
     let jwt = issued[0]["credential"].as_str().unwrap().to_owned();
     let app = app_with_keys(&db, &keys).await;
     let (status, _, body) = send(&app, lms_tests::get("/.well-known/jwks.json")).await;
@@ -142,7 +147,8 @@ async fn the_credential_passes_the_ob3_schema_follows_the_envelope_rules_and_ver
 async fn the_issuer_and_the_achievement_resolve_as_json_ld_and_html() {
     let db = TestDb::new(Seed::Demo);
     let (_dir, keys, session) = setup_cli(&db);
-    let issued = json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
+    let issued =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--trainee", ELIGIBLE[0], "--json"]));
     let payload = decode_part(issued[0]["credential"].as_str().unwrap().split('.').nth(1).unwrap());
     let app = app_with_keys(&db, &keys).await;
     let local = |url: &str| url.strip_prefix(PUBLIC_URL).unwrap().to_owned();
@@ -209,7 +215,8 @@ async fn published_bit(app: &axum::Router, jwks: &Value, index: usize) -> bool {
 async fn revocation_is_published_in_the_status_list_and_every_verifier_sees_it() {
     let db = TestDb::new(Seed::Demo);
     let (_dir, keys, session) = setup_cli(&db);
-    let issued = json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--all-eligible", "--json"]));
+    let issued =
+        json_ok(&lms_env(&db, &keys, &["certify", "issue", "--session", &session, "--all-eligible", "--json"]));
     let issued = issued.as_array().unwrap();
     assert_eq!(issued.len(), 2);
     let mut conn = db.conn();
@@ -310,7 +317,9 @@ async fn a_holder_sees_and_downloads_their_own_certificates_and_nobody_elses() {
     assert_eq!(status, 200);
     let page = page.replace("&#x2f;", "/");
     assert!(page.contains("<h1>Mes certificats</h1>"));
-    assert!(page.contains(&issued.number) && page.contains("Piloter un tiers-lieu") && page.contains("Certificat valide"));
+    assert!(
+        page.contains(&issued.number) && page.contains("Piloter un tiers-lieu") && page.contains("Certificat valide")
+    );
     assert!(page.contains("Décision du jury"));
     assert!(page.contains(&format!("value=\"{PUBLIC_URL}/verify/{}\"", issued.code)), "copyable verification link");
     assert!(page.contains("<label for=\"lien-1\">"), "the link's field is labelled");
@@ -345,7 +354,8 @@ async fn a_holder_sees_and_downloads_their_own_certificates_and_nobody_elses() {
     // The API lists the same, for a bearer token.
     let user = lms_core::people::find_user_by_email(&mut conn, ELIGIBLE[0]).unwrap();
     let token = access::create_api_token(&mut conn, &user, lms_core::db::now()).unwrap();
-    let (status, _, body) = send(&app, get_with("/api/v1/me/certificates", "authorization", &format!("Bearer {token}"))).await;
+    let (status, _, body) =
+        send(&app, get_with("/api/v1/me/certificates", "authorization", &format!("Bearer {token}"))).await;
     assert_eq!(status, 200, "{body}");
     let listed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);

@@ -441,11 +441,8 @@ pub fn build_payload(claims: &CredentialClaims) -> CertificatePayload {
 
 /// Signs a payload as a compact JWS (`header.payload.signature`), naming the key by its URL.
 pub fn sign<T: Serialize>(signer: &Signer, public_url: &str, payload: &T) -> Result<String, CredentialProblem> {
-    let header = JoseHeader {
-        alg: "EdDSA".into(),
-        typ: Some("JWT".into()),
-        kid: key_id(public_url, &signer.jwk().kid),
-    };
+    let header =
+        JoseHeader { alg: "EdDSA".into(), typ: Some("JWT".into()), kid: key_id(public_url, &signer.jwk().kid) };
     let header = serde_json::to_vec(&header).map_err(|e| CredentialProblem::Unreadable(e.to_string()))?;
     let body = serde_json::to_vec(payload).map_err(|e| CredentialProblem::Unreadable(e.to_string()))?;
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(body));
@@ -695,7 +692,7 @@ mod tests {
 
         let mut no_subject = serde_json::to_value(&payload).unwrap_or_default();
         no_subject["credentialSubject"] = Value::Null;
-        assert!(matches!(CertificatePayload::deserialize(&no_subject), Err(_)));
+        assert!(CertificatePayload::deserialize(&no_subject).is_err());
         let mut no_valid_from = serde_json::to_value(&payload).unwrap_or_default();
         no_valid_from.as_object_mut().map(|o| o.remove("validFrom"));
         assert!(CertificatePayload::deserialize(&no_valid_from).is_err());

@@ -8,12 +8,14 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::credential::{self, Achievement, AchievementFacts, CertificatePayload, CredentialContent, CredentialProblem, Profile};
-use crate::access::Caller;
+use super::credential::{
+    self, Achievement, AchievementFacts, CertificatePayload, CredentialContent, CredentialProblem, Profile,
+};
 use super::eligibility::CertifyError;
 use super::jury::audit;
 use super::keys::{PublicJwk, Signer};
 use super::status_list;
+use crate::access::Caller;
 use crate::db::ids::{CertificateId, TrainingSessionId};
 use crate::db::schema::{certificates, certifications, jury_decisions, training_sessions, users};
 use crate::db::{self, DbConn, DbError};
@@ -379,11 +381,8 @@ fn standing(
         (false, Some(true)) => Some("révoqué d'après la liste de statut publiée"),
         _ => None,
     };
-    let status = if register_revoked || published == Some(true) {
-        CertificateStatus::Revoked
-    } else {
-        CertificateStatus::Valid
-    };
+    let status =
+        if register_revoked || published == Some(true) { CertificateStatus::Revoked } else { CertificateStatus::Valid };
     Ok(Standing { status, published_revoked: published, problem })
 }
 
@@ -563,7 +562,7 @@ pub fn achievement(conn: &mut DbConn, public_url: &str, slug: &str) -> Result<Op
 }
 
 /// One of the caller's own certificates, as « Mes certificats » lists it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Queryable)]
 pub struct OwnCertificate {
     /// Certificate number.
     pub number: String,
@@ -585,39 +584,23 @@ pub struct OwnCertificate {
 
 /// The certificates the caller holds, newest first.
 pub fn my_certificates(conn: &mut DbConn, caller: &Caller) -> Result<Vec<OwnCertificate>, CertifyError> {
-    let rows: Vec<(String, String, String, String, NaiveDate, NaiveDate, CertificateStatus, Option<NaiveDateTime>)> =
-        certificates::table
-            .inner_join(certifications::table)
-            .inner_join(jury_decisions::table)
-            .filter(certificates::holder_id.eq(&caller.user.id))
-            .order((certificates::awarded_on.desc(), certificates::number.desc()))
-            .select((
-                certificates::number,
-                certificates::verification_code,
-                certifications::title,
-                certifications::code,
-                jury_decisions::decided_on,
-                certificates::awarded_on,
-                certificates::status,
-                certificates::revoked_at,
-            ))
-            .load(conn)
-            .map_err(DbError::from)?;
-    Ok(rows
-        .into_iter()
-        .map(|(number, code, certification_title, registry_code, decided_on, awarded_on, status, revoked_at)| {
-            OwnCertificate {
-                number,
-                code,
-                certification_title,
-                registry_code,
-                decided_on,
-                awarded_on,
-                status,
-                revoked_at,
-            }
-        })
-        .collect())
+    certificates::table
+        .inner_join(certifications::table)
+        .inner_join(jury_decisions::table)
+        .filter(certificates::holder_id.eq(&caller.user.id))
+        .order((certificates::awarded_on.desc(), certificates::number.desc()))
+        .select((
+            certificates::number,
+            certificates::verification_code,
+            certifications::title,
+            certifications::code,
+            jury_decisions::decided_on,
+            certificates::awarded_on,
+            certificates::status,
+            certificates::revoked_at,
+        ))
+        .load(conn)
+        .map_err(|e| CertifyError::Db(e.into()))
 }
 
 /// The forms in which a holder downloads their certificate.

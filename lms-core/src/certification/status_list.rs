@@ -190,16 +190,19 @@ pub(crate) fn allocate_entry(
     // Each pass either takes an index or finds the current list full; a full list always has a
     // successor (opened by whoever took its last index), so a few passes suffice.
     for _ in 0..4 {
-        let current: Option<i32> = l::credential_status_lists.select(diesel::dsl::max(l::list_number)).first(conn).map_err(DbError::from)?;
+        let current: Option<i32> =
+            l::credential_status_lists.select(diesel::dsl::max(l::list_number)).first(conn).map_err(DbError::from)?;
         let list = current.unwrap_or(1);
         if current.is_none() {
             open_list(conn, list)?;
         }
         // The guarded increment takes the row lock (PostgreSQL) and never passes the capacity.
-        let taken = diesel::update(l::credential_status_lists.filter(l::list_number.eq(list)).filter(l::allocated.lt(CAPACITY)))
-            .set(l::allocated.eq(l::allocated + 1))
-            .execute(conn)
-            .map_err(DbError::from)?;
+        let taken = diesel::update(
+            l::credential_status_lists.filter(l::list_number.eq(list)).filter(l::allocated.lt(CAPACITY)),
+        )
+        .set(l::allocated.eq(l::allocated + 1))
+        .execute(conn)
+        .map_err(DbError::from)?;
         if taken == 0 {
             let next_exists: i64 = l::credential_status_lists
                 .filter(l::list_number.eq(list + 1))
