@@ -23,6 +23,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("convocation.html", include_str!("../templates/convocation.html")),
     ("verify.html", include_str!("../templates/verify.html")),
     ("outcomes.html", include_str!("../templates/outcomes.html")),
+    ("me_certificates.html", include_str!("../templates/me_certificates.html")),
+    ("achievement.html", include_str!("../templates/achievement.html")),
     ("me_records.html", include_str!("../templates/me_records.html")),
     ("checkin.html", include_str!("../templates/checkin.html")),
     ("trainer_sessions.html", include_str!("../templates/trainer_sessions.html")),

@@ -125,6 +125,13 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("PUT", "/api/v1/sessions/{id}/assessments", ITS_TRAINER),
     ("GET", "/api/v1/sessions/{id}/assessments/{trainee}", THE_TRAINEE_AND_READERS),
     ("GET", "/api/v1/me/assessments", LOGGED_IN),
+    ("GET", "/issuer", EVERYONE),
+    ("GET", "/achievements/{code}", EVERYONE),
+    ("GET", "/credentials/status/{list}", EVERYONE),
+    ("GET", "/me/certificates", LOGGED_IN),
+    // The placeholder names no certificate: refused to all. Ownership is proven in open_badges.rs.
+    ("GET", "/me/certificates/{file}", NOBODY),
+    ("GET", "/api/v1/me/certificates", LOGGED_IN),
 ];
 
 #[test]

@@ -352,7 +352,8 @@ async fn verify_valid_and_revoked(javascript: bool) {
         let signer = Signer::ephemeral();
         let [first, second] = crate::certification::ELIGIBLE
             .map(|email| issuing::issue_certificate(&mut conn, &signer, &session, email, &options).unwrap());
-        lms_core::certification::registry::revoke_certificate(&mut conn, &second.number, "Erreur matérielle").unwrap();
+        lms_core::certification::registry::revoke_certificate(&mut conn, &signer, &second.number, "Erreur matérielle")
+            .unwrap();
         (first, second)
     };
     let base = format!("http://{}", spawn_server(&db).await);

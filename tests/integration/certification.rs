@@ -399,7 +399,7 @@ fn refusals_write_nothing_and_list_every_reason() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no PDF written");
 }
 
-fn setup_cli(db: &TestDb) -> (tempfile::TempDir, PathBuf, String) {
+pub fn setup_cli(db: &TestDb) -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     let init = lms_env(db, &keys, &["keys", "init", "--json"]);
@@ -591,7 +591,13 @@ async fn the_public_page_and_api_show_what_was_certified_and_nothing_more() {
 
     {
         let mut conn = db.conn();
-        lms_core::certification::registry::revoke_certificate(&mut conn, &number, "Erreur matérielle").unwrap();
+        lms_core::certification::registry::revoke_certificate(
+            &mut conn,
+            &Signer::ephemeral(),
+            &number,
+            "Erreur matérielle",
+        )
+        .unwrap();
     }
     let (_, _, body) = send(&app, get(&format!("/verify/{code}"))).await;
     assert!(body.contains("Certificat révoqué") && body.contains("Erreur matérielle"), "{body}");
@@ -705,7 +711,10 @@ fn the_server_publishes_the_public_key_and_verifies_what_the_cli_issued() {
     assert_eq!(published, KeyStore::at(&keys).public_jwk().unwrap());
     assert!(!body.contains(std::fs::read_to_string(keys.join("signing-key.ed25519")).unwrap().trim()));
     // Anyone can verify the credential offline with the published key.
-    let payload = lms_core::certification::credential::verify(issued[0]["credential"].as_str().unwrap(), &published);
+    let payload = lms_core::certification::credential::verify::<lms_core::certification::credential::CertificatePayload>(
+        issued[0]["credential"].as_str().unwrap(),
+        &published,
+    );
     assert!(payload.is_ok());
     let (status, body) = page.unwrap();
     assert_eq!(status, 200);
@@ -807,6 +816,7 @@ fn certify_commands_take_a_session_reference_and_the_keys_folder_as_an_option() 
     let issued = json_ok(&output);
     let listed = json_ok(&lms_env(&db, &moved, &["certify", "list", "--session", DEMO_SESSION, "--json"]));
     assert_eq!(listed[0]["number"], issued[0]["number"]);
-    let payload = lms_core::certification::credential::unverified_payload(issued[0]["credential"].as_str().unwrap());
+    let payload =
+        lms_core::certification::credential::unverified_payload::<Value>(issued[0]["credential"].as_str().unwrap());
     assert!(payload.unwrap()["description"].as_str().unwrap().contains("https://autre.example.org/verify/"));
 }

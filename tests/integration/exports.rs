@@ -273,7 +273,13 @@ fn suppression_withdraws_declared_revoked_passes_once_and_never_the_undeclared()
     let today = lms_core::catalogue::paris_today();
     lms_core::documents::organisation::set_setting(&mut conn, "accrochage.flux_version", "1.1.5").unwrap();
     // Revoked before any declaration: nothing to withdraw, nothing written.
-    registry::revoke_certificate(&mut conn, &numbers[0], "Erreur de jury").unwrap();
+    registry::revoke_certificate(
+        &mut conn,
+        &lms_core::certification::keys::Signer::ephemeral(),
+        &numbers[0],
+        "Erreur de jury",
+    )
+    .unwrap();
     let out = dir.path().join("suppression.xml");
     let refused = lms_env(&db, &keys, &["export", "accrochage", "--suppressions", "--out", out.to_str().unwrap()]);
     assert_eq!(refused.code, 1, "{refused:?}");
@@ -287,7 +293,13 @@ fn suppression_withdraws_declared_revoked_passes_once_and_never_the_undeclared()
     let xml = std::fs::read_to_string(&creation).unwrap();
     assert!(xml.contains(&numbers[1]) && !xml.contains(&numbers[0]), "{xml}");
     // The declared one is revoked later: withdrawn under the same idTechnique.
-    registry::revoke_certificate(&mut conn, &numbers[1], "Fraude au dossier").unwrap();
+    registry::revoke_certificate(
+        &mut conn,
+        &lms_core::certification::keys::Signer::ephemeral(),
+        &numbers[1],
+        "Fraude au dossier",
+    )
+    .unwrap();
     let result = json_ok(&lms_env(
         &db,
         &keys,
@@ -356,7 +368,13 @@ fn suppression_follows_the_processing_reports() {
     };
     accrochage::import_report(&mut conn, &report(&numbers[0], Some(&numbers[1])), at(1)).unwrap();
     for number in &numbers {
-        registry::revoke_certificate(&mut conn, number, "Décision annulée").unwrap();
+        registry::revoke_certificate(
+            &mut conn,
+            &lms_core::certification::keys::Signer::ephemeral(),
+            number,
+            "Décision annulée",
+        )
+        .unwrap();
     }
     let first = dir.path().join("s1.xml");
     let withdrawn = accrochage::export_accrochage_suppressions(&mut conn, &first, at(2)).unwrap();

@@ -33,6 +33,7 @@ mod generate;
 mod geo;
 mod input_hardening;
 mod mail_calendars;
+mod open_badges;
 mod openapi;
 mod outbox;
 mod password_reset;

@@ -43,7 +43,8 @@ pub enum CertifyCommand {
         #[arg(long, default_value = "data/certificates")]
         pdf_dir: PathBuf,
     },
-    /// Révoque un certificat (il reste au registre, affiché « révoqué » avec la date et le motif).
+    /// Révoque un certificat (il reste au registre, affiché « révoqué » avec la date et le motif) et
+    /// publie la révocation dans la liste de statut signée (clé de signature requise).
     Revoke {
         /// Numéro du certificat (RS5142-AAAA-NNNN).
         number: String,
@@ -223,8 +224,10 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             }
         }
         CertifyCommand::Revoke { number, reason } => {
+            // The revocation is published in the certificate's status list, signed with the key.
+            let signer = context.keys.signing_key()?;
             let mut conn = context.connect()?;
-            let certificate = registry::revoke_certificate(&mut conn, &number, &reason)?;
+            let certificate = registry::revoke_certificate(&mut conn, &signer, &number, &reason)?;
             if context.json {
                 return output::json(&certificate);
             }

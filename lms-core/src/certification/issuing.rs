@@ -19,11 +19,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::credential::{self, CredentialClaims, CredentialContent};
+use super::credential::{self, AchievementFacts, CertificatePayload, CredentialClaims, CredentialContent};
 use super::eligibility::{CertifyError, certification_of_session, evaluate};
 use super::jury::audit;
 use super::keys::Signer;
 use super::registry::CertificateStatus;
+use super::status_list;
 use crate::db::ids::{CertificateId, TrainingSessionId, UserId};
 use crate::db::schema::{certificate_counters, certificates, users};
 use crate::db::{self, DbConn, DbError, LockableTable};
@@ -109,7 +110,7 @@ pub fn render_stored(number: &str, code: &str, jwt: &str) -> Result<Vec<u8>, Cer
 
 /// What the credential stored with certificate `number` states.
 pub(crate) fn stored_content(number: &str, jwt: &str) -> Result<CredentialContent, CertifyError> {
-    credential::unverified_payload(jwt)
+    credential::unverified_payload::<CertificatePayload>(jwt)
         .and_then(|payload| credential::read_content(&payload))
         .map_err(|problem| CertifyError::CorruptCertificate { number: number.to_owned(), problem })
 }
@@ -270,26 +271,33 @@ pub fn issue_certificate(
             .collect();
         let mut salt_bytes = [0_u8; 12];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt_bytes);
+        let now = db::now();
+        let (status_list, status_index, status_entry) =
+            status_list::allocate_entry(conn, signer, &options.public_url, now)?;
         let claims = CredentialClaims {
             credential_id: format!("urn:uuid:{id}"),
+            holder_id: format!("urn:uuid:{trainee}"),
             number: number.clone(),
             verification_url: format!("{}/verify/{code}", options.public_url),
-            issuer_url: options.public_url.clone(),
             issuer_name: certification.certifier.clone(),
             holder_name,
             holder_email: holder.email,
             salt: data_encoding::HEXLOWER.encode(&salt_bytes),
-            registry_code: certification.code.clone(),
-            registry: certification.registry.clone(),
-            certification_title: certification.title.clone(),
-            criteria: certification.evaluation_modalities.clone(),
+            achievement: AchievementFacts {
+                public_url: options.public_url.clone(),
+                registry: certification.registry.clone(),
+                registry_code: certification.code.clone(),
+                title: certification.title.clone(),
+                criteria: certification.evaluation_modalities.clone(),
+                units,
+            },
             awarded_on,
-            units,
+            status: Some(status_entry),
         };
         let payload = credential::build_payload(&claims);
-        let jwt = credential::sign(signer, &payload);
-        let content = credential::read_content(&payload)
-            .map_err(|problem| CertifyError::CorruptCertificate { number: number.clone(), problem })?;
+        let corrupt = |problem| CertifyError::CorruptCertificate { number: number.clone(), problem };
+        let jwt = credential::sign(signer, &options.public_url, &payload).map_err(corrupt)?;
+        let content = credential::read_content(&payload).map_err(corrupt)?;
         let pdf = render_certificate(&document_from_credential(&content, &number, &code, &jwt))?;
         diesel::insert_into(certificates::table)
             .values((
@@ -306,7 +314,9 @@ pub fn issue_certificate(
                 certificates::credential_jwt.eq(&jwt),
                 certificates::pdf_sha256.eq(Some(sha256_hex(&pdf))),
                 certificates::status.eq(CertificateStatus::Valid),
-                certificates::created_at.eq(db::now()),
+                certificates::created_at.eq(now),
+                certificates::status_list.eq(Some(status_list)),
+                certificates::status_index.eq(Some(status_index)),
             ))
             .execute(conn)
             .map_err(DbError::from)?;

@@ -13,6 +13,7 @@ pub mod issuing;
 pub mod jury;
 pub mod keys;
 pub mod registry;
+pub mod status_list;
 
 use chrono::NaiveDate;
 use diesel::prelude::*;

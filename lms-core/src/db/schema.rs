@@ -400,6 +400,8 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         revocation_reason -> Nullable<Text>,
         created_at -> Timestamp,
+        status_list -> Nullable<Integer>,
+        status_index -> Nullable<BigInt>,
     }
 }
 
@@ -599,8 +601,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_messages,
     password_reset_tokens,
     bpf_inputs,
+    credential_status_lists,
 );
 
 diesel::joinable!(venues -> communes (commune_insee));
 diesel::joinable!(commune_postcodes -> communes (insee));
 diesel::joinable!(commune_aliases -> communes (current_insee));
+
+diesel::table! {
+    credential_status_lists (list_number) {
+        list_number -> Integer,
+        allocated -> BigInt,
+        public_url -> Nullable<Text>,
+        credential_jwt -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
+    }
+}

@@ -93,6 +93,7 @@ impl Modify for BearerScheme {
         super::assessment::my_results,
         crate::certificates::verify_api,
         openapi_json,
+        crate::certificates::my_certificates_api,
     ),
     components(schemas(ErrorResponse, ErrorDetail)),
 )]
