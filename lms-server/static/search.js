@@ -14,7 +14,9 @@
   button.type = "button";
   button.className = "secondary-plain use-position";
   button.textContent = "Utiliser ma position";
-  status.parentNode.insertBefore(button, status);
+  // After the submit button, which stays the form's first button (Enter submits with it).
+  form.appendChild(button);
+  form.appendChild(status);
   button.addEventListener("click", function () {
     button.disabled = true;
     status.textContent = "Recherche de votre position…";
