@@ -62,7 +62,69 @@ fn environment() -> Environment<'static> {
     });
     env.add_filter("euros", |cents: i64| -> String { lms_core::locale::euros_fr(cents) });
     env.add_filter("plural", |count: i64, singular: String, plural: String| -> Value {
-        Value::from(if count > 1 { plural } else { singular })
+        Value::from(if count.abs() > 1 { plural } else { singular })
     });
+    add_typography_filters(&mut env);
     env
+}
+
+/// The French typography of `lms_core::locale`, as filters: every page writes numbers, durations,
+/// elisions, ranges and lists through these, never by hand.
+///
+/// - `{{ commune | elide("de") }}` → `d'Angoulême` / `de Bordeaux`
+/// - `{{ n | count("absent", "absents") }}` → `1 absent`, `2 absents`
+/// - `{{ x | number }}` / `{{ x | number(2) }}` → `87,5` (decimal comma, grouped thousands)
+/// - `{{ x | percent }}` → `87,5 %` (x in hundredths)
+/// - `{{ minutes | duration }}` → `140 h`, `3 h 30`; `{{ hours | hours }}` the same from hours
+/// - `{{ start | date_range(end) }}` → `le 18 décembre 2026`, `du 7 au 9 décembre 2026`
+/// - `{{ names | list_fr }}` → `A, B et C`
+/// - `{{ message | sentence }}` → first letter upper-case, a final full stop
+fn add_typography_filters(env: &mut Environment<'static>) {
+    use lms_core::locale;
+    env.add_filter("elide", |next: String, word: String| -> String { locale::elide(&word, &next) });
+    env.add_filter("count", |count: i64, singular: String, plural: String| -> String {
+        locale::count_fr(count, &singular, &plural)
+    });
+    env.add_filter("number", |value: f64, decimals: Option<usize>| -> String {
+        locale::decimal_fr(value, decimals.unwrap_or(1))
+    });
+    env.add_filter("percent", |value: f64| -> String { locale::percent_fr(value) });
+    env.add_filter("duration", |minutes: i64| -> String { locale::duration_fr(minutes) });
+    env.add_filter("hours", |hours: f64| -> String { locale::hours_fr(hours) });
+    env.add_filter("date_range", |start: String, end: String| -> String {
+        let parse = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d");
+        match (parse(&start), parse(&end)) {
+            (Ok(start), Ok(end)) => locale::date_range_fr(start, end),
+            _ => format!("{start} – {end}"),
+        }
+    });
+    env.add_filter("list_fr", |items: Vec<String>| -> String { locale::list_fr(&items) });
+    env.add_filter("sentence", |text: String| -> String { locale::sentence_fr(&text) });
+}
+
+#[cfg(test)]
+mod tests {
+    use minijinja::context;
+
+    fn render(source: &str, ctx: minijinja::Value) -> String {
+        let env = super::environment();
+        env.render_str(source, ctx).unwrap_or_else(|error| format!("erreur : {error}"))
+    }
+
+    #[test]
+    fn typography_filters_follow_french_rules() {
+        assert_eq!(render("{{ c | elide('de') }}", context! { c => "Angoulême" }), "d'Angoulême");
+        assert_eq!(render("{{ n | count('absent', 'absents') }}", context! { n => 1 }), "1 absent");
+        assert_eq!(render("{{ n | count('absent', 'absents') }}", context! { n => 3 }), "3 absents");
+        assert_eq!(render("{{ x | number }}", context! { x => 140.0 }), "140");
+        assert_eq!(render("{{ x | percent }}", context! { x => 87.5 }), "87,5\u{202f}%");
+        assert_eq!(render("{{ m | duration }}", context! { m => 210 }), "3\u{a0}h\u{a0}30");
+        assert_eq!(render("{{ h | hours }}", context! { h => 140.0 }), "140\u{a0}h");
+        assert_eq!(
+            render("{{ a | date_range(b) }}", context! { a => "2026-12-18", b => "2026-12-18" }),
+            "le 18 décembre 2026"
+        );
+        assert_eq!(render("{{ l | list_fr }}", context! { l => vec!["A", "B", "C"] }), "A, B et C");
+        assert_eq!(render("{{ m | sentence }}", context! { m => "séance introuvable" }), "Séance introuvable.");
+    }
 }

@@ -34,6 +34,7 @@ async fn assert_page_quality(browser: &Browser, javascript: bool, what: &str) {
     if javascript && let Err(report) = browser.fits_phone_width().await {
         browser.check(false, &format!("{what}: wider than 375 px: {report}")).await;
     }
+    browser.assert_accessible(what).await;
 }
 
 async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {

@@ -4,9 +4,14 @@
 //!
 //! When no browser is installed the journeys are skipped, loudly (`.ci/run` installs Debian's
 //! `chromium` and `chromium-driver` first, so CI runs them).
+//!
+//! [`Browser::assert_accessible`] runs axe-core (pinned in `tests/package.json`, installed with
+//! `npm ci` on first use) on the current page and fails on any violation. WebDriver scripts run
+//! even when the page's own JavaScript is off, so both kinds of journey are checked.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -21,6 +26,7 @@ pub struct Browser {
     driver: Child,
     artifacts: PathBuf,
     step: u32,
+    javascript: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -90,7 +96,7 @@ impl Browser {
             .join(format!("{journey}{}", if javascript { "" } else { "-nojs" }));
         let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).expect("artifacts dir");
-        Browser { client, driver, artifacts, step: 0, _profile: profile }
+        Browser { client, driver, artifacts, step: 0, javascript, _profile: profile }
     }
 
     /// Saves a screenshot of the current page as the next numbered step.
@@ -218,6 +224,65 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core on the current page and fails the test, with the page and the full report
+    /// saved, when it finds any violation. Every page state a journey reaches is checked this way.
+    pub async fn assert_accessible(&self, what: &str) {
+        let Some(axe) = axe_source() else {
+            return;
+        };
+        // With the page's JavaScript off, timers never fire but promises still settle: axe-core's
+        // own `setTimeout` calls are run as microtasks (the page has no script of its own to upset).
+        let timers = if self.javascript {
+            ""
+        } else {
+            "window.setTimeout = (f, _ms, ...a) => { Promise.resolve().then(() => f(...a)); return 0; }; \
+             window.clearTimeout = () => {};"
+        };
+        let loaded = self
+            .client
+            .execute(
+                &format!("if (typeof window.axe === 'undefined') {{ {timers} {axe} }} return typeof window.axe;"),
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: axe-core could not be loaded: {e}"));
+        assert_eq!(loaded.as_str(), Some("object"), "{what}: axe-core did not load");
+        let report = self
+            .client
+            .execute(
+                "return window.axe.run(document, { resultTypes: ['violations'] }) \
+                   .then(r => ({ violations: r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, \
+                       nodes: v.nodes.slice(0, 5).map(n => ({ target: n.target.join(' '), summary: n.failureSummary })) })) })) \
+                   .catch(e => ({ error: String(e) }));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: axe-core did not run: {e}"));
+        if let Some(error) = report.get("error") {
+            panic!("{what}: axe-core failed: {error}");
+        }
+        let violations = report["violations"].as_array().cloned().unwrap_or_default();
+        if !violations.is_empty() {
+            let name: String = what.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).take(60).collect();
+            let report_path = self.artifacts.join(format!("axe-{name}.json"));
+            let _ = std::fs::write(&report_path, serde_json::to_string_pretty(&report).unwrap_or_default());
+            let summary: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{} ({}): {} — {}", v["id"], v["impact"], v["help"], v["nodes"]))
+                .collect();
+            self.check(
+                false,
+                &format!(
+                    "{what}: {} axe-core violation(s) (report {}): {}",
+                    violations.len(),
+                    report_path.display(),
+                    summary.join(" | ")
+                ),
+            )
+            .await;
+        }
+    }
+
     /// Closes the browser and its driver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
@@ -230,6 +295,35 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// axe-core's script, installed into `tests/node_modules` by `npm ci` on first use. `None` (the
+/// check skipped, loudly) only outside CI when npm cannot install it; under CI a missing axe fails.
+fn axe_source() -> Option<&'static str> {
+    static SOURCE: OnceLock<Option<String>> = OnceLock::new();
+    SOURCE
+        .get_or_init(|| {
+            let tests = crate::workspace_root().join("tests");
+            let script = tests.join("node_modules/axe-core/axe.min.js");
+            if !script.exists() {
+                let installed = Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                    .current_dir(&tests)
+                    .status()
+                    .map(|status| status.success())
+                    .unwrap_or(false);
+                if !installed {
+                    let required = crate::under_ci();
+                    crate::skip_for_want_of("axe-core accessibility checks", "npm ci in tests/ failed", required);
+                    return None;
+                }
+            }
+            match std::fs::read_to_string(&script) {
+                Ok(source) => Some(source),
+                Err(error) => panic!("axe-core at {} unreadable: {error}", script.display()),
+            }
+        })
+        .as_deref()
 }
 
 /// Runs a journey with an upper bound, so a hung browser fails the test instead of blocking CI.
