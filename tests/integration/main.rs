@@ -46,3 +46,4 @@ mod storage;
 mod trainer;
 mod venue_addresses;
 mod venues;
+mod browser_search;
