@@ -69,7 +69,10 @@ fn a_postcode_shared_by_several_communes_is_searched_from_all_of_them() {
     let area = resolve(&mut conn, "17400");
     assert_eq!(area.kind, PlaceKind::Postcode);
     assert_eq!(area.label, "17400 (Saint-Jean-d'Angély et 18 autres communes)");
-    assert_eq!((area.postcodes.clone(), area.departement.as_deref(), area.insee.clone()), (vec!["17400".to_owned()], Some("17"), None));
+    assert_eq!(
+        (area.postcodes.clone(), area.departement.as_deref(), area.insee.clone()),
+        (vec!["17400".to_owned()], Some("17"), None)
+    );
     // The centroid weighted by population lies near the town, and the uncertainty covers the
     // farthest commune of the postcode.
     let town = resolve(&mut conn, "Saint-Jean-d'Angély");
@@ -277,10 +280,7 @@ fn typos_and_short_forms_get_suggestions_that_each_select_their_commune() {
         let details = lms_core::Classify::details(&error).unwrap();
         assert_eq!(details["suggestions"].as_array().map(Vec::len), Some(suggestions.len()));
     }
-    assert_eq!(
-        geo::resolve_place(&mut conn, "Bgles").unwrap_err().suggestions().unwrap()[0].query,
-        "Bègles (33)"
-    );
+    assert_eq!(geo::resolve_place(&mut conn, "Bgles").unwrap_err().suggestions().unwrap()[0].query, "Bègles (33)");
     // Nothing close: no suggestion, and the message says what to check.
     let error = geo::resolve_place(&mut conn, "Xyzzyqwv").unwrap_err();
     assert_eq!(error.suggestions(), None);

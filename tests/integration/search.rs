@@ -587,7 +587,10 @@ async fn a_postcode_lands_directly_on_results_from_its_communes() {
     assert_eq!(results.sessions[0].reference, "NEAR-40");
     let (status, body) = json(&app, "/api/v1/sessions/search?near=17100").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!((body["place"]["kind"].clone(), body["place"]["postcodes"].clone()), ("postcode".into(), serde_json::json!(["17100"])));
+    assert_eq!(
+        (body["place"]["kind"].clone(), body["place"]["postcodes"].clone()),
+        ("postcode".into(), serde_json::json!(["17100"]))
+    );
     assert_eq!(body["results"][0]["reference"], "NEAR-40");
     let (status, html) = page(&app, "/?near=17100&minutes=20").await;
     assert_eq!(status, StatusCode::OK);
@@ -642,9 +645,12 @@ async fn with_nothing_within_the_time_the_nearest_sessions_beyond_it_are_shown()
     let (db, app) = scenario_app().await;
     // Five minutes is 2.3 km: the nearest venue is 3 km away.
     let mut conn = db.conn();
-    let results =
-        catalogue::search_sessions(&mut conn, &SearchQuery { minutes: Some(5), ..near("45.74625, -0.64565") }, &TravelModel::default())
-            .unwrap();
+    let results = catalogue::search_sessions(
+        &mut conn,
+        &SearchQuery { minutes: Some(5), ..near("45.74625, -0.64565") },
+        &TravelModel::default(),
+    )
+    .unwrap();
     assert!(results.sessions.is_empty());
     let beyond: Vec<(&str, u32)> = results.beyond.iter().map(|s| (s.reference.as_str(), s.travel.minutes)).collect();
     assert_eq!(beyond, [("NEAR-40", 6), ("MID-20", 15), ("MID-30", 15)]);
@@ -673,9 +679,12 @@ fn the_band_never_reaches_past_the_time_searched() {
     scenario(&db);
     let mut conn = db.conn();
     for minutes in [10, 15, 20, 30] {
-        let results =
-            catalogue::search_sessions(&mut conn, &SearchQuery { minutes: Some(minutes), ..near("Saintes") }, &TravelModel::default())
-                .unwrap();
+        let results = catalogue::search_sessions(
+            &mut conn,
+            &SearchQuery { minutes: Some(minutes), ..near("Saintes") },
+            &TravelModel::default(),
+        )
+        .unwrap();
         assert!(!results.sessions.is_empty());
         for s in &results.sessions {
             assert!(s.travel.min <= s.travel.minutes && s.travel.minutes <= s.travel.max, "{s:?}");
@@ -697,7 +706,8 @@ async fn sessions_can_be_sorted_by_date_in_the_core_the_api_and_the_page() {
     let first_two = SearchQuery { limit: Some(2), ..by_date.clone() };
     assert_eq!(references(&mut db.conn(), &first_two), ["MID-20", "MOVING-25"]);
     let (_, body) = json(&app, "/api/v1/sessions/search?near=Saintes&sort=date").await;
-    let refs: Vec<&str> = body["results"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+    let refs: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
     assert_eq!(refs, ["MID-20", "MOVING-25", "MID-30", "MID-ECO-35", "NEAR-40"]);
     assert_eq!(body["sort"], "date");
     let (status, body) = json(&app, "/api/v1/sessions/search?near=Saintes&sort=distance").await;

@@ -347,8 +347,8 @@ pub struct HomePage {
 pub enum HomeFound {
     /// No place given: the upcoming published sessions.
     Upcoming(Vec<super::TrainingSessionView>),
-    /// The sessions near the place.
-    Results(SearchResults),
+    /// The sessions near the place (boxed: by far the largest variant).
+    Results(Box<SearchResults>),
     /// The search was refused (never a storage failure: those are the use case's error).
     Refused(SearchError),
 }
@@ -366,7 +366,7 @@ pub fn home_page(
         let found = match search {
             None => HomeFound::Upcoming(super::upcoming_sessions(conn, today)?),
             Some(query) => match search_sessions_at(conn, query, model, now, today) {
-                Ok(results) => HomeFound::Results(results),
+                Ok(results) => HomeFound::Results(Box::new(results)),
                 Err(error) if error.is_storage_failure() => return Err(error),
                 Err(error) => HomeFound::Refused(error),
             },
@@ -460,8 +460,7 @@ pub fn search_sessions_at(
             },
         };
         let uncertainty = results.place.uncertainty_km;
-        let filter =
-            SessionFilter { from: checked.from, now, course: course_id.as_ref(), pmr_only: query.pmr_only };
+        let filter = SessionFilter { from: checked.from, now, course: course_id.as_ref(), pmr_only: query.pmr_only };
         let nearby = venues_within(conn, &results.place, 0.0, radius_km, model, uncertainty, &filter)?;
         let stop_early = query.order == SearchOrder::Travel;
         let (mut ranked, more) = nearest_sessions(conn, &nearby, &filter, checked.limit, stop_early)?;
@@ -488,8 +487,7 @@ pub fn search_sessions_at(
         if results.sessions.is_empty() {
             let farthest_km = model.km_for_minutes(f64::from(*SEARCH_MINUTES_RANGE.end()));
             if farthest_km > radius_km {
-                let farther =
-                    venues_within(conn, &results.place, radius_km, farthest_km, model, uncertainty, &filter)?;
+                let farther = venues_within(conn, &results.place, radius_km, farthest_km, model, uncertainty, &filter)?;
                 let (mut beyond, _) = nearest_sessions(conn, &farther, &filter, BEYOND_LIMIT as usize, true)?;
                 beyond.sort_by(|a, b| {
                     (a.travel.minutes, a.start)
