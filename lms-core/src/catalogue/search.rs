@@ -461,7 +461,7 @@ pub fn search_sessions_at(
         };
         let uncertainty = results.place.uncertainty_km;
         let filter = SessionFilter { from: checked.from, now, course: course_id.as_ref(), pmr_only: query.pmr_only };
-        let nearby = venues_within(conn, &results.place, 0.0, radius_km, model, uncertainty, &filter)?;
+        let nearby = venues_within(conn, &results.place, None, radius_km, model, uncertainty, &filter)?;
         let stop_early = query.order == SearchOrder::Travel;
         let (mut ranked, more) = nearest_sessions(conn, &nearby, &filter, checked.limit, stop_early)?;
         match query.order {
@@ -487,7 +487,8 @@ pub fn search_sessions_at(
         if results.sessions.is_empty() {
             let farthest_km = model.km_for_minutes(f64::from(*SEARCH_MINUTES_RANGE.end()));
             if farthest_km > radius_km {
-                let farther = venues_within(conn, &results.place, radius_km, farthest_km, model, uncertainty, &filter)?;
+                let farther =
+                    venues_within(conn, &results.place, Some(radius_km), farthest_km, model, uncertainty, &filter)?;
                 let (mut beyond, _) = nearest_sessions(conn, &farther, &filter, BEYOND_LIMIT as usize, true)?;
                 beyond.sort_by(|a, b| {
                     (a.travel.minutes, a.start)
@@ -542,12 +543,12 @@ fn course_id_by_code(conn: &mut DbConn, code: &str) -> Result<Option<CourseId>, 
     courses::table.filter(courses::code.eq(code)).select(courses::id).first(conn).optional().map_err(DbError::from)
 }
 
-/// Venues farther than `beyond_km` and within `radius_km` of the place, nearest first (only the
+/// Venues farther than `beyond_km` (when given) and within `radius_km` of the place, nearest first (only the
 /// accessible ones when the filter asks for them).
 fn venues_within(
     conn: &mut DbConn,
     place: &Place,
-    beyond_km: f64,
+    beyond_km: Option<f64>,
     radius_km: f64,
     model: &TravelModel,
     uncertainty_km: f64,
@@ -571,7 +572,7 @@ fn venues_within(
         .into_iter()
         .filter_map(|(id, lat, lon)| {
             let km = geo::haversine_km(place.lat, place.lon, lat, lon);
-            (km > beyond_km && km <= radius_km).then(|| Reachable {
+            (beyond_km.is_none_or(|beyond| km > beyond) && km <= radius_km).then(|| Reachable {
                 id,
                 km,
                 travel: model.estimate(km, uncertainty_km),
