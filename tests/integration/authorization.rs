@@ -107,6 +107,7 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("POST", "/trainer/sessions/{id}/assessments", ITS_TRAINER),
     ("GET", "/trainer/sessions/{id}/assessments/{trainee}", ITS_READERS),
     ("GET", "/static/trainer.js", EVERYONE),
+    ("GET", "/static/search.js", EVERYONE),
     ("GET", "/checkin", LOGGED_IN),
     ("GET", "/me/checkin", LOGGED_IN),
     ("POST", "/me/checkin", LOGGED_IN),

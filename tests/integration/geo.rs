@@ -1,6 +1,8 @@
 //! Where am I? Every form of input a trainee may type, on the real communes of France.
 
+use diesel::prelude::*;
 use lms_core::DbConn;
+use lms_core::db::schema::communes;
 use lms_core::geo::{self, GeoError, Place, PlaceKind};
 use lms_tests::{Seed, TestDb};
 
@@ -60,29 +62,30 @@ fn a_postcode_of_one_commune_is_that_commune() {
 }
 
 #[test]
-fn a_postcode_shared_by_several_communes_is_ambiguous_and_each_candidate_can_be_picked() {
+fn a_postcode_shared_by_several_communes_is_searched_from_all_of_them() {
     let db = TestDb::new(Seed::Reference);
     let mut conn = db.conn();
-    let Err(error) = geo::resolve_place(&mut conn, "17400") else { panic!("17400 is shared") };
-    assert_eq!(lms_core::Classify::code(&error), "ambiguous_place");
-    assert_eq!(lms_core::Classify::kind(&error), lms_core::ErrorKind::Invalid);
-    let candidates = error.candidates().unwrap().to_vec();
-    assert_eq!(candidates.len(), 19);
-    assert_eq!(candidates[0].name, "Saint-Jean-d'Angély", "most populous first");
-    for candidate in &candidates {
-        assert_eq!(candidate.departement, "17");
-        assert!(candidate.postcodes.contains(&"17400".to_owned()), "{candidate:?}");
-        assert_eq!(candidate.query, format!("{} 17400", candidate.name));
-        assert_eq!(insee(&mut conn, &candidate.query), candidate.insee, "{candidate:?}");
-    }
-    // The biggest shared postcode of France.
-    let Err(GeoError::AmbiguousPlace { candidates, .. }) = geo::resolve_place(&mut conn, "51300") else {
-        panic!("51300 is shared")
-    };
-    assert_eq!(candidates.len(), 46);
-    for candidate in &candidates {
-        assert_eq!(insee(&mut conn, &candidate.query), candidate.insee, "{candidate:?}");
-    }
+    // 17400: Saint-Jean-d'Angély and 18 villages. No question asked: one place, their centroid.
+    let area = resolve(&mut conn, "17400");
+    assert_eq!(area.kind, PlaceKind::Postcode);
+    assert_eq!(area.label, "17400 (Saint-Jean-d'Angély et 18 autres communes)");
+    assert_eq!(
+        (area.postcodes.clone(), area.departement.as_deref(), area.insee.clone()),
+        (vec!["17400".to_owned()], Some("17"), None)
+    );
+    // The centroid weighted by population lies near the town, and the uncertainty covers the
+    // farthest commune of the postcode.
+    let town = resolve(&mut conn, "Saint-Jean-d'Angély");
+    let from_town = geo::haversine_km(area.lat, area.lon, town.lat, town.lon);
+    assert!(from_town < 8.0, "{from_town}");
+    assert!(area.uncertainty_km > town.uncertainty_km && area.uncertainty_km < 30.0, "{}", area.uncertainty_km);
+    // 51300 (46 communes) and 17100 (9) alike; a postcode of one commune is that commune.
+    assert_eq!(resolve(&mut conn, "51300").kind, PlaceKind::Postcode);
+    assert_eq!(resolve(&mut conn, "17100").label, "17100 (Saintes et 8 autres communes)");
+    let rochelle = resolve(&mut conn, "17000");
+    assert_eq!((rochelle.kind, rochelle.insee.as_deref()), (PlaceKind::Commune, Some("17300")));
+    // A commune can still be picked within its postcode.
+    assert_eq!(insee(&mut conn, "Saint-Jean-d'Angély 17400"), "17347");
 }
 
 #[test]
@@ -104,18 +107,42 @@ fn a_name_shared_by_several_communes_is_ambiguous_until_the_departement_or_postc
         assert_eq!(insee(&mut conn, typed), "17319", "{typed}");
     }
     assert_eq!(insee(&mut conn, "Sainte-Colombe (33)"), "33390");
-    // Two communes named La Rochelle (17 and 70): the bigger one comes first, neither is guessed.
-    let Err(GeoError::AmbiguousPlace { candidates, .. }) = geo::resolve_place(&mut conn, "La Rochelle") else {
-        panic!("two La Rochelle")
+    // Candidates name their département, the organisation's region (Nouvelle-Aquitaine, where
+    // the venues are) first.
+    assert_eq!(in_17.departement_name, "Charente-Maritime");
+    let first_three: Vec<&str> = candidates[..3].iter().map(|c| c.departement.as_str()).collect();
+    assert_eq!(first_three, ["40", "33", "17"], "Nouvelle-Aquitaine first, then by population");
+    assert!(candidates.iter().all(|c| !c.departement_name.is_empty()));
+    // Two communes named La Rochelle: 79,851 inhabitants (17) against a village of Haute-Saône
+    // (70). The city dwarfs the village, so nobody is asked; the village stays one word away.
+    let rochelle = resolve(&mut conn, "La Rochelle");
+    assert_eq!((rochelle.insee.as_deref(), rochelle.label.as_str()), (Some("17300"), "La Rochelle (17)"));
+    assert_eq!(resolve(&mut conn, "La Rochelle (70)").departement.as_deref(), Some("70"));
+}
+
+#[test]
+fn candidates_come_from_the_organisation_region_first_then_by_population() {
+    use lms_core::documents::organisation::set_setting;
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    let order = |conn: &mut DbConn| match geo::resolve_place(conn, "Sainte-Colombe") {
+        Err(GeoError::AmbiguousPlace { candidates, .. }) => {
+            candidates.into_iter().map(|c| c.departement).collect::<Vec<_>>()
+        }
+        other => panic!("{other:?}"),
     };
-    let departements: Vec<&str> = candidates.iter().map(|c| c.departement.as_str()).collect();
-    assert_eq!(departements, ["17", "70"]);
+    // The venues are in Nouvelle-Aquitaine (75): its three Sainte-Colombe first, most populous
+    // first, then the others by population (Rhône's 2,036 inhabitants first).
+    assert_eq!(geo::home_region(&mut conn).unwrap().as_deref(), Some("75"));
+    assert_eq!(order(&mut conn)[..4], ["40", "33", "17", "69"]);
+    // The organisation's own postcode wins over the venues: an organisation in Lyon (84).
+    set_setting(&mut conn, "organisation.postcode", "69003").unwrap();
+    assert_eq!(geo::home_region(&mut conn).unwrap().as_deref(), Some("84"));
+    assert_eq!(order(&mut conn)[..2], ["69", "77"]);
 }
 
 #[test]
 fn every_candidate_link_of_every_shared_name_selects_exactly_that_commune() {
-    use diesel::prelude::*;
-    use lms_core::db::schema::communes;
     let db = TestDb::new(Seed::Reference);
     let mut conn = db.conn();
     let shared: Vec<String> = communes::table
@@ -127,9 +154,29 @@ fn every_candidate_link_of_every_shared_name_selects_exactly_that_commune() {
         .unwrap();
     assert!(shared.len() > 1_000, "{}", shared.len());
     let mut checked = 0;
+    let mut dominated = 0;
     for key in shared {
-        let Err(GeoError::AmbiguousPlace { candidates, .. }) = geo::resolve_place(&mut conn, &key) else {
-            panic!("{key} is shared")
+        let candidates = match geo::resolve_place(&mut conn, &key) {
+            Err(GeoError::AmbiguousPlace { candidates, .. }) => candidates,
+            // One commune dwarfs the others: it is taken, and it is the most populous.
+            Ok(place) => {
+                let populations: Vec<i64> = communes::table
+                    .filter(communes::name_search.eq(&key))
+                    .select(communes::population)
+                    .order(communes::population.desc())
+                    .load(&mut conn)
+                    .unwrap();
+                let taken: i64 = communes::table
+                    .find(place.insee.clone().unwrap())
+                    .select(communes::population)
+                    .first(&mut conn)
+                    .unwrap();
+                assert_eq!(taken, populations[0], "{key}");
+                assert!(taken >= geo::DOMINANT_POPULATION_RATIO * populations[1].max(1), "{key}");
+                dominated += 1;
+                continue;
+            }
+            Err(other) => panic!("{key}: {other}"),
         };
         for candidate in candidates {
             let place = resolve(&mut conn, &candidate.query);
@@ -138,6 +185,7 @@ fn every_candidate_link_of_every_shared_name_selects_exactly_that_commune() {
         }
     }
     assert!(checked > 3_000, "{checked}");
+    assert!(dominated > 100, "{dominated}");
 }
 
 #[test]
@@ -206,6 +254,37 @@ fn unknown_places_are_not_found_with_a_useful_message() {
         assert_eq!(lms_core::Classify::kind(&error), lms_core::ErrorKind::NotFound);
         assert!(error.to_string().contains(hint), "{typed}: {error}");
     }
+}
+
+#[test]
+fn typos_and_short_forms_get_suggestions_that_each_select_their_commune() {
+    let db = TestDb::new(Seed::Reference);
+    let mut conn = db.conn();
+    for (typed, expected) in [
+        ("Bgles", "Bègles"),
+        ("Limoge", "Limoges"),
+        ("Brive", "Brive-la-Gaillarde"),
+        ("Oloron", "Oloron-Sainte-Marie"),
+        ("Ile d'Oléron", "Saint-Pierre-d'Oléron"),
+        ("St Jean d'Angeli", "Saint-Jean-d'Angély"),
+    ] {
+        let error = geo::resolve_place(&mut conn, typed).unwrap_err();
+        assert_eq!(lms_core::Classify::code(&error), "unknown_place", "{typed}");
+        assert!(error.to_string().contains("Vouliez-vous dire"), "{typed}: {error}");
+        let suggestions = error.suggestions().unwrap_or_default().to_vec();
+        assert!(suggestions.iter().any(|s| s.name == expected), "{typed}: {suggestions:?}");
+        for suggestion in &suggestions {
+            assert!(!suggestion.departement_name.is_empty(), "{suggestion:?}");
+            assert_eq!(insee(&mut conn, &suggestion.query), suggestion.insee, "{suggestion:?}");
+        }
+        let details = lms_core::Classify::details(&error).unwrap();
+        assert_eq!(details["suggestions"].as_array().map(Vec::len), Some(suggestions.len()));
+    }
+    assert_eq!(geo::resolve_place(&mut conn, "Bgles").unwrap_err().suggestions().unwrap()[0].query, "Bègles (33)");
+    // Nothing close: no suggestion, and the message says what to check.
+    let error = geo::resolve_place(&mut conn, "Xyzzyqwv").unwrap_err();
+    assert_eq!(error.suggestions(), None);
+    assert!(error.to_string().contains("Vérifiez l'orthographe"));
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod browser;
 mod browser_pages;
 mod browser_trainee;
 mod browser_trainer;
+mod browser_search;
 mod calendar;
 mod certification;
 mod checkin;

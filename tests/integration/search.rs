@@ -270,8 +270,10 @@ fn a_place_that_cannot_be_resolved_fails_the_search() {
     assert_eq!(code("Sainte-Colombe"), "ambiguous_place");
     assert_eq!(code("Nullepart-sur-Rien"), "unknown_place");
     assert_eq!(code(""), "invalid_place");
-    let error = catalogue::search_sessions(&mut conn, &near("17400"), &model).unwrap_err();
-    assert_eq!(error.candidates().map(<[_]>::len), Some(19));
+    assert_eq!(code("Bgles"), "unknown_place");
+    // A shared postcode is no longer a question: it is searched from all its communes.
+    let shared = catalogue::search_sessions(&mut conn, &near("17400"), &model).unwrap();
+    assert_eq!(shared.place.kind, lms_core::geo::PlaceKind::Postcode);
 }
 
 // ------------------------------------------------------------------------------------------ HTTP
@@ -321,6 +323,7 @@ async fn the_search_api_answers_with_the_documented_shape() {
     key_paths(&body, "", &mut paths);
     paths.sort();
     let expected = [
+        "beyond",
         "course",
         "from",
         "minutes",
@@ -336,6 +339,7 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "place.part_of",
         "place.postcodes",
         "place.uncertainty_km",
+        "pmr",
         "radius_km",
         "results",
         "results[].capacity",
@@ -366,6 +370,7 @@ async fn the_search_api_answers_with_the_documented_shape() {
         "results[].venue.postcode",
         "results[].venue.slug",
         "results[].venue_count",
+        "sort",
         "travel_model",
         "travel_model.detour_factor",
         "travel_model.fixed_minutes",
@@ -423,7 +428,7 @@ async fn an_ambiguous_place_is_422_with_candidates_and_an_unknown_one_404() {
     assert_eq!(candidates.len(), 12);
     let mut keys: Vec<&String> = candidates[0].as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["departement", "insee", "name", "part_of", "postcodes", "query"]);
+    assert_eq!(keys, ["departement", "departement_name", "insee", "name", "part_of", "postcodes", "query"]);
     let in_17 = candidates.iter().find(|c| c["departement"] == "17").unwrap();
     assert_eq!(in_17["insee"], "17319");
     assert_eq!(in_17["postcodes"], serde_json::json!(["17210"]));
@@ -434,10 +439,7 @@ async fn an_ambiguous_place_is_422_with_candidates_and_an_unknown_one_404() {
     assert_eq!((status, picked["place"]["insee"].clone()), (StatusCode::OK, "17319".into()));
 
     let (status, body) = json(&app, "/api/v1/sessions/search?near=17400").await;
-    assert_eq!(
-        (status, body["error"]["candidates"].as_array().map(Vec::len)),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some(19))
-    );
+    assert_eq!((status, body["place"]["kind"].clone()), (StatusCode::OK, "postcode".into()));
 
     for unknown in ["Nullepart", "99999", "Sainte-Colombe%20(16)"] {
         let (status, body) = json(&app, &format!("/api/v1/sessions/search?near={unknown}")).await;
@@ -559,4 +561,209 @@ fn the_first_page_read_nearest_first_is_exactly_the_start_of_the_full_ranking() 
         assert_eq!(ids, first, "limit {limit}");
         assert_eq!(page.more, (limit as usize) < expected, "limit {limit}");
     }
+}
+
+// ------------------------------------------------------------------ finding a session near home
+
+fn set_pmr(conn: &mut DbConn, slug: &str, accessible: Option<bool>) {
+    use lms_core::db::schema::venues;
+    diesel::update(venues::table.filter(venues::slug.eq(slug)))
+        .set(venues::accessible_pmr.eq(accessible))
+        .execute(conn)
+        .unwrap();
+}
+
+async fn page(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let (status, _, body) = send(app, get(uri)).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_postcode_lands_directly_on_results_from_its_communes() {
+    let (db, app) = scenario_app().await;
+    let results = catalogue::search_sessions(&mut db.conn(), &near("17100"), &TravelModel::default()).unwrap();
+    assert_eq!(results.place.label, "17100 (Saintes et 8 autres communes)");
+    assert!(!results.sessions.is_empty());
+    assert_eq!(results.sessions[0].reference, "NEAR-40");
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=17100").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["place"]["kind"].clone(), body["place"]["postcodes"].clone()),
+        ("postcode".into(), serde_json::json!(["17100"]))
+    );
+    assert_eq!(body["results"][0]["reference"], "NEAR-40");
+    let (status, html) = page(&app, "/?near=17100&minutes=20").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("Choisissez votre commune"), "no question for a postcode");
+    assert!(html.contains("à moins de 20 minutes de 17100 (Saintes et 8 autres communes)"), "{html}");
+    assert!(html.contains("<title>Formations à moins de 20 min de 17100"), "the title says what was searched");
+}
+
+#[tokio::test]
+async fn a_dominant_name_is_not_asked_and_a_shared_one_lists_departement_names() {
+    let (_db, app) = scenario_app().await;
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=La%20Rochelle").await;
+    assert_eq!((status, body["place"]["insee"].clone()), (StatusCode::OK, "17300".into()));
+    let (status, html) = page(&app, "/?near=La+Rochelle&minutes=45").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Formations à moins de 45 min de La Rochelle"), "{html}");
+    let (status, html) = page(&app, "/?near=Sainte-Colombe").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Sainte-Colombe — Charente-Maritime (17), 17210"), "{html}");
+    // The organisation's region first (the venues' one here, Nouvelle-Aquitaine), then population:
+    // Sainte-Colombe (69) is the most populous, the one of the Landes heads the list.
+    let first = html.split("<ul class=\"candidates\">").nth(1).unwrap().split("</li>").next().unwrap();
+    assert!(first.contains("Landes (40)"), "the most populous of Nouvelle-Aquitaine: {first}");
+}
+
+#[tokio::test]
+async fn typos_and_short_forms_offer_suggestions_in_the_api_and_the_page() {
+    let (_db, app) = scenario_app().await;
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=Bgles").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "unknown_place");
+    assert_eq!(body["error"]["suggestions"][0]["name"], "Bègles");
+    assert_eq!(body["error"]["suggestions"][0]["departement_name"], "Gironde");
+    for (typed, link) in [
+        ("Limoge", "?near=Limoges%20%2887%29&amp;minutes=30&amp;sort=date"),
+        ("Brive", "?near=Brive-la-Gaillarde%20%2819%29&amp;minutes=30&amp;sort=date"),
+        ("Oloron", "?near=Oloron-Sainte-Marie%20%2864%29&amp;minutes=30&amp;sort=date"),
+        ("Ile%20d%27Ol%C3%A9ron", "?near=Saint-Pierre-d%27Ol%C3%A9ron%20%2817%29&amp;minutes=30&amp;sort=date"),
+    ] {
+        let (status, html) = page(&app, &format!("/?near={typed}&minutes=30&sort=date")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{typed}");
+        assert!(html.contains("Vouliez-vous dire"), "{typed}: {html}");
+        assert!(html.contains(link), "{typed}: the suggestion keeps the filters: {html}");
+    }
+    // Following a suggestion finds the commune.
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=Limoges%20(87)").await;
+    assert_eq!((status, body["place"]["insee"].clone()), (StatusCode::OK, "87085".into()));
+}
+
+#[tokio::test]
+async fn with_nothing_within_the_time_the_nearest_sessions_beyond_it_are_shown() {
+    let (db, app) = scenario_app().await;
+    // Five minutes is 2.3 km: the nearest venue is 3 km away.
+    let mut conn = db.conn();
+    let results = catalogue::search_sessions(
+        &mut conn,
+        &SearchQuery { minutes: Some(5), ..near("45.74625, -0.64565") },
+        &TravelModel::default(),
+    )
+    .unwrap();
+    assert!(results.sessions.is_empty());
+    let beyond: Vec<(&str, u32)> = results.beyond.iter().map(|s| (s.reference.as_str(), s.travel.minutes)).collect();
+    assert_eq!(beyond, [("NEAR-40", 6), ("MID-20", 15), ("MID-30", 15)]);
+    assert!(results.beyond.iter().all(|s| s.travel.minutes > 5));
+    // Results within the time: nothing beyond.
+    let within = catalogue::search_sessions(&mut conn, &near("Saintes"), &TravelModel::default()).unwrap();
+    assert!(within.beyond.is_empty());
+    let (status, body) = json(&app, "/api/v1/sessions/search?lat=45.74625&lon=-0.64565&minutes=5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["results"], serde_json::json!([]));
+    assert_eq!(body["beyond"][0]["reference"], "NEAR-40");
+    assert_eq!(body["beyond"][0]["travel_minutes"], 6);
+    let (_, within) = json(&app, "/api/v1/sessions/search?near=Saintes").await;
+    assert_eq!(within["beyond"], serde_json::json!([]));
+    let (status, html) = page(&app, "/?lat=45.74625&lon=-0.64565&minutes=5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Aucune session ouverte à moins de 5 minutes"), "{html}");
+    assert!(html.contains("Les plus proches, au-delà de 5 minutes"));
+    assert!(html.contains("Au-delà de la limite : ≈ 5–7 min en voiture"), "{html}");
+    assert!(html.contains("href=\"/lieux/essai-near\"") && html.contains("href=\"/formations\""));
+}
+
+#[test]
+fn the_band_never_reaches_past_the_time_searched() {
+    let db = TestDb::new(Seed::Reference);
+    scenario(&db);
+    let mut conn = db.conn();
+    for minutes in [10, 15, 20, 30] {
+        let results = catalogue::search_sessions(
+            &mut conn,
+            &SearchQuery { minutes: Some(minutes), ..near("Saintes") },
+            &TravelModel::default(),
+        )
+        .unwrap();
+        assert!(!results.sessions.is_empty());
+        for s in &results.sessions {
+            assert!(s.travel.min <= s.travel.minutes && s.travel.minutes <= s.travel.max, "{s:?}");
+            assert!(s.travel.max <= minutes, "{minutes}: {s:?}");
+        }
+    }
+    // The edge venue is 19 minutes away, its band reaches 31 without the clamp.
+    let twenty = catalogue::search_sessions(&mut conn, &near("Saintes"), &TravelModel::default()).unwrap();
+    let edge = twenty.sessions.iter().find(|s| s.reference == "MOVING-25").unwrap();
+    assert_eq!((edge.travel.minutes, edge.travel.max), (19, 20));
+}
+
+#[tokio::test]
+async fn sessions_can_be_sorted_by_date_in_the_core_the_api_and_the_page() {
+    let (db, app) = scenario_app().await;
+    let by_date = SearchQuery { order: catalogue::SearchOrder::Date, ..near("Saintes") };
+    assert_eq!(references(&mut db.conn(), &by_date), ["MID-20", "MOVING-25", "MID-30", "MID-ECO-35", "NEAR-40"]);
+    // With a limit, the earliest sessions within the time, not the nearest ones re-sorted.
+    let first_two = SearchQuery { limit: Some(2), ..by_date.clone() };
+    assert_eq!(references(&mut db.conn(), &first_two), ["MID-20", "MOVING-25"]);
+    let (_, body) = json(&app, "/api/v1/sessions/search?near=Saintes&sort=date").await;
+    let refs: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["reference"].as_str().unwrap()).collect();
+    assert_eq!(refs, ["MID-20", "MOVING-25", "MID-30", "MID-ECO-35", "NEAR-40"]);
+    assert_eq!(body["sort"], "date");
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=Saintes&sort=distance").await;
+    assert_eq!((status, body["error"]["parameter"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, "sort".into()));
+    let (status, html) = page(&app, "/?near=Saintes&sort=date").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<option value=\"date\" selected>"), "the form keeps the order");
+}
+
+#[tokio::test]
+async fn the_page_filters_on_start_date_course_and_position() {
+    let (_db, app) = scenario_app().await;
+    let from = weekday_in(28);
+    let (status, html) = page(&app, &format!("/?near=Saintes&from={from}&course=ECO")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("1 session à moins de 20 minutes"), "{html}");
+    assert!(html.contains(&format!("value=\"{from}\"")), "the form keeps the date");
+    let (status, html) = page(&app, "/?near=Saintes&from=demain").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Date de début invalide"), "{html}");
+    // The browser's position (what `search.js` sends is the same as typed coordinates).
+    let (status, html) = page(&app, "/?lat=45.74625&lon=-0.64565").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("5 sessions à moins de 20 minutes de 45.74625, -0.64565"), "{html}");
+    let (_, html) = page(&app, "/?lat=45.7&lon=abc").await;
+    assert!(html.contains("Position invalide"), "{html}");
+    let (status, headers, script) = send(&app, get("/static/search.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.contains("getCurrentPosition"));
+}
+
+#[tokio::test]
+async fn the_pmr_filter_keeps_only_sessions_whose_every_venue_is_accessible() {
+    let (db, app) = scenario_app().await;
+    let mut conn = db.conn();
+    for slug in ["essai-near", "essai-mid", "essai-edge"] {
+        set_pmr(&mut conn, slug, Some(true));
+    }
+    // MOVING-25 is held at the edge venue (accessible) and the far one (unknown): left out.
+    set_pmr(&mut conn, "essai-far", None);
+    let pmr = SearchQuery { pmr_only: true, ..near("Saintes") };
+    assert_eq!(references(&mut conn, &pmr), ["NEAR-40", "MID-20", "MID-30", "MID-ECO-35"]);
+    set_pmr(&mut conn, "essai-far", Some(true));
+    assert_eq!(references(&mut conn, &pmr).len(), 5);
+    set_pmr(&mut conn, "essai-mid", Some(false));
+    assert_eq!(references(&mut conn, &pmr), ["NEAR-40", "MOVING-25"]);
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=Saintes&pmr=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["pmr"], true);
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(2));
+    let (_, all) = json(&app, "/api/v1/sessions/search?near=Saintes&pmr=false").await;
+    assert_eq!(all["results"].as_array().map(Vec::len), Some(5));
+    let (status, body) = json(&app, "/api/v1/sessions/search?near=Saintes&pmr=oui").await;
+    assert_eq!((status, body["error"]["parameter"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, "pmr".into()));
+    let (_, html) = page(&app, "/?near=Saintes&pmr=true").await;
+    assert!(html.contains("2 sessions à moins de 20 minutes de Saintes (17), lieux accessibles PMR"), "{html}");
+    assert!(html.contains("id=\"pmr\" name=\"pmr\" type=\"checkbox\" value=\"true\" checked"));
 }

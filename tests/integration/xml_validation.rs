@@ -233,7 +233,7 @@ fn the_flux_version_decides_cpf_action() {
         .collect();
     let today = lms_core::catalogue::paris_today();
     accrochage::export_accrochage(&mut conn, today, today, &dir.path().join("c.xml"), lms_core::db::now()).unwrap();
-    registry::revoke_certificate(&mut conn, &numbers[0], "Erreur de jury").unwrap();
+    registry::revoke_certificate(&mut conn, &signer, &numbers[0], "Erreur de jury").unwrap();
     // 1.1.2 cannot say SUPPRESSION: refused, nothing written, nothing recorded.
     let out = dir.path().join("s.xml");
     let refused = lms_env(&db, &keys, &["export", "accrochage", "--suppressions", "--out", out.to_str().unwrap()]);

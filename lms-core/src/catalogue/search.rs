@@ -18,9 +18,16 @@
 //!    venue. Once a batch brings the count to the limit, no later session can rank before the
 //!    ones found (they are at more minutes), so the search stops: a search from the middle of
 //!    Paris reads a few venues' sessions, not the two thousand within twenty minutes;
-//! 3. ranking in Rust (estimated minutes, then start date, then distance);
+//! 3. ranking in Rust (estimated minutes, then start date, then distance; or, sorted by date,
+//!    start date first — every ring within the time is then read, since an early session may be
+//!    at any distance);
 //! 4. one batched query each for the details of the page (sessions and courses, venues and
 //!    communes, venue counts).
+//!
+//! When nothing is found within the time, the nearest sessions beyond it (up to
+//! [`SEARCH_MINUTES_RANGE`]'s end) are returned apart, in [`SearchResults::beyond`], so that the
+//! trainee sees what a longer trip would offer. With `pmr_only`, only sessions whose every venue
+//! is declared accessible to people with reduced mobility are kept.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
@@ -53,6 +60,8 @@ const SESSION_CHUNK: usize = 2_000;
 /// Venues read in the first batch per result asked for (then twice as many each time), nearest
 /// first: a venue has a few open sessions at any time, so a first page rarely needs more.
 const FIRST_BATCH_VENUES_PER_RESULT: f64 = 0.25;
+/// Sessions shown beyond the time searched when none is within it.
+pub const BEYOND_LIMIT: u32 = 3;
 /// Kilometres per degree of latitude (mean Earth radius 6371.0088 km).
 const KM_PER_DEGREE: f64 = 111.195;
 
@@ -130,6 +139,14 @@ impl SearchError {
             _ => None,
         }
     }
+
+    /// The communes suggested for a place that matched nothing (« Vouliez-vous dire … ? »).
+    pub fn suggestions(&self) -> Option<&[geo::PlaceCandidate]> {
+        match self {
+            SearchError::Geo(e) => e.suggestions(),
+            _ => None,
+        }
+    }
 }
 
 /// Where to search from.
@@ -146,6 +163,36 @@ pub enum Near {
     },
 }
 
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchOrder {
+    /// Nearest first (estimated minutes, then start date).
+    #[default]
+    Travel,
+    /// Earliest start first (then estimated minutes).
+    Date,
+}
+
+impl SearchOrder {
+    /// Reads the order as the doors receive it (`travel`, `date`; empty is the default).
+    pub fn parse(raw: &str) -> Result<Self, SearchError> {
+        match raw.trim() {
+            "" | "travel" => Ok(SearchOrder::Travel),
+            "date" => Ok(SearchOrder::Date),
+            _ => Err(SearchError::invalid("sort", "sort : « travel » (temps de trajet) ou « date » attendu")),
+        }
+    }
+
+    /// The value the doors accept for this order.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchOrder::Travel => "travel",
+            SearchOrder::Date => "date",
+        }
+    }
+}
+
 /// A search request; `None` fields take their documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
@@ -159,12 +206,24 @@ pub struct SearchQuery {
     pub course: Option<String>,
     /// Most results ([`DEFAULT_SEARCH_LIMIT`], at most [`MAX_SEARCH_LIMIT`]).
     pub limit: Option<u32>,
+    /// Order of the results (nearest first by default).
+    pub order: SearchOrder,
+    /// Only sessions whose every venue is declared accessible to people with reduced mobility.
+    pub pmr_only: bool,
 }
 
 impl SearchQuery {
     /// A search around `near` with every default.
     pub fn near(near: Near) -> Self {
-        SearchQuery { near, minutes: None, from: None, course: None, limit: None }
+        SearchQuery {
+            near,
+            minutes: None,
+            from: None,
+            course: None,
+            limit: None,
+            order: SearchOrder::Travel,
+            pmr_only: false,
+        }
     }
 }
 
@@ -223,7 +282,9 @@ pub struct SessionNearby {
     pub start: NaiveDate,
     /// Last day.
     pub end: NaiveDate,
-    /// Estimated travel time to that venue.
+    /// Estimated travel time to that venue. Within the time searched, the band's high end is
+    /// clamped to it (the central figure is within it, and a band reaching past the filter would
+    /// contradict it); beyond it, the band is as estimated.
     pub travel: TravelEstimate,
     /// Straight-line distance to that venue, km (rounded to 0.1).
     pub distance_km: f64,
@@ -251,8 +312,15 @@ pub struct SearchResults {
     /// True when more sessions match than the limit let through (ask for a larger limit or
     /// fewer minutes to see them).
     pub more: bool,
-    /// The sessions, by estimated time then start date.
+    /// Order of `sessions`.
+    pub order: SearchOrder,
+    /// Whether only sessions at accessible venues were kept.
+    pub pmr_only: bool,
+    /// The sessions, by estimated time then start date (or by start date: see `order`).
     pub sessions: Vec<SessionNearby>,
+    /// When `sessions` is empty, the nearest sessions beyond the time searched (at most
+    /// [`BEYOND_LIMIT`], within [`SEARCH_MINUTES_RANGE`]'s end), nearest first; else empty.
+    pub beyond: Vec<SessionNearby>,
 }
 
 /// Searches the sessions near a place, as of now (today in Europe/Paris). Read-only.
@@ -279,8 +347,8 @@ pub struct HomePage {
 pub enum HomeFound {
     /// No place given: the upcoming published sessions.
     Upcoming(Vec<super::TrainingSessionView>),
-    /// The sessions near the place.
-    Results(SearchResults),
+    /// The sessions near the place (boxed: by far the largest variant).
+    Results(Box<SearchResults>),
     /// The search was refused (never a storage failure: those are the use case's error).
     Refused(SearchError),
 }
@@ -298,7 +366,7 @@ pub fn home_page(
         let found = match search {
             None => HomeFound::Upcoming(super::upcoming_sessions(conn, today)?),
             Some(query) => match search_sessions_at(conn, query, model, now, today) {
-                Ok(results) => HomeFound::Results(results),
+                Ok(results) => HomeFound::Results(Box::new(results)),
                 Err(error) if error.is_storage_failure() => return Err(error),
                 Err(error) => HomeFound::Refused(error),
             },
@@ -378,7 +446,10 @@ pub fn search_sessions_at(
             from: checked.from,
             course: checked.course.clone(),
             more: false,
+            order: query.order,
+            pmr_only: query.pmr_only,
             sessions: Vec::new(),
+            beyond: Vec::new(),
         };
         let course_id = match &checked.course {
             None => None,
@@ -389,18 +460,46 @@ pub fn search_sessions_at(
             },
         };
         let uncertainty = results.place.uncertainty_km;
-        let nearby = venues_within(conn, &results.place, radius_km, model, uncertainty)?;
-        let filter = SessionFilter { from: checked.from, now, course: course_id.as_ref() };
-        let (mut ranked, more) = nearest_sessions(conn, &nearby, &filter, checked.limit)?;
-        ranked.sort_by(|a, b| {
-            (a.travel.minutes, a.start)
-                .cmp(&(b.travel.minutes, b.start))
-                .then(a.km.total_cmp(&b.km))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let filter = SessionFilter { from: checked.from, now, course: course_id.as_ref(), pmr_only: query.pmr_only };
+        let nearby = venues_within(conn, &results.place, None, radius_km, model, uncertainty, &filter)?;
+        let stop_early = query.order == SearchOrder::Travel;
+        let (mut ranked, more) = nearest_sessions(conn, &nearby, &filter, checked.limit, stop_early)?;
+        match query.order {
+            SearchOrder::Travel => ranked.sort_by(|a, b| {
+                (a.travel.minutes, a.start)
+                    .cmp(&(b.travel.minutes, b.start))
+                    .then(a.km.total_cmp(&b.km))
+                    .then_with(|| a.id.cmp(&b.id))
+            }),
+            SearchOrder::Date => ranked.sort_by(|a, b| {
+                (a.start, a.travel.minutes)
+                    .cmp(&(b.start, b.travel.minutes))
+                    .then(a.km.total_cmp(&b.km))
+                    .then_with(|| a.id.cmp(&b.id))
+            }),
+        }
         results.more = more || ranked.len() > checked.limit;
         ranked.truncate(checked.limit);
         results.sessions = details(conn, ranked, now)?;
+        for session in &mut results.sessions {
+            session.travel.max = session.travel.max.min(checked.minutes);
+        }
+        if results.sessions.is_empty() {
+            let farthest_km = model.km_for_minutes(f64::from(*SEARCH_MINUTES_RANGE.end()));
+            if farthest_km > radius_km {
+                let farther =
+                    venues_within(conn, &results.place, Some(radius_km), farthest_km, model, uncertainty, &filter)?;
+                let (mut beyond, _) = nearest_sessions(conn, &farther, &filter, BEYOND_LIMIT as usize, true)?;
+                beyond.sort_by(|a, b| {
+                    (a.travel.minutes, a.start)
+                        .cmp(&(b.travel.minutes, b.start))
+                        .then(a.km.total_cmp(&b.km))
+                        .then_with(|| a.id.cmp(&b.id))
+                });
+                beyond.truncate(BEYOND_LIMIT as usize);
+                results.beyond = details(conn, beyond, now)?;
+            }
+        }
         Ok(results)
     })
 }
@@ -424,48 +523,75 @@ struct SessionFilter<'a> {
     from: NaiveDate,
     now: NaiveDateTime,
     course: Option<&'a CourseId>,
+    pmr_only: bool,
+}
+
+/// The sessions with a half-day at a venue not declared accessible (unknown counts as not), as
+/// a subquery. A macro because the subquery's diesel type is unwieldy; it reads `half_days`
+/// under an alias, so that it also fits in a query that already joins `half_days`.
+macro_rules! sessions_at_inaccessible_venues {
+    () => {{
+        let pmr_half_days = diesel::alias!(half_days as pmr_half_days);
+        pmr_half_days
+            .inner_join(venues::table.on(venues::id.eq(pmr_half_days.field(half_days::venue_id))))
+            .filter(venues::accessible_pmr.is_null().or(venues::accessible_pmr.eq(false)))
+            .select(pmr_half_days.field(half_days::training_session_id))
+    }};
 }
 
 fn course_id_by_code(conn: &mut DbConn, code: &str) -> Result<Option<CourseId>, DbError> {
     courses::table.filter(courses::code.eq(code)).select(courses::id).first(conn).optional().map_err(DbError::from)
 }
 
-/// Venues within `radius_km` of the place, nearest first.
+/// Venues farther than `beyond_km` (when given) and within `radius_km` of the place, nearest first (only the
+/// accessible ones when the filter asks for them).
 fn venues_within(
     conn: &mut DbConn,
     place: &Place,
+    beyond_km: Option<f64>,
     radius_km: f64,
     model: &TravelModel,
     uncertainty_km: f64,
+    filter: &SessionFilter<'_>,
 ) -> Result<Vec<Reachable>, DbError> {
     // A 1 % margin so that the box never cuts the circle; longitude degrees shrink towards the
     // poles, so the box uses the cosine of its highest latitude.
     let dlat = radius_km * 1.01 / KM_PER_DEGREE;
     let highest = (place.lat.abs() + dlat).min(89.0);
     let dlon = (radius_km * 1.01 / (KM_PER_DEGREE * highest.to_radians().cos())).min(180.0);
-    let rows: Vec<(VenueId, f64, f64)> = venues::table
+    let mut query = venues::table
         .filter(venues::lat.between(place.lat - dlat, place.lat + dlat))
         .filter(venues::lon.between(place.lon - dlon, place.lon + dlon))
         .select((venues::id, venues::lat, venues::lon))
-        .load(conn)?;
+        .into_boxed();
+    if filter.pmr_only {
+        query = query.filter(venues::accessible_pmr.eq(true));
+    }
+    let rows: Vec<(VenueId, f64, f64)> = query.load(conn)?;
     let mut reachable: Vec<Reachable> = rows
         .into_iter()
         .filter_map(|(id, lat, lon)| {
             let km = geo::haversine_km(place.lat, place.lon, lat, lon);
-            (km <= radius_km).then(|| Reachable { id, km, travel: model.estimate(km, uncertainty_km) })
+            (beyond_km.is_none_or(|beyond| km > beyond) && km <= radius_km).then(|| Reachable {
+                id,
+                km,
+                travel: model.estimate(km, uncertainty_km),
+            })
         })
         .collect();
     reachable.sort_by(|a, b| a.km.total_cmp(&b.km).then_with(|| a.id.cmp(&b.id)));
     Ok(reachable)
 }
 
-/// The open sessions of the nearest venues, each at its nearest venue, stopping once `limit`
-/// sessions are certain to be the first ones; the flag says whether sessions were left unread.
+/// The open sessions of the nearest venues, each at its nearest venue, stopping (when
+/// `stop_early`) once `limit` sessions are certain to be the nearest ones; the flag says whether
+/// sessions were left unread.
 fn nearest_sessions(
     conn: &mut DbConn,
     nearby: &[Reachable],
     filter: &SessionFilter<'_>,
     limit: usize,
+    stop_early: bool,
 ) -> Result<(Vec<Ranked>, bool), DbError> {
     let mut found: Vec<Ranked> = Vec::new();
     let mut seen: HashSet<TrainingSessionId> = HashSet::new();
@@ -498,7 +624,7 @@ fn nearest_sessions(
         }
         next = end;
         batch_size *= 2;
-        if found.len() >= limit {
+        if stop_early && found.len() >= limit {
             break;
         }
     }
@@ -547,6 +673,9 @@ fn sessions_at(
         if let Some(course) = filter.course {
             query = query.filter(training_sessions::course_id.eq(course.clone()));
         }
+        if filter.pmr_only {
+            query = query.filter(training_sessions::id.ne_all(sessions_at_inaccessible_venues!()));
+        }
         open.extend(query.load::<(TrainingSessionId, NaiveDate)>(conn)?);
     }
     Ok(pairs
@@ -589,6 +718,9 @@ fn any_session_at(
             .into_boxed();
         if let Some(course) = filter.course {
             query = query.filter(training_sessions::course_id.eq(course.clone()));
+        }
+        if filter.pmr_only {
+            query = query.filter(training_sessions::id.ne_all(sessions_at_inaccessible_venues!()));
         }
         let probe = i64::try_from(seen.len()).unwrap_or(i64::MAX).saturating_add(1);
         let ids: Vec<TrainingSessionId> = query.limit(probe).load(conn)?;

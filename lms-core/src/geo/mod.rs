@@ -2,12 +2,17 @@
 //! estimate (straight-line distance × detour factor at an average speed, never a route).
 //!
 //! The constants are measured on the communes table (`fixtures/geo/README.md`). Resolving typed
-//! input lives in [`places`] (re-exported here).
+//! input lives in [`places`], suggestions for text that matched nothing in [`suggestions`], and
+//! the names of the départements in [`departements`] (all re-exported here).
 
 pub mod countries;
+mod departements;
 mod places;
+mod suggestions;
 
+pub use departements::departement_name;
 pub use places::*;
+pub use suggestions::{MAX_SUGGESTIONS, suggest_communes, warm_up_suggestions};
 
 use diesel::prelude::*;
 use serde::Serialize;

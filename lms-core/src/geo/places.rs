@@ -6,22 +6,30 @@
 //! the name of a former (delegated, associated) commune or of a Paris/Lyon/Marseille arrondissement,
 //! or coordinates (`45.7462, -0.6457`).
 //!
-//! Nothing is guessed: a postcode or a name shared by several communes is
-//! [`GeoError::AmbiguousPlace`], which carries the candidates, each with the exact text
-//! ([`PlaceCandidate::query`]) that selects it.
+//! A postcode shared by several communes is searched from all of them at once (a
+//! [`PlaceKind::Postcode`] place: see [`resolve_postcode`] for why its centroid). A name shared by
+//! several communes is resolved only when one of them dwarfs the others (`La Rochelle`, 80,000
+//! inhabitants, against a village of 40); otherwise it is [`GeoError::AmbiguousPlace`], which
+//! carries the candidates — the organisation's region first ([`home_region`]), then the most
+//! populous —, each with the exact text ([`PlaceCandidate::query`]) that selects it. A name that
+//! matches nothing comes back with suggestions ([`super::suggest_communes`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Commune, normalize_place_name};
-use crate::db::schema::{commune_aliases, commune_postcodes, communes};
+use super::{Commune, departement_name, haversine_km, normalize_place_name, suggest_communes};
+use crate::db::schema::{commune_aliases, commune_postcodes, communes, venues};
 use crate::db::{DbConn, DbError};
 use crate::{Classify, ErrorKind};
 
 /// Longest input accepted, in characters (the longest commune name has 45).
 pub const MAX_PLACE_INPUT_CHARS: usize = 100;
+
+/// A commune is taken for a shared name without asking when it has this many times the
+/// inhabitants of every other commune of that name.
+pub const DOMINANT_POPULATION_RATIO: i64 = 20;
 
 /// Punctuation people use in place names and coordinates; anything else is refused.
 const ALLOWED_PUNCTUATION: &str = " -'’‘`.,;()/";
@@ -41,8 +49,13 @@ pub enum GeoError {
         candidates: Vec<PlaceCandidate>,
     },
     /// No commune matches.
-    #[error("{0}")]
-    UnknownPlace(String),
+    #[error("{message}")]
+    UnknownPlace {
+        /// French explanation.
+        message: String,
+        /// Communes with a close name (« Vouliez-vous dire … ? »), closest first; may be empty.
+        suggestions: Vec<PlaceCandidate>,
+    },
     /// A travel-model constant is out of its sensible range.
     #[error("{0}")]
     InvalidTravelModel(String),
@@ -57,7 +70,7 @@ impl Classify for GeoError {
             GeoError::InvalidPlace(_) | GeoError::AmbiguousPlace { .. } | GeoError::InvalidTravelModel(_) => {
                 ErrorKind::Invalid
             }
-            GeoError::UnknownPlace(_) => ErrorKind::NotFound,
+            GeoError::UnknownPlace { .. } => ErrorKind::NotFound,
             GeoError::Db(e) => e.kind(),
         }
     }
@@ -66,7 +79,7 @@ impl Classify for GeoError {
         match self {
             GeoError::InvalidPlace(_) => "invalid_place",
             GeoError::AmbiguousPlace { .. } => "ambiguous_place",
-            GeoError::UnknownPlace(_) => "unknown_place",
+            GeoError::UnknownPlace { .. } => "unknown_place",
             GeoError::InvalidTravelModel(_) => "invalid_travel_model",
             GeoError::Db(e) => e.code(),
         }
@@ -76,6 +89,9 @@ impl Classify for GeoError {
         match self {
             GeoError::AmbiguousPlace { candidates, .. } => {
                 serde_json::to_value(candidates).ok().map(|c| serde_json::json!({ "candidates": c }))
+            }
+            GeoError::UnknownPlace { suggestions, .. } if !suggestions.is_empty() => {
+                serde_json::to_value(suggestions).ok().map(|s| serde_json::json!({ "suggestions": s }))
             }
             _ => None,
         }
@@ -90,6 +106,18 @@ impl GeoError {
             _ => None,
         }
     }
+
+    /// The suggestions for a place that matched nothing (« Vouliez-vous dire … ? »).
+    pub fn suggestions(&self) -> Option<&[PlaceCandidate]> {
+        match self {
+            GeoError::UnknownPlace { suggestions, .. } if !suggestions.is_empty() => Some(suggestions),
+            _ => None,
+        }
+    }
+
+    fn unknown(message: String) -> Self {
+        GeoError::UnknownPlace { message, suggestions: Vec::new() }
+    }
 }
 
 /// What a resolved place is.
@@ -100,6 +128,8 @@ pub enum PlaceKind {
     Commune,
     /// A former commune (déléguée, associée) or a municipal arrondissement.
     FormerCommune,
+    /// A postcode shared by several communes: all of them, from their centroid.
+    Postcode,
     /// Coordinates given as such.
     Coordinates,
 }
@@ -136,6 +166,8 @@ pub struct PlaceCandidate {
     pub name: String,
     /// Département code.
     pub departement: String,
+    /// Département name (`Charente-Maritime`).
+    pub departement_name: String,
     /// Postcodes.
     pub postcodes: Vec<String>,
     /// INSEE code (the former commune's own code for a former commune).
@@ -372,6 +404,12 @@ impl Match {
         }
     }
 
+    fn region(&self) -> &str {
+        match self {
+            Match::Commune { commune, .. } | Match::Former { current: commune, .. } => &commune.region,
+        }
+    }
+
     fn postcodes(&self) -> &[String] {
         match self {
             Match::Commune { postcodes, .. } | Match::Former { postcodes, .. } => postcodes,
@@ -446,6 +484,7 @@ impl Match {
         PlaceCandidate {
             name: self.name().to_owned(),
             departement: self.departement().to_owned(),
+            departement_name: departement_name(self.departement()).unwrap_or_default().to_owned(),
             postcodes: self.postcodes().to_vec(),
             insee,
             part_of: self.part_of(),
@@ -488,20 +527,81 @@ fn resolve_postcode(conn: &mut DbConn, postcode: &str) -> Result<Place, GeoError
         .load(conn)
         .map_err(DbError::from)?;
     if found.is_empty() {
-        return Err(GeoError::UnknownPlace(format!(
+        return Err(GeoError::unknown(format!(
             "Aucune commune n'a le code postal {postcode} (les codes CEDEX ne sont pas reconnus) : indiquez le nom de la commune."
         )));
     }
-    let insee: Vec<String> = found.iter().map(|c| c.insee.clone()).collect();
-    let mut postcodes = postcodes_of(conn, &insee)?;
-    let matches: Vec<Match> = found
-        .into_iter()
-        .map(|commune| Match::Commune { postcodes: postcodes.remove(&commune.insee).unwrap_or_default(), commune })
-        .collect();
-    single_or_ambiguous(postcode, matches, |m| format!("{} {postcode}", m.name()))
+    if let [only] = found.as_slice() {
+        let postcodes = postcodes_of(conn, std::slice::from_ref(&only.insee))?.remove(&only.insee).unwrap_or_default();
+        return Ok(Match::Commune { commune: only.clone(), postcodes }.into_place());
+    }
+    Ok(postcode_area(postcode, &found))
+}
+
+/// The communes of a shared postcode as one place: the trainee lives in one of them, and asking
+/// which one (`17400` has 19) only delays the answer.
+///
+/// The point is the communes' centroid weighted by population (where the homes are), and the
+/// uncertainty reaches the far edge of the farthest commune, so that the band of each estimate
+/// covers every home of the postcode. Travel from the *nearest* of the communes would keep one
+/// point per commune and flatter the remote ones: a venue five minutes from one end of the
+/// postcode is half an hour from the other.
+fn postcode_area(postcode: &str, communes: &[Commune]) -> Place {
+    let weight = |c: &Commune| c.population.max(1) as f64;
+    let total: f64 = communes.iter().map(weight).sum();
+    let lat = communes.iter().map(|c| weight(c) * c.lat).sum::<f64>() / total;
+    let lon = communes.iter().map(|c| weight(c) * c.lon).sum::<f64>() / total;
+    let uncertainty_km =
+        communes.iter().map(|c| haversine_km(lat, lon, c.lat, c.lon) + c.half_diag_km).fold(0.0, f64::max);
+    let departements: std::collections::BTreeSet<&str> = communes.iter().map(|c| c.departement.as_str()).collect();
+    let others = communes.len().saturating_sub(1);
+    let biggest = communes.first().map(|c| c.name.as_str()).unwrap_or_default();
+    Place {
+        kind: PlaceKind::Postcode,
+        label: format!(
+            "{postcode} ({biggest} et {others} autre{plural} commune{plural})",
+            plural = if others > 1 { "s" } else { "" }
+        ),
+        name: None,
+        insee: None,
+        part_of: None,
+        departement: match departements.into_iter().collect::<Vec<_>>().as_slice() {
+            [only] => Some((*only).to_owned()),
+            _ => None,
+        },
+        postcodes: vec![postcode.to_owned()],
+        lat,
+        lon,
+        uncertainty_km,
+    }
+}
+
+/// The organisation's region, which candidates and suggestions are ranked by: the region of its
+/// postcode when the identity has one, else the region holding most venues.
+pub fn home_region(conn: &mut DbConn) -> Result<Option<String>, DbError> {
+    let identity = crate::documents::organisation::OrganisationIdentity::load(conn)?;
+    if let Some(postcode) = identity.postcode {
+        let region: Option<String> = commune_postcodes::table
+            .inner_join(communes::table)
+            .filter(commune_postcodes::postcode.eq(postcode.trim()))
+            .select(communes::region)
+            .order(communes::population.desc())
+            .first(conn)
+            .optional()?;
+        if region.is_some() {
+            return Ok(region);
+        }
+    }
+    let by_venues: Vec<(String, i64)> = venues::table
+        .inner_join(communes::table)
+        .group_by(communes::region)
+        .select((communes::region, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(by_venues.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0))).map(|(region, _)| region))
 }
 
 fn single_or_ambiguous(
+    conn: &mut DbConn,
     input: &str,
     mut matches: Vec<Match>,
     query: impl Fn(&Match) -> String,
@@ -511,17 +611,39 @@ fn single_or_ambiguous(
     {
         return Ok(only.into_place());
     }
+    // The organisation's region first, then the most populous (the order `matches` has).
+    let region = home_region(conn)?;
+    matches.sort_by_key(|m| Some(m.region()) != region.as_deref());
     let candidates = matches.iter().map(|m| m.candidate(query(m))).collect();
     Err(GeoError::AmbiguousPlace { input: short(input), candidates })
 }
 
+/// Whether the most populous match dwarfs every other (`matches` is most populous first). A
+/// former commune's own population is unknown, so it is never dwarfed.
+fn dominant(matches: &[Match]) -> bool {
+    match matches {
+        [first, rest @ ..] if !rest.is_empty() => rest.iter().all(|other| {
+            matches!(other, Match::Commune { .. })
+                && first.population() >= DOMINANT_POPULATION_RATIO * other.population().max(1)
+        }),
+        _ => false,
+    }
+}
+
 fn resolve_name(conn: &mut DbConn, display: &str, key: &str, qualifier: Option<&Qualifier>) -> Result<Place, GeoError> {
-    let matches = name_matches(conn, key)?;
+    let mut matches = name_matches(conn, key)?;
     if matches.is_empty() {
-        return Err(GeoError::UnknownPlace(format!(
-            "Commune introuvable : « {} ». Vérifiez l'orthographe ou indiquez le code postal.",
-            short(display)
-        )));
+        let region = home_region(conn)?;
+        let suggestions = suggest_communes(key, region.as_deref());
+        let message = if suggestions.is_empty() {
+            format!("Commune introuvable : « {} ». Vérifiez l'orthographe ou indiquez le code postal.", short(display))
+        } else {
+            format!("Commune introuvable : « {} ». Vouliez-vous dire l'une de ces communes ?", short(display))
+        };
+        return Err(GeoError::UnknownPlace { message, suggestions });
+    }
+    if qualifier.is_none() && dominant(&matches) {
+        matches.truncate(1);
     }
     // Which candidates can be told apart by département alone (else their postcode is used).
     let mut per_departement: HashMap<String, usize> = HashMap::new();
@@ -535,7 +657,7 @@ fn resolve_name(conn: &mut DbConn, display: &str, key: &str, qualifier: Option<&
         _ => format!("{} ({})", m.name(), m.departement()),
     };
     let Some(qualifier) = qualifier else {
-        return single_or_ambiguous(display, matches, query);
+        return single_or_ambiguous(conn, display, matches, query);
     };
     let (kept, rejected): (Vec<Match>, Vec<Match>) = matches.into_iter().partition(|m| match qualifier {
         Qualifier::Departement(dep) => m.departement() == dep,
@@ -558,7 +680,7 @@ fn resolve_name(conn: &mut DbConn, display: &str, key: &str, qualifier: Option<&
             Qualifier::Departement(_) => "départements",
             Qualifier::Postcode(_) => "codes postaux",
         };
-        return Err(GeoError::UnknownPlace(format!(
+        return Err(GeoError::unknown(format!(
             "Aucune commune « {} » {what} {asked} ({known_label} connus : {}).",
             short(display),
             known.join(", ")
@@ -568,7 +690,7 @@ fn resolve_name(conn: &mut DbConn, display: &str, key: &str, qualifier: Option<&
         Qualifier::Departement(dep) => format!("{display} ({dep})"),
         Qualifier::Postcode(postcode) => format!("{display} {postcode}"),
     };
-    single_or_ambiguous(&display, kept, query)
+    single_or_ambiguous(conn, &display, kept, query)
 }
 
 /// Communes and former communes whose normalised name is `key`, most populous first; a former

@@ -3,7 +3,9 @@
 //!
 //! Parameters: `near` (postcode, commune, `Name (17)`, `Name 17100`, `lat,lon`) or `lat` and `lon`;
 //! `minutes` (default 20, 5–120); `from` (YYYY-MM-DD, default today); `course` (code); `limit`
-//! (default 50, at most 200). Every parameter is read as text and checked here, so that a wrong
+//! (default 50, at most 200); `sort` (`travel`, the default, or `date`); `pmr` (`true`: only
+//! sessions whose every venue is accessible). When nothing is within the time, `beyond` holds the
+//! nearest sessions farther away. Every parameter is read as text and checked here, so that a wrong
 //! type gets a JSON error naming the parameter rather than the extractor's plain-text rejection.
 
 use axum::Json;
@@ -11,7 +13,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::NaiveDate;
-use lms_core::catalogue::{self, Near, SearchError, SearchQuery, SearchResults, SessionNearby};
+use lms_core::catalogue::{self, Near, SearchError, SearchOrder, SearchQuery, SearchResults, SessionNearby};
 use lms_core::geo::{Place, TravelModel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +50,10 @@ pub(super) struct SearchParams {
     course: Option<String>,
     /// Most results (default 50, at most 200).
     limit: Option<String>,
+    /// `travel` (nearest first, the default) or `date` (earliest start first).
+    sort: Option<String>,
+    /// `true`: only sessions whose every venue is declared accessible to people with reduced mobility.
+    pmr: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +67,13 @@ pub(super) struct SearchResponse {
     more: bool,
     travel_model: TravelModelBody,
     results: Vec<SessionResult>,
+    /// `travel` or `date`: the order of `results`.
+    sort: String,
+    /// Whether only sessions at accessible venues were kept.
+    pmr: bool,
+    /// When `results` is empty: the nearest sessions beyond `minutes` (at most 3, within 120
+    /// minutes), nearest first, their travel band as estimated. Empty otherwise.
+    beyond: Vec<SessionResult>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,6 +213,9 @@ impl SearchResponse {
                 method: model.method_fr(),
             },
             results: results.sessions.into_iter().map(SessionResult::from).collect(),
+            sort: results.order.as_str().to_owned(),
+            pmr: results.pmr_only,
+            beyond: results.beyond.into_iter().map(SessionResult::from).collect(),
         })
     }
 }
@@ -209,7 +225,7 @@ fn malformed_query(rejection: &QueryRejection) -> ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "invalid_query",
         message: format!(
-            "Paramètres de requête invalides ({}). Paramètres acceptés : near, lat, lon, minutes, from, course, limit.",
+            "Paramètres de requête invalides ({}). Paramètres acceptés : near, lat, lon, minutes, from, course, limit, sort, pmr.",
             rejection.body_text()
         ),
         details: None,
@@ -237,6 +253,8 @@ pub(super) fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError>
         ("from", &params.from),
         ("course", &params.course),
         ("limit", &params.limit),
+        ("sort", &params.sort),
+        ("pmr", &params.pmr),
     ];
     for (name, value) in fields {
         if value.as_ref().is_some_and(|v| v.chars().count() > MAX_PARAMETER_CHARS) {
@@ -271,12 +289,19 @@ pub(super) fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError>
                 .map_err(|_| SearchError::invalid("from", "from : date attendue au format AAAA-MM-JJ (ex. 2027-03-01)"))
         })
         .transpose()?;
+    let pmr_only = match params.pmr.as_deref().map(str::trim) {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(_) => return Err(SearchError::invalid("pmr", "pmr : true ou false attendu")),
+    };
     Ok(SearchQuery {
         near,
         minutes: number("minutes", params.minutes.as_deref(), "nombre entier de minutes attendu (de 5 à 120)")?,
         from,
         course: params.course,
         limit: number("limit", params.limit.as_deref(), "nombre entier de résultats attendu (de 1 à 200)")?,
+        order: params.sort.as_deref().map(SearchOrder::parse).transpose()?.unwrap_or_default(),
+        pmr_only,
     })
 }
 
@@ -289,7 +314,7 @@ pub(super) fn to_query(params: SearchParams) -> Result<SearchQuery, SearchError>
     responses(
         (status = 200, description = "The place understood and the sessions found.", body = SearchResponse),
         (status = 400, description = "Unknown parameter or malformed query string.", body = ErrorResponse),
-        (status = 404, description = "Unknown place.", body = ErrorResponse),
+        (status = 404, description = "Unknown place (the error may list `suggestions`, communes with a close name).", body = ErrorResponse),
         (status = 422, description = "Invalid parameter (the error names it) or ambiguous place (the error lists `candidates`).", body = ErrorResponse),
         (status = 503, description = "Database busy, retry.", body = ErrorResponse),
     ),

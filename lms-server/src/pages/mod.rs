@@ -29,6 +29,7 @@ use crate::state::AppState;
 pub fn router() -> Routes {
     Routes::new()
         .get("/", home::home)
+        .get("/static/search.js", home::script)
         .get("/static/style.css", stylesheet)
         .merge(accounts::router())
         .merge(catalogue_pages::router())
