@@ -133,7 +133,13 @@ fn draw_row(flow: &mut Flow, row: &FormRow, widths: &[f32]) {
     let right = left + flow.width;
     if !row.line.is_empty() {
         flow.push(Op::Frame { x: left, y: top, w: LINE_BOX - 6.0, h: height, width: 0.6, colour: Colour::MUTED });
-        flow.push(Op::Text { x: left + 4.0, y: top + 11.0, style: TextStyle::strong(8.0), text: row.line.clone(), role: Role::Paragraph });
+        flow.push(Op::Text {
+            x: left + 4.0,
+            y: top + 11.0,
+            style: TextStyle::strong(8.0),
+            text: row.line.clone(),
+            role: Role::Paragraph,
+        });
     }
     for (i, text) in label_lines.into_iter().enumerate() {
         let role = if i == 0 { Role::Paragraph } else { Role::Continuation };
