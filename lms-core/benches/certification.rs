@@ -52,20 +52,22 @@ fn main() {
     )
     .unwrap();
     let today = catalogue::paris_today();
-    let start = catalogue::consecutive_weekdays(today + Duration::days(30), 1).unwrap()[0];
+
     let competences: Vec<String> = {
         use diesel::prelude::*;
         use lms_core::db::schema::competences;
         competences::table.select(competences::id).load(&mut conn).unwrap()
     };
     let sessions = n.div_ceil(PER_SESSION);
+    // One working day per session: the same trainer cannot teach two sessions at once.
+    let dates = catalogue::consecutive_weekdays(today + Duration::days(30), sessions).unwrap();
     let mut candidates: Vec<(lms_core::db::ids::TrainingSessionId, String)> = Vec::with_capacity(n);
     for s in 0..sessions {
         let session = catalogue::create_training_session(
             &mut conn,
             &NewTrainingSession {
                 course_code: "PTL".into(),
-                days: vec![PlannedDay { date: start, venue_slug: "fabrique-pola-begles".into() }],
+                days: vec![PlannedDay { date: dates[s], venue_slug: "fabrique-pola-begles".into() }],
                 capacity: 500,
                 trainer_emails: vec!["bench-trainer@example.org".into()],
                 publish: true,

@@ -169,6 +169,10 @@ async fn last_seat_waitlist_and_promotion() {
     // The first trainee cancels: the waitlisted one gets the seat in the same transaction.
     log_in(&browser, &base, "lea.dubois@example.org").await;
     browser.open(&page).await;
+    // Cancelling goes through a confirmation page that says what will happen.
+    browser.click("a[href$='/cancel']").await;
+    browser.wait_for_text("Confirmer l'annulation").await;
+    assert_page_quality(&browser, false, "cancel-confirmation").await;
     browser.click("form[action$='/cancel'] button").await;
     browser.wait_for_text("Votre inscription est annulée").await;
     browser.screenshot("first-cancels").await;

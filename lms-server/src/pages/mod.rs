@@ -152,7 +152,8 @@ pub async fn explain_refusals(
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    if let Some(page) = response.extensions().get::<crate::error::ErrorPage>().cloned()
+    if status != StatusCode::PAYLOAD_TOO_LARGE
+        && let Some(page) = response.extensions().get::<crate::error::ErrorPage>().cloned()
         && let Some(visitor) = visitor
     {
         let kept = kept_headers(&response);
