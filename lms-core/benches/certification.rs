@@ -163,7 +163,7 @@ fn main() {
     let options = IssueOptions {
         public_url: "https://formation.example.org".into(),
         pdf_dir: pdf_dir.clone(),
-        awarded_on: today,
+        awarded_on: Some(today),
         today,
     };
     let issuing_started = Instant::now();

@@ -71,7 +71,7 @@ pub fn options(dir: &Path) -> IssueOptions {
     IssueOptions {
         public_url: "https://formation.example.org".into(),
         pdf_dir: dir.to_path_buf(),
-        awarded_on: today,
+        awarded_on: Some(today),
         today,
     }
 }
@@ -382,12 +382,12 @@ fn refusals_write_nothing_and_list_every_reason() {
     assert!(error.contains("unité 2") && error.contains("ajourné"), "{error}");
     // Outside the validity window (valid until 2027-12-31), or before the jury.
     let mut late = options(dir.path());
-    late.awarded_on = chrono::NaiveDate::from_ymd_opt(2028, 1, 3).unwrap();
-    late.today = late.awarded_on;
+    late.awarded_on = chrono::NaiveDate::from_ymd_opt(2028, 1, 3);
+    late.today = late.awarded_on.unwrap();
     let error = issuing::issue_certificate(&mut conn, &signer, &session, ELIGIBLE[0], &late).unwrap_err().to_string();
     assert!(error.contains("échéance"), "{error}");
     let mut early = options(dir.path());
-    early.awarded_on = early.today - Duration::days(200);
+    early.awarded_on = Some(early.today - Duration::days(200));
     let error = issuing::issue_certificate(&mut conn, &signer, &session, ELIGIBLE[0], &early).unwrap_err().to_string();
     assert!(error.contains("jury"), "{error}");
     let error = issuing::issue_certificate(&mut conn, &signer, &session, "nobody@example.org", &options(dir.path()))
@@ -819,4 +819,31 @@ fn certify_commands_take_a_session_reference_and_the_keys_folder_as_an_option() 
     let payload =
         lms_core::certification::credential::unverified_payload::<Value>(issued[0]["credential"].as_str().unwrap());
     assert!(payload.unwrap()["description"].as_str().unwrap().contains("https://autre.example.org/verify/"));
+}
+
+#[test]
+fn without_a_date_the_certificate_is_awarded_on_the_day_of_the_jury_decision() {
+    let db = TestDb::new(Seed::Demo);
+    let mut conn = db.conn();
+    let session = demo_session(&mut conn);
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::ephemeral();
+    let mut undated = options(dir.path());
+    undated.awarded_on = None;
+    let issued = issuing::issue_certificate(&mut conn, &signer, &session, ELIGIBLE[0], &undated).unwrap();
+    let holder = user(&mut conn, ELIGIBLE[0]);
+    let decided_on: chrono::NaiveDate = jury_decisions::table
+        .filter(jury_decisions::training_session_id.eq(&session))
+        .filter(jury_decisions::trainee_id.eq(&holder))
+        .order(jury_decisions::recorded_at.desc())
+        .select(jury_decisions::decided_on)
+        .first(&mut conn)
+        .unwrap();
+    let awarded_on: chrono::NaiveDate = certificates::table
+        .filter(certificates::number.eq(&issued.number))
+        .select(certificates::awarded_on)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(awarded_on, decided_on, "dated by the jury's decision");
+    assert!(decided_on < lms_core::catalogue::paris_today(), "the demo jury sat in the past");
 }

@@ -35,7 +35,7 @@ pub enum CertifyCommand {
         /// Tous les candidat·es éligibles de la session.
         #[arg(long)]
         all_eligible: bool,
-        /// Date d'obtention (AAAA-MM-JJ) ; par défaut aujourd'hui. Doit suivre la décision du jury et
+        /// Date d'obtention (AAAA-MM-JJ) ; par défaut celle de la décision du jury. Doit la suivre et
         /// tomber dans la période d'enregistrement de la certification.
         #[arg(long, value_parser = parse_date)]
         date: Option<NaiveDate>,
@@ -177,12 +177,7 @@ pub fn run(context: &Context, command: CertifyCommand) -> Result<ExitCode, Failu
             let mut conn = context.connect()?;
             let session = super::find_session(&mut conn, &session)?;
             let today = lms_core::catalogue::paris_today();
-            let options = IssueOptions {
-                public_url: context.public_url.clone(),
-                pdf_dir,
-                awarded_on: date.unwrap_or(today),
-                today,
-            };
+            let options = IssueOptions { public_url: context.public_url.clone(), pdf_dir, awarded_on: date, today };
             let candidates = match trainee {
                 Some(email) => Candidates::One(email),
                 None => Candidates::AllEligible,

@@ -45,8 +45,9 @@ pub struct IssueOptions {
     pub public_url: String,
     /// Folder receiving the PDFs (`NUMBER.pdf`).
     pub pdf_dir: PathBuf,
-    /// Award date (the jury's date or later, inside the validity window, not in the future).
-    pub awarded_on: NaiveDate,
+    /// Award date (the jury's date or later, inside the validity window, not in the future);
+    /// `None` awards on the date of the jury's decision, as the certificate should say.
+    pub awarded_on: Option<NaiveDate>,
     /// Today in Paris.
     pub today: NaiveDate,
 }
@@ -198,7 +199,7 @@ pub fn issue_certificate(
             .admitted_decision
             .clone()
             .ok_or_else(|| CertifyError::NotEligible { trainee: email.clone(), reasons: vec![] })?;
-        let awarded_on = options.awarded_on;
+        let awarded_on = options.awarded_on.unwrap_or(decided_on);
         if let Some(from) = certification.valid_from
             && awarded_on < from
         {
