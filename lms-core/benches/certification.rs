@@ -60,14 +60,14 @@ fn main() {
     };
     let sessions = n.div_ceil(PER_SESSION);
     // One working day per session: the same trainer cannot teach two sessions at once.
-    let dates = catalogue::consecutive_weekdays(today + Duration::days(30), sessions).unwrap();
+    let dates = catalogue::consecutive_weekdays(today + Duration::days(30), u32::try_from(sessions).unwrap()).unwrap();
     let mut candidates: Vec<(lms_core::db::ids::TrainingSessionId, String)> = Vec::with_capacity(n);
-    for s in 0..sessions {
+    for (s, date) in dates.iter().enumerate() {
         let session = catalogue::create_training_session(
             &mut conn,
             &NewTrainingSession {
                 course_code: "PTL".into(),
-                days: vec![PlannedDay { date: dates[s], venue_slug: "fabrique-pola-begles".into() }],
+                days: vec![PlannedDay { date: *date, venue_slug: "fabrique-pola-begles".into() }],
                 capacity: 500,
                 trainer_emails: vec!["bench-trainer@example.org".into()],
                 publish: true,
