@@ -28,6 +28,7 @@ struct Entry {
     name: &'static str,
     key: String,
     key_chars: usize,
+    letters: LetterCounts,
     departement: &'static str,
     region: &'static str,
     population: i64,
@@ -35,6 +36,43 @@ struct Entry {
     /// Whether another commune of the same département has the same key (the suggestion's
     /// query then names the postcode rather than the département).
     shared_in_departement: bool,
+}
+
+/// How many times each letter (and the space, and anything else) occurs in a normalised key.
+///
+/// Each edit of the optimal string alignment (insertion, deletion, substitution, transposition)
+/// changes these counts by at most one on each side, so the larger of the two one-sided
+/// differences never exceeds the edit distance: a cheap bound that spares the exact distance for
+/// nearly every commune.
+#[derive(Clone, Copy)]
+struct LetterCounts([u8; 28]);
+
+impl LetterCounts {
+    fn of(key: &str) -> Self {
+        let mut counts = [0u8; 28];
+        for c in key.chars() {
+            let slot = match c {
+                'A'..='Z' => c as usize - 'A' as usize,
+                ' ' => 26,
+                _ => 27,
+            };
+            counts[slot] = counts[slot].saturating_add(1);
+        }
+        LetterCounts(counts)
+    }
+
+    /// A lower bound of the edit distance between the two keys.
+    fn distance_bound(&self, other: &LetterCounts) -> usize {
+        let (mut surplus, mut deficit) = (0usize, 0usize);
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            if a > b {
+                surplus += usize::from(a - b);
+            } else {
+                deficit += usize::from(b - a);
+            }
+        }
+        surplus.max(deficit)
+    }
 }
 
 fn index() -> &'static [Entry] {
@@ -53,6 +91,7 @@ fn index() -> &'static [Entry] {
                     insee,
                     name,
                     key_chars: key.chars().count(),
+                    letters: LetterCounts::of(&key),
                     key,
                     departement,
                     region,
@@ -93,6 +132,7 @@ pub fn suggest_communes(key: &str, home_region: Option<&str>) -> Vec<PlaceCandid
     let prefix = format!("{key} ");
     let island = island_of(key).map(|name| (format!(" D {name}"), format!(" DE {name}"), format!(" {name}")));
     let max_typos = if key_chars >= TWO_TYPOS_FROM_CHARS { 2 } else { 1 };
+    let letters = LetterCounts::of(key);
     let mut found: Vec<(usize, &Entry)> = Vec::new();
     for entry in index() {
         let closeness = if entry.key.starts_with(&prefix) {
@@ -103,7 +143,10 @@ pub fn suggest_communes(key: &str, home_region: Option<&str>) -> Vec<PlaceCandid
                 || entry.key.ends_with(bare.as_str()))
         {
             Some(0)
-        } else if key_chars >= MIN_FUZZY_CHARS && entry.key_chars.abs_diff(key_chars) <= max_typos {
+        } else if key_chars >= MIN_FUZZY_CHARS
+            && entry.key_chars.abs_diff(key_chars) <= max_typos
+            && letters.distance_bound(&entry.letters) <= max_typos
+        {
             let distance = strsim::osa_distance(key, &entry.key);
             (distance <= max_typos).then_some(distance)
         } else {
@@ -165,5 +208,22 @@ mod tests {
         let suggestions = suggest_communes(&normalize_place_name("Limoge"), Some("75"));
         let limoges = suggestions.first().map(|c| (c.query.as_str(), c.departement_name.as_str()));
         assert_eq!(limoges, Some(("Limoges (87)", "Haute-Vienne")));
+    }
+
+    #[test]
+    fn the_letter_bound_never_exceeds_the_edit_distance() {
+        let pairs = [
+            ("BGLES", "BEGLES"),
+            ("LIMOGE", "LIMOGES"),
+            ("ANGOULEME", "ANGOLUEME"),
+            ("BORDEAUX", "BORDAUX"),
+            ("LA ROCHELLE", "LAROCHELLE"),
+            ("PAU", "POITIERS"),
+        ];
+        for (a, b) in pairs {
+            let bound = LetterCounts::of(a).distance_bound(&LetterCounts::of(b));
+            assert!(bound <= strsim::osa_distance(a, b), "{a} / {b}");
+        }
+        assert!(LetterCounts::of("PAU").distance_bound(&LetterCounts::of("POITIERS")) > 2, "far names are pruned");
     }
 }
