@@ -10,32 +10,10 @@
 use chrono::Duration;
 use lms_core::certification::issuing;
 use lms_core::certification::keys::Signer;
-use lms_tests::browser::{Browser, bounded, browser_available, unlabelled_fields};
-use lms_tests::{Seed, TestDb, skip_for_want_of, spawn_server, under_ci};
+use lms_tests::browser::{Browser, bounded, skip_without_browser};
+use lms_tests::{Seed, TestDb, spawn_server};
 
 use crate::attendance_support::{DEMO, DEMO_TRAINEES, TRAINER, open_half_day_started, schedule, session, user};
-
-fn skip_loudly() -> bool {
-    match browser_available() {
-        Ok(()) => false,
-        // CI installs the browser; it may skip only when that install failed (and said so).
-        Err(reason) => skip_for_want_of(
-            "browser journey",
-            &reason,
-            under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
-        ),
-    }
-}
-
-async fn assert_page_quality(browser: &Browser, javascript: bool, what: &str) {
-    let html = browser.html().await;
-    let missing = unlabelled_fields(&html);
-    browser.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;
-    if javascript && let Err(report) = browser.fits_phone_width().await {
-        browser.check(false, &format!("{what}: wider than 375 px: {report}")).await;
-    }
-    browser.assert_accessible(what).await;
-}
 
 async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     let db = TestDb::new(Seed::Demo);
@@ -43,7 +21,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     let mut browser = Browser::start("journey1-find-and-enrol", javascript).await;
 
     browser.open(&format!("{base}/")).await;
-    assert_page_quality(&browser, javascript, "home").await;
+    browser.assert_page_quality("home").await;
     browser.screenshot("home").await;
 
     // A postcode shared by three communes near Angoulême: searched from all of them at once.
@@ -66,7 +44,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     // Sign up from the results page, then come back to the session.
     browser.click_link("Créer un compte").await;
     browser.wait_for_text("Créer un compte stagiaire").await;
-    assert_page_quality(&browser, javascript, "signup").await;
+    browser.assert_page_quality("signup").await;
     browser.fill("name", "Agnès Navigatrice").await;
     browser.fill("email", "agnes@example.org").await;
     browser.fill("password", "un mot de passe solide").await;
@@ -75,7 +53,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     browser.click("form.stack button").await;
     // Sign-up answers the same whether or not the address had an account: log in next.
     browser.wait_for_text("Inscription reçue").await;
-    assert_page_quality(&browser, javascript, "signup-received").await;
+    browser.assert_page_quality("signup-received").await;
     browser.fill("email", "agnes@example.org").await;
     browser.fill("password", "un mot de passe solide").await;
     browser.click("form.stack button").await;
@@ -85,7 +63,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     browser.open(&format!("{base}/?near=Puymoyen%20(16)&minutes=30")).await;
     browser.click(".cards li h3 a").await;
     browser.wait_for_text("Calendrier").await;
-    assert_page_quality(&browser, javascript, "session").await;
+    browser.assert_page_quality("session").await;
     browser.screenshot("session").await;
     browser.select("funding_source", "cpf").await;
     browser.fill("positioning_answers", "Je coordonne un café associatif.").await;
@@ -98,7 +76,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
     browser
         .check(html.contains("Inscription confirmée") && html.contains("Convocation"), "/me lists the enrolment")
         .await;
-    assert_page_quality(&browser, javascript, "me").await;
+    browser.assert_page_quality("me").await;
     browser.screenshot("me").await;
     browser.click_link("Convocation").await;
     let html = browser.wait_for_text("Convocation à la formation").await;
@@ -111,7 +89,7 @@ async fn trainee_finds_enrols_and_gets_convocation(javascript: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_1_a_trainee_finds_a_session_signs_up_and_enrols() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainee_finds_enrols_and_gets_convocation(true)).await;
@@ -119,7 +97,7 @@ async fn journey_1_a_trainee_finds_a_session_signs_up_and_enrols() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_1_works_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainee_finds_enrols_and_gets_convocation(false)).await;
@@ -140,7 +118,7 @@ async fn log_out(browser: &Browser) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_2_the_last_seat_the_waitlist_and_a_promotion() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(last_seat_waitlist_and_promotion()).await;
@@ -172,7 +150,7 @@ async fn last_seat_waitlist_and_promotion() {
     // Cancelling goes through a confirmation page that says what will happen.
     browser.click("a[href$='/cancel']").await;
     browser.wait_for_text("Confirmer l'annulation").await;
-    assert_page_quality(&browser, false, "cancel-confirmation").await;
+    browser.assert_page_quality("cancel-confirmation").await;
     browser.click("form[action$='/cancel'] button").await;
     browser.wait_for_text("Votre inscription est annulée").await;
     browser.screenshot("first-cancels").await;
@@ -189,7 +167,7 @@ async fn last_seat_waitlist_and_promotion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_3_a_trainee_checks_in_with_the_code_and_the_trainer_cosigns() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(checkin_marks_and_cosign(true)).await;
@@ -197,7 +175,7 @@ async fn journey_3_a_trainee_checks_in_with_the_code_and_the_trainer_cosigns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_3_works_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(checkin_marks_and_cosign(false)).await;
@@ -228,16 +206,16 @@ async fn checkin_marks_and_cosign(javascript: bool) {
     log_in(&trainer, &base, TRAINER).await;
     trainer.click_link("Espace formateur").await;
     trainer.wait_for_text("Mes sessions</h1>").await;
-    assert_page_quality(&trainer, javascript, "trainer sessions").await;
+    trainer.assert_page_quality("trainer sessions").await;
     trainer.screenshot("my-sessions").await;
     trainer.click(&format!("a[href='/trainer/sessions/{session}']")).await;
     trainer.wait_for_text("Demi-journées</h2>").await;
-    assert_page_quality(&trainer, javascript, "trainer session").await;
+    trainer.assert_page_quality("trainer session").await;
     trainer.screenshot("session").await;
     trainer.click(&format!("a[href='/trainer/sessions/{session}/half-days/{half_day}']")).await;
     let html = trainer.wait_for_text("Afficher le code d'émargement").await;
     trainer.check(html.contains(">En cours</span>"), "the half-day is under way").await;
-    assert_page_quality(&trainer, javascript, "open sheet").await;
+    trainer.assert_page_quality("open sheet").await;
     trainer.screenshot("sheet-open").await;
     trainer.click_link("Afficher le code d'émargement (QR code)").await;
     trainer.wait_for_text("Scannez le QR code").await;
@@ -245,20 +223,20 @@ async fn checkin_marks_and_cosign(javascript: bool) {
     trainer
         .check(code.chars().filter(char::is_ascii_alphanumeric).count() == 6, &format!("a 6-character code: {code}"))
         .await;
-    assert_page_quality(&trainer, javascript, "check-in code").await;
+    trainer.assert_page_quality("check-in code").await;
     trainer.screenshot("code").await;
 
     // The trainee, on their own phone, types the code as shown (with its space).
     log_in(&trainee, &base, DEMO_TRAINEES[0]).await;
     trainee.click_link("Émarger (code de la demi-journée)").await;
     trainee.wait_for_text("Je signe ma présence").await;
-    assert_page_quality(&trainee, javascript, "check-in form").await;
+    trainee.assert_page_quality("check-in form").await;
     trainee.fill("code", &code).await;
     trainee.screenshot("code-typed").await;
     trainee.click("form.stack button").await;
     let html = trainee.wait_for_text("C'est signé").await;
     trainee.check(!html.contains("minutes de retard"), "checked in on time").await;
-    assert_page_quality(&trainee, javascript, "checked in").await;
+    trainee.assert_page_quality("checked in").await;
     trainee.screenshot("signed").await;
 
     // The code screen counts the signature (each visit shows a fresh code).
@@ -281,7 +259,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
     trainer.screenshot("marked").await;
     trainer.click("form.sheet-form > button[type='submit']").await;
     trainer.wait_for_text("Les statuts ont été enregistrés").await;
-    assert_page_quality(&trainer, javascript, "recorded sheet").await;
+    trainer.assert_page_quality("recorded sheet").await;
     trainer.screenshot("recorded").await;
 
     // Co-signing closes the half-day.
@@ -301,7 +279,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
         trainer.check(shown == status, &format!("status of {trainee_id}: {shown}, expected {status}")).await;
     }
     trainer.check(html.contains("id=\"correction_reason\""), "a correction now asks for a reason").await;
-    assert_page_quality(&trainer, javascript, "co-signed sheet").await;
+    trainer.assert_page_quality("co-signed sheet").await;
     trainer.screenshot("cosigned").await;
 
     // The session overview and the trainee's own space agree.
@@ -316,7 +294,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
     trainee
         .check(line.starts_with("Présent·e") && line.ends_with("· signé · contresigné"), &format!("/me shows {line}"))
         .await;
-    assert_page_quality(&trainee, javascript, "me after check-in").await;
+    trainee.assert_page_quality("me after check-in").await;
     trainee.screenshot("me").await;
     trainer.close().await;
     trainee.close().await;
@@ -326,7 +304,7 @@ async fn checkin_marks_and_cosign(javascript: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_4_anyone_verifies_a_valid_and_a_revoked_certificate() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(verify_valid_and_revoked(true)).await;
@@ -334,7 +312,7 @@ async fn journey_4_anyone_verifies_a_valid_and_a_revoked_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_4_works_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(verify_valid_and_revoked(false)).await;
@@ -366,7 +344,7 @@ async fn verify_valid_and_revoked(javascript: bool) {
     }
     browser.check(!html.contains("révoqué"), "a valid certificate is not shown revoked").await;
     browser.check(html.contains("Se connecter"), "no login needed").await;
-    assert_page_quality(&browser, javascript, "valid certificate").await;
+    browser.assert_page_quality("valid certificate").await;
     browser.screenshot("valid").await;
 
     browser.open(&format!("{base}/verify/{}", revoked.code)).await;
@@ -376,7 +354,7 @@ async fn verify_valid_and_revoked(javascript: bool) {
         browser.check(html.contains(expected), &format!("revoked certificate shows « {expected} »")).await;
     }
     browser.check(!html.contains("Certificat valide"), "a revoked certificate is not shown valid").await;
-    assert_page_quality(&browser, javascript, "revoked certificate").await;
+    browser.assert_page_quality("revoked certificate").await;
     browser.screenshot("revoked").await;
 
     // A mistyped code: a readable French page, nothing certified.

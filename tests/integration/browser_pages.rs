@@ -1,30 +1,16 @@
 //! Every public page and the error pages in a real headless Chromium at 375 px, with and without
 //! JavaScript: each fits the phone, labels its fields and passes axe-core with no violation.
 
-use lms_tests::browser::{Browser, bounded, browser_available};
-use lms_tests::{Seed, TestDb, skip_for_want_of, spawn_server, under_ci};
+use lms_tests::browser::{Browser, bounded, skip_without_browser};
+use lms_tests::{Seed, TestDb, spawn_server};
 
 use crate::attendance_support::TRAINEE;
 
-fn skip_loudly() -> bool {
-    match browser_available() {
-        Ok(()) => false,
-        Err(reason) => skip_for_want_of(
-            "browser journey",
-            &reason,
-            under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
-        ),
-    }
-}
-
-async fn check_page(browser: &mut Browser, javascript: bool, url: &str, heading: &str, name: &str) {
+async fn check_page(browser: &mut Browser, url: &str, heading: &str, name: &str) {
     browser.open(url).await;
     let html = browser.wait_for_text(heading).await;
     browser.check(html.contains("href=\"/mentions-legales\""), &format!("{name}: footer links")).await;
-    if javascript && let Err(report) = browser.fits_phone_width().await {
-        browser.check(false, &format!("{name}: wider than 375 px: {report}")).await;
-    }
-    browser.assert_accessible(name).await;
+    browser.assert_page_quality(name).await;
     browser.screenshot(name).await;
 }
 
@@ -45,7 +31,7 @@ async fn public_and_error_pages(javascript: bool) {
         ("/mot-de-passe-oublie", "Mot de passe oublié", "password-reset"),
         ("/nulle-part", "Page introuvable", "not-found-anonymous"),
     ] {
-        check_page(&mut browser, javascript, &format!("{base}{path}"), heading, name).await;
+        check_page(&mut browser, &format!("{base}{path}"), heading, name).await;
     }
 
     // Signed in, an error page keeps « Mon espace » and offers the way back.
@@ -59,13 +45,13 @@ async fn public_and_error_pages(javascript: bool) {
     browser.open(&format!("{base}/sessions/PAS-DE-SESSION")).await;
     let html = browser.wait_for_text("Page introuvable").await;
     browser.check(html.contains("Se déconnecter"), "signed-in header on the error page").await;
-    check_page(&mut browser, javascript, &format!("{base}/trainer"), "Accès refusé", "forbidden-signed-in").await;
+    check_page(&mut browser, &format!("{base}/trainer"), "Accès refusé", "forbidden-signed-in").await;
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_pages_and_error_pages_pass_axe_at_phone_width() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(public_and_error_pages(true)).await;
@@ -73,7 +59,7 @@ async fn public_pages_and_error_pages_pass_axe_at_phone_width() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_pages_and_error_pages_work_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(public_and_error_pages(false)).await;

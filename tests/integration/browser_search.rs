@@ -5,29 +5,8 @@
 
 use lms_core::catalogue::{self, Near, SearchQuery};
 use lms_core::geo::TravelModel;
-use lms_tests::browser::{Browser, bounded, browser_available, unlabelled_fields};
-use lms_tests::{Seed, TestDb, skip_for_want_of, spawn_server, under_ci};
-
-fn skip_loudly() -> bool {
-    match browser_available() {
-        Ok(()) => false,
-        Err(reason) => skip_for_want_of(
-            "browser journey",
-            &reason,
-            under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
-        ),
-    }
-}
-
-async fn check_page(browser: &Browser, javascript: bool, what: &str) {
-    let html = browser.html().await;
-    let missing = unlabelled_fields(&html);
-    browser.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;
-    if javascript && let Err(report) = browser.fits_phone_width().await {
-        browser.check(false, &format!("{what}: wider than 375 px: {report}")).await;
-    }
-    browser.assert_accessible(what).await;
-}
+use lms_tests::browser::{Browser, bounded, skip_without_browser};
+use lms_tests::{Seed, TestDb, spawn_server};
 
 /// A demo place with no session within ten minutes but some within two hours.
 fn remote_place(db: &TestDb) -> String {
@@ -52,7 +31,7 @@ async fn finding_a_session_near_home(javascript: bool) {
     let mut browser = Browser::start(journey, javascript).await;
 
     browser.open(&format!("{base}/")).await;
-    check_page(&browser, javascript, "home").await;
+    browser.assert_page_quality("home").await;
     let html = browser.html().await;
     browser
         .check(
@@ -69,7 +48,7 @@ async fn finding_a_session_near_home(javascript: bool) {
     browser.check(!html.contains("Choisissez votre commune"), "no choice of commune for a postcode").await;
     browser.check(html.contains("Formations à moins de 30 min de 16400"), "the heading says what was searched").await;
     browser.check(html.contains("min en voiture"), "results with their estimate").await;
-    check_page(&browser, javascript, "postcode results").await;
+    browser.assert_page_quality("postcode results").await;
     browser.screenshot("postcode-results").await;
 
     // A typo: « Vouliez-vous dire … ? », and the suggestion leads to results.
@@ -77,11 +56,11 @@ async fn finding_a_session_near_home(javascript: bool) {
     browser.click("form.search button").await;
     let html = browser.wait_for_text("Vouliez-vous dire").await;
     browser.check(html.contains("Limoges — Haute-Vienne (87)"), "the suggestion names its département").await;
-    check_page(&browser, javascript, "suggestions").await;
+    browser.assert_page_quality("suggestions").await;
     browser.screenshot("typo-suggestions").await;
     browser.click(".error-message .candidates li a").await;
     browser.wait_for_text("Formations à moins de 30 min de Limoges").await;
-    check_page(&browser, javascript, "suggestion followed").await;
+    browser.assert_page_quality("suggestion followed").await;
 
     // Nothing within ten minutes: the nearest sessions beyond, labelled as such.
     browser.fill("near", &remote).await;
@@ -89,7 +68,7 @@ async fn finding_a_session_near_home(javascript: bool) {
     browser.click("form.search button").await;
     let html = browser.wait_for_text("au-delà de 10 minutes").await;
     browser.check(html.contains("Au-delà de la limite"), "sessions beyond the limit are labelled").await;
-    check_page(&browser, javascript, "beyond the limit").await;
+    browser.assert_page_quality("beyond the limit").await;
     browser.screenshot("beyond").await;
 
     // Filters: start date, order by date, accessible venues only; the form keeps them.
@@ -102,14 +81,14 @@ async fn finding_a_session_near_home(javascript: bool) {
     browser.check(browser.url().await.contains("pmr=true"), "the PMR filter is sent").await;
     browser.check(browser.value("sort").await == "date", "the order is kept").await;
     browser.check(html.contains("type=\"checkbox\" value=\"true\" checked"), "the checkbox is kept").await;
-    check_page(&browser, javascript, "filters").await;
+    browser.assert_page_quality("filters").await;
     browser.screenshot("filters").await;
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_search_near_home_with_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(finding_a_session_near_home(true)).await;
@@ -117,7 +96,7 @@ async fn journey_search_near_home_with_javascript() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_search_near_home_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(finding_a_session_near_home(false)).await;

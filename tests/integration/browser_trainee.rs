@@ -3,29 +3,8 @@
 //! their venue), cancel through the confirmation page; a finished session offers no form; a
 //! trainer's and an administrator's own `/me`. See `lms_tests::browser`.
 
-use lms_tests::browser::{Browser, bounded, browser_available, unlabelled_fields};
-use lms_tests::{Seed, TestDb, skip_for_want_of, spawn_server, under_ci};
-
-fn skip_loudly() -> bool {
-    match browser_available() {
-        Ok(()) => false,
-        Err(reason) => skip_for_want_of(
-            "browser journey",
-            &reason,
-            under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
-        ),
-    }
-}
-
-async fn assert_page_quality(browser: &Browser, javascript: bool, what: &str) {
-    browser.assert_accessible(what).await;
-    let html = browser.html().await;
-    let missing = unlabelled_fields(&html);
-    browser.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;
-    if javascript && let Err(report) = browser.fits_phone_width().await {
-        browser.check(false, &format!("{what}: wider than 375 px: {report}")).await;
-    }
-}
+use lms_tests::browser::{Browser, bounded, skip_without_browser};
+use lms_tests::{Seed, TestDb, spawn_server};
 
 fn session_id(db: &TestDb, reference: &str) -> String {
     lms_core::catalogue::list_training_sessions(&mut db.conn(), &Default::default())
@@ -55,18 +34,18 @@ async fn trainee_day(javascript: bool) {
     // From the session page: sign up, then log in, and land back on the session.
     browser.open(&format!("{base}/sessions/{open}")).await;
     browser.wait_for_text("Calendrier").await;
-    assert_page_quality(&browser, javascript, "session (anonymous)").await;
+    browser.assert_page_quality("session (anonymous)").await;
     browser.screenshot("session-anonymous").await;
     browser.click_link("créer un compte").await;
     browser.wait_for_text("Créer un compte stagiaire").await;
-    assert_page_quality(&browser, javascript, "signup").await;
+    browser.assert_page_quality("signup").await;
     browser.fill("name", "Inès Navarro").await;
     browser.fill("email", "ines.navarro@example.org").await;
     browser.fill("password", "un mot de passe solide").await;
     browser.fill("password_confirmation", "un mot de passe solide").await;
     browser.click("form.stack button").await;
     browser.wait_for_text("Inscription reçue").await;
-    assert_page_quality(&browser, javascript, "login after signup").await;
+    browser.assert_page_quality("login after signup").await;
     browser.fill("email", "ines.navarro@example.org").await;
     browser.fill("password", "un mot de passe solide").await;
     browser.click("form.stack button").await;
@@ -76,14 +55,14 @@ async fn trainee_day(javascript: bool) {
     // Enrol, then read /me.
     browser.click("form.stack button").await;
     browser.wait_for_text("Votre inscription est confirmée").await;
-    assert_page_quality(&browser, javascript, "enrolled").await;
+    browser.assert_page_quality("enrolled").await;
     browser.screenshot("enrolled").await;
     browser.open(&format!("{base}/me")).await;
     let html = browser.wait_for_text("Mes prochaines demi-journées").await;
     browser.check(html.contains("href=\"/lieux/"), "next half-days link their venue").await;
     browser.check(html.contains("prévues au total"), "planned hours shown").await;
     browser.check(html.contains("href=\"/me/certificates\""), "link to the certificates").await;
-    assert_page_quality(&browser, javascript, "me (trainee)").await;
+    browser.assert_page_quality("me (trainee)").await;
     browser.screenshot("me-trainee").await;
 
     // Cancel through the confirmation page.
@@ -91,7 +70,7 @@ async fn trainee_day(javascript: bool) {
     browser.click_link("Annuler mon inscription").await;
     let html = browser.wait_for_text("Ce qui va se passer").await;
     browser.check(html.contains("votre place libérée"), "says what happens").await;
-    assert_page_quality(&browser, javascript, "cancel confirmation").await;
+    browser.assert_page_quality("cancel confirmation").await;
     browser.screenshot("cancel-confirmation").await;
     browser.click("form.stack button").await;
     browser.wait_for_text("Votre inscription est annulée").await;
@@ -101,7 +80,7 @@ async fn trainee_day(javascript: bool) {
     browser.open(&format!("{base}/sessions/{finished}")).await;
     let html = browser.wait_for_text("Session terminée").await;
     browser.check(!html.contains("/enrol\"") && !html.contains("places restantes"), "no form, no seats").await;
-    assert_page_quality(&browser, javascript, "finished session").await;
+    browser.assert_page_quality("finished session").await;
     browser.screenshot("finished").await;
     browser.close().await;
 
@@ -110,21 +89,21 @@ async fn trainee_day(javascript: bool) {
     log_in(&staff, &base, "formatrice.charente@demo.tierslieux.example.org").await;
     let html = staff.wait_for_text("Mes sessions à animer").await;
     staff.check(html.contains("href=\"/trainer/sessions/"), "the trainer's sessions link their pages").await;
-    assert_page_quality(&staff, javascript, "me (trainer)").await;
+    staff.assert_page_quality("me (trainer)").await;
     staff.screenshot("me-trainer").await;
     staff.click("header form.inline button").await;
     staff.wait_for_text("Vous êtes déconnecté").await;
     log_in(&staff, &base, "admin@demo.tierslieux.example.org").await;
     let html = staff.wait_for_text("À traiter").await;
     staff.check(html.contains("IMPACT-DEMO-LIMOGES"), "pending admission requests").await;
-    assert_page_quality(&staff, javascript, "me (admin)").await;
+    staff.assert_page_quality("me (admin)").await;
     staff.screenshot("me-admin").await;
     staff.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_trainee_day_from_session_page_to_cancellation() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainee_day(true)).await;
@@ -132,7 +111,7 @@ async fn journey_trainee_day_from_session_page_to_cancellation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_trainee_day_works_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainee_day(false)).await;

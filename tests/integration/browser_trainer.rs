@@ -9,33 +9,10 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
 use lms_core::attendance::checkin::ROTATION_SECONDS;
-use lms_tests::browser::{Browser, bounded, browser_available, unlabelled_fields};
-use lms_tests::{Seed, TestDb, skip_for_want_of, spawn_server, under_ci};
+use lms_tests::browser::{Browser, bounded, skip_without_browser};
+use lms_tests::{Seed, TestDb, spawn_server};
 
 use crate::attendance_support::{ADMIN, DEMO, DEMO_TRAINEES, PASSWORD, TRAINER, open_half_day_started, session, user};
-
-fn skip_loudly() -> bool {
-    match browser_available() {
-        Ok(()) => false,
-        Err(reason) => skip_for_want_of(
-            "browser journey",
-            &reason,
-            under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
-        ),
-    }
-}
-
-/// Every field labelled, no sideways scrolling at 375 px (measured where JavaScript runs), and
-/// axe-core clean.
-async fn assert_page_quality(browser: &Browser, javascript: bool, what: &str) {
-    let html = browser.html().await;
-    let missing = unlabelled_fields(&html);
-    browser.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;
-    if javascript && let Err(report) = browser.fits_phone_width().await {
-        browser.check(false, &format!("{what}: wider than 375 px: {report}")).await;
-    }
-    browser.assert_accessible(what).await;
-}
 
 async fn log_in(browser: &Browser, base: &str, email: &str) {
     browser.open(&format!("{base}/login")).await;
@@ -52,7 +29,7 @@ async fn run(browser: &Browser, script: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainer_screens_fit_a_phone_and_explain_themselves() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainer_screens(true)).await;
@@ -60,7 +37,7 @@ async fn trainer_screens_fit_a_phone_and_explain_themselves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainer_screens_work_without_javascript() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(trainer_screens(false)).await;
@@ -88,7 +65,7 @@ async fn trainer_screens(javascript: bool) {
     let upcoming = html.find("À venir</h2>");
     let listed = html.find(&format!("href=\"/trainer/sessions/{demo}\""));
     trainer.check(today.is_some() && listed > today && upcoming > listed, "today's session listed first").await;
-    assert_page_quality(&trainer, javascript, "trainer sessions").await;
+    trainer.assert_page_quality("trainer sessions").await;
     trainer.screenshot("sessions").await;
 
     // The absence alert tells the count the half-days show.
@@ -97,33 +74,33 @@ async fn trainer_screens(javascript: bool) {
     trainer.check(!html.contains("Aucun·e stagiaire absent·e"), "no « nobody absent » beside absences").await;
     trainer.check(html.contains("absence enregistrée") || html.contains("absences enregistrées"), "one count").await;
     trainer.check(!html.contains(" 1 absents") && !html.contains(" 1 présents"), "French plurals").await;
-    assert_page_quality(&trainer, javascript, "session and absence alert").await;
+    trainer.assert_page_quality("session and absence alert").await;
     trainer.screenshot("session").await;
 
     // The competence grid: one card per trainee on the phone, no sideways scrolling.
     trainer.open(&format!("{base}/trainer/sessions/{demo}/assessments")).await;
     trainer.wait_for_text("Évaluation des compétences</h1>").await;
-    assert_page_quality(&trainer, javascript, "competence grid").await;
+    trainer.assert_page_quality("competence grid").await;
     trainer.screenshot("grid").await;
 
     // The signature pad: an empty pad is explained; without JavaScript the code is offered.
     trainer.open(&format!("{sheet}/signature/{}", trainees[1])).await;
     trainer.wait_for_text("Signature de ").await;
-    assert_page_quality(&trainer, javascript, "signature pad").await;
+    trainer.assert_page_quality("signature pad").await;
     trainer.screenshot("pad").await;
     if javascript {
         trainer.click("form.signature-form button[type='submit']").await;
         trainer.wait_for_text("Le cadre de signature est vide").await;
         let html = trainer.html().await;
         trainer.check(!html.contains("format attendu"), "no technical format in the message").await;
-        assert_page_quality(&trainer, javascript, "empty pad refused").await;
+        trainer.assert_page_quality("empty pad refused").await;
         trainer.screenshot("pad-empty").await;
     } else {
         let offered = trainer.text(".no-script-signature").await;
         trainer.check(offered.contains("demande JavaScript"), "the page says the pad needs JavaScript").await;
         trainer.click_link("Afficher le code d'émargement (QR code)").await;
         trainer.wait_for_text("Scannez le QR code").await;
-        assert_page_quality(&trainer, javascript, "code offered instead of the pad").await;
+        trainer.assert_page_quality("code offered instead of the pad").await;
         trainer.screenshot("pad-nojs-code").await;
     }
 
@@ -131,7 +108,7 @@ async fn trainer_screens(javascript: bool) {
     // reloads itself through a meta refresh.
     trainer.open(&format!("{sheet}/checkin")).await;
     let html = trainer.wait_for_text("Scannez le QR code").await;
-    assert_page_quality(&trainer, javascript, "check-in code").await;
+    trainer.assert_page_quality("check-in code").await;
     trainer.screenshot("code").await;
     if javascript {
         let first = trainer.text("p.code").await;
@@ -147,14 +124,14 @@ async fn trainer_screens(javascript: bool) {
         };
         let kept = run(&trainer, "return window.keptAcrossRenewals || null;").await;
         trainer.check(kept.as_str() == Some("same page"), &format!("renewed without a reload ({renewed})")).await;
-        assert_page_quality(&trainer, javascript, "check-in code renewed").await;
+        trainer.assert_page_quality("check-in code renewed").await;
         trainer.screenshot("code-renewed").await;
     } else {
         // Without JavaScript, a new code by a link, or a reload every rotation when asked for.
         trainer.check(html.contains("afficher un nouveau code"), "a new code by a link").await;
         trainer.click_link(&format!("recharger la page toutes les {ROTATION_SECONDS} secondes")).await;
         trainer.wait_for_text("Arrêter le rechargement automatique").await;
-        assert_page_quality(&trainer, javascript, "check-in code reloading itself").await;
+        trainer.assert_page_quality("check-in code reloading itself").await;
     }
 
     // Co-signing asks for confirmation: the button alone does not close the half-day.
@@ -172,20 +149,20 @@ async fn trainer_screens(javascript: bool) {
     let html = trainer.html().await;
     trainer.check(!html.contains("Demi-journée contresignée"), "not co-signed without the confirmation").await;
     trainer.check(html.contains("id=\"cosign-confirm\""), "the confirmation is asked for").await;
-    assert_page_quality(&trainer, javascript, "co-signature awaiting confirmation").await;
+    trainer.assert_page_quality("co-signature awaiting confirmation").await;
     trainer.screenshot("cosign-unconfirmed").await;
     trainer.click("#cosign-confirm").await;
     trainer.click("form[action$='/cosign'] button").await;
     let html = trainer.wait_for_text("Demi-journée contresignée").await;
     trainer.check(html.contains("Contresignée par "), "co-signed once confirmed").await;
-    assert_page_quality(&trainer, javascript, "co-signed").await;
+    trainer.assert_page_quality("co-signed").await;
     trainer.screenshot("cosigned").await;
     trainer.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_shows_the_checkin_code() {
-    if skip_loudly() {
+    if skip_without_browser() {
         return;
     }
     bounded(admin_shows_the_code(true)).await;
@@ -206,13 +183,13 @@ async fn admin_shows_the_code(javascript: bool) {
     admin.open(&format!("{base}/trainer/sessions/{demo}/half-days/{half_day}")).await;
     let html = admin.wait_for_text("Afficher le code d'émargement").await;
     admin.check(!html.contains("Enregistrer la feuille"), "the sheet stays read-only for the office").await;
-    assert_page_quality(&admin, javascript, "sheet seen by the office").await;
+    admin.assert_page_quality("sheet seen by the office").await;
     admin.screenshot("sheet").await;
     admin.click_link("Afficher le code d'émargement (QR code)").await;
     admin.wait_for_text("Scannez le QR code").await;
     let code = admin.text("p.code").await;
     admin.check(code.chars().filter(char::is_ascii_alphanumeric).count() == 6, &format!("a code: {code}")).await;
-    assert_page_quality(&admin, javascript, "code shown by the office").await;
+    admin.assert_page_quality("code shown by the office").await;
     admin.screenshot("code").await;
     admin.close().await;
 }

@@ -283,6 +283,21 @@ impl Browser {
         }
     }
 
+    /// What every page state of a journey is held to: each visible field labelled, no sideways
+    /// scrolling at 375 px (measured where JavaScript runs: the phone is emulated only then), and
+    /// axe-core clean.
+    pub async fn assert_page_quality(&self, what: &str) {
+        let html = self.html().await;
+        let missing = unlabelled_fields(&html);
+        self.check(missing.is_empty(), &format!("{what}: fields without a label: {missing:?}")).await;
+        if self.javascript
+            && let Err(report) = self.fits_phone_width().await
+        {
+            self.check(false, &format!("{what}: wider than 375 px: {report}")).await;
+        }
+        self.assert_accessible(what).await;
+    }
+
     /// Closes the browser and its driver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
@@ -324,6 +339,19 @@ fn axe_source() -> Option<&'static str> {
             }
         })
         .as_deref()
+}
+
+/// True (the journey then returns) when no browser is installed: said loudly, and a failure
+/// under CI unless its browser install failed and said so (`LMS_BROWSER_UNAVAILABLE`).
+pub fn skip_without_browser() -> bool {
+    match browser_available() {
+        Ok(()) => false,
+        Err(reason) => crate::skip_for_want_of(
+            "browser journey",
+            &reason,
+            crate::under_ci() && std::env::var("LMS_BROWSER_UNAVAILABLE").is_err(),
+        ),
+    }
 }
 
 /// Runs a journey with an upper bound, so a hung browser fails the test instead of blocking CI.
