@@ -19,10 +19,11 @@ use super::{Attachment, DeferredDocument, MailError, MailKind, OutgoingMail};
 use crate::calendar::{self, Ics};
 use crate::catalogue::Slot;
 use crate::db::ids::{TrainingSessionId, UserId, VenueId};
-use crate::db::schema::{communes, courses, half_days, session_trainers, training_sessions, users, venues};
+use crate::db::schema::{communes, half_days, session_trainers, users, venues};
 use crate::db::{DbConn, DbError};
 use crate::documents::organisation::OrganisationIdentity;
 use crate::locale;
+use crate::notifications::SessionNaming;
 
 /// What a convocation asks trainees to bring (the course has no field for it yet).
 pub const WHAT_TO_BRING: &str =
@@ -39,29 +40,6 @@ fn recipient(conn: &mut DbConn, user: &UserId) -> Result<Recipient, DbError> {
     users::table.find(user).select((users::email, users::display_name)).first(conn).map_err(DbError::from)
 }
 
-/// A session as messages name it (row type).
-#[derive(Queryable)]
-struct Named {
-    title: String,
-    reference: String,
-    start: NaiveDate,
-    end: NaiveDate,
-}
-
-fn named(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Named, DbError> {
-    training_sessions::table
-        .inner_join(courses::table)
-        .filter(training_sessions::id.eq(session))
-        .select((
-            courses::title,
-            training_sessions::reference,
-            training_sessions::starts_on,
-            training_sessions::ends_on,
-        ))
-        .first(conn)
-        .map_err(DbError::from)
-}
-
 /// What every session message shows of the session.
 #[derive(Debug, Serialize)]
 struct SessionData {
@@ -73,7 +51,7 @@ struct SessionData {
 }
 
 impl SessionData {
-    fn new(session: &TrainingSessionId, named: Named) -> Self {
+    fn new(session: &TrainingSessionId, named: SessionNaming) -> Self {
         SessionData {
             session_id: session.to_string(),
             course: named.title,
@@ -168,7 +146,7 @@ pub fn convocation(
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
     let invitation = invitation(conn, session, trainee, now)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let rows: Vec<HalfDayRow> = half_days::table
         .inner_join(venues::table.inner_join(communes::table))
         .filter(half_days::training_session_id.eq(session))
@@ -301,7 +279,7 @@ pub fn waitlisted(
     rank: i64,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let subject = format!("Liste d'attente : « {} »", named.title);
     mail(conn, MailKind::Waitlisted, to, subject, &WaitlistData { session: SessionData::new(session, named), rank })
 }
@@ -326,7 +304,7 @@ pub fn session_cancelled(
     now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, user)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let subject = format!("Session annulée : « {} »", named.title);
     let data =
         CancelledData { session: SessionData::new(session, named), reason: reason.to_owned(), calendar: held_seat };
@@ -349,7 +327,7 @@ pub fn request_refused(
     reason: &str,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let subject = format!("Demande non retenue : « {} »", named.title);
     let data = RefusedData { session: SessionData::new(session, named), reason: reason.to_owned() };
     mail(conn, MailKind::RequestRefused, to, subject, &data)
@@ -377,7 +355,7 @@ pub fn enrolment_cancelled(
     now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, trainee)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let subject = if abandoned {
         format!("Abandon enregistré : « {} »", named.title)
     } else {
@@ -481,7 +459,7 @@ pub fn session_changed(
     now: NaiveDateTime,
 ) -> Result<OutgoingMail, DbError> {
     let to = recipient(conn, user)?;
-    let named = named(conn, session)?;
+    let named = SessionNaming::load(conn, session)?;
     let subject = format!("Changement de planning : « {} »", named.title);
     let venue = venue_row(conn, &after.venue)?;
     let address = crate::venues::VenueAddress {

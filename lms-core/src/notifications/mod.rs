@@ -189,6 +189,23 @@ pub struct SessionNaming {
     pub end: NaiveDate,
 }
 
+impl SessionNaming {
+    /// How `session` is named: one read, shared by notifications and e-mails.
+    pub fn load(conn: &mut DbConn, session: &TrainingSessionId) -> Result<SessionNaming, DbError> {
+        training_sessions::table
+            .inner_join(courses::table)
+            .filter(training_sessions::id.eq(session))
+            .select((
+                courses::title,
+                training_sessions::reference,
+                training_sessions::starts_on,
+                training_sessions::ends_on,
+            ))
+            .first(conn)
+            .map_err(DbError::from)
+    }
+}
+
 impl std::fmt::Display for SessionNaming {
     /// « Title » (référence PTL-…, du 1er au 2 mars 2027), or « le 1er mars 2027 » for one day.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -210,16 +227,7 @@ pub fn notify_about_session(
     if people.is_empty() {
         return Ok(());
     }
-    let naming: SessionNaming = training_sessions::table
-        .inner_join(courses::table)
-        .filter(training_sessions::id.eq(session))
-        .select((
-            courses::title,
-            training_sessions::reference,
-            training_sessions::starts_on,
-            training_sessions::ends_on,
-        ))
-        .first(conn)?;
+    let naming = SessionNaming::load(conn, session)?;
     let message = news.message(&naming);
     let link = format!("/sessions/{session}");
     for person in people {
