@@ -38,9 +38,11 @@ pub mod locale;
 pub mod mail;
 pub mod notifications;
 pub mod people;
+pub mod quality;
 pub mod reports;
 pub mod rights;
 pub mod roster;
+pub mod surveys;
 pub mod text;
 pub mod venues;
 

@@ -429,14 +429,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    questionnaires (id) {
+        id -> Text,
+        course_id -> Nullable<Text>,
+        audience -> Text,
+        timing -> Text,
+        title -> Text,
+        questions -> Text,
+        anonymous -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     surveys (id) {
         id -> Text,
         training_session_id -> Text,
+        questionnaire_id -> Nullable<Text>,
+        audience -> Text,
         kind -> Text,
         title -> Text,
+        questions -> Text,
+        anonymous -> Bool,
         opens_at -> Timestamp,
-        closes_at -> Nullable<Timestamp>,
+        closes_at -> Timestamp,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_invitations (id) {
+        id -> Text,
+        survey_id -> Text,
+        person_id -> Nullable<Text>,
+        recipient_name -> Nullable<Text>,
+        recipient_email -> Nullable<Text>,
+        token_hash -> Nullable<Text>,
+        invited_at -> Timestamp,
+        reminded_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -515,6 +547,10 @@ diesel::joinable!(certificates -> jury_decisions (jury_decision_id));
 diesel::joinable!(accrochage_items -> accrochage_batches (batch_id));
 diesel::joinable!(accrochage_items -> certificates (certificate_id));
 diesel::joinable!(surveys -> training_sessions (training_session_id));
+diesel::joinable!(surveys -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaires -> courses (course_id));
+diesel::joinable!(survey_invitations -> surveys (survey_id));
+diesel::joinable!(survey_invitations -> users (person_id));
 diesel::joinable!(survey_responses -> surveys (survey_id));
 diesel::joinable!(survey_responses -> users (respondent_id));
 diesel::joinable!(audit_log -> users (actor_id));
@@ -593,7 +629,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificates,
     accrochage_batches,
     accrochage_items,
+    questionnaires,
     surveys,
+    survey_invitations,
     survey_responses,
     audit_log,
     settings,

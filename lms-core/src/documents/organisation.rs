@@ -47,6 +47,14 @@ crate::text_enum! {
         Host = "legal.host", "hébergeur du site : nom, adresse et téléphone (mentions légales)";
         /// The version of the CDC's schema the Accrochage file follows (1.1.2 when unset).
         AccrochageFluxVersion = "accrochage.flux_version", "version du schéma du flux Accrochage (1.1.2 par défaut, 1.1.5 pour cpf:action)";
+        /// Days after a session's end when the « à froid » questionnaire opens.
+        SurveyColdDays = "quality.survey_cold_days", "questionnaire à froid : jours après la fin de la session (90 par défaut)";
+        /// Working days the organisation gives itself to answer a complaint.
+        ComplaintAnswerDays = "quality.complaint_answer_days", "réclamations : délai de réponse en jours ouvrés (10 par défaut)";
+        /// The disability referent's name, told to trainees who ask for adjustments.
+        DisabilityReferentName = "quality.disability_referent_name", "référent·e handicap : nom";
+        /// The disability referent's e-mail: the only recipient of adjustment requests.
+        DisabilityReferentEmail = "quality.disability_referent_email", "référent·e handicap : courriel (seul·e destinataire des demandes d'aménagement)";
     }
 }
 
@@ -241,6 +249,52 @@ pub fn organisation_settings(conn: &mut DbConn) -> Result<Vec<SettingView>, DbEr
         .collect())
 }
 
+/// Default delay of the « à froid » questionnaire, in days after the session's last half-day.
+pub const DEFAULT_SURVEY_COLD_DAYS: u32 = 90;
+/// Longest delay of the « à froid » questionnaire, in days.
+pub const MAX_SURVEY_COLD_DAYS: u32 = 365;
+/// Default answer deadline of a complaint, in working days.
+pub const DEFAULT_COMPLAINT_ANSWER_DAYS: u32 = 10;
+/// Longest answer deadline of a complaint, in working days.
+pub const MAX_COMPLAINT_ANSWER_DAYS: u32 = 60;
+
+/// A whole number of days between `min` and `max`, written back without leading zeros.
+fn day_count(value: &str, min: u32, max: u32) -> Result<String, String> {
+    match value.parse::<u32>() {
+        Ok(days) if (min..=max).contains(&days) => Ok(days.to_string()),
+        _ => Err(format!("un nombre de jours entre {min} et {max} est attendu")),
+    }
+}
+
+/// The settings of the quality loop (satisfaction, complaints, disability), with their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QualitySettings {
+    /// Days after a session's end when the « à froid » questionnaire opens.
+    pub survey_cold_days: u32,
+    /// Working days to answer a complaint.
+    pub complaint_answer_days: u32,
+    /// The disability referent's name, when set.
+    pub disability_referent_name: Option<String>,
+    /// The disability referent's e-mail, when set: the only recipient of adjustment requests.
+    pub disability_referent_email: Option<String>,
+}
+
+impl QualitySettings {
+    /// Reads the quality settings; an unset or unreadable delay is its default.
+    pub fn load(conn: &mut DbConn) -> Result<Self, DbError> {
+        let stored = stored_settings(conn)?;
+        let days = |key: SettingKey, default: u32| {
+            stored.get(&key).and_then(|value| value.parse::<u32>().ok()).filter(|days| *days > 0).unwrap_or(default)
+        };
+        Ok(QualitySettings {
+            survey_cold_days: days(SettingKey::SurveyColdDays, DEFAULT_SURVEY_COLD_DAYS),
+            complaint_answer_days: days(SettingKey::ComplaintAnswerDays, DEFAULT_COMPLAINT_ANSWER_DAYS),
+            disability_referent_name: stored.get(&SettingKey::DisabilityReferentName).cloned(),
+            disability_referent_email: stored.get(&SettingKey::DisabilityReferentEmail).cloned(),
+        })
+    }
+}
+
 /// Whether a SIRET's check digit is right: the Luhn sum of its 14 digits is a multiple of 10,
 /// except for La Poste's establishments (SIREN 356 000 000), numbered beyond what Luhn allows,
 /// whose digits must add up to a multiple of 5.
@@ -292,6 +346,15 @@ pub fn validate_setting(key: SettingKey, raw: &str) -> Result<String, SettingErr
         }
         SettingKey::AccrochageEmitter if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_alphanumeric()) => {
             refuse("8 caractères alphanumériques attendus")
+        }
+        SettingKey::SurveyColdDays => {
+            day_count(value, 1, MAX_SURVEY_COLD_DAYS).map_err(|e| SettingError::Invalid(format!("{key} : {e}")))
+        }
+        SettingKey::ComplaintAnswerDays => {
+            day_count(value, 1, MAX_COMPLAINT_ANSWER_DAYS).map_err(|e| SettingError::Invalid(format!("{key} : {e}")))
+        }
+        SettingKey::DisabilityReferentEmail => {
+            crate::people::normalize_email(value).map_err(|e| SettingError::Invalid(format!("{key} : {e}")))
         }
         SettingKey::AccrochageFluxVersion => value
             .parse::<FluxVersion>()

@@ -40,6 +40,16 @@ crate::text_enum! {
         RequestRefused = "request_refused", "Demande non retenue";
         /// The office cancelled an enrolment, or recorded an abandonment.
         EnrolmentCancelled = "enrolment_cancelled", "Inscription annulée";
+        /// A satisfaction questionnaire opened for the recipient.
+        SurveyInvitation = "survey_invitation", "Questionnaire de satisfaction";
+        /// A reminder: a questionnaire is still unanswered.
+        SurveyReminder = "survey_reminder", "Rappel de questionnaire";
+        /// A complaint was received: its reference and answer deadline.
+        ComplaintAcknowledgement = "complaint_acknowledgement", "Accusé de réception de réclamation";
+        /// The organisation's answer to a complaint.
+        ComplaintAnswer = "complaint_answer", "Réponse à une réclamation";
+        /// A trainee's request for adjustments, sent to the disability referent only.
+        AdjustmentRequest = "adjustment_request", "Demande d'aménagement";
     }
 }
 

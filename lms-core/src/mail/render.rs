@@ -122,6 +122,11 @@ fn stem(kind: MailKind) -> &'static str {
         MailKind::SessionChanged => "session_changed",
         MailKind::RequestRefused => "request_refused",
         MailKind::EnrolmentCancelled => "enrolment_cancelled",
+        MailKind::SurveyInvitation => "survey_invitation",
+        MailKind::SurveyReminder => "survey_reminder",
+        MailKind::ComplaintAcknowledgement => "complaint_acknowledgement",
+        MailKind::ComplaintAnswer => "complaint_answer",
+        MailKind::AdjustmentRequest => "adjustment_request",
     }
 }
 

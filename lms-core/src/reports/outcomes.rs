@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::ReportError;
 use crate::certification::jury::JuryVerdict;
 use crate::certification::registry::CertificateStatus;
-use crate::db::schema::{certificates, courses, enrolments, jury_decisions, survey_responses, training_sessions};
+use crate::db::schema::{certificates, courses, enrolments, jury_decisions, training_sessions};
 use crate::db::{DbConn, DbError};
 use crate::enrolment::EnrolmentStatus;
 
@@ -112,13 +112,7 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
             .select((courses::code, diesel::dsl::count_star()))
             .load(conn)
             .map_err(DbError::from)?;
-        let satisfaction: Vec<(String, i32)> = survey_responses::table
-            .inner_join(
-                crate::db::schema::surveys::table.inner_join(training_sessions::table.inner_join(courses::table)),
-            )
-            .select((courses::code, survey_responses::satisfaction))
-            .load(conn)
-            .map_err(DbError::from)?;
+        let satisfaction = crate::surveys::figures::trainee_satisfaction_by_course(conn, None, None)?;
         let mut codes: Vec<String> = statuses.iter().map(|s| s.0.clone()).collect();
         codes.extend(certified.iter().map(|c| c.0.clone()));
         codes.sort();
@@ -139,7 +133,8 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
                 .filter(|d| matches(&d.course) && matches!(d.decision, JuryVerdict::Admitted | JuryVerdict::Refused))
                 .count() as i64;
             let certified: i64 = certified.iter().filter(|(c, _)| matches(c)).map(|(_, n)| n).sum();
-            let scores: Vec<i32> = satisfaction.iter().filter(|(c, _)| matches(c)).map(|(_, s)| *s).collect();
+            let mut said = crate::surveys::figures::SatisfactionFigures::default();
+            satisfaction.iter().filter(|(c, _)| matches(c)).for_each(|(_, figures)| said.add(figures));
             OutcomeIndicators {
                 course: course.map(str::to_owned),
                 enrolled,
@@ -149,9 +144,8 @@ pub fn outcomes_report(conn: &mut DbConn) -> Result<OutcomesReport, ReportError>
                 sat_certification: sat,
                 certified,
                 obtention_rate: rate(certified, sat),
-                satisfaction_responses: scores.len() as i64,
-                satisfaction_mean: (!scores.is_empty())
-                    .then(|| (f64::from(scores.iter().sum::<i32>()) * 10.0 / scores.len() as f64).round() / 10.0),
+                satisfaction_responses: said.scores,
+                satisfaction_mean: said.mean(),
             }
         };
         Ok(OutcomesReport { total: indicators(None), by_course: codes.iter().map(|c| indicators(Some(c))).collect() })
