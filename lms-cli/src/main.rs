@@ -97,6 +97,9 @@ enum Command {
     /// Rapports (BPF, résultats, couverture du territoire).
     #[command(subcommand)]
     Report(commands::report::ReportCommand),
+    /// Qualité (Qualiopi) : dossier de preuves pour l'auditeur.
+    #[command(subcommand)]
+    Quality(commands::quality::QualityCommand),
     /// Sauvegarde cohérente de la base SQLite.
     Backup(commands::backup::BackupArgs),
     /// Restaure une sauvegarde SQLite.
@@ -254,6 +257,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => commands::keys::run(&context, command),
         Command::Export(command) => commands::export::run(&context, command),
         Command::Report(command) => commands::report::run(&context, command),
+        Command::Quality(command) => commands::quality::run(&context, command),
         Command::Backup(args) => commands::backup::backup(&context, args),
         Command::Restore(args) => commands::backup::restore(&context, args),
         Command::Documents(command) => commands::documents::run(&context, command),

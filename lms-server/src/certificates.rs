@@ -208,9 +208,17 @@ async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The published outcomes over the default period (twelve months ending today). The
+/// `complaints` block of the template stays empty until the complaints summary is plugged in.
 async fn outcomes_page(State(state): State<AppState>) -> PageResult {
-    let report = state.db(lms_core::reports::outcomes::outcomes_report).await?;
-    Ok(render(&state, "outcomes.html", context! { report => report }))
+    let now = lms_core::db::now();
+    let report = state
+        .db(move |conn| {
+            let period = lms_core::reports::outcomes::Period::resolve(None, None, now)?;
+            lms_core::reports::outcomes::outcomes_report(conn, period, now)
+        })
+        .await?;
+    Ok(render(&state, "outcomes.html", context! { report => report, complaints => Option::<String>::None }))
 }
 
 /// Whether the client asked for a page (browsers send `text/html`); verifiers asking for

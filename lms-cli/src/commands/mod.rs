@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod jury;
 pub mod keys;
 pub mod mail;
+pub mod quality;
 pub mod report;
 pub mod session;
 pub mod user;

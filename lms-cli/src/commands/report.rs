@@ -42,9 +42,18 @@ pub enum ReportCommand {
         #[arg(allow_hyphen_values = true)]
         value: Option<String>,
     },
-    /// Indicateurs de résultats publiés (inscrits, terminés, abandons, présentés, certifiés, taux
-    /// d'obtention, satisfaction), au total et par formation.
-    Outcomes,
+    /// Indicateurs de résultats publiés (inscrits, terminés, abandons, présentés — ajournés
+    /// compris —, certifiés, taux de certification, satisfaction et taux de réponse), au total et
+    /// par formation, pour les sessions terminées dans la période (par défaut : les douze mois
+    /// finissant aujourd'hui).
+    Outcomes {
+        /// Premier jour de la période (AAAA-MM-JJ) ; par défaut douze mois avant --to.
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Dernier jour de la période (AAAA-MM-JJ) ; par défaut aujourd'hui.
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+    },
     /// Part de la population d'une région à moins de N minutes estimées d'un tiers-lieu accueillant
     /// des sessions, et communes non couvertes.
     Coverage {
@@ -106,6 +115,78 @@ fn write_pdf(out: &Path, bytes: &[u8]) -> Result<(), Failure> {
     })
 }
 
+/// The period typed at the console: either end may be left out (see [`outcomes::Period::resolve`]).
+pub fn period_of(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> Result<outcomes::Period, Failure> {
+    let from = from.map(|raw| outcomes::Period::parse_date("--from", raw)).transpose()?;
+    let to = to.map(|raw| outcomes::Period::parse_date("--to", raw)).transpose()?;
+    Ok(outcomes::Period::resolve(from, to, now)?)
+}
+
+/// The outcome indicators: the period, then one line per course and the total.
+fn print_outcomes(report: &outcomes::OutcomesReport) {
+    use lms_core::locale::{count_fr, decimal_fr, percent_fr, short_date_fr};
+    outln!(
+        "Résultats des sessions terminées du {} au {} (mis à jour le {}).",
+        short_date_fr(report.period.from),
+        short_date_fr(report.period.to),
+        short_date_fr(report.updated_on)
+    );
+    if !report.has_data() {
+        outln!("Aucune session terminée sur la période : aucune donnée enregistrée.");
+        return;
+    }
+    let percent = |v: Option<f64>| v.map(percent_fr).unwrap_or_else(|| "non calculable".into());
+    let mut table = Table::new();
+    table.load_preset(UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header([
+        "formation",
+        "inscrits",
+        "terminés",
+        "abandons",
+        "achèvement",
+        "présentés",
+        "certifiés",
+        "taux de certification",
+        "satisfaction",
+    ]);
+    for i in report.by_course.iter().chain(std::iter::once(&report.total)) {
+        let name = match (&i.course, &i.title) {
+            (Some(code), Some(title)) => format!("{code} — {title}"),
+            _ => "TOTAL".to_owned(),
+        };
+        let satisfaction = match (i.satisfaction_mean, i.satisfaction_response_rate) {
+            (Some(mean), rate) => format!(
+                "{} / 5 ({} sur {}{})",
+                decimal_fr(mean, 1),
+                count_fr(i.satisfaction_answered, "réponse", "réponses"),
+                count_fr(i.satisfaction_invited, "interrogé", "interrogés"),
+                rate.map(|r| format!(", {}", percent_fr(r))).unwrap_or_default()
+            ),
+            (None, _) if i.satisfaction_invited > 0 => {
+                format!("aucune réponse sur {}", count_fr(i.satisfaction_invited, "interrogé", "interrogés"))
+            }
+            (None, _) => "pas de questionnaire".to_owned(),
+        };
+        table.add_row(vec![
+            name,
+            i.enrolled.to_string(),
+            i.completed.to_string(),
+            i.abandoned.to_string(),
+            percent(i.completion_rate),
+            format!("{} (dont {} ajournés)", i.presented, i.deferred),
+            i.certified.to_string(),
+            percent(i.certification_rate),
+            satisfaction,
+        ]);
+    }
+    outln!("{table}");
+    outln!("Taux de certification = certifiés ÷ présentés (admis, refusés et ajournés).");
+}
+
 /// Runs a report command.
 pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failure> {
     let mut conn = context.connect()?;
@@ -148,32 +229,15 @@ pub fn run(context: &Context, command: ReportCommand) -> Result<ExitCode, Failur
             let rows = views.iter().map(input_row).collect();
             output::listing(context, &views, &["clé", "valeur", "description"], rows)
         }
-        ReportCommand::Outcomes => {
-            let report = outcomes::outcomes_report(&mut conn)?;
+        ReportCommand::Outcomes { from, to } => {
+            let now = lms_core::db::now();
+            let period = period_of(from.as_deref(), to.as_deref(), now)?;
+            let report = outcomes::outcomes_report(&mut conn, period, now)?;
             if context.json {
                 return output::json(&report);
             }
-            let percent = |v: Option<f64>| v.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "—".into());
-            let rows = std::iter::once(&report.total)
-                .chain(report.by_course.iter())
-                .map(|i| {
-                    vec![
-                        i.course.clone().unwrap_or_else(|| "TOTAL".into()),
-                        i.enrolled.to_string(),
-                        i.completed.to_string(),
-                        i.abandoned.to_string(),
-                        i.sat_certification.to_string(),
-                        i.certified.to_string(),
-                        percent(i.obtention_rate),
-                    ]
-                })
-                .collect();
-            output::listing(
-                context,
-                &report,
-                &["formation", "inscrits", "terminés", "abandons", "présentés", "certifiés", "taux d'obtention"],
-                rows,
-            )
+            print_outcomes(&report);
+            Ok(ExitCode::SUCCESS)
         }
         ReportCommand::Coverage { region, minutes } => {
             let report = coverage::coverage_report(&mut conn, &region, minutes)?;

@@ -15,6 +15,7 @@ pub mod attestation;
 pub mod bpf;
 pub mod completion;
 pub mod convocation;
+pub mod evidence;
 pub mod flow;
 pub mod organisation;
 pub mod qr;

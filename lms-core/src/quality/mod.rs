@@ -22,3 +22,5 @@ pub struct EvidenceTable {
     /// One row per recorded item, as many cells as columns.
     pub rows: Vec<Vec<String>>,
 }
+
+pub mod evidence;
