@@ -40,6 +40,7 @@ mod outbox;
 mod password_reset;
 mod pdf_text;
 mod public_pages;
+mod quality_evidence;
 mod reminders;
 mod reports;
 mod restore;

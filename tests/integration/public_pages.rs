@@ -156,3 +156,47 @@ async fn responses_are_compressed_have_an_icon_and_personal_pages_are_not_cached
         assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"), "{page}");
     }
 }
+
+#[tokio::test]
+async fn the_results_page_names_courses_period_bases_and_response_rates() {
+    use diesel::prelude::*;
+    use lms_core::db::schema::courses;
+
+    let db = TestDb::new(Seed::Demo);
+    let dir = tempfile::tempdir().unwrap();
+    crate::quality_evidence::certify_one(&db, dir.path());
+    let title: String = {
+        let mut conn = db.conn();
+        crate::quality_evidence::seed_satisfaction(
+            &mut conn,
+            crate::certification::DEMO_SESSION,
+            &[Some(5), Some(4), None, None],
+        );
+        courses::table.filter(courses::code.eq("PTL")).select(courses::title).first(&mut conn).unwrap()
+    };
+    let app = test_app(&db).await;
+    let (status, _, html) = send(&app, get("/resultats")).await;
+    assert_eq!(status, StatusCode::OK);
+    let today = lms_core::catalogue::paris_today();
+    let escaped = title.replace('&', "&amp;").replace('\'', "&#x27;").replace('/', "&#x2f;");
+    assert!(html.contains(&escaped) || html.contains(&title), "the course's title {title}: {html}");
+    assert!(html.contains("sessions terminées du"), "the period");
+    assert!(html.contains(&format!("Mis à jour le {}", lms_core::locale::short_date_fr(today))), "the update date");
+    assert!(
+        html.contains("sur 5\u{a0}candidats présentés") || html.contains("sur 5 candidats présentés"),
+        "the base of the rate: {html}"
+    );
+    assert!(html.contains("20\u{202f}%"), "1 certified out of 5 presented: {html}");
+    assert!(html.contains("1 ajourné"), "the deferred candidate is shown");
+    assert!(html.contains("4,5 / 5") && html.contains("2 réponses sur 4 stagiaires interrogés"), "{html}");
+    assert!(html.contains("taux de réponse : 50\u{202f}%"), "{html}");
+    assert!(!html.contains(">—<"), "never a dash alone");
+    assert!(html.contains("class=\"cards\""), "cards that stack on a phone");
+
+    let empty = TestDb::new(Seed::Reference);
+    let app = test_app(&empty).await;
+    let (status, _, html) = send(&app, get("/resultats")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("nos premiers résultats seront publiés ici"), "a sentence when there is no data: {html}");
+    assert!(!html.contains(">—<"));
+}

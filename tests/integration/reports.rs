@@ -3,7 +3,7 @@
 use lms_tests::{Backend, Seed, TestDb, lms, skip_unless_backend};
 use serde_json::Value;
 
-use crate::certification::{ELIGIBLE, demo_session, options};
+use crate::certification::{DEMO_SESSION as DEMO, demo_session};
 
 fn json(output: &lms_tests::CliOutput) -> Value {
     assert_eq!(output.code, 0, "stderr: {}", output.stderr);
@@ -37,26 +37,76 @@ fn outcomes_follow_jury_decisions_and_certificates() {
     let ptl = |r: &Value| r["by_course"].as_array().unwrap().iter().find(|c| c["course"] == "PTL").unwrap().clone();
     assert_eq!(ptl(&before)["abandoned"], 1);
     assert_eq!(ptl(&before)["completed"], 6);
-    // Admitted: Aurélie, Bastien, Chloé, Farid; Damien deferred; Élise no decision.
-    assert_eq!(ptl(&before)["sat_certification"], 4);
+    assert!(ptl(&before)["title"].as_str().is_some_and(|t| !t.is_empty()), "the course's title: {before}");
+    // Admitted: Aurélie, Bastien, Chloé, Farid; Damien deferred (presented all the same); Élise
+    // no decision.
+    assert_eq!(ptl(&before)["presented"], 5);
+    assert_eq!(ptl(&before)["sat_certification"], 5, "the first name of the same figure");
+    assert_eq!((ptl(&before)["admitted"].clone(), ptl(&before)["deferred"].clone()), (4.into(), 1.into()));
     assert_eq!(ptl(&before)["certified"], 0);
+    assert_eq!(ptl(&before)["certification_rate"], 0.0);
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut conn = db.conn();
-        let session = demo_session(&mut conn);
-        let signer = lms_core::certification::keys::Signer::ephemeral();
-        lms_core::certification::issuing::issue_certificate(
-            &mut conn,
-            &signer,
-            &session,
-            ELIGIBLE[0],
-            &options(dir.path()),
-        )
-        .unwrap();
-    }
+    crate::quality_evidence::certify_one(&db, dir.path());
     let after = json(&lms(&db, &["report", "outcomes", "--json"], None));
     assert_eq!(ptl(&after)["certified"], 1);
-    assert_eq!(ptl(&after)["obtention_rate"], 25.0);
+    assert_eq!(ptl(&after)["certification_rate"], 20.0, "1 certified out of 5 presented, the deferred one included");
+    assert_eq!(ptl(&after)["obtention_rate"], 20.0);
+    assert_eq!(after["total"]["certified"], 1);
+    // Sessions under way or to come are not outcomes yet: only sessions that ended count.
+    assert!(after["by_course"].as_array().unwrap().iter().all(|c| c["course"] != "ANIM"), "{after}");
+    let today = lms_core::catalogue::paris_today();
+    assert_eq!(after["period"]["to"], today.to_string());
+    assert_eq!(after["updated_on"], today.to_string());
+}
+
+#[test]
+fn outcomes_cover_the_period_asked_and_satisfaction_with_its_response_rate() {
+    let db = TestDb::new(Seed::Demo);
+    let end = {
+        let mut conn = db.conn();
+        crate::quality_evidence::seed_satisfaction(&mut conn, DEMO, &[Some(5), Some(4), Some(3), None]);
+        crate::quality_evidence::session_end(&mut conn, DEMO)
+    };
+    let day = |d: chrono::NaiveDate| d.to_string();
+    let around = json(&lms(&db, &["report", "outcomes", "--from", &day(end), "--to", &day(end), "--json"], None));
+    let courses = around["by_course"].as_array().unwrap();
+    assert_eq!(courses.len(), 1, "only the session ending that day: {around}");
+    let ptl = &courses[0];
+    assert_eq!(ptl["course"], "PTL");
+    assert_eq!(ptl["presented"], 5);
+    assert_eq!(ptl["satisfaction_mean"], 4.0);
+    assert_eq!(ptl["satisfaction_responses"], 3);
+    assert_eq!((ptl["satisfaction_invited"].clone(), ptl["satisfaction_answered"].clone()), (4.into(), 3.into()));
+    assert_eq!(ptl["satisfaction_response_rate"], 75.0);
+    assert_eq!(around["period"]["from"], day(end));
+
+    // The day after: nothing ended, nothing to publish.
+    let after = end.succ_opt().unwrap();
+    let empty = json(&lms(&db, &["report", "outcomes", "--from", &day(after), "--to", &day(after), "--json"], None));
+    assert_eq!(empty["by_course"].as_array().unwrap().len(), 0, "{empty}");
+    assert_eq!(empty["total"]["presented"], 0);
+    assert_eq!(empty["total"]["certification_rate"], Value::Null);
+    let text = lms(&db, &["report", "outcomes", "--from", &day(after), "--to", &day(after)], None);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("aucune donnée enregistrée"), "{}", text.stdout);
+
+    // The text report names the period, the titles and the response rate.
+    let text = lms(&db, &["report", "outcomes", "--from", &day(end), "--to", &day(end)], None);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("Résultats des sessions terminées du"), "{}", text.stdout);
+    assert!(text.stdout.contains("PTL — "), "{}", text.stdout);
+    assert!(text.stdout.contains("4 / 5") && text.stdout.contains("75"), "{}", text.stdout);
+
+    // Bad dates: one line, exit 1.
+    for args in [
+        vec!["report", "outcomes", "--from", "2026-02-30"],
+        vec!["report", "outcomes", "--to", "hier"],
+        vec!["report", "outcomes", "--from", "2026-06-02", "--to", "2026-06-01"],
+    ] {
+        let refused = lms(&db, &args, None);
+        assert_eq!(refused.code, 1, "{args:?}: {}", refused.stdout);
+        assert!(refused.stderr.starts_with("erreur [invalid_input]"), "{args:?}: {}", refused.stderr);
+    }
 }
 
 #[test]
