@@ -247,11 +247,11 @@ fn check_table(table: &EvidenceTable, stems: &mut HashSet<String>) -> Result<(),
     if table.file_stem.is_empty() || !table.file_stem.chars().all(plain) {
         return malformed("nom de fichier : minuscules, chiffres et tirets seulement");
     }
-    if ["index", "lisezmoi"].contains(&table.file_stem.as_str()) || !stems.insert(table.file_stem.clone()) {
-        return malformed("nom de fichier déjà pris");
-    }
     if table.columns.is_empty() || table.rows.iter().any(|row| row.len() != table.columns.len()) {
         return malformed("chaque ligne doit avoir autant de cellules que de colonnes");
+    }
+    if ["index", "lisezmoi"].contains(&table.file_stem.as_str()) || !stems.insert(table.file_stem.clone()) {
+        return malformed("nom de fichier déjà pris");
     }
     Ok(())
 }
