@@ -6,7 +6,9 @@
 use chrono::NaiveDate;
 
 use super::flow::{Flow, Op};
-use super::pdf::{Colour, Conformance, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle, wrap_lines};
+use super::pdf::{
+    Colour, Conformance, DocumentInfo, PageFormat, PdfBuilder, PdfError, Role, TextStyle, text_width, wrap_lines,
+};
 use crate::locale::date_fr;
 use crate::quality::EvidenceTable;
 
@@ -74,22 +76,36 @@ pub fn render_evidence(table: &EvidenceTable, header: &EvidenceHeader) -> Result
     pdf.finish()
 }
 
-/// Widths in proportion to the longest text of each column (headings included), within bounds,
-/// so that a long objectives column gets the room a count does not need.
+/// Each column at least as wide as its widest word (heading included), so nothing overlaps;
+/// the room left shared in proportion to each column's longest text, so that a long objectives
+/// column gets the room a count does not need.
 fn column_widths(table: &EvidenceTable, total: f32) -> Vec<f32> {
     let count = table.columns.len().max(1);
+    let cells = |i: usize| {
+        std::iter::once((TextStyle::strong(SIZE), table.columns.get(i).map(String::as_str).unwrap_or("")))
+            .chain(table.rows.iter().map(move |r| (TextStyle::body(SIZE), r.get(i).map(String::as_str).unwrap_or(""))))
+    };
+    let minimums: Vec<f32> = (0..count)
+        .map(|i| {
+            let widest = cells(i)
+                .flat_map(|(style, text)| text.split_whitespace().map(move |word| text_width(&style, word)))
+                .fold(0.0_f32, f32::max);
+            (widest + 8.0).min(total / 4.0)
+        })
+        .collect();
     let weights: Vec<f32> = (0..count)
         .map(|i| {
-            let longest = std::iter::once(table.columns.get(i).map(String::as_str).unwrap_or(""))
-                .chain(table.rows.iter().map(|r| r.get(i).map(String::as_str).unwrap_or("")))
-                .map(|text| text.chars().count())
-                .max()
-                .unwrap_or(1);
+            let longest = cells(i).map(|(_, text)| text.chars().count()).max().unwrap_or(1);
             (longest as f32).clamp(6.0, 60.0)
         })
         .collect();
+    let floor: f32 = minimums.iter().sum();
+    if floor >= total {
+        return minimums.iter().map(|m| total * m / floor).collect();
+    }
+    let spare = total - floor;
     let sum: f32 = weights.iter().sum();
-    weights.iter().map(|w| total * w / sum).collect()
+    minimums.iter().zip(&weights).map(|(m, w)| m + spare * w / sum).collect()
 }
 
 fn draw_headings(flow: &mut Flow, columns: &[String], widths: &[f32]) {

@@ -380,8 +380,9 @@ pub fn write_bundle(bundle: &EvidenceBundle, dir: &Path, force: bool) -> Result<
     Ok(WrittenBundle { dir: shown.to_string(), files: bundle.files.iter().map(|f| f.name.clone()).collect() })
 }
 
+/// A rate, or why there is none (an empty cell would leave the auditor guessing).
 fn cell_rate(rate: Option<f64>) -> String {
-    rate.map(percent_fr).unwrap_or_default()
+    rate.map(percent_fr).unwrap_or_else(|| "non calculable".to_owned())
 }
 
 /// Indicator 1: the published offer, as the public reads it, and where the results are published.
@@ -492,7 +493,7 @@ fn indicator_row(label: String, title: String, i: &OutcomeIndicators) -> Vec<Str
         i.presented.to_string(),
         i.certified.to_string(),
         cell_rate(i.certification_rate),
-        i.satisfaction_mean.map(|m| format!("{} / 5", decimal_fr(m, 1))).unwrap_or_default(),
+        i.satisfaction_mean.map(|m| format!("{} / 5", decimal_fr(m, 1))).unwrap_or_else(|| "aucune réponse".to_owned()),
         i.satisfaction_answered.to_string(),
         i.satisfaction_invited.to_string(),
         cell_rate(i.satisfaction_response_rate),
