@@ -21,6 +21,7 @@ mod certification;
 mod checkin;
 mod cli;
 mod cli_hardening;
+mod complaints;
 mod contracts;
 mod courses;
 mod csv_exports;

@@ -26,8 +26,10 @@ pub fn router() -> Routes {
     Routes::new().get("/reclamation", form).post("/reclamation", submit)
 }
 
-/// The fields of the form (the `csrf` field is read by the extractors).
-#[derive(Debug, Default, Deserialize)]
+/// The fields of the form (the `csrf` field is read by the extractors); `subject` and `message`
+/// are required: a probe without them is told the form is incomplete (422) before its token is
+/// looked at, as on every public form.
+#[derive(Debug, Deserialize)]
 struct ComplaintForm {
     #[serde(default)]
     name: String,
@@ -37,9 +39,7 @@ struct ComplaintForm {
     kind: String,
     #[serde(default)]
     session: String,
-    #[serde(default)]
     subject: String,
-    #[serde(default)]
     message: String,
 }
 

@@ -22,7 +22,6 @@ use crate::state::AppState;
 pub(super) struct IncidentForm {
     #[serde(default)]
     subject: String,
-    #[serde(default)]
     note: String,
 }
 
