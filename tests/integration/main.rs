@@ -12,6 +12,7 @@ mod attendance_support;
 mod authorization;
 mod bpf;
 mod browser;
+mod browser_complaints;
 mod browser_pages;
 mod browser_search;
 mod browser_trainee;
