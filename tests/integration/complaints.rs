@@ -257,14 +257,14 @@ fn overdue_is_unanswered_past_the_answer_day() {
             .map(|c| c.reference)
             .collect()
     };
-    assert_eq!(overdue(&mut conn), [old.reference.clone()]);
+    assert_eq!(overdue(&mut conn), std::slice::from_ref(&old.reference));
     let all = complaints::list(&mut conn, Actor::Console, ListFilter::default(), now).unwrap();
     assert_eq!(
         all.iter().map(|c| (c.reference.as_str(), c.overdue)).collect::<Vec<_>>(),
         [(recent.reference.as_str(), false), (old.reference.as_str(), true)]
     );
     complaints::acknowledge(&mut conn, Actor::Console, &old.reference, None, now).unwrap();
-    assert_eq!(overdue(&mut conn), [old.reference.clone()], "acknowledging is not answering");
+    assert_eq!(overdue(&mut conn), std::slice::from_ref(&old.reference), "acknowledging is not answering");
     complaints::answer(&mut conn, Actor::Console, &old.reference, "Réponse tardive.", None, now).unwrap();
     assert!(overdue(&mut conn).is_empty());
     let acknowledged = ListFilter { status: Some(ComplaintStatus::New), overdue_only: false };
