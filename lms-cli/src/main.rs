@@ -79,6 +79,9 @@ enum Command {
     /// E-mails : boîte d'envoi (liste, nouvel essai).
     #[command(subcommand)]
     Mail(commands::mail::MailCommand),
+    /// Réclamations : registre, suivi, actions d'amélioration (Qualiopi 31 et 32).
+    #[command(subcommand)]
+    Complaint(commands::complaint::ComplaintCommand),
     /// Émargement : vérification du registre chaîné.
     #[command(subcommand)]
     Attendance(commands::attendance::AttendanceCommand),
@@ -251,6 +254,7 @@ fn main() -> ExitCode {
         Command::Session(command) => commands::session::run(&context, command),
         Command::Enrolment(command) => commands::enrolment::run(&context, command),
         Command::Mail(command) => commands::mail::run(&context, command),
+        Command::Complaint(command) => commands::complaint::run(&context, command),
         Command::Attendance(command) => commands::attendance::run(&context, command),
         Command::Certify(command) => commands::certify::run(&context, command),
         Command::Jury(command) => commands::jury::run(&context, command),

@@ -26,6 +26,7 @@ pub mod attendance;
 pub mod calendar;
 pub mod catalogue;
 pub mod certification;
+pub mod complaints;
 pub mod dashboard;
 pub mod db;
 pub mod documents;

@@ -11,6 +11,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
+    ("complaint.html", include_str!("../templates/complaint.html")),
+    ("trainer_incident.html", include_str!("../templates/trainer_incident.html")),
     ("password.html", include_str!("../templates/password.html")),
     ("password_reset.html", include_str!("../templates/password_reset.html")),
     ("password_reset_token.html", include_str!("../templates/password_reset_token.html")),

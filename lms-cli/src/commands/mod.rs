@@ -4,6 +4,7 @@ pub mod assess;
 pub mod attendance;
 pub mod backup;
 pub mod certify;
+pub mod complaint;
 pub mod course;
 pub mod db;
 pub mod documents;

@@ -1,5 +1,5 @@
-//! Attempt counters shared by every limiter (logins, sign-ups, check-in codes), stored in the
-//! database so that every server instance sees the same counts.
+//! Attempt counters shared by every limiter (logins, sign-ups, check-in codes, complaints),
+//! stored in the database so that every server instance sees the same counts.
 //!
 //! An attempt is *reserved* before the expensive or sensitive work (hashing a password, looking
 //! up a code): the counter is raised atomically, and a caller over the limit is refused without
@@ -143,6 +143,30 @@ pub fn release(conn: &mut DbConn, forget: &[&Limit], refund: &[&Limit]) -> Resul
         .execute(conn)?;
     }
     Ok(())
+}
+
+/// Complaints (`/reclamation`, `POST /api/v1/complaints`) allowed from one client address per
+/// [`COMPLAINT_WINDOW_MINUTES`]: a shared office connection may send several, a script may not.
+pub const MAX_COMPLAINTS_PER_ADDRESS: i32 = 10;
+/// Complaints allowed in the name of one e-mail address per [`COMPLAINT_WINDOW_MINUTES`], whoever
+/// sends them: each one mails an acknowledgement to that address, which nobody may flood.
+pub const MAX_COMPLAINTS_PER_EMAIL: i32 = 5;
+/// Window of the complaint limiter.
+pub const COMPLAINT_WINDOW_MINUTES: i64 = 60;
+
+/// The counters a complaint is charged to: its (normalised) e-mail address and, when known, the
+/// client address.
+pub fn complaint_limits(email: &str, client_ip: Option<&str>) -> Vec<Limit> {
+    let mut limits =
+        vec![Limit::new(format!("complaint:email:{email}"), MAX_COMPLAINTS_PER_EMAIL, COMPLAINT_WINDOW_MINUTES)];
+    if let Some(ip) = client_ip {
+        limits.push(Limit::new(
+            format!("complaint:address:{}", address_key(ip)),
+            MAX_COMPLAINTS_PER_ADDRESS,
+            COMPLAINT_WINDOW_MINUTES,
+        ));
+    }
+    limits
 }
 
 /// The client address as a limiter key part: IPv6 by /64 (one subscriber holds a whole /64).

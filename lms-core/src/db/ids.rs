@@ -130,6 +130,12 @@ id_type! {
     NotificationId;
     /// An audit-log entry.
     AuditEntryId;
+    /// A complaint, difficulty or incident of the complaints register.
+    ComplaintId;
+    /// A step in a complaint's history.
+    ComplaintEventId;
+    /// An improvement action (Qualiopi indicator 32).
+    ImprovementActionId;
     /// A message of the e-mail outbox.
     OutboxMessageId;
     /// A password-reset token (its row; the token itself is never stored).

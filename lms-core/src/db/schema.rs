@@ -502,6 +502,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    complaint_counters (year) {
+        year -> Integer,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> Text,
+        reference -> Text,
+        kind -> Text,
+        status -> Text,
+        author_name -> Text,
+        author_email -> Text,
+        author_id -> Nullable<Text>,
+        training_session_id -> Nullable<Text>,
+        subject -> Text,
+        message -> Text,
+        received_at -> Timestamp,
+        answer_due_on -> Date,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    complaint_events (id) {
+        id -> Text,
+        complaint_id -> Text,
+        step -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        at -> Timestamp,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    improvement_actions (id) {
+        id -> Text,
+        complaint_id -> Nullable<Text>,
+        what -> Text,
+        owner -> Text,
+        due_on -> Date,
+        done_on -> Nullable<Date>,
+        done_note -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_by_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -590,6 +648,9 @@ diesel::table! {
 }
 
 diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(complaint_events -> complaints (complaint_id));
+diesel::joinable!(improvement_actions -> complaints (complaint_id));
+diesel::joinable!(complaints -> training_sessions (training_session_id));
 
 diesel::table! {
     bpf_inputs (year, input_key) {
@@ -633,6 +694,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     surveys,
     survey_invitations,
     survey_responses,
+    complaint_counters,
+    complaints,
+    complaint_events,
+    improvement_actions,
     audit_log,
     settings,
     calendar_feeds,

@@ -46,6 +46,8 @@ crate::text_enum! {
         Assessments = "assessments", "Évaluations";
         /// Certificates.
         Certificates = "certificates", "Certificats";
+        /// The complaints register (Qualiopi indicator 31).
+        Complaints = "complaints", "Réclamations";
     }
 }
 
@@ -112,6 +114,7 @@ impl CsvKind {
                 "revoked_at",
                 "revocation_reason",
             ],
+            CsvKind::Complaints => crate::complaints::CSV_COLUMNS,
         }
     }
 }
@@ -140,6 +143,7 @@ pub fn export_csv<W: Write>(conn: &mut DbConn, kind: CsvKind, out: W) -> Result<
             CsvKind::Attendance => write_attendance(conn, &mut writer),
             CsvKind::Assessments => write_assessments(conn, &mut writer),
             CsvKind::Certificates => write_certificates(conn, &mut writer),
+            CsvKind::Complaints => crate::complaints::write_csv(conn, &mut writer),
         }
     })?;
     writer.flush().map_err(|e| ExportError::Io(format!("écriture impossible : {e}")))?;

@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("request_refused.html", include_str!("templates/request_refused.html")),
     ("enrolment_cancelled.txt", include_str!("templates/enrolment_cancelled.txt")),
     ("enrolment_cancelled.html", include_str!("templates/enrolment_cancelled.html")),
+    ("complaint_acknowledgement.txt", include_str!("templates/complaint_acknowledgement.txt")),
+    ("complaint_acknowledgement.html", include_str!("templates/complaint_acknowledgement.html")),
+    ("complaint_answer.txt", include_str!("templates/complaint_answer.txt")),
+    ("complaint_answer.html", include_str!("templates/complaint_answer.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

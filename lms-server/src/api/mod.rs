@@ -8,6 +8,7 @@ mod accounts;
 mod assessment;
 mod attendance;
 mod catalogue;
+mod complaints;
 mod enrolments;
 mod json;
 mod openapi;
@@ -20,6 +21,7 @@ use crate::routes::Routes;
 
 pub use accounts::{SIGN_UP_RECEIVED, register};
 pub use attendance::{half_day_id, public_base};
+pub use complaints::{parse_kind as parse_complaint_kind, send_complaint};
 pub use json::ApiJson;
 pub(crate) use openapi::ErrorResponse;
 pub use password_reset::{RESET_DONE, RESET_REQUESTED, ask_for_reset, reset_with_token};
@@ -36,6 +38,7 @@ pub fn router() -> Routes {
         .merge(assessment::router())
         .merge(venues::router())
         .merge(password_reset::router())
+        .merge(complaints::router())
         .get("/openapi.json", openapi::openapi_json)
 }
 

@@ -69,6 +69,8 @@ impl Modify for BearerScheme {
         super::accounts::token,
         super::password_reset::request,
         super::password_reset::confirm,
+        super::complaints::submit,
+        super::complaints::incident,
         super::catalogue::courses,
         super::catalogue::course,
         super::catalogue::session,

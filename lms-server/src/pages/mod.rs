@@ -5,6 +5,7 @@ mod accounts;
 mod calendar;
 mod catalogue_pages;
 mod checkin;
+mod complaints;
 mod formations;
 mod home;
 mod legal;
@@ -42,6 +43,7 @@ pub fn router() -> Routes {
         .merge(venues::router())
         .merge(formations::router())
         .merge(password_reset::router())
+        .merge(complaints::router())
         .merge(legal::router())
 }
 

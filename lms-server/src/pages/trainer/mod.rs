@@ -12,6 +12,7 @@
 
 mod checkin_codes;
 mod grid;
+mod incidents;
 mod sessions;
 mod sheets;
 mod signatures;
@@ -43,6 +44,8 @@ pub fn router() -> Routes {
         .get("/trainer/sessions/{id}/assessments", grid::grid_page)
         .post("/trainer/sessions/{id}/assessments", grid::record_results)
         .get("/trainer/sessions/{id}/assessments/{trainee}", grid::trainee_results_page)
+        .get("/trainer/sessions/{id}/incident", incidents::incident_form)
+        .post("/trainer/sessions/{id}/incident", incidents::record_incident)
         .get("/static/trainer.js", script)
 }
 
