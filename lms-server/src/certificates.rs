@@ -208,17 +208,12 @@ async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The published outcomes over the default period (twelve months ending today). The
-/// `complaints` block of the template stays empty until the complaints summary is plugged in.
+/// The published outcomes over the default period (twelve months ending today), with the
+/// complaints handled and the improvement actions they led to.
 async fn outcomes_page(State(state): State<AppState>) -> PageResult {
     let now = lms_core::db::now();
-    let report = state
-        .db(move |conn| {
-            let period = lms_core::reports::outcomes::Period::resolve(None, None, now)?;
-            lms_core::reports::outcomes::outcomes_report(conn, period, now)
-        })
-        .await?;
-    Ok(render(&state, "outcomes.html", context! { report => report, complaints => Option::<String>::None }))
+    let published = state.db(move |conn| lms_core::reports::outcomes::published_results(conn, now)).await?;
+    Ok(render(&state, "outcomes.html", context! { report => published.outcomes, complaints => published.complaints }))
 }
 
 /// Whether the client asked for a page (browsers send `text/html`); verifiers asking for

@@ -845,8 +845,8 @@ pub struct ComplaintsSummary {
     pub settled: i64,
     /// Of the settled ones, how many were answered on or before their answer day.
     pub answered_in_time: i64,
-    /// `answered_in_time / settled`, when anything is settled.
-    pub answered_in_time_share: Option<f64>,
+    /// `answered_in_time / settled`, percent with one decimal, when anything is settled.
+    pub answered_in_time_rate: Option<f64>,
     /// Improvement actions done over the twelve months.
     pub actions_done: i64,
     /// Improvement actions still open today.
@@ -886,7 +886,7 @@ pub fn public_summary(conn: &mut DbConn, now: NaiveDateTime) -> Result<Complaint
             received: rows.len() as i64,
             settled,
             answered_in_time: in_time,
-            answered_in_time_share: (settled > 0).then(|| in_time as f64 / settled as f64),
+            answered_in_time_rate: (settled > 0).then(|| ((in_time as f64) * 1000.0 / (settled as f64)).round() / 10.0),
             actions_done,
             actions_open,
         })

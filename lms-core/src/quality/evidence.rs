@@ -54,7 +54,12 @@ pub type Provider = fn(&mut DbConn, &EvidenceScope) -> Result<Vec<EvidenceTable>
 /// `|conn, scope| provided(crate::complaints::evidence(conn, scope.period.from, scope.period.to)),`
 /// ([`provided`] takes a `Vec<EvidenceTable>` or a `Result` of one with any module's error).
 pub const PROVIDERS: &[Provider] =
-    &[public_information, outcome_indicators, certification_results, objectives_achieved];
+    &[public_information, outcome_indicators, certification_results, objectives_achieved, complaints_register];
+
+/// Indicators 31 and 32: the complaints register and the improvement actions.
+fn complaints_register(conn: &mut DbConn, scope: &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError> {
+    provided(crate::complaints::evidence(conn, scope.now))
+}
 
 /// What a provider returns, turned into the bundle's result.
 pub trait IntoEvidence {

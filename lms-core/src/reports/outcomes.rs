@@ -408,3 +408,23 @@ mod tests {
         assert!(Period::parse_date("--from", "31/01/2026").is_err());
     }
 }
+
+/// What `/resultats` publishes: the outcome indicators over the default period (twelve months
+/// ending today) and the complaints handled with the improvement actions they led to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PublishedResults {
+    /// The outcome indicators.
+    pub outcomes: OutcomesReport,
+    /// Complaints over twelve months, the share answered in time, improvement actions.
+    pub complaints: crate::complaints::ComplaintsSummary,
+}
+
+/// Reads what `/resultats` publishes, in one read transaction.
+pub fn published_results(conn: &mut DbConn, now: NaiveDateTime) -> Result<PublishedResults, ReportError> {
+    let period = Period::resolve(None, None, now)?;
+    crate::db::read_transaction(conn, |conn| {
+        let outcomes = outcomes_report(conn, period, now)?;
+        let complaints = crate::complaints::public_summary(conn, now)?;
+        Ok(PublishedResults { outcomes, complaints })
+    })
+}
