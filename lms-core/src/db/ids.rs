@@ -134,4 +134,6 @@ id_type! {
     OutboxMessageId;
     /// A password-reset token (its row; the token itself is never stored).
     PasswordResetTokenId;
+    /// A trainee's request for disability adjustments.
+    AdjustmentRequestId;
 }

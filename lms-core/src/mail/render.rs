@@ -44,6 +44,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("request_refused.html", include_str!("templates/request_refused.html")),
     ("enrolment_cancelled.txt", include_str!("templates/enrolment_cancelled.txt")),
     ("enrolment_cancelled.html", include_str!("templates/enrolment_cancelled.html")),
+    ("adjustment_request.txt", include_str!("templates/adjustment_request.txt")),
+    ("adjustment_request.html", include_str!("templates/adjustment_request.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
