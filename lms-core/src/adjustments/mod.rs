@@ -375,6 +375,35 @@ pub fn own_requests(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Adjustment
     })
 }
 
+/// A session the trainee may name in a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionChoice {
+    /// Session id.
+    pub id: TrainingSessionId,
+    /// « Title » (reference).
+    pub label: String,
+}
+
+/// The sessions the caller is enrolled in, waiting for, or asking to join, soonest first: the
+/// choices of the request form.
+pub fn sessions_to_choose(conn: &mut DbConn, caller: &Caller) -> Result<Vec<SessionChoice>, DbError> {
+    let rows: Vec<(TrainingSessionId, String, String)> = enrolments::table
+        .inner_join(training_sessions::table.inner_join(crate::db::schema::courses::table))
+        .filter(enrolments::trainee_id.eq(&caller.user.id))
+        .filter(enrolments::status.eq_any([
+            EnrolmentStatus::Confirmed,
+            EnrolmentStatus::Waitlisted,
+            EnrolmentStatus::Requested,
+        ]))
+        .order((training_sessions::reference.asc(),))
+        .select((training_sessions::id, crate::db::schema::courses::title, training_sessions::reference))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, reference)| SessionChoice { id, label: format!("« {title} » ({reference})") })
+        .collect())
+}
+
 /// Every request, pending first then newest: the referent and the console only.
 pub fn list_for_referent(conn: &mut DbConn, actor: Actor<'_>) -> Result<Vec<AdjustmentView>, AdjustmentError> {
     db::read_transaction(conn, |conn| {
