@@ -102,7 +102,15 @@ async fn session_page(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let viewer = caller.clone();
-    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
+    let target = id.clone();
+    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &target, lms_core::db::now())).await?;
+    // The visitor's own admission decision and adapted pathway (nobody else's).
+    let own_decision = match caller.as_ref().map(|c| c.user.id.clone()) {
+        None => None,
+        Some(user) => state.db(move |conn| enrolment::own_request(conn, &user, &id)).await?.and_then(|r| {
+            r.decision.map(|d| (d.label_fr(), r.pathway.map(|p| p.summary_fr()), r.decision_reason))
+        }),
+    };
     let venues: Vec<VenueRow> = page
         .venues
         .iter()
@@ -166,6 +174,7 @@ async fn session_page(
             funding_labels => FUNDING_LABELS,
             category_labels => CATEGORY_LABELS,
             info => info_message(query.info.as_deref()),
+            own_decision => own_decision,
             ..base_context(caller.as_ref())
         },
     ))
