@@ -144,6 +144,18 @@ fn referent(conn: &mut DbConn) -> Result<(String, String), AdjustmentError> {
     }
 }
 
+/// The referent's contact as convocations print it (« Inès Marchand — referent@example.org »),
+/// when the organisation has named one.
+pub fn referent_contact(conn: &mut DbConn) -> Result<Option<String>, DbError> {
+    let settings = QualitySettings::load(conn)?;
+    Ok(settings.disability_referent_email.filter(|e| !e.trim().is_empty()).map(|email| {
+        match settings.disability_referent_name.filter(|n| !n.trim().is_empty()) {
+            Some(name) => format!("{name} — {email}"),
+            None => email,
+        }
+    }))
+}
+
 /// Whether `caller` is the disability referent: their account e-mail is the referent setting.
 pub fn is_referent(conn: &mut DbConn, caller: &Caller) -> Result<bool, DbError> {
     let settings = QualitySettings::load(conn)?;
