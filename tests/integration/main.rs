@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod accounts;
+mod adjustments;
 mod admission;
 mod api_contracts;
 mod assess_import;

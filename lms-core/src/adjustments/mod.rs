@@ -162,6 +162,11 @@ pub fn is_referent(conn: &mut DbConn, caller: &Caller) -> Result<bool, DbError> 
     Ok(settings.disability_referent_email.is_some_and(|email| email.trim().eq_ignore_ascii_case(&caller.user.email)))
 }
 
+/// Refuses anyone but the referent and the console (the pages check it before reading a form).
+pub fn check_referent(conn: &mut DbConn, actor: Actor<'_>) -> Result<(), AdjustmentError> {
+    ensure_referent(conn, actor).map(|_| ())
+}
+
 fn ensure_referent(conn: &mut DbConn, actor: Actor<'_>) -> Result<Option<UserId>, AdjustmentError> {
     match actor {
         Actor::Console => Ok(None),
@@ -457,19 +462,20 @@ pub fn decide(
     decision: &AdjustmentDecision,
     now: NaiveDateTime,
 ) -> Result<AdjustmentView, AdjustmentError> {
-    let (status, agreed, exam, reason) = match decision {
-        AdjustmentDecision::Agree { adjustments, exam_conditions } => (
-            AdjustmentStatus::Agreed,
-            Some(required_text(adjustments, "aménagements convenus")?),
-            optional_text(exam_conditions.as_deref(), "conditions d'examen")?,
-            None,
-        ),
-        AdjustmentDecision::Decline { reason } => {
-            (AdjustmentStatus::Declined, None, None, Some(required_text(reason, "motif du refus")?))
-        }
-    };
     db::write_transaction(conn, |conn| {
+        // Who decides is checked before anything about the request or the answer is said.
         let by = ensure_referent(conn, actor)?;
+        let (status, agreed, exam, reason) = match decision {
+            AdjustmentDecision::Agree { adjustments, exam_conditions } => (
+                AdjustmentStatus::Agreed,
+                Some(required_text(adjustments, "aménagements convenus")?),
+                optional_text(exam_conditions.as_deref(), "conditions d'examen")?,
+                None,
+            ),
+            AdjustmentDecision::Decline { reason } => {
+                (AdjustmentStatus::Declined, None, None, Some(required_text(reason, "motif du refus")?))
+            }
+        };
         let current: AdjustmentStatus = adjustment_requests::table
             .find(id)
             .select(adjustment_requests::status)

@@ -133,6 +133,8 @@ async fn decide(
         },
         "decline" => AdjustmentDecision::Decline { reason: form.reason },
         _ => {
+            let who = caller.clone();
+            state.db(move |conn| adjustments::check_referent(conn, Actor::Person(&who))).await?;
             return Err(AdjustmentError::Invalid(
                 "choisissez la réponse : aménagement convenu ou demande non retenue".into(),
             )
