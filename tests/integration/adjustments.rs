@@ -270,7 +270,7 @@ fn convocations_carry_the_pmr_sentence_and_the_referent() {
     let (text, html): (String, String) = outbox_messages::table
         .filter(outbox_messages::kind.eq(MailKind::Convocation))
         .filter(outbox_messages::recipient_email.eq("olivier.moreau@example.org"))
-        .order(outbox_messages::created_at.desc())
+        .filter(outbox_messages::text_body.like("%ECO-DEMO-PAU%"))
         .select((outbox_messages::text_body, outbox_messages::html_body))
         .first(&mut conn)
         .unwrap();
