@@ -7,12 +7,12 @@
 use axum::http::StatusCode;
 use diesel::prelude::*;
 use lms_core::Classify;
+use lms_core::DbConn;
 use lms_core::adjustments::{self, AdjustmentDecision};
 use lms_core::db::ids::{AdjustmentRequestId, TrainingSessionId};
 use lms_core::db::schema::{adjustment_requests, outbox_messages, training_sessions, venues};
 use lms_core::mail::MailKind;
 use lms_core::rights::Actor;
-use lms_core::DbConn;
 use lms_tests::{
     CliOutput, Seed, TestDb, browser_login, csrf_field, form_request, get_with_cookies, lms, send, test_app,
 };
@@ -108,14 +108,22 @@ async fn a_request_reaches_the_referent_only_and_the_agreement_reaches_the_train
     assert_eq!(new[0].1, REFERENT);
     assert!(new[0].2.contains("/referent/amenagements"), "{}", new[0].2);
     let leaking: i64 = outbox_messages::table
-        .filter(outbox_messages::text_body.like("%CONFIDENTIEL-7Q%").or(outbox_messages::html_body.like("%CONFIDENTIEL-7Q%")))
+        .filter(
+            outbox_messages::text_body
+                .like("%CONFIDENTIEL-7Q%")
+                .or(outbox_messages::html_body.like("%CONFIDENTIEL-7Q%")),
+        )
         .count()
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(leaking, 0, "the request text travels in no e-mail");
 
     // Nobody but the referent reads it: its trainer, another trainee, an administrator.
-    for email in ["formatrice.charente@demo.tierslieux.example.org", "hugo.blanc@example.org", "admin@demo.tierslieux.example.org"] {
+    for email in [
+        "formatrice.charente@demo.tierslieux.example.org",
+        "hugo.blanc@example.org",
+        "admin@demo.tierslieux.example.org",
+    ] {
         let who = cookie(&app, email).await;
         let (status, _, body) = send(&app, get_with_cookies("/referent/amenagements", &who)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{email}");
@@ -129,7 +137,10 @@ async fn a_request_reaches_the_referent_only_and_the_agreement_reaches_the_train
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains("CONFIDENTIEL-7Q") && !page.contains("Aménagement convenu"), "{page}");
     let admin = caller(&mut conn, "admin@demo.tierslieux.example.org");
-    assert_eq!(adjustments::list_for_referent(&mut conn, Actor::Person(&admin)).unwrap_err().code(), "not_disability_referent");
+    assert_eq!(
+        adjustments::list_for_referent(&mut conn, Actor::Person(&admin)).unwrap_err().code(),
+        "not_disability_referent"
+    );
 
     // The referent reads it and agrees, with exam conditions.
     let referent = cookie(&app, REFERENT).await;
@@ -207,15 +218,30 @@ fn the_console_lists_and_decides_and_refuses_bad_input() {
     refused(&lms(&db, &["adjustment", "decide", &id, "--decline", "--reason", "  "], None), "invalid_input");
     refused(&lms(&db, &["adjustment", "decide", &id, "--agree", "--adjustments", ""], None), "invalid_input");
     refused(
-        &lms(&db, &["adjustment", "decide", &AdjustmentRequestId::generate().to_string(), "--agree", "--adjustments", "x"], None),
+        &lms(
+            &db,
+            &["adjustment", "decide", &AdjustmentRequestId::generate().to_string(), "--agree", "--adjustments", "x"],
+            None,
+        ),
         "unknown_adjustment_request",
     );
-    refused(&lms(&db, &["adjustment", "decide", "n-importe-quoi", "--agree", "--adjustments", "x"], None), "unknown_adjustment_request");
+    refused(
+        &lms(&db, &["adjustment", "decide", "n-importe-quoi", "--agree", "--adjustments", "x"], None),
+        "unknown_adjustment_request",
+    );
     assert_eq!(lms(&db, &["adjustment", "decide", &id, "--agree", "--decline"], None).code, 2, "usage");
     assert_eq!(counts(&mut conn), before, "nothing written");
     let decided = ok_json(&lms(
         &db,
-        &["adjustment", "decide", &id, "--decline", "--reason", "Les lieux sont déjà accessibles : voir la fiche", "--json"],
+        &[
+            "adjustment",
+            "decide",
+            &id,
+            "--decline",
+            "--reason",
+            "Les lieux sont déjà accessibles : voir la fiche",
+            "--json",
+        ],
         None,
     ));
     assert_eq!(decided["status"], "declined");
@@ -226,7 +252,8 @@ fn the_console_lists_and_decides_and_refuses_bad_input() {
     let new = adjustments::request(&mut conn, &karim, None, "Une table adaptée", lms_core::db::now()).unwrap();
     let decision = AdjustmentDecision::Agree { adjustments: "Table réglable".into(), exam_conditions: None };
     let admin = caller(&mut conn, "admin@demo.tierslieux.example.org");
-    let error = adjustments::decide(&mut conn, Actor::Person(&admin), &new, &decision, lms_core::db::now()).unwrap_err();
+    let error =
+        adjustments::decide(&mut conn, Actor::Person(&admin), &new, &decision, lms_core::db::now()).unwrap_err();
     assert_eq!(error.code(), "not_disability_referent");
     let referent = caller(&mut conn, REFERENT);
     let view = adjustments::decide(&mut conn, Actor::Person(&referent), &new, &decision, lms_core::db::now()).unwrap();
@@ -241,7 +268,9 @@ fn the_jury_sees_the_exam_conditions_and_the_evidence_holds_no_health_detail() {
     let rows = jury.as_array().unwrap();
     let aurelie = rows.iter().find(|d| d["trainee"] == "aurelie.fontaine@example.org").unwrap();
     assert!(aurelie["exam_conditions"].as_str().unwrap().contains("Tiers-temps"), "{aurelie}");
-    assert!(rows.iter().filter(|d| d["trainee"] != "aurelie.fontaine@example.org").all(|d| d["exam_conditions"].is_null()));
+    assert!(
+        rows.iter().filter(|d| d["trainee"] != "aurelie.fontaine@example.org").all(|d| d["exam_conditions"].is_null())
+    );
     let text = lms(&db, &["jury", "list", "--session", "PTL-NA-DEMO-0"], None);
     assert!(text.stdout.contains("conditions d'examen"), "{}", text.stdout);
 
@@ -266,7 +295,11 @@ fn convocations_carry_the_pmr_sentence_and_the_referent() {
         .set((venues::accessible_pmr.eq(Some(true)), venues::accessibility_note.eq(Some("Entrée par la cour"))))
         .execute(&mut conn)
         .unwrap();
-    ok_json(&lms(&db, &["enrolment", "add", "--session", "ECO-DEMO-PAU", "--trainee", "olivier.moreau@example.org", "--json"], None));
+    ok_json(&lms(
+        &db,
+        &["enrolment", "add", "--session", "ECO-DEMO-PAU", "--trainee", "olivier.moreau@example.org", "--json"],
+        None,
+    ));
     let (text, html): (String, String) = outbox_messages::table
         .filter(outbox_messages::kind.eq(MailKind::Convocation))
         .filter(outbox_messages::recipient_email.eq("olivier.moreau@example.org"))
@@ -276,7 +309,10 @@ fn convocations_carry_the_pmr_sentence_and_the_referent() {
         .unwrap();
     for body in [&text, &html] {
         assert!(body.contains("Accessible aux personnes à mobilité réduite. Entrée par la cour"), "{body}");
-        assert!(body.contains("référent·e handicap, Mathieu Lassalle — formateur.bearn@demo.tierslieux.example.org"), "{body}");
+        assert!(
+            body.contains("référent·e handicap, Mathieu Lassalle — formateur.bearn@demo.tierslieux.example.org"),
+            "{body}"
+        );
     }
     let olivier = caller(&mut conn, "olivier.moreau@example.org");
     let session = session_id(&mut conn, "ECO-DEMO-PAU");
@@ -284,7 +320,8 @@ fn convocations_carry_the_pmr_sentence_and_the_referent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("convocation.pdf");
     std::fs::write(&path, bytes).unwrap();
-    let Ok(output) = std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-").output() else {
+    let Ok(output) = std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-").output()
+    else {
         lms_tests::say_skipped("convocations_carry_the_pmr_sentence_and_the_referent", "pdftotext is not installed");
         return;
     };

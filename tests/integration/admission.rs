@@ -294,8 +294,11 @@ fn name_modules(conn: &mut DbConn) {
     }
 }
 
+/// An enrolment's recorded decision columns: decision, minutes, modules, who.
+type DecisionColumns = (Option<String>, Option<i64>, Option<String>, Option<String>);
+
 /// Every enrolment's recorded decision columns, for « nothing written ».
-fn decisions(conn: &mut DbConn) -> Vec<(Option<String>, Option<i64>, Option<String>, Option<String>)> {
+fn decisions(conn: &mut DbConn) -> Vec<DecisionColumns> {
     let session = session_id(conn);
     enrolments::table
         .filter(enrolments::training_session_id.eq(&session))
@@ -394,11 +397,16 @@ async fn an_adapted_pathway_is_checked_recorded_and_shown_to_trainers_and_to_the
         assert_eq!(status, StatusCode::OK, "{email}");
         assert!(page.contains("Admis·e avec un parcours adapté"), "{email}: {page}");
         assert!(page.contains("7\u{a0}h de formation ; modules : Indicateurs et collecte"), "{page}");
-        assert!(page.contains("Prérequis non réunis") && page.contains("Coordinateur d&#x27;un café associatif"), "{page}");
+        assert!(
+            page.contains("Prérequis non réunis") && page.contains("Coordinateur d&#x27;un café associatif"),
+            "{page}"
+        );
     }
     // Another trainer does not.
-    let cookie =
-        format!("lms_session={}", browser_login(&app, "formatrice.charente@demo.tierslieux.example.org", PASSWORD).await);
+    let cookie = format!(
+        "lms_session={}",
+        browser_login(&app, "formatrice.charente@demo.tierslieux.example.org", PASSWORD).await
+    );
     let (status, _, _) = send(&app, get_with_cookies(&path, &cookie)).await;
     assert!(status.is_client_error());
 
@@ -406,7 +414,10 @@ async fn an_adapted_pathway_is_checked_recorded_and_shown_to_trainers_and_to_the
     let session_page = format!("/sessions/{SESSION}");
     let cookie = format!("lms_session={}", browser_login(&app, "olivier.moreau@example.org", PASSWORD).await);
     let (_, _, page) = send(&app, get_with_cookies(&session_page, &cookie)).await;
-    assert!(page.contains("Admis·e avec un parcours adapté") && page.contains("Déjà formé aux changements attendus"), "{page}");
+    assert!(
+        page.contains("Admis·e avec un parcours adapté") && page.contains("Déjà formé aux changements attendus"),
+        "{page}"
+    );
     assert!(!page.contains("Prérequis non réunis"));
     let cookie = format!("lms_session={}", browser_login(&app, "manon.arnaud@example.org", PASSWORD).await);
     let (_, _, page) = send(&app, get_with_cookies(&session_page, &cookie)).await;

@@ -138,7 +138,12 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                     ]
                 })
                 .collect();
-            output::listing(context, &requests, &["e-mail", "nom", "décision", "parcours adapté", "décidé par", "réponses", "motif"], rows)
+            output::listing(
+                context,
+                &requests,
+                &["e-mail", "nom", "décision", "parcours adapté", "décidé par", "réponses", "motif"],
+                rows,
+            )
         }
         EnrolmentCommand::Admit { session, trainee, reason, adapted_hours, adapted_modules, note } => {
             let pathway = enrolment::PathwayInput { hours: adapted_hours, modules: adapted_modules, note };

@@ -487,9 +487,7 @@ pub fn decide(
             return Err(AdjustmentError::AlreadyDecided(current.label_fr()));
         }
         diesel::update(
-            adjustment_requests::table
-                .find(id)
-                .filter(adjustment_requests::status.eq(AdjustmentStatus::Requested)),
+            adjustment_requests::table.find(id).filter(adjustment_requests::status.eq(AdjustmentStatus::Requested)),
         )
         .set((
             adjustment_requests::status.eq(status),
@@ -542,9 +540,7 @@ fn agreed_rows(conn: &mut DbConn, session: &TrainingSessionId) -> Result<Vec<Agr
         .filter(adjustment_requests::status.eq(AdjustmentStatus::Agreed))
         .filter(adjustment_requests::trainee_id.eq_any(&trainees))
         .filter(
-            adjustment_requests::training_session_id
-                .eq(session)
-                .or(adjustment_requests::training_session_id.is_null()),
+            adjustment_requests::training_session_id.eq(session).or(adjustment_requests::training_session_id.is_null()),
         )
         .order((users::display_name.asc(), adjustment_requests::decided_at.asc()))
         .select((
@@ -616,32 +612,46 @@ fn initials(name: &str) -> String {
         .join(" ")
 }
 
+/// One request as the evidence lists it (fields in the order selected): nothing private.
+#[derive(Queryable)]
+struct EvidenceRow {
+    id: AdjustmentRequestId,
+    name: String,
+    session: Option<String>,
+    status: AdjustmentStatus,
+    asked: NaiveDateTime,
+    decided: Option<NaiveDateTime>,
+}
+
 /// The adjustment file for the quality audit (Qualiopi indicator 26): one row per request with
 /// its dates, status and how many days the decision took. No request text, agreed adjustment,
 /// exam condition or reason: these are health-related data that stay with the referent.
 pub fn evidence(conn: &mut DbConn) -> Result<Vec<crate::quality::EvidenceTable>, DbError> {
     db::read_transaction(conn, |conn| {
-        let rows: Vec<(AdjustmentRequestId, String, Option<String>, AdjustmentStatus, NaiveDateTime, Option<NaiveDateTime>)> =
-            adjustment_requests::table
-                .inner_join(users::table)
-                .left_join(training_sessions::table)
-                .order((adjustment_requests::created_at.asc(), adjustment_requests::id.asc()))
-                .select((
-                    adjustment_requests::id,
-                    users::display_name,
-                    training_sessions::reference.nullable(),
-                    adjustment_requests::status,
-                    adjustment_requests::created_at,
-                    adjustment_requests::decided_at,
-                ))
-                .load(conn)?;
+        let rows: Vec<EvidenceRow> = adjustment_requests::table
+            .inner_join(users::table)
+            .left_join(training_sessions::table)
+            .order((adjustment_requests::created_at.asc(), adjustment_requests::id.asc()))
+            .select((
+                adjustment_requests::id,
+                users::display_name,
+                training_sessions::reference.nullable(),
+                adjustment_requests::status,
+                adjustment_requests::created_at,
+                adjustment_requests::decided_at,
+            ))
+            .load(conn)?;
         let day = |at: NaiveDateTime| crate::locale::to_paris(at).format("%d/%m/%Y").to_string();
         let table_rows = rows
             .into_iter()
-            .map(|(id, name, session, status, asked, decided)| {
+            .map(|EvidenceRow { id, name, session, status, asked, decided }| {
                 let id = id.to_string();
                 vec![
-                    format!("{} ({})", initials(&name), id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<String>()),
+                    format!(
+                        "{} ({})",
+                        initials(&name),
+                        id.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<String>()
+                    ),
                     session.unwrap_or_else(|| "toutes ses sessions".to_owned()),
                     day(asked),
                     status.label_fr().to_owned(),

@@ -82,7 +82,12 @@ impl AdaptedPathway {
 /// Hours as typed (`35`, `17,5`, `3.5`, `3 h 30` is not accepted) into minutes, refusing zero,
 /// negatives and nonsense.
 pub fn parse_hours(raw: &str) -> Result<i64, EnrolmentError> {
-    let invalid = || EnrolmentError::Invalid(format!("durée adaptée « {} » : un nombre d'heures positif (par exemple 35 ou 17,5)", crate::text::printable(raw, 40)));
+    let invalid = || {
+        EnrolmentError::Invalid(format!(
+            "durée adaptée « {} » : un nombre d'heures positif (par exemple 35 ou 17,5)",
+            crate::text::printable(raw, 40)
+        ))
+    };
     let hours: f64 = raw.trim().replace(',', ".").parse().map_err(|_| invalid())?;
     if !hours.is_finite() || hours <= 0.0 || hours > 10_000.0 {
         return Err(invalid());
@@ -97,7 +102,14 @@ pub fn parse_hours(raw: &str) -> Result<i64, EnrolmentError> {
 /// A pathway checked without the database: hours parsed, modules trimmed and deduplicated,
 /// note checked; `None` when nothing was asked. A note alone is refused: it goes with hours or
 /// modules.
-fn checked_pathway(input: &PathwayInput) -> Result<Option<(Option<i64>, Vec<String>, Option<String>)>, EnrolmentError> {
+/// A pathway that passed the checks that need no database.
+struct CheckedPathway {
+    minutes: Option<i64>,
+    modules: Vec<String>,
+    note: Option<String>,
+}
+
+fn checked_pathway(input: &PathwayInput) -> Result<Option<CheckedPathway>, EnrolmentError> {
     let minutes = input.hours.as_deref().map(parse_hours).transpose()?;
     let mut modules: Vec<String> = Vec::new();
     for module in &input.modules {
@@ -118,7 +130,7 @@ fn checked_pathway(input: &PathwayInput) -> Result<Option<(Option<i64>, Vec<Stri
         }
         return Ok(None);
     }
-    Ok(Some((minutes, modules, note)))
+    Ok(Some(CheckedPathway { minutes, modules, note }))
 }
 
 /// Checks the pathway against the course's duration and the session's modules.
@@ -147,7 +159,10 @@ fn check_pathway_in_session(
         let known = session_modules(conn, session)?;
         if let Some(unknown) = modules.iter().find(|m| !known.contains(m)) {
             return Err(EnrolmentError::Invalid(if known.is_empty() {
-                format!("module « {} » inconnu : le planning de cette session ne nomme aucun module", crate::text::printable(unknown, 80))
+                format!(
+                    "module « {} » inconnu : le planning de cette session ne nomme aucun module",
+                    crate::text::printable(unknown, 80)
+                )
             } else {
                 format!(
                     "module « {} » inconnu dans cette session (modules : {})",
@@ -522,7 +537,7 @@ pub fn admit_with_pathway(
         let state = lock_session(conn, session)?;
         let (id, trainee_id) = pending_request(conn, session, trainee)?;
         let (decision, minutes, modules, note) = match &pathway {
-            Some((minutes, modules, note)) => {
+            Some(CheckedPathway { minutes, modules, note }) => {
                 check_pathway_in_session(conn, session, *minutes, modules)?;
                 (AdmissionDecision::AdmittedAdapted, *minutes, Some(to_json_text(modules)?), note.clone())
             }

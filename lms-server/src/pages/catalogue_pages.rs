@@ -103,13 +103,15 @@ async fn session_page(
 ) -> PageResult {
     let viewer = caller.clone();
     let target = id.clone();
-    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &target, lms_core::db::now())).await?;
+    let page =
+        state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &target, lms_core::db::now())).await?;
     // The visitor's own admission decision and adapted pathway (nobody else's).
     let own_decision = match caller.as_ref().map(|c| c.user.id.clone()) {
         None => None,
-        Some(user) => state.db(move |conn| enrolment::own_request(conn, &user, &id)).await?.and_then(|r| {
-            r.decision.map(|d| (d.label_fr(), r.pathway.map(|p| p.summary_fr()), r.decision_reason))
-        }),
+        Some(user) => state
+            .db(move |conn| enrolment::own_request(conn, &user, &id))
+            .await?
+            .and_then(|r| r.decision.map(|d| (d.label_fr(), r.pathway.map(|p| p.summary_fr()), r.decision_reason))),
     };
     let venues: Vec<VenueRow> = page
         .venues

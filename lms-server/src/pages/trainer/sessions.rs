@@ -102,8 +102,7 @@ pub(super) async fn session_page(
     // Admission requests with their decisions, and the adjustments agreed (never the requests).
     let who = caller.clone();
     let target = session.clone();
-    let requests =
-        state.db(move |conn| lms_core::enrolment::list_requests(conn, Actor::Person(&who), &target)).await?;
+    let requests = state.db(move |conn| lms_core::enrolment::list_requests(conn, Actor::Person(&who), &target)).await?;
     let who = caller.clone();
     let adjustments =
         state.db(move |conn| lms_core::adjustments::agreed_for_session(conn, Actor::Person(&who), &session)).await?;
