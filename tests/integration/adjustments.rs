@@ -329,3 +329,31 @@ fn convocations_carry_the_pmr_sentence_and_the_referent() {
     assert!(pdf.contains("Accessible aux personnes à mobilité réduite"), "{pdf}");
     assert!(pdf.contains("Mathieu Lassalle"), "{pdf}");
 }
+
+#[tokio::test]
+async fn the_enrolment_form_carries_an_optional_request_in_the_same_transaction() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let mut conn = db.conn();
+    let hugo = cookie(&app, "lucas.girard@example.org").await;
+    let path = "/sessions/ECO-DEMO-LIBOURNE";
+    let (status, _, page) = send(&app, get_with_cookies(path, &hugo)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("name=\"adjustment_request\""), "{page}");
+    let csrf = csrf_field(&page);
+    // Without a referent, the enrolment with a request is refused whole.
+    lms_core::documents::organisation::set_setting(&mut conn, "quality.disability_referent_email", "").unwrap();
+    let enrolments_before: i64 = lms_core::db::schema::enrolments::table.count().get_result(&mut conn).unwrap();
+    let before = counts(&mut conn);
+    let fields = [("csrf", csrf.as_str()), ("adjustment_request", "Un siège adapté")];
+    let (status, _, _) = send(&app, form_request(&format!("{path}/enrol"), &fields, &hugo)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(counts(&mut conn), before);
+    let enrolments_after: i64 = lms_core::db::schema::enrolments::table.count().get_result(&mut conn).unwrap();
+    assert_eq!(enrolments_after, enrolments_before, "no enrolment either");
+    // With the referent back, both are written.
+    lms_core::documents::organisation::set_setting(&mut conn, "quality.disability_referent_email", REFERENT).unwrap();
+    let (status, _, _) = send(&app, form_request(&format!("{path}/enrol"), &fields, &hugo)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(counts(&mut conn).0, before.0 + 1);
+}

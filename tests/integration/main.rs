@@ -13,6 +13,7 @@ mod attendance_support;
 mod authorization;
 mod bpf;
 mod browser;
+mod browser_adjustments;
 mod browser_pages;
 mod browser_search;
 mod browser_trainee;

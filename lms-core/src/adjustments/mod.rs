@@ -75,6 +75,9 @@ pub enum AdjustmentError {
     /// The request was already decided.
     #[error("cette demande d'aménagement a déjà reçu une réponse ({0})")]
     AlreadyDecided(&'static str),
+    /// The enrolment that carried the request was refused.
+    #[error(transparent)]
+    Enrolment(#[from] crate::enrolment::EnrolmentError),
     /// Storage failure.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -88,6 +91,7 @@ impl Classify for AdjustmentError {
             AdjustmentError::NotATrainee | AdjustmentError::NotReferent => ErrorKind::Forbidden,
             AdjustmentError::UnknownRequest | AdjustmentError::UnknownTrainingSession => ErrorKind::NotFound,
             AdjustmentError::AlreadyDecided(_) => ErrorKind::Conflict,
+            AdjustmentError::Enrolment(e) => e.kind(),
             AdjustmentError::Db(e) => e.kind(),
         }
     }
@@ -101,6 +105,7 @@ impl Classify for AdjustmentError {
             AdjustmentError::UnknownRequest => "unknown_adjustment_request",
             AdjustmentError::UnknownTrainingSession => "unknown_session",
             AdjustmentError::AlreadyDecided(_) => "already_decided",
+            AdjustmentError::Enrolment(e) => e.code(),
             AdjustmentError::Db(e) => e.code(),
         }
     }
@@ -272,19 +277,26 @@ pub(crate) fn store_request(
     Ok(id)
 }
 
-/// [`request`] as part of an enrolment: checks the text, then stores it in the enrolment's
-/// transaction. A blank text asks for nothing.
-pub fn request_with_enrolment(
+/// Enrols the caller (`enrolment::enrol_as`) and, when `text` is not blank, stores their
+/// adjustment request for that session, in one transaction: either both are written or neither
+/// (the session page's enrolment form).
+pub fn enrol_with_request(
     conn: &mut DbConn,
-    caller: &Caller,
     session: &TrainingSessionId,
+    caller: &Caller,
+    request: &crate::enrolment::EnrolmentRequest,
     text: Option<&str>,
     now: NaiveDateTime,
-) -> Result<Option<AdjustmentRequestId>, AdjustmentError> {
-    match optional_text(text, "demande d'aménagement")? {
-        None => Ok(None),
-        Some(text) => request(conn, caller, Some(session), &text, now).map(Some),
-    }
+) -> Result<crate::enrolment::EnrolmentOutcome, AdjustmentError> {
+    let text = optional_text(text, "demande d'aménagement")?;
+    db::write_transaction(conn, |conn| {
+        let outcome = crate::enrolment::enrol_as(conn, session, caller, request, now)?;
+        // A repeated form (the enrolment already there) does not file the request twice.
+        if let Some(text) = text.as_deref().filter(|_| outcome.created) {
+            store_request(conn, &caller.user.id, &caller.user.name, Some(session), text, now)?;
+        }
+        Ok(outcome)
+    })
 }
 
 /// A request as the referent (and its author) read it.

@@ -190,6 +190,9 @@ struct EnrolForm {
     trainee_category: Option<String>,
     #[serde(default)]
     positioning_answers: Option<String>,
+    /// A private request for disability adjustments, sent to the referent with the enrolment.
+    #[serde(default)]
+    adjustment_request: Option<String>,
     /// `answer_1`, `answer_2`…: the answers to a course's positioning questions (the other
     /// fields of the form land here too and are ignored).
     #[serde(flatten)]
@@ -217,8 +220,19 @@ async fn enrol(
         answers: numbered_answers(&form.others),
     };
     let target = session.clone();
-    let outcome =
-        state.db(move |conn| enrolment::enrol_as(conn, &target, &caller, &request, lms_core::db::now())).await?;
+    let adjustment = form.adjustment_request;
+    let outcome = state
+        .db(move |conn| {
+            lms_core::adjustments::enrol_with_request(
+                conn,
+                &target,
+                &caller,
+                &request,
+                adjustment.as_deref(),
+                lms_core::db::now(),
+            )
+        })
+        .await?;
     let info = match (outcome.created, outcome.status) {
         (false, _) => "already",
         (true, EnrolmentStatus::Waitlisted) => "waitlisted",
