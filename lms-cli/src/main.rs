@@ -76,6 +76,9 @@ enum Command {
     /// Inscriptions.
     #[command(subcommand)]
     Enrolment(commands::enrolment::EnrolmentCommand),
+    /// Aménagements (situation de handicap) : demandes et réponses du ou de la référent·e.
+    #[command(subcommand)]
+    Adjustment(commands::adjustment::AdjustmentCommand),
     /// E-mails : boîte d'envoi (liste, nouvel essai).
     #[command(subcommand)]
     Mail(commands::mail::MailCommand),
@@ -253,6 +256,7 @@ fn main() -> ExitCode {
         Command::Course(command) => commands::course::run(&context, command),
         Command::Session(command) => commands::session::run(&context, command),
         Command::Enrolment(command) => commands::enrolment::run(&context, command),
+        Command::Adjustment(command) => commands::adjustment::run(&context, command),
         Command::Mail(command) => commands::mail::run(&context, command),
         Command::Complaint(command) => commands::complaint::run(&context, command),
         Command::Attendance(command) => commands::attendance::run(&context, command),

@@ -21,6 +21,7 @@
 //! data), [`mail`] (the e-mail outbox and its messages), and [`db`] (the only place where SQLite and PostgreSQL differ).
 
 pub mod access;
+pub mod adjustments;
 pub mod assessment;
 pub mod attendance;
 pub mod calendar;

@@ -19,6 +19,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("security.html", include_str!("../templates/security.html")),
     ("me.html", include_str!("../templates/me.html")),
     ("calendar_feed.html", include_str!("../templates/calendar_feed.html")),
+    ("adjustments.html", include_str!("../templates/adjustments.html")),
+    ("adjustment_referent.html", include_str!("../templates/adjustment_referent.html")),
     ("course.html", include_str!("../templates/course.html")),
     ("course_details.html", include_str!("../templates/course_details.html")),
     ("session.html", include_str!("../templates/session.html")),

@@ -276,3 +276,175 @@ async fn the_session_page_asks_the_questions_and_the_form_sends_a_request() {
     let hugo = listed.as_array().unwrap().iter().find(|r| r["trainee"] == "hugo.blanc@example.org").unwrap();
     assert_eq!(hugo["answers"][1]["answer"], "Aucune pour l'instant");
 }
+
+/// Names a module on the session's half-days (the demo schedules name none), so that a pathway
+/// can choose among them.
+fn name_modules(conn: &mut DbConn) {
+    use lms_core::db::schema::half_days;
+    let session = session_id(conn);
+    let ids: Vec<lms_core::db::ids::HalfDayId> = half_days::table
+        .filter(half_days::training_session_id.eq(&session))
+        .order(half_days::starts_at.asc())
+        .select(half_days::id)
+        .load(conn)
+        .unwrap();
+    for (index, id) in ids.iter().enumerate() {
+        let module = if index < 2 { "Changements attendus" } else { "Indicateurs et collecte" };
+        diesel::update(half_days::table.find(id)).set(half_days::module.eq(Some(module))).execute(conn).unwrap();
+    }
+}
+
+/// An enrolment's recorded decision columns: decision, minutes, modules, who.
+type DecisionColumns = (Option<String>, Option<i64>, Option<String>, Option<String>);
+
+/// Every enrolment's recorded decision columns, for « nothing written ».
+fn decisions(conn: &mut DbConn) -> Vec<DecisionColumns> {
+    let session = session_id(conn);
+    enrolments::table
+        .filter(enrolments::training_session_id.eq(&session))
+        .order(enrolments::id.asc())
+        .select((
+            enrolments::admission_decision,
+            enrolments::adapted_minutes,
+            enrolments::adapted_modules,
+            enrolments::decided_by,
+        ))
+        .load(conn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_adapted_pathway_is_checked_recorded_and_shown_to_trainers_and_to_the_trainee_only() {
+    let db = TestDb::new(Seed::Demo);
+    let app = test_app(&db).await;
+    let mut conn = db.conn();
+    name_modules(&mut conn);
+    let before = (state(&mut conn), decisions(&mut conn));
+    let admit = |extra: &[&str]| {
+        let mut args = vec!["enrolment", "admit", "--session", SESSION, "--trainee", "olivier.moreau@example.org"];
+        args.extend_from_slice(extra);
+        lms(&db, &args, None)
+    };
+    // Bad pathways: zero, negative, more than the course's 14 h, not a number, an unknown
+    // module, a note alone. Refused, nothing written.
+    for bad in [
+        &["--adapted-hours", "0"][..],
+        &["--adapted-hours=-3"],
+        &["--adapted-hours", "14,5"],
+        &["--adapted-hours", "beaucoup"],
+        &["--adapted-module", "Module inconnu"],
+        &["--adapted-module", "  "],
+        &["--note", "Une note sans parcours"],
+    ] {
+        let output = admit(bad);
+        refused(&output, "invalid_input");
+        assert_eq!((state(&mut conn), decisions(&mut conn)), before, "{bad:?}: nothing written");
+    }
+    assert!(admit(&["--adapted-hours", "20"]).stderr.contains("supérieure à celle de la formation (14"), "says why");
+    assert!(admit(&["--adapted-module", "Inconnu"]).stderr.contains("Changements attendus"), "lists the modules");
+
+    let admitted = json(&admit(&[
+        "--adapted-hours",
+        "7",
+        "--adapted-module",
+        "Indicateurs et collecte",
+        "--note",
+        "Déjà formé aux changements attendus",
+        "--json",
+    ]));
+    assert_eq!(admitted["status"], "confirmed");
+    // The office refuses the other request, as a person.
+    let admin = {
+        let user = lms_core::people::find_user_by_email(&mut conn, "admin@demo.tierslieux.example.org").unwrap();
+        lms_core::access::caller_for(&mut conn, &user.id).unwrap()
+    };
+    let session = session_id(&mut conn);
+    enrolment::refuse(
+        &mut conn,
+        Actor::Person(&admin),
+        &session,
+        "manon.arnaud@example.org",
+        Some("Prérequis non réunis"),
+        lms_core::db::now(),
+    )
+    .unwrap();
+    // Deciding twice is refused and writes nothing.
+    let after = (state(&mut conn), decisions(&mut conn));
+    refused(&admit(&["--adapted-hours", "3"]), "no_pending_request");
+    assert_eq!((state(&mut conn), decisions(&mut conn)), after);
+
+    let listed = json(&lms(&db, &["enrolment", "requests", "--session", SESSION, "--json"], None));
+    let rows = listed.as_array().unwrap();
+    let olivier = rows.iter().find(|r| r["trainee"] == "olivier.moreau@example.org").unwrap();
+    assert_eq!(olivier["decision"], "admitted_adapted");
+    assert_eq!(olivier["pathway"]["minutes"], 420);
+    assert_eq!(olivier["pathway"]["modules"], serde_json::json!(["Indicateurs et collecte"]));
+    assert_eq!(olivier["pathway"]["note"], "Déjà formé aux changements attendus");
+    assert_eq!(olivier["decided_by"], "console");
+    assert!(olivier["decided_at"].is_string());
+    let manon = rows.iter().find(|r| r["trainee"] == "manon.arnaud@example.org").unwrap();
+    assert_eq!(manon["decision"], "refused");
+    assert_eq!(manon["decision_reason"], "Prérequis non réunis");
+    assert_eq!(manon["decided_by"], admin.user.name);
+    let table = lms(&db, &["enrolment", "requests", "--session", SESSION], None);
+    assert!(table.stdout.contains("parcours adapté"), "{}", table.stdout);
+
+    // The session's trainer and the administrator see answers, decisions and the pathway.
+    let path = format!("/trainer/sessions/{SESSION}");
+    for email in ["formatrice.limousin@demo.tierslieux.example.org", "admin@demo.tierslieux.example.org"] {
+        let cookie = format!("lms_session={}", browser_login(&app, email, PASSWORD).await);
+        let (status, _, page) = send(&app, get_with_cookies(&path, &cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{email}");
+        assert!(page.contains("Admis·e avec un parcours adapté"), "{email}: {page}");
+        assert!(page.contains("7\u{a0}h de formation ; modules : Indicateurs et collecte"), "{page}");
+        assert!(
+            page.contains("Prérequis non réunis") && page.contains("Coordinateur d&#x27;un café associatif"),
+            "{page}"
+        );
+    }
+    // Another trainer does not.
+    let cookie = format!(
+        "lms_session={}",
+        browser_login(&app, "formatrice.charente@demo.tierslieux.example.org", PASSWORD).await
+    );
+    let (status, _, _) = send(&app, get_with_cookies(&path, &cookie)).await;
+    assert!(status.is_client_error());
+
+    // Each trainee sees their own decision on the session page, never the other's.
+    let session_page = format!("/sessions/{SESSION}");
+    let cookie = format!("lms_session={}", browser_login(&app, "olivier.moreau@example.org", PASSWORD).await);
+    let (_, _, page) = send(&app, get_with_cookies(&session_page, &cookie)).await;
+    assert!(
+        page.contains("Admis·e avec un parcours adapté") && page.contains("Déjà formé aux changements attendus"),
+        "{page}"
+    );
+    assert!(!page.contains("Prérequis non réunis"));
+    let cookie = format!("lms_session={}", browser_login(&app, "manon.arnaud@example.org", PASSWORD).await);
+    let (_, _, page) = send(&app, get_with_cookies(&session_page, &cookie)).await;
+    assert!(page.contains("Refusé·e") && page.contains("Prérequis non réunis"), "{page}");
+    assert!(!page.contains("Déjà formé aux changements attendus"));
+
+    // The quality file: one row per request, with the decision, the pathway, who and when.
+    let tables = enrolment::evidence(&mut conn).unwrap();
+    assert_eq!(tables[0].indicator, 8);
+    let row = tables[0].rows.iter().find(|r| r[1].contains("olivier.moreau@example.org")).unwrap();
+    assert_eq!(row[0], SESSION);
+    assert_eq!(row[3], "2");
+    assert_eq!(row[4], "Admis·e avec un parcours adapté");
+    assert!(row[5].contains("7\u{a0}h de formation"), "{row:?}");
+    assert_eq!(row[7], "console");
+    assert!(!row[8].is_empty());
+}
+
+#[test]
+fn the_demo_holds_an_adapted_admission_and_a_reasoned_refusal() {
+    let db = TestDb::new(Seed::Demo);
+    let listed = json(&lms(&db, &["enrolment", "requests", "--session", "IMPACT-DEMO-PERIGUEUX", "--json"], None));
+    let rows = listed.as_array().unwrap();
+    let emma = rows.iter().find(|r| r["trainee"] == "emma.petit@example.org").unwrap();
+    assert_eq!(emma["decision"], "admitted_adapted");
+    assert_eq!(emma["pathway"]["minutes"], 420);
+    let lucas = rows.iter().find(|r| r["trainee"] == "lucas.girard@example.org").unwrap();
+    assert_eq!(lucas["decision"], "refused");
+    assert!(lucas["decision_reason"].as_str().unwrap().contains("pilotent ou animent"));
+}

@@ -143,6 +143,11 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     ("GET", "/achievements/{code}", EVERYONE),
     ("GET", "/credentials/status/{list}", EVERYONE),
     ("GET", "/me/certificates", LOGGED_IN),
+    ("GET", "/me/amenagements", LOGGED_IN),
+    ("POST", "/me/amenagements", TRAINEES),
+    // The disability referent of the demo is none of these actors: everyone is refused.
+    ("GET", "/referent/amenagements", NOBODY),
+    ("POST", "/referent/amenagements/{id}", NOBODY),
     // The placeholder names no certificate: refused to all. Ownership is proven in open_badges.rs.
     ("GET", "/me/certificates/{file}", NOBODY),
     ("GET", "/api/v1/me/certificates", LOGGED_IN),

@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, reason = "tests: a failure is a test failure")]
 
 mod accounts;
+mod adjustments;
 mod admission;
 mod api_contracts;
 mod assess_import;
@@ -13,6 +14,7 @@ mod authorization;
 mod bpf;
 mod browser;
 mod browser_complaints;
+mod browser_adjustments;
 mod browser_pages;
 mod browser_search;
 mod browser_trainee;

@@ -35,6 +35,16 @@ pub enum EnrolmentCommand {
         /// Commentaire transmis avec la décision.
         #[arg(long)]
         reason: Option<String>,
+        /// Parcours adapté : nombre d'heures à suivre (positif, au plus la durée de la formation ;
+        /// 35 ou 17,5).
+        #[arg(long = "adapted-hours", value_name = "H")]
+        adapted_hours: Option<String>,
+        /// Parcours adapté : un module du planning de la session à suivre ; répétable.
+        #[arg(long = "adapted-module", value_name = "M")]
+        adapted_modules: Vec<String>,
+        /// Parcours adapté : la note qui l'explique (avec --adapted-hours ou --adapted-module).
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Refuse une demande, avec son motif (obligatoire), conservé et transmis au ou à la stagiaire.
     Refuse {
@@ -113,7 +123,12 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                     vec![
                         r.trainee.clone(),
                         r.name.clone(),
-                        r.status.label_fr().to_owned(),
+                        match r.decision {
+                            Some(decision) => decision.label_fr().to_owned(),
+                            None => r.status.label_fr().to_owned(),
+                        },
+                        r.pathway.as_ref().map(|p| p.summary_fr()).unwrap_or_default(),
+                        r.decided_by.clone().unwrap_or_default(),
                         r.answers
                             .iter()
                             .map(|a| format!("{} → {}", a.question, a.answer))
@@ -123,17 +138,24 @@ pub fn run(context: &Context, command: EnrolmentCommand) -> Result<ExitCode, Fai
                     ]
                 })
                 .collect();
-            output::listing(context, &requests, &["e-mail", "nom", "statut", "réponses", "motif"], rows)
+            output::listing(
+                context,
+                &requests,
+                &["e-mail", "nom", "décision", "parcours adapté", "décidé par", "réponses", "motif"],
+                rows,
+            )
         }
-        EnrolmentCommand::Admit { session, trainee, reason } => {
+        EnrolmentCommand::Admit { session, trainee, reason, adapted_hours, adapted_modules, note } => {
+            let pathway = enrolment::PathwayInput { hours: adapted_hours, modules: adapted_modules, note };
             let mut conn = context.connect()?;
             let session = super::find_session(&mut conn, &session)?;
-            let outcome = lms_core::enrolment::admit(
+            let outcome = lms_core::enrolment::admit_with_pathway(
                 &mut conn,
                 Actor::Console,
                 &session,
                 &trainee,
                 reason.as_deref(),
+                &pathway,
                 lms_core::db::now(),
             )?;
             if context.json {

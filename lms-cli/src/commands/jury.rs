@@ -59,9 +59,17 @@ fn parse_date(raw: &str) -> Result<NaiveDate, String> {
 fn render(context: &Context, decisions: &[JuryDecisionView]) -> Result<ExitCode, Failure> {
     let rows = decisions
         .iter()
-        .map(|d| vec![d.trainee.clone(), d.decision.to_string(), d.decided_on.to_string(), d.members.join(" ; ")])
+        .map(|d| {
+            vec![
+                d.trainee.clone(),
+                d.decision.to_string(),
+                d.decided_on.to_string(),
+                d.members.join(" ; "),
+                d.exam_conditions.clone().unwrap_or_default(),
+            ]
+        })
         .collect();
-    output::listing(context, decisions, &["candidat·e", "décision", "date", "jury"], rows)
+    output::listing(context, decisions, &["candidat·e", "décision", "date", "jury", "conditions d'examen"], rows)
 }
 
 /// Runs a jury command.

@@ -1,5 +1,6 @@
 //! One module per noun, each with its clap arguments and a `run` that calls `lms-core`.
 
+pub mod adjustment;
 pub mod assess;
 pub mod attendance;
 pub mod backup;

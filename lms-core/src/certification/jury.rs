@@ -73,6 +73,9 @@ pub struct JuryDecisionView {
     pub notes: Option<String>,
     /// When it was recorded (UTC).
     pub recorded_at: NaiveDateTime,
+    /// The exam conditions agreed with the disability referent for this candidate, when any
+    /// (`crate::adjustments`): the jury applies them.
+    pub exam_conditions: Option<String>,
 }
 
 fn validate(input: &JuryDecisionInput, today: NaiveDate) -> Result<(Vec<String>, Option<String>), String> {
@@ -229,6 +232,7 @@ fn record_numbered(
             return Err(CertifyError::Invalid(format!("aucune décision enregistrée — {}", problems.join(" ; "))));
         }
         let now = db::now();
+        let exam_conditions = crate::adjustments::exam_conditions_for_session(conn, session)?;
         let mut views = Vec::new();
         for CheckedDecision { trainee, email, verdict, decided_on, members, notes } in rows {
             let id = JuryDecisionId::generate();
@@ -251,6 +255,7 @@ fn record_numbered(
             audit(conn, Some(&recorder), "jury_decision", "jury_decision", id.as_str(), verdict.as_str())?;
             views.push(JuryDecisionView {
                 id,
+                exam_conditions: exam_conditions.get(&email).cloned(),
                 trainee: email,
                 decision: verdict,
                 decided_on,
@@ -429,9 +434,11 @@ pub fn list_decisions(conn: &mut DbConn, session: &TrainingSessionId) -> Result<
         ))
         .load(conn)
         .map_err(DbError::from)?;
+    let exam_conditions = crate::adjustments::exam_conditions_for_session(conn, session)?;
     Ok(rows
         .into_iter()
         .map(|row| JuryDecisionView {
+            exam_conditions: exam_conditions.get(&row.trainee).cloned(),
             id: row.id,
             trainee: row.trainee,
             decision: row.decision,

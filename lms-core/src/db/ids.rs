@@ -140,4 +140,6 @@ id_type! {
     OutboxMessageId;
     /// A password-reset token (its row; the token itself is never stored).
     PasswordResetTokenId;
+    /// A trainee's request for disability adjustments.
+    AdjustmentRequestId;
 }

@@ -300,6 +300,11 @@ diesel::table! {
         cancel_reason -> Nullable<Text>,
         abandoned_at -> Nullable<Timestamp>,
         employer_name -> Nullable<Text>,
+        admission_decision -> Nullable<Text>,
+        adapted_minutes -> Nullable<BigInt>,
+        adapted_modules -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
     }
 }
 
@@ -661,7 +666,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    adjustment_requests (id) {
+        id -> Text,
+        trainee_id -> Text,
+        training_session_id -> Nullable<Text>,
+        request_text -> Text,
+        status -> Text,
+        agreed_adjustments -> Nullable<Text>,
+        exam_conditions -> Nullable<Text>,
+        decline_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(adjustment_requests -> training_sessions (training_session_id));
+diesel::joinable!(adjustment_requests -> users (trainee_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    adjustment_requests,
     communes,
     commune_postcodes,
     commune_aliases,

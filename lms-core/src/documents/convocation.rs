@@ -62,8 +62,24 @@ pub struct ConvocationData {
     pub what_to_bring: String,
     /// Trainers' names.
     pub trainers: Vec<String>,
+    /// The disability referent's name and contact, when the organisation has named one.
+    pub disability_referent: Option<String>,
     /// Date of issue.
     pub issued_on: NaiveDate,
+}
+
+/// Whom a person with a disability contacts, in one sentence (the PDF, the e-mail and the page
+/// say the same).
+pub fn referent_sentence(referent: Option<&str>, organisation_contact: &str) -> String {
+    match referent {
+        Some(referent) => format!(
+            "Situation de handicap : votre référent·e handicap, {referent}, étudie avec vous les aménagements \
+             possibles (demande confidentielle depuis votre espace, page « Mes demandes d'aménagement »)."
+        ),
+        None => format!(
+            "Situation de handicap : contactez-nous ({organisation_contact}) pour étudier les aménagements possibles."
+        ),
+    }
 }
 
 /// Hours as French prose: `14 heures`, `10,5 heures`.
@@ -150,6 +166,7 @@ pub fn render_pdf(doc: &ConvocationData) -> Result<Vec<u8>, PdfError> {
     if !doc.trainers.is_empty() {
         flow.paragraph(body, 0.0, &format!("Équipe pédagogique : {}.", doc.trainers.join(", ")));
     }
+    flow.paragraph(body, 0.0, &referent_sentence(doc.disability_referent.as_deref(), &doc.organisation_contact));
     flow.gap(8.0);
     flow.paragraph(
         body,

@@ -401,6 +401,7 @@ fn document_of(
             // Courses have no field for it yet: every convocation says the same.
             what_to_bring: DEFAULT_WHAT_TO_BRING.to_owned(),
             trainers: detail.trainers.clone(),
+            disability_referent: crate::adjustments::referent_contact(conn)?,
             issued_on: locale::to_paris(now).date(),
         })
     })

@@ -75,6 +75,7 @@ struct HalfDayRow {
     address: Option<String>,
     postcode: Option<String>,
     commune: String,
+    pmr: Option<bool>,
     access_note: Option<String>,
     phone: Option<String>,
 }
@@ -106,6 +107,8 @@ struct ConvocationData {
     venues: Vec<VenueData>,
     what_to_bring: &'static str,
     trainers: Vec<String>,
+    /// Whom to ask for adjustments (`crate::adjustments::referent_contact`).
+    disability_referent: Option<String>,
 }
 
 fn mail(
@@ -162,6 +165,7 @@ pub fn convocation(
             venues::address,
             venues::postcode,
             communes::name,
+            venues::accessible_pmr,
             venues::accessibility_note,
             venues::phone,
         ))
@@ -197,7 +201,8 @@ pub fn convocation(
             venues_data.push(VenueData {
                 name: row.venue_name,
                 address,
-                access_note: row.access_note,
+                // The PMR sentence and the note, as on the PDF and the page.
+                access_note: crate::venues::accessibility_fr(row.pmr, row.access_note.as_deref()),
                 phone: row.phone,
             });
         }
@@ -214,6 +219,7 @@ pub fn convocation(
         venues: venues_data,
         what_to_bring: WHAT_TO_BRING,
         trainers,
+        disability_referent: crate::adjustments::referent_contact(conn)?,
     };
     let kind = if promoted { MailKind::Promotion } else { MailKind::Convocation };
     Ok(mail(conn, kind, to, subject, &data)?

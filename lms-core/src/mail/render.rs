@@ -48,6 +48,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("complaint_acknowledgement.html", include_str!("templates/complaint_acknowledgement.html")),
     ("complaint_answer.txt", include_str!("templates/complaint_answer.txt")),
     ("complaint_answer.html", include_str!("templates/complaint_answer.html")),
+    ("adjustment_request.txt", include_str!("templates/adjustment_request.txt")),
+    ("adjustment_request.html", include_str!("templates/adjustment_request.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -102,7 +102,17 @@ async fn session_page(
     Query(query): Query<InfoQuery>,
 ) -> PageResult {
     let viewer = caller.clone();
-    let page = state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &id, lms_core::db::now())).await?;
+    let target = id.clone();
+    let page =
+        state.db(move |conn| enrolment::session_page(conn, viewer.as_ref(), &target, lms_core::db::now())).await?;
+    // The visitor's own admission decision and adapted pathway (nobody else's).
+    let own_decision = match caller.as_ref().map(|c| c.user.id.clone()) {
+        None => None,
+        Some(user) => state
+            .db(move |conn| enrolment::own_request(conn, &user, &id))
+            .await?
+            .and_then(|r| r.decision.map(|d| (d.label_fr(), r.pathway.map(|p| p.summary_fr()), r.decision_reason))),
+    };
     let venues: Vec<VenueRow> = page
         .venues
         .iter()
@@ -166,6 +176,7 @@ async fn session_page(
             funding_labels => FUNDING_LABELS,
             category_labels => CATEGORY_LABELS,
             info => info_message(query.info.as_deref()),
+            own_decision => own_decision,
             ..base_context(caller.as_ref())
         },
     ))
@@ -179,6 +190,9 @@ struct EnrolForm {
     trainee_category: Option<String>,
     #[serde(default)]
     positioning_answers: Option<String>,
+    /// A private request for disability adjustments, sent to the referent with the enrolment.
+    #[serde(default)]
+    adjustment_request: Option<String>,
     /// `answer_1`, `answer_2`…: the answers to a course's positioning questions (the other
     /// fields of the form land here too and are ignored).
     #[serde(flatten)]
@@ -206,8 +220,19 @@ async fn enrol(
         answers: numbered_answers(&form.others),
     };
     let target = session.clone();
-    let outcome =
-        state.db(move |conn| enrolment::enrol_as(conn, &target, &caller, &request, lms_core::db::now())).await?;
+    let adjustment = form.adjustment_request;
+    let outcome = state
+        .db(move |conn| {
+            lms_core::adjustments::enrol_with_request(
+                conn,
+                &target,
+                &caller,
+                &request,
+                adjustment.as_deref(),
+                lms_core::db::now(),
+            )
+        })
+        .await?;
     let info = match (outcome.created, outcome.status) {
         (false, _) => "already",
         (true, EnrolmentStatus::Waitlisted) => "waitlisted",

@@ -248,6 +248,11 @@ async fn convocation(
     let session = resolve_session(&state, raw).await?;
     let who = caller.clone();
     let convocation = state.db(move |conn| enrolment::convocation(conn, &session, &who)).await?;
+    let referent = state.db(lms_core::adjustments::referent_contact).await?;
+    let referent_sentence = lms_core::documents::convocation::referent_sentence(
+        referent.as_deref(),
+        "par le formulaire de contact ou l'adresse de l'organisme",
+    );
     let days: Vec<_> = convocation
         .session
         .half_days
@@ -273,6 +278,7 @@ async fn convocation(
         context! {
             convocation => convocation,
             days => days,
+            referent_sentence => referent_sentence,
             issued_on => locale::date_fr(lms_core::catalogue::paris_today()),
             ..base_context(Some(&caller))
         },

@@ -2,6 +2,7 @@
 //! a form, answered by a redirect to a page that says what happened (`?info=…`, fixed messages).
 
 mod accounts;
+mod adjustments;
 mod calendar;
 mod catalogue_pages;
 mod checkin;
@@ -33,6 +34,7 @@ pub fn router() -> Routes {
         .get("/static/search.js", home::script)
         .get("/static/style.css", stylesheet)
         .merge(accounts::router())
+        .merge(adjustments::router())
         .merge(catalogue_pages::router())
         .merge(me::router())
         .merge(calendar::router())

@@ -95,9 +95,17 @@ pub(super) async fn session_page(
             .map_err(|_| AttendanceError::Invalid("le seuil d'alerte est un nombre de demi-journées".into()))?,
     };
     let who = caller.clone();
+    let target = session.clone();
     let attendance = state
-        .db(move |conn| sheets::session_attendance(conn, Actor::Person(&who), &session, threshold, lms_core::db::now()))
+        .db(move |conn| sheets::session_attendance(conn, Actor::Person(&who), &target, threshold, lms_core::db::now()))
         .await?;
+    // Admission requests with their decisions, and the adjustments agreed (never the requests).
+    let who = caller.clone();
+    let target = session.clone();
+    let requests = state.db(move |conn| lms_core::enrolment::list_requests(conn, Actor::Person(&who), &target)).await?;
+    let who = caller.clone();
+    let adjustments =
+        state.db(move |conn| lms_core::adjustments::agreed_for_session(conn, Actor::Person(&who), &session)).await?;
     let half_days: Vec<HalfDayLine> = attendance
         .half_days
         .iter()
@@ -148,6 +156,24 @@ pub(super) async fn session_page(
             absences => attendance.absences_recorded(),
             threshold => attendance.alert_threshold,
             ledger => attendance.ledger,
+            requests => requests
+                .iter()
+                .map(|r| context! {
+                    name => r.name,
+                    trainee => r.trainee,
+                    requested_on => short_date_fr(r.requested_at.date()),
+                    answers => r.answers,
+                    decision => r.decision.map(|d| d.label_fr()).unwrap_or(r.status.label_fr()),
+                    pathway => r.pathway.as_ref().map(|p| p.summary_fr()),
+                    reason => r.decision_reason,
+                    decided => r.decided_at.map(|at| format!(
+                        "{}{}",
+                        at_fr(at),
+                        r.decided_by.as_ref().map(|by| format!(", par {by}")).unwrap_or_default()
+                    )),
+                })
+                .collect::<Vec<_>>(),
+            adjustments => adjustments,
             info => info(query.info.as_deref()),
             ..base_context(Some(&caller))
         },
