@@ -15,6 +15,7 @@ pub mod keys;
 pub mod mail;
 pub mod report;
 pub mod session;
+pub mod survey;
 pub mod user;
 pub mod venue;
 

@@ -134,4 +134,10 @@ id_type! {
     OutboxMessageId;
     /// A password-reset token (its row; the token itself is never stored).
     PasswordResetTokenId;
+    /// A satisfaction questionnaire (its questions, per course or by default).
+    QuestionnaireId;
+    /// A satisfaction survey opened for one training session.
+    SurveyId;
+    /// An invitation to answer a survey.
+    SurveyInvitationId;
 }

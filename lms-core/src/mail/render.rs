@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("request_refused.html", include_str!("templates/request_refused.html")),
     ("enrolment_cancelled.txt", include_str!("templates/enrolment_cancelled.txt")),
     ("enrolment_cancelled.html", include_str!("templates/enrolment_cancelled.html")),
+    ("survey_invitation.txt", include_str!("templates/survey_invitation.txt")),
+    ("survey_invitation.html", include_str!("templates/survey_invitation.html")),
+    ("survey_reminder.txt", include_str!("templates/survey_reminder.txt")),
+    ("survey_reminder.html", include_str!("templates/survey_reminder.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

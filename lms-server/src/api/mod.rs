@@ -13,6 +13,7 @@ mod json;
 mod openapi;
 mod password_reset;
 mod search;
+mod surveys;
 mod venues;
 mod views;
 
@@ -36,6 +37,7 @@ pub fn router() -> Routes {
         .merge(assessment::router())
         .merge(venues::router())
         .merge(password_reset::router())
+        .merge(surveys::router())
         .get("/openapi.json", openapi::openapi_json)
 }
 

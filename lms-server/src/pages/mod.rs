@@ -10,6 +10,7 @@ mod home;
 mod legal;
 mod me;
 mod password_reset;
+mod questionnaires;
 mod security;
 mod trainee_records;
 mod trainer;
@@ -42,6 +43,7 @@ pub fn router() -> Routes {
         .merge(venues::router())
         .merge(formations::router())
         .merge(password_reset::router())
+        .merge(questionnaires::router())
         .merge(legal::router())
 }
 
