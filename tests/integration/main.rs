@@ -51,6 +51,7 @@ mod server;
 mod session_changes;
 mod session_lifecycle;
 mod storage;
+mod surveys;
 mod trainee_space;
 mod trainer;
 mod venue_addresses;
