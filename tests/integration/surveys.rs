@@ -261,6 +261,12 @@ async fn every_bad_answer_is_refused_with_its_code_and_writes_nothing() {
         (with(&|b| b["satisfaction"] = json!(0)), "invalid_satisfaction"),
         (with(&|b| b["satisfaction"] = json!(6)), "invalid_satisfaction"),
         (with(&|b| b["satisfaction"] = json!("cinq")), "invalid_json"),
+        (
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("satisfaction");
+            }),
+            "invalid_satisfaction",
+        ),
         (with(&|b| b["answers"]["inconnue"] = json!(3)), "unknown_question"),
         (
             with(&|b| {

@@ -104,8 +104,10 @@ pub(super) async fn my_surveys(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResponseBody {
-    /// The overall satisfaction, an integer from 1 to 5.
-    satisfaction: i64,
+    /// The overall satisfaction, an integer from 1 to 5 (required: without it the answer is
+    /// refused with `invalid_satisfaction`, once the caller is known to be invited).
+    #[serde(default)]
+    satisfaction: Option<i64>,
     /// One value per question id: an integer 1 to 5 for a scale, the option for a choice, the
     /// comment for a text; a question left out is unanswered.
     #[serde(default)]
@@ -150,7 +152,7 @@ pub(super) async fn respond(
     IdPath(id): IdPath<SurveyId>,
     ApiJson(body): ApiJson<ResponseBody>,
 ) -> Result<(StatusCode, Json<ResponseRecorded>), ApiError> {
-    let answer = Answer { satisfaction: Some(serde_json::Value::from(body.satisfaction)), answers: body.answers };
+    let answer = Answer { satisfaction: body.satisfaction.map(serde_json::Value::from), answers: body.answers };
     let receipt = state.db(move |conn| surveys::answer(conn, &caller, &id, &answer, lms_core::db::now())).await?;
     Ok((StatusCode::CREATED, Json(convert(receipt)?)))
 }
