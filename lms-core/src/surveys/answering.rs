@@ -346,7 +346,8 @@ mod tests {
         let Ok((score, stored)) = checked(&questions(), &full()) else { panic!("refused") };
         assert_eq!(score, 5);
         assert_eq!(stored.get("objectifs"), Some(&Value::from(4)));
-        let cases: Vec<(Box<dyn Fn(&mut Answer)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut Answer)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|a| a.satisfaction = Some(Value::from(6))), "invalid_satisfaction"),
             (Box::new(|a| a.satisfaction = None), "invalid_satisfaction"),
             (

@@ -298,6 +298,15 @@ pub struct SurveyResults {
     pub groups: Vec<ResultGroup>,
 }
 
+/// A response's score and answers (row type, in the order selected).
+#[derive(Queryable)]
+struct ScoredAnswers {
+    id: String,
+    survey: SurveyId,
+    satisfaction: i32,
+    answers: JsonText<BTreeMap<String, Value>>,
+}
+
 /// The results (of one session, given its id or reference, or of all), per audience and timing.
 /// Responses are read page by page.
 pub fn results(conn: &mut DbConn, session: Option<&str>) -> Result<SurveyResults, SurveyError> {
@@ -370,11 +379,10 @@ fn results_for(conn: &mut DbConn, session_id: Option<TrainingSessionId>) -> Resu
             if let Some(id) = &session_id {
                 query = query.filter(surveys::training_session_id.eq(id));
             }
-            let page: Vec<(String, SurveyId, i32, JsonText<BTreeMap<String, Value>>)> =
-                query.load(conn).map_err(DbError::from)?;
+            let page: Vec<ScoredAnswers> = query.load(conn).map_err(DbError::from)?;
             let Some(last) = page.last() else { break };
-            after = last.0.clone();
-            for (_, survey, satisfaction, answers) in page {
+            after = last.id.clone();
+            for ScoredAnswers { survey, satisfaction, answers, .. } in page {
                 let Some(group) = group_of.get(&survey).and_then(|at| groups.get_mut(*at)) else { continue };
                 group.satisfaction.add(i64::from(satisfaction));
                 for (id, value) in &answers.0 {
