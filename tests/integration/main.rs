@@ -14,6 +14,7 @@ mod bpf;
 mod browser;
 mod browser_pages;
 mod browser_search;
+mod browser_surveys;
 mod browser_trainee;
 mod browser_trainer;
 mod calendar;
