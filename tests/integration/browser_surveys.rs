@@ -8,7 +8,7 @@ use lms_tests::{Seed, TestDb, spawn_server};
 async fn answer_a_questionnaire() {
     let db = TestDb::new(Seed::Demo);
     let base = format!("http://{}", spawn_server(&db).await);
-    let mut browser = Browser::start("survey-nojs", false).await;
+    let mut browser = Browser::start("survey", false).await;
     browser.open(&format!("{base}/login")).await;
     browser.fill("email", "damien.roche@example.org").await;
     browser.fill("password", "tiers-lieux-demo").await;
