@@ -85,9 +85,6 @@ pub enum SurveyError {
     /// No course with this code.
     #[error("formation inconnue « {0} »")]
     UnknownCourse(String),
-    /// No questionnaire for this scope.
-    #[error("aucun questionnaire pour {0}")]
-    NoQuestionnaire(String),
     /// No training session with this id or reference.
     #[error("session inconnue « {0} »")]
     UnknownSession(String),
@@ -105,7 +102,6 @@ impl Classify for SurveyError {
             SurveyError::NotFound | SurveyError::UnknownCourse(_) | SurveyError::UnknownSession(_) => {
                 ErrorKind::NotFound
             }
-            SurveyError::NoQuestionnaire(_) => ErrorKind::NotFound,
             SurveyError::AlreadyAnswered => ErrorKind::Conflict,
             SurveyError::NotYetOpen
             | SurveyError::Closed(_)
@@ -131,7 +127,6 @@ impl Classify for SurveyError {
             SurveyError::InvalidAnswer { .. } => "invalid_answer",
             SurveyError::InvalidQuestionnaire(_) => "invalid_questionnaire",
             SurveyError::UnknownCourse(_) => "unknown_course",
-            SurveyError::NoQuestionnaire(_) => "no_questionnaire",
             SurveyError::UnknownSession(_) => "unknown_session",
             SurveyError::Mail(e) => e.code(),
             SurveyError::Db(e) => e.code(),
