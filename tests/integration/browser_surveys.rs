@@ -14,9 +14,9 @@ async fn answer_a_questionnaire() {
     browser.fill("password", "tiers-lieux-demo").await;
     browser.click("form.stack button").await;
     let html = browser.wait_for_text("Questionnaires de satisfaction à remplir").await;
-    browser.check(html.contains("Et depuis la formation ?"), "the open questionnaire is listed on /me").await;
+    browser.check(html.contains("Et depuis la formation ?"), "the open questionnaire is listed on /me").await;
     browser.assert_page_quality("me with a questionnaire").await;
-    browser.click_link("Et depuis la formation ?").await;
+    browser.click_link("Et depuis la formation ?").await;
     let html = browser.wait_for_text("Envoyer mes réponses").await;
     browser.check(html.contains("Ce questionnaire est anonyme"), "says it is anonymous").await;
     browser.check(html.contains("<legend>"), "radio groups have legends").await;

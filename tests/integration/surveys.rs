@@ -314,7 +314,7 @@ anonymous = true
 
 [[questionnaire.question]]
 id = "utilite"
-label = "La formation vous sera-t-elle utile ?"
+label = "La formation vous sera-t-elle utile ?"
 kind = "scale"
 min_label = "Pas du tout"
 max_label = "Tout à fait"
@@ -513,7 +513,7 @@ async fn the_page_takes_an_answer_without_javascript_and_says_so_afterwards() {
     let (status, _, html) = send(&app, get_with_cookies(&page, &cookie)).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(
-        html.contains("<legend>Les objectifs annoncés de la formation ont-ils été atteints ? (obligatoire)</legend>"),
+        html.contains("<legend>Les objectifs annoncés de la formation ont-ils été atteints ? (obligatoire)</legend>"),
         "{html}"
     );
     assert!(html.contains("for=\"q-commentaire\""));
