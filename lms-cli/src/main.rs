@@ -116,6 +116,9 @@ enum Command {
     /// Évaluation des compétences : import CSV.
     #[command(subcommand)]
     Assess(commands::assess::AssessCommand),
+    /// Questionnaires de satisfaction : ouverture, liste, résultats, questionnaires.
+    #[command(subcommand)]
+    Survey(commands::survey::SurveyCommand),
 }
 
 /// A refusal to report on stderr with exit code 1: `erreur [code] : message`, the code being the
@@ -270,6 +273,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => commands::backup::restore(&context, args),
         Command::Documents(command) => commands::documents::run(&context, command),
         Command::Assess(command) => commands::assess::run(&context, command),
+        Command::Survey(command) => commands::survey::run(&context, command),
     };
     match result {
         Ok(code) => code,

@@ -153,6 +153,7 @@ pub async fn serve_on(
     use tower::ServiceExt as _;
 
     let mail_worker = mailer::MailWorker::start(&state);
+    let survey_timer = mailer::SurveyTimer::start(&state, config.reminder_every);
     let router = app(state);
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -207,6 +208,7 @@ pub async fn serve_on(
     if let Some(worker) = mail_worker {
         worker.stop(SHUTDOWN_GRACE).await;
     }
+    survey_timer.stop(SHUTDOWN_GRACE).await;
 }
 
 async fn shutdown_signal() {

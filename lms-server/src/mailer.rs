@@ -228,3 +228,50 @@ impl MailWorker {
         }
     }
 }
+
+/// Opens the satisfaction surveys that are due (`lms_core::surveys::open_due`: invitations,
+/// reminders) at start and then every `every`, in every server, **whether or not an SMTP server is
+/// configured**: without one, the invitations wait in the outbox and the questionnaires are on
+/// `/me` all the same. Stopped by [`SurveyTimer::stop`].
+#[derive(Debug)]
+pub struct SurveyTimer {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SurveyTimer {
+    /// Starts the timer.
+    pub fn start(state: &AppState, every: Duration) -> Self {
+        let state = state.clone();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let every = every.max(Duration::from_secs(1));
+        let task = tokio::spawn(async move {
+            loop {
+                match state.db(|conn| lms_core::surveys::open_due(conn, lms_core::db::now())).await {
+                    Ok(report) if !report.opened.is_empty() || report.reminders > 0 => tracing::info!(
+                        opened = report.opened.len(),
+                        reminders = report.reminders,
+                        "questionnaires de satisfaction ouverts"
+                    ),
+                    Ok(_) => {}
+                    // Retried at the next run: opening late is better than stopping.
+                    Err(error) => tracing::warn!(code = error.code, "questionnaires non ouverts"),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        SurveyTimer { stop, task }
+    }
+
+    /// Stops after the run under way, if any (waits at most `grace`).
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+        }
+    }
+}

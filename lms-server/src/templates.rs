@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("password_reset_token.html", include_str!("../templates/password_reset_token.html")),
     ("security.html", include_str!("../templates/security.html")),
     ("me.html", include_str!("../templates/me.html")),
+    ("questionnaire.html", include_str!("../templates/questionnaire.html")),
     ("calendar_feed.html", include_str!("../templates/calendar_feed.html")),
     ("adjustments.html", include_str!("../templates/adjustments.html")),
     ("adjustment_referent.html", include_str!("../templates/adjustment_referent.html")),

@@ -151,6 +151,12 @@ const RULES: &[(&str, &str, &[Actor])] = &[
     // The placeholder names no certificate: refused to all. Ownership is proven in open_badges.rs.
     ("GET", "/me/certificates/{file}", NOBODY),
     ("GET", "/api/v1/me/certificates", LOGGED_IN),
+    // The placeholder (a session id) names no survey: refused to all. Invitation is proven in
+    // surveys.rs (404 for whoever was not invited).
+    ("GET", "/me/questionnaires/{id}", NOBODY),
+    ("POST", "/me/questionnaires/{id}", NOBODY),
+    ("POST", "/api/v1/surveys/{id}/responses", NOBODY),
+    ("GET", "/api/v1/me/surveys", LOGGED_IN),
 ];
 
 #[test]

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use lms_core::DbConn;
 use lms_core::db::schema::{
-    assessments, attendance_entries, certificates, complaints, courses, enrolments, training_sessions, venues,
+    assessments, attendance_entries, certificates, complaints, courses, enrolments, survey_responses, training_sessions,
+    venues,
 };
 use lms_core::exports::csv::CsvKind;
 use lms_tests::{Seed, TestDb, lms};
@@ -20,6 +21,7 @@ fn database_rows(conn: &mut DbConn, kind: CsvKind) -> usize {
         CsvKind::Assessments => assessments::table.count().get_result(conn).unwrap(),
         CsvKind::Certificates => certificates::table.count().get_result(conn).unwrap(),
         CsvKind::Complaints => complaints::table.count().get_result(conn).unwrap(),
+        CsvKind::Surveys => survey_responses::table.count().get_result(conn).unwrap(),
         CsvKind::Attendance => {
             // One row per trainee and half-day with a status, whatever the corrections.
             let pairs: Vec<(String, String)> = attendance_entries::table

@@ -18,6 +18,7 @@ pub mod mail;
 pub mod quality;
 pub mod report;
 pub mod session;
+pub mod survey;
 pub mod user;
 pub mod venue;
 

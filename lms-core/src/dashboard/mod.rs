@@ -95,6 +95,8 @@ pub struct PersonalHome {
     pub notifications: Vec<NotificationView>,
     /// The personal calendar address, if one was made (every role).
     pub calendar_feed: Option<FeedStatus>,
+    /// The satisfaction questionnaires awaiting the person's answer (every role).
+    pub open_surveys: Vec<crate::surveys::OpenSurvey>,
 }
 
 /// What a trainee sees: one line per session, and where to go next.
@@ -242,7 +244,8 @@ pub fn personal_home(
             crate::notifications::mark_all_read(conn, me, now)?;
         }
         let calendar_feed = crate::calendar::feed::feed_status(conn, me)?;
-        Ok(PersonalHome { trainee, trainer, office, notifications, calendar_feed })
+        let open_surveys = crate::surveys::my_open_surveys(conn, me, now)?;
+        Ok(PersonalHome { trainee, trainer, office, notifications, calendar_feed, open_surveys })
     };
     match reading {
         NoticeReading::MarkSeen => db::write_transaction(conn, read),

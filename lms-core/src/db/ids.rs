@@ -142,4 +142,10 @@ id_type! {
     PasswordResetTokenId;
     /// A trainee's request for disability adjustments.
     AdjustmentRequestId;
+    /// A satisfaction questionnaire (its questions, per course or by default).
+    QuestionnaireId;
+    /// A satisfaction survey opened for one training session.
+    SurveyId;
+    /// An invitation to answer a survey.
+    SurveyInvitationId;
 }

@@ -48,6 +48,8 @@ crate::text_enum! {
         Certificates = "certificates", "Certificats";
         /// The complaints register (Qualiopi indicator 31).
         Complaints = "complaints", "Réclamations";
+        /// Satisfaction survey responses, one row each (no respondent in an anonymous survey).
+        Surveys = "surveys", "Questionnaires de satisfaction";
     }
 }
 
@@ -115,6 +117,16 @@ impl CsvKind {
                 "revocation_reason",
             ],
             CsvKind::Complaints => crate::complaints::CSV_COLUMNS,
+            CsvKind::Surveys => &[
+                "session",
+                "course",
+                "audience",
+                "timing",
+                "submitted_at",
+                "satisfaction",
+                "answers",
+                "respondent_email",
+            ],
         }
     }
 }
@@ -144,6 +156,7 @@ pub fn export_csv<W: Write>(conn: &mut DbConn, kind: CsvKind, out: W) -> Result<
             CsvKind::Assessments => write_assessments(conn, &mut writer),
             CsvKind::Certificates => write_certificates(conn, &mut writer),
             CsvKind::Complaints => crate::complaints::write_csv(conn, &mut writer),
+            CsvKind::Surveys => write_surveys(conn, &mut writer),
         }
     })?;
     writer.flush().map_err(|e| ExportError::Io(format!("écriture impossible : {e}")))?;
@@ -660,6 +673,32 @@ fn write_certificates<W: Write>(conn: &mut DbConn, out: &mut Out<W>) -> Result<u
                     c.status.as_str().to_owned(),
                     opt(c.revoked_at.map(instant)),
                     opt(c.revocation_reason),
+                ],
+            )?;
+            count += 1;
+        }
+    }
+}
+
+fn write_surveys<W: Write>(conn: &mut DbConn, out: &mut Out<W>) -> Result<u64, ExportError> {
+    let mut after = String::new();
+    let mut count = 0;
+    loop {
+        let page = crate::surveys::results::response_page(conn, &after, PAGE)?;
+        let Some(last) = page.last() else { return Ok(count) };
+        after = last.id.clone();
+        for r in page {
+            put(
+                out,
+                &[
+                    r.session,
+                    r.course,
+                    r.audience.as_str().to_owned(),
+                    r.timing.as_str().to_owned(),
+                    instant(r.submitted_at),
+                    r.satisfaction.to_string(),
+                    r.answers,
+                    opt(r.respondent_email),
                 ],
             )?;
             count += 1;

@@ -50,6 +50,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("complaint_answer.html", include_str!("templates/complaint_answer.html")),
     ("adjustment_request.txt", include_str!("templates/adjustment_request.txt")),
     ("adjustment_request.html", include_str!("templates/adjustment_request.html")),
+    ("survey_invitation.txt", include_str!("templates/survey_invitation.txt")),
+    ("survey_invitation.html", include_str!("templates/survey_invitation.html")),
+    ("survey_reminder.txt", include_str!("templates/survey_reminder.txt")),
+    ("survey_reminder.html", include_str!("templates/survey_reminder.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -32,6 +32,8 @@ crate::text_enum! {
         EnrolledByOffice = "enrolled_by_office", "Inscription par l'organisme";
         /// The office cancelled the person's enrolment.
         EnrolmentCancelled = "enrolment_cancelled", "Inscription annulée";
+        /// A satisfaction questionnaire about the session awaits the person's answer.
+        SurveyOpened = "survey_opened", "Questionnaire de satisfaction";
     }
 }
 
@@ -103,9 +105,24 @@ pub enum SessionNews<'a> {
         /// Why.
         reason: &'a str,
     },
+    /// A satisfaction questionnaire about the session is open for the person's answer.
+    SurveyOpened {
+        /// The survey (the notification links to its page).
+        survey: &'a crate::db::ids::SurveyId,
+        /// The last day to answer.
+        closes_on: NaiveDate,
+    },
 }
 
 impl SessionNews<'_> {
+    /// Where the notification links: the survey's page for a questionnaire, else the session's.
+    fn link(&self, session: &TrainingSessionId) -> String {
+        match self {
+            SessionNews::SurveyOpened { survey, .. } => format!("/me/questionnaires/{survey}"),
+            _ => format!("/sessions/{session}"),
+        }
+    }
+
     /// The kind stored with the notification.
     pub fn kind(&self) -> NotificationKind {
         match self {
@@ -118,6 +135,7 @@ impl SessionNews<'_> {
             SessionNews::TrainerRemoved => NotificationKind::TrainerRemoved,
             SessionNews::EnrolledByOffice { .. } => NotificationKind::EnrolledByOffice,
             SessionNews::EnrolmentCancelled { .. } => NotificationKind::EnrolmentCancelled,
+            SessionNews::SurveyOpened { .. } => NotificationKind::SurveyOpened,
         }
     }
 
@@ -172,6 +190,10 @@ impl SessionNews<'_> {
             SessionNews::EnrolmentCancelled { abandoned: false, reason } => {
                 format!("L'organisme a annulé votre inscription à la session {session}. Motif : {reason}")
             }
+            SessionNews::SurveyOpened { closes_on, .. } => format!(
+                "Votre avis compte : le questionnaire de satisfaction de la session {session} est ouvert jusqu'au {}.",
+                date_fr(*closes_on)
+            ),
         }
     }
 }
@@ -229,7 +251,7 @@ pub fn notify_about_session(
     }
     let naming = SessionNaming::load(conn, session)?;
     let message = news.message(&naming);
-    let link = format!("/sessions/{session}");
+    let link = news.link(session);
     for person in people {
         diesel::insert_into(notifications::table)
             .values((
@@ -280,6 +302,11 @@ mod tests {
         }
     }
 
+    fn survey_id() -> &'static crate::db::ids::SurveyId {
+        static ID: std::sync::OnceLock<crate::db::ids::SurveyId> = std::sync::OnceLock::new();
+        ID.get_or_init(crate::db::ids::SurveyId::generate)
+    }
+
     fn every_news() -> Vec<SessionNews<'static>> {
         let day = NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
         let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
@@ -302,6 +329,7 @@ mod tests {
             SessionNews::EnrolledByOffice { waitlist_position: Some(1) },
             SessionNews::EnrolmentCancelled { abandoned: true, reason: "déménagement" },
             SessionNews::EnrolmentCancelled { abandoned: false, reason: "déménagement" },
+            SessionNews::SurveyOpened { survey: survey_id(), closes_on: day },
         ]
     }
 

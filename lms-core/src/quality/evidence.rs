@@ -51,10 +51,33 @@ pub struct EvidenceScope {
 pub type Provider = fn(&mut DbConn, &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError>;
 
 /// Every provider of evidence, by indicator. Adding a part of the domain is one line here, e.g.
-/// `|conn, scope| provided(crate::complaints::evidence(conn, scope.period.from, scope.period.to)),`
+/// a function `fn(conn, scope) { provided(crate::complaints::evidence(conn, scope.now)) }`
 /// ([`provided`] takes a `Vec<EvidenceTable>` or a `Result` of one with any module's error).
-pub const PROVIDERS: &[Provider] =
-    &[public_information, outcome_indicators, certification_results, objectives_achieved, complaints_register];
+pub const PROVIDERS: &[Provider] = &[
+    public_information,
+    outcome_indicators,
+    certification_results,
+    objectives_achieved,
+    positioning_decisions,
+    disability_adjustments,
+    satisfaction_surveys,
+    complaints_register,
+];
+
+/// Indicator 30: the satisfaction surveys, their response rates and results per question.
+fn satisfaction_surveys(conn: &mut DbConn, _scope: &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError> {
+    provided(crate::surveys::evidence(conn))
+}
+
+/// Indicator 8: positioning answers and admission decisions.
+fn positioning_decisions(conn: &mut DbConn, _scope: &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError> {
+    provided(crate::enrolment::evidence(conn))
+}
+
+/// Indicator 26: disability adjustment requests, without any health detail.
+fn disability_adjustments(conn: &mut DbConn, _scope: &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError> {
+    provided(crate::adjustments::evidence(conn))
+}
 
 /// Indicators 31 and 32: the complaints register and the improvement actions.
 fn complaints_register(conn: &mut DbConn, scope: &EvidenceScope) -> Result<Vec<EvidenceTable>, EvidenceError> {

@@ -14,6 +14,7 @@ mod json;
 mod openapi;
 mod password_reset;
 mod search;
+mod surveys;
 mod venues;
 mod views;
 
@@ -39,6 +40,7 @@ pub fn router() -> Routes {
         .merge(venues::router())
         .merge(password_reset::router())
         .merge(complaints::router())
+        .merge(surveys::router())
         .get("/openapi.json", openapi::openapi_json)
 }
 

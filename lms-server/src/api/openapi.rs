@@ -96,6 +96,8 @@ impl Modify for BearerScheme {
         crate::certificates::verify_api,
         openapi_json,
         crate::certificates::my_certificates_api,
+        super::surveys::my_surveys,
+        super::surveys::respond,
     ),
     components(schemas(ErrorResponse, ErrorDetail)),
 )]

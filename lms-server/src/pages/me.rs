@@ -228,6 +228,13 @@ async fn me(
             office => home.office.map(office_part),
             notifications => notes,
             calendar => calendar,
+            open_surveys => home.open_surveys.iter().map(|s| context! {
+                id => s.id.to_string(),
+                title => s.title.clone(),
+                course_title => s.course_title.clone(),
+                reference => s.session_reference.clone(),
+                last_day => locale::date_fr(s.last_day()),
+            }).collect::<Vec<_>>(),
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },

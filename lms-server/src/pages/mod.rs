@@ -12,6 +12,7 @@ mod home;
 mod legal;
 mod me;
 mod password_reset;
+mod questionnaires;
 mod security;
 mod trainee_records;
 mod trainer;
@@ -46,6 +47,7 @@ pub fn router() -> Routes {
         .merge(formations::router())
         .merge(password_reset::router())
         .merge(complaints::router())
+        .merge(questionnaires::router())
         .merge(legal::router())
 }
 
