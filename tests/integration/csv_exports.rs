@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use lms_core::DbConn;
 use lms_core::db::schema::{
-    assessments, attendance_entries, certificates, complaints, courses, enrolments, survey_responses, training_sessions,
-    venues,
+    assessments, attendance_entries, certificates, complaints, courses, enrolments, survey_responses,
+    training_sessions, venues,
 };
 use lms_core::exports::csv::CsvKind;
 use lms_tests::{Seed, TestDb, lms};
