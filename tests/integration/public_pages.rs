@@ -192,11 +192,21 @@ async fn the_results_page_names_courses_period_bases_and_response_rates() {
     assert!(html.contains("taux de réponse : 50\u{202f}%"), "{html}");
     assert!(!html.contains(">—<"), "never a dash alone");
     assert!(html.contains("class=\"cards\""), "cards that stack on a phone");
+    // Complaints and improvement actions, from the demo register (a complaint in each state, one
+    // improvement action done and one open).
+    let summary = lms_core::complaints::public_summary(&mut db.conn(), lms_core::db::now()).unwrap();
+    assert!(summary.received >= 4 && summary.actions_done == 1 && summary.actions_open == 1, "{summary:?}");
+    assert!(html.contains("Réclamations et améliorations"), "{html}");
+    let plain = html.replace('\u{a0}', " ");
+    assert!(plain.contains(&format!("{} réclamations reçues", summary.received)), "{html}");
+    assert!(plain.contains("1 action menée") && plain.contains("1 action en cours"), "{html}");
+    assert!(html.contains("href=\"/reclamation\""), "the way to file one");
 
     let empty = TestDb::new(Seed::Reference);
     let app = test_app(&empty).await;
     let (status, _, html) = send(&app, get("/resultats")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("nos premiers résultats seront publiés ici"), "a sentence when there is no data: {html}");
+    assert!(html.contains("Aucune réclamation reçue depuis le"), "{html}");
     assert!(!html.contains(">—<"));
 }

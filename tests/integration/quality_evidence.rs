@@ -24,8 +24,8 @@ pub fn session_end(conn: &mut DbConn, reference: &str) -> NaiveDate {
 }
 
 /// Records an à chaud trainee questionnaire on `reference`, opened on its last day, with one
-/// invitation per entry of `scores` (`None`: asked, no answer). Written through the tables: the
-/// surveys' use cases belong to another part of the code and this test only needs their rows.
+/// invitation per entry of `scores` (`None`: asked, no answer), in place of the demo's survey of
+/// that session. Written through the tables, so that the figures under test are exactly these.
 pub fn seed_satisfaction(conn: &mut DbConn, reference: &str, scores: &[Option<i32>]) {
     let session: String = training_sessions::table
         .filter(training_sessions::reference.eq(reference))
@@ -33,6 +33,7 @@ pub fn seed_satisfaction(conn: &mut DbConn, reference: &str, scores: &[Option<i3
         .first(conn)
         .expect("session");
     let opens_at: NaiveDateTime = session_end(conn, reference).and_hms_opt(16, 0, 0).unwrap();
+    diesel::delete(surveys::table.filter(surveys::training_session_id.eq(&session))).execute(conn).unwrap();
     let survey = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(surveys::table)
         .values((
@@ -124,13 +125,19 @@ fn archival(bytes: &[u8]) -> bool {
     text.contains("<pdfaid:part>2</pdfaid:part>") && text.contains("<pdfuaid:part>1</pdfuaid:part>")
 }
 
-const EXPECTED: [(&str, u8); 6] = [
+const EXPECTED: [(&str, u8); 12] = [
     ("01-offre-publiee", 1),
     ("01-resultats-publies", 1),
     ("02-indicateurs-resultats", 2),
     ("03-resultats-certification", 3),
+    ("08-positionnement-admission", 8),
     ("11-acquis-competences", 11),
     ("11-assiduite", 11),
+    ("26-amenagements-handicap", 26),
+    ("30-questionnaires-satisfaction", 30),
+    ("30-resultats-par-question", 30),
+    ("31-reclamations", 31),
+    ("32-actions-amelioration", 32),
 ];
 
 #[test]
