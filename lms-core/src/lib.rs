@@ -17,7 +17,9 @@
 //! [`catalogue`] (courses, training sessions, schedules), [`people`] (users and roles),
 //! [`enrolment`] (seats and waitlist), [`attendance`] (the hash-chained ledger), [`assessment`],
 //! [`certification`] (référentiel, jury, issuing, verification), [`documents`] (PDF), [`exports`]
-//! (Accrochage, LHEO), [`reports`] (BPF, outcomes, coverage), [`fixtures`] (reference and demo
+//! (Accrochage, LHEO), [`reports`] (BPF, outcomes, coverage), the quality loop — [`surveys`]
+//! (satisfaction), [`complaints`] (register and improvement actions), [`adjustments`] (disability)
+//! and [`quality`] (the auditor's evidence) —, [`fixtures`] (reference and demo
 //! data), [`mail`] (the e-mail outbox and its messages), and [`db`] (the only place where SQLite and PostgreSQL differ).
 
 pub mod access;

@@ -50,7 +50,8 @@ pub struct Config {
     /// one (at most an hour); default 60.
     pub mail_retry_base: std::time::Duration,
     /// `LMS_REMINDER_EVERY_SECS`: how often the outbox worker queues the reminders due
-    /// (`lms_core::mail::reminders`); default 300.
+    /// (`lms_core::mail::reminders`) and every server opens the satisfaction surveys due
+    /// (`lms_core::surveys`), with or without SMTP; default 300.
     pub reminder_every: std::time::Duration,
     /// `LMS_SECURE_COOKIES` (`true` behind TLS): cookies get the `Secure` flag; default `false`.
     pub secure_cookies: bool,
@@ -124,7 +125,8 @@ pub struct ServerArgs {
     #[arg(long, env = "LMS_MAIL_RETRY_BASE_SECS", default_value = "60", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub mail_retry_base_secs: u64,
     /// Intervalle, en secondes, entre deux recherches des rappels à envoyer (avant la formation,
-    /// feuilles à contresigner) par le serveur qui envoie les e-mails ; 10 à 86400.
+    /// feuilles à contresigner) par le serveur qui envoie les e-mails, et entre deux ouvertures des
+    /// questionnaires de satisfaction dus (par chaque serveur, avec ou sans SMTP) ; 10 à 86400.
     #[arg(long, env = "LMS_REMINDER_EVERY_SECS", default_value = "300", value_parser = clap::value_parser!(u64).range(10..=86400))]
     pub reminder_every_secs: u64,
     /// Temps de trajet : coefficient de détour (virgule décimale acceptée).

@@ -12,7 +12,7 @@ use crate::{Context, Failure, output};
 /// Quality commands.
 #[derive(Debug, Subcommand)]
 pub enum QualityCommand {
-    /// Dossier de preuves Qualiopi : pour chaque indicateur documenté (1, 2, 3, 11…), un tableau
+    /// Dossier de preuves Qualiopi : pour chaque indicateur documenté (1, 2, 3, 8, 11, 26, 30, 31, 32), un tableau
     /// en CSV et en PDF, avec `index.csv` et `LISEZMOI.txt` (fichier, indicateur, titre, nombre
     /// de lignes, date de génération, organisme). Un indicateur sans donnée a quand même son
     /// fichier, qui le dit. Le dossier est créé s'il manque ; un dossier non vide est refusé sans

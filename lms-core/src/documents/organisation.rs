@@ -387,6 +387,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn quality_delays_are_whole_days_within_their_bounds() {
+        assert_eq!(validate_setting(SettingKey::SurveyColdDays, " 090 ").unwrap(), "90");
+        assert_eq!(validate_setting(SettingKey::ComplaintAnswerDays, "10").unwrap(), "10");
+        for bad in ["0", "-3", "2,5", "dix", "366"] {
+            assert!(validate_setting(SettingKey::SurveyColdDays, bad).is_err(), "{bad}");
+        }
+        assert!(validate_setting(SettingKey::ComplaintAnswerDays, "61").is_err());
+        assert!(validate_setting(SettingKey::DisabilityReferentEmail, "pas-un-mail").is_err());
+        assert_eq!(
+            validate_setting(SettingKey::DisabilityReferentEmail, "Referent@Example.org").unwrap(),
+            "referent@example.org"
+        );
+    }
+
+    #[test]
     fn siret_check_digits() {
         assert!(siret_check_digit_ok("73282932000074"));
         assert!(!siret_check_digit_ok("73282932000075"));
