@@ -130,6 +130,11 @@ async fn a_request_reaches_the_referent_only_and_the_agreement_reaches_the_train
         assert!(!body.contains("CONFIDENTIEL-7Q"));
         let (_, _, own) = send(&app, get_with_cookies("/me/amenagements", &who)).await;
         assert!(!own.contains("CONFIDENTIEL-7Q"), "{email}");
+        let (_, _, home) = send(&app, get_with_cookies("/me", &who)).await;
+        assert!(
+            !home.contains("href=\"/referent/amenagements\""),
+            "only the referent's /me links the requests: {email}"
+        );
     }
     let trainer = cookie(&app, "formatrice.charente@demo.tierslieux.example.org").await;
     let trainer_page = format!("/trainer/sessions/{session}");
@@ -144,6 +149,8 @@ async fn a_request_reaches_the_referent_only_and_the_agreement_reaches_the_train
 
     // The referent reads it and agrees, with exam conditions.
     let referent = cookie(&app, REFERENT).await;
+    let (_, _, home) = send(&app, get_with_cookies("/me", &referent)).await;
+    assert!(home.contains("href=\"/referent/amenagements\""), "the referent's /me links the requests: {home}");
     let (status, _, page) = send(&app, get_with_cookies("/referent/amenagements", &referent)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("CONFIDENTIEL-7Q"), "{page}");

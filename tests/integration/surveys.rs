@@ -486,7 +486,7 @@ async fn the_cli_lists_surveys_and_results_with_rates_and_the_evidence_holds_the
     assert!(hot["answered"].as_i64().unwrap() > 2, "{hot}");
     // Plain text, and an unknown session.
     let out = lms(&db, &["survey", "results", "--session", DEMO], None);
-    assert!(out.stdout.contains("Satisfaction générale : 4/5"), "{}", out.stdout);
+    assert!(out.stdout.contains("Satisfaction générale : 4\u{a0}/\u{a0}5"), "{}", out.stdout);
     let out = lms(&db, &["survey", "list", "--session", "NOPE-0"], None);
     assert_eq!(out.code, 1);
     assert!(out.stderr.starts_with("erreur [unknown_session] : "), "{}", out.stderr);

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use lms_core::locale;
+use lms_core::surveys::results::{mean_fr as mean, rate_fr as rate};
 use lms_core::surveys::{self, QuestionKind, questionnaires, results};
 
 use crate::{Context, Failure, output};
@@ -50,14 +51,6 @@ pub enum QuestionnaireCommand {
         #[arg(long)]
         course: Option<String>,
     },
-}
-
-fn rate(value: Option<f64>) -> String {
-    value.map(locale::percent_fr).unwrap_or_else(|| "—".into())
-}
-
-fn mean(value: Option<f64>) -> String {
-    value.map(|m| format!("{}/5", locale::decimal_fr(m, 1))).unwrap_or_else(|| "—".into())
 }
 
 fn day(at: chrono::NaiveDateTime) -> String {

@@ -97,6 +97,8 @@ pub struct PersonalHome {
     pub calendar_feed: Option<FeedStatus>,
     /// The satisfaction questionnaires awaiting the person's answer (every role).
     pub open_surveys: Vec<crate::surveys::OpenSurvey>,
+    /// Whether the person is the disability referent, who reads the adjustment requests.
+    pub disability_referent: bool,
 }
 
 /// What a trainee sees: one line per session, and where to go next.
@@ -245,7 +247,8 @@ pub fn personal_home(
         }
         let calendar_feed = crate::calendar::feed::feed_status(conn, me)?;
         let open_surveys = crate::surveys::my_open_surveys(conn, me, now)?;
-        Ok(PersonalHome { trainee, trainer, office, notifications, calendar_feed, open_surveys })
+        let disability_referent = crate::adjustments::is_referent(conn, caller)?;
+        Ok(PersonalHome { trainee, trainer, office, notifications, calendar_feed, open_surveys, disability_referent })
     };
     match reading {
         NoticeReading::MarkSeen => db::write_transaction(conn, read),

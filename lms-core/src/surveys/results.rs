@@ -453,12 +453,14 @@ pub fn response_page(conn: &mut DbConn, after: &str, limit: i64) -> Result<Vec<R
         .map_err(DbError::from)
 }
 
-fn rate_fr(rate: Option<f64>) -> String {
+/// A response rate in French (« 83,3 % »), or « — » when nobody was asked.
+pub fn rate_fr(rate: Option<f64>) -> String {
     rate.map(locale::percent_fr).unwrap_or_else(|| "—".into())
 }
 
-fn mean_fr(mean: Option<f64>) -> String {
-    mean.map(|m| format!("{}/5", locale::decimal_fr(m, 1))).unwrap_or_else(|| "—".into())
+/// A mean score in French, as `/resultats` writes it (« 4,2 / 5 »), or « — » without answers.
+pub fn mean_fr(mean: Option<f64>) -> String {
+    mean.map(|m| format!("{}\u{a0}/\u{a0}5", locale::decimal_fr(m, 1))).unwrap_or_else(|| "—".into())
 }
 
 /// The evidence of Qualiopi indicator 30 (the collection of the stakeholders' appreciations): the

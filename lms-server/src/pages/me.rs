@@ -235,6 +235,7 @@ async fn me(
                 reference => s.session_reference.clone(),
                 last_day => locale::date_fr(s.last_day()),
             }).collect::<Vec<_>>(),
+            disability_referent => home.disability_referent,
             info => info_message(query.info.as_deref()),
             ..base_context(Some(&caller))
         },
